@@ -1,0 +1,204 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { CallToolRequest, CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ConnectionError } from '../errors.js';
+import type { McpSession, ProbeKind, SessionEvent, TransportKind } from '../session.js';
+import { toConnectionError } from './classify.js';
+import type { LogRing } from './log-ring.js';
+import { PROBE_STRATEGIES } from './probes.js';
+import { NO_SDK_TIMEOUT } from './sdk-timeouts.js';
+import type { ServerTarget } from './target.js';
+import { StdioProcessTransport } from './transports/stdio.js';
+import type { StdioTeardownTimings } from './transports/stdio.js';
+
+export interface OpenSessionOptions {
+  signal: AbortSignal;
+  clientInfo?: { name: string; version: string };
+  /** Where a stdio child's stderr goes; kept across attempts so the log survives restarts. */
+  stderr?: LogRing;
+  stdioTeardown?: StdioTeardownTimings;
+  /** Deadline of the check run when an HTTP transport reports a broken stream. */
+  verifyTimeoutMs?: number;
+}
+
+const DEFAULT_CLIENT_INFO = { name: 'mcp-supervisor', version: '0.1.0' };
+
+/**
+ * Starts a fresh transport and SDK `Client` and completes the MCP handshake. If `signal` aborts
+ * first, everything started is closed before the promise rejects, so no process outlives the
+ * attempt that spawned it.
+ */
+export async function openSession(target: ServerTarget, options: OpenSessionOptions): Promise<McpSession> {
+  const transport = createTransport(target, options);
+  const client = new Client(options.clientInfo ?? DEFAULT_CLIENT_INFO, { capabilities: {} });
+  const session = new SdkSession(client, transport, target.type, options.verifyTimeoutMs ?? 5_000);
+  const abort = (): void => void session.close();
+  options.signal.addEventListener('abort', abort, { once: true });
+  try {
+    options.signal.throwIfAborted();
+    await client.connect(transport, { signal: options.signal, timeout: NO_SDK_TIMEOUT });
+    options.signal.throwIfAborted();
+    session.markConnected();
+    return session;
+  } catch (error) {
+    await session.close();
+    throw toConnectionError(error);
+  } finally {
+    options.signal.removeEventListener('abort', abort);
+  }
+}
+
+function createTransport(target: ServerTarget, options: OpenSessionOptions): Transport {
+  switch (target.type) {
+    case 'stdio':
+      return new StdioProcessTransport(target, options.stdioTeardown, options.stderr);
+    case 'sse':
+      return new SSEClientTransport(parseUrl(target.url), { requestInit: { headers: target.headers } });
+    case 'streamable-http':
+      return new StreamableHTTPClientTransport(parseUrl(target.url), {
+        requestInit: { headers: target.headers },
+        // Our own actor owns reconnection; the SDK's stream retries would only hide a dead server.
+        reconnectionOptions: { maxRetries: 0, initialReconnectionDelay: 1_000, maxReconnectionDelay: 1_000, reconnectionDelayGrowFactor: 1 },
+      });
+  }
+}
+
+function parseUrl(url: string): URL {
+  try {
+    return new URL(url);
+  } catch (error) {
+    throw new ConnectionError('permanent', `invalid URL "${url}"`, { cause: error });
+  }
+}
+
+class SdkSession implements McpSession {
+  private readonly listeners = new Set<(event: SessionEvent) => void>();
+  private connected = false;
+  private ended = false;
+  private verifying = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly client: Client,
+    private readonly transportImpl: Transport,
+    readonly transport: TransportKind,
+    private readonly verifyTimeoutMs: number,
+  ) {
+    client.onclose = () => this.handleClosed();
+    client.onerror = (error) => this.handleTransportError(error);
+  }
+
+  get pid(): number | undefined {
+    return this.transportImpl instanceof StdioProcessTransport ? this.transportImpl.pid : undefined;
+  }
+
+  get serverInfo(): { name: string; version: string } | undefined {
+    const info = this.client.getServerVersion();
+    return info ? { name: info.name, version: info.version } : undefined;
+  }
+
+  markConnected(): void {
+    this.connected = true;
+  }
+
+  async probe(kind: ProbeKind, signal: AbortSignal): Promise<void> {
+    try {
+      await PROBE_STRATEGIES[kind](this.client, signal);
+    } catch (error) {
+      throw this.classify(error);
+    }
+  }
+
+  async listTools(signal?: AbortSignal): Promise<Tool[]> {
+    try {
+      const tools: Tool[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await this.client.listTools(cursor ? { cursor } : undefined, { signal });
+        tools.push(...page.tools);
+        cursor = page.nextCursor;
+      } while (cursor);
+      return tools;
+    } catch (error) {
+      throw this.classify(error);
+    }
+  }
+
+  async callTool(params: CallToolRequest['params'], options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<CallToolResult> {
+    try {
+      return (await this.client.callTool(params, CallToolResultSchema, {
+        signal: options?.signal,
+        timeout: options?.timeoutMs,
+      })) as CallToolResult;
+    } catch (error) {
+      throw this.classify(error);
+    }
+  }
+
+  onEvent(listener: (event: SessionEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.ended = true;
+      try {
+        await this.client.close();
+      } catch {
+        // Closing is best effort; the transport's own close still ran.
+      }
+      await this.transportImpl.close().catch(() => undefined);
+    })();
+    return this.closing;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { transport: this.transport, pid: this.pid, serverInfo: this.serverInfo };
+  }
+
+  private classify(error: unknown): ConnectionError {
+    return toConnectionError(error, { hadSession: this.transport === 'streamable-http' || this.transport === 'sse' });
+  }
+
+  private emit(event: SessionEvent): void {
+    if (!this.connected || this.ended) return;
+    this.ended = true;
+    for (const listener of this.listeners) listener(event);
+  }
+
+  private handleClosed(): void {
+    const exit = this.transportImpl instanceof StdioProcessTransport ? this.transportImpl.exit : undefined;
+    const how = exit ? ` (exit code ${exit.code ?? 'none'}, signal ${exit.signal ?? 'none'})` : '';
+    this.emit({ type: 'transport.closed', error: new ConnectionError('closed', `transport closed${how}`) });
+  }
+
+  /**
+   * HTTP transports report a broken event stream as an error, which alone cannot tell a stopped
+   * server from a restarted one or a stream the server merely ended. One immediate ping decides:
+   * refused → closed, 404 → session expired, an answer → nothing happened.
+   */
+  private handleTransportError(error: Error): void {
+    if (!this.connected || this.ended) return;
+    const kind = this.classify(error).kind;
+    if (kind === 'closed' || kind === 'session-expired') {
+      this.emit({ type: kind === 'closed' ? 'transport.closed' : 'session.expired', error: this.classify(error) });
+      return;
+    }
+    if (this.transport === 'stdio' || this.verifying) return;
+    this.verifying = true;
+    this.client
+      .ping({ timeout: this.verifyTimeoutMs })
+      .catch((pingError: unknown) => {
+        const verdict = this.classify(pingError);
+        if (verdict.kind === 'closed') this.emit({ type: 'transport.closed', error: verdict });
+        if (verdict.kind === 'session-expired') this.emit({ type: 'session.expired', error: verdict });
+      })
+      .finally(() => {
+        this.verifying = false;
+      });
+  }
+}

@@ -1,0 +1,529 @@
+import { assign, emit, enqueueActions, fromCallback, fromPromise, sendParent, setup } from 'xstate';
+import type { ActorRefFrom, SnapshotFrom } from 'xstate';
+import { ConnectionError, errorKindOf, errorMessageOf } from '../errors.js';
+import type { ErrorKind } from '../errors.js';
+import { fullJitterDelay } from '../policy/backoff.js';
+import { healthyProbeInterval } from '../policy/probe-interval.js';
+import { nextRandom, seedFromString } from '../policy/random.js';
+import { appendBounded, computeQuality, EMPTY_QUALITY } from '../quality/index.js';
+import type { Quality, QualitySample } from '../quality/index.js';
+import type { ConnectionSettings } from '../settings.js';
+import type { McpSession, ProbeKind, SessionEvent, TransportKind } from '../session.js';
+
+/** The states are API: they appear in snapshots, `/actors`, metrics and docs. */
+export const CONNECTION_STATES = [
+  'connecting',
+  'healthy',
+  'degraded',
+  'zombie',
+  'reconnecting',
+  'failed',
+  'stopped',
+] as const;
+export type ConnectionState = (typeof CONNECTION_STATES)[number];
+
+/** Samples kept for quality scoring; bounded so a long-lived connection costs constant memory. */
+export const QUALITY_SAMPLE_CAPACITY = 100;
+const TRANSITION_TIMES_CAPACITY = 100;
+
+export interface ConnectionInput {
+  id: string;
+  transport: TransportKind;
+  settings: ConnectionSettings;
+  /** When true, `connecting` is entered only on `slot.granted` from the parent supervisor. */
+  supervised?: boolean;
+  /** Seed for backoff jitter; defaults to a hash of the id. */
+  seed?: number;
+}
+
+export interface LastError {
+  kind: ErrorKind | 'zombie' | 'exhausted';
+  message: string;
+  at: number;
+}
+
+export interface ConnectionContext {
+  id: string;
+  transport: TransportKind;
+  settings: ConnectionSettings;
+  supervised: boolean;
+  session: McpSession | undefined;
+  probeKind: ProbeKind;
+  /** Failed or lost attempts since the counter was last reset. */
+  attempts: number;
+  /** Good answers in a row: stretches the healthy interval, and counts toward recovery. */
+  goodStreak: number;
+  missedStreak: number;
+  /** The delay the current `reconnecting` waits before asking for a slot. */
+  backoffMs: number;
+  rngState: number;
+  lastError: LastError | undefined;
+  /** When the current top-level state was entered (epoch ms). */
+  since: number;
+  transitionTimes: number[];
+  samples: QualitySample[];
+  quality: Quality;
+}
+
+export type ConnectionEvent =
+  | { type: 'start' }
+  | { type: 'stop' }
+  | { type: 'reconnect' }
+  | { type: 'probe' }
+  | { type: 'slot.granted' }
+  | SessionEvent
+  | { type: 'call.succeeded'; latencyMs: number }
+  | { type: 'call.failed'; error: unknown; latencyMs?: number };
+
+export type ProbeOutcome = 'fast' | 'slow' | 'missed' | 'closed' | 'session-expired' | 'method-not-found';
+
+/** Facts the actor emits (`actor.on(...)`) besides its transitions. */
+export type ConnectionEmitted = {
+  type: 'probe.completed';
+  id: string;
+  kind: ProbeKind;
+  outcome: ProbeOutcome;
+  latencyMs: number | undefined;
+  at: number;
+};
+
+/** Messages to a supervising parent; only sent when `supervised` is true. */
+export type SlotMessage = { type: 'slot.requested'; id: string } | { type: 'slot.released'; id: string };
+
+export interface ConnectInput {
+  id: string;
+  attempt: number;
+}
+export interface ProbeInput {
+  session: McpSession | undefined;
+  kind: ProbeKind;
+}
+export interface ProbeResult {
+  latencyMs: number;
+}
+export interface SessionInput {
+  session: McpSession | undefined;
+}
+
+function notProvided(name: string): Error {
+  return new Error(`connection machine: actor "${name}" was not provided; use machine.provide() or createConnectionLogic()`);
+}
+
+const now = (): number => Date.now();
+
+function withSample(context: ConnectionContext, sample: QualitySample): Pick<ConnectionContext, 'samples' | 'quality'> {
+  const samples = appendBounded(context.samples, sample, QUALITY_SAMPLE_CAPACITY);
+  const quality = computeQuality({
+    samples,
+    transitionTimes: context.transitionTimes,
+    now: sample.at,
+    degradedLatencyMs: context.settings.degradedLatencyMs,
+  });
+  return { samples, quality };
+}
+
+function errorOf(event: { error?: unknown }): ConnectionError {
+  const { error } = event;
+  return error instanceof ConnectionError ? error : new ConnectionError('transient', errorMessageOf(error), { cause: error });
+}
+
+function lastErrorFrom(error: unknown): LastError {
+  return { kind: errorKindOf(error), message: errorMessageOf(error), at: now() };
+}
+
+export const connectionMachine = setup({
+  types: {
+    context: {} as ConnectionContext,
+    events: {} as ConnectionEvent,
+    input: {} as ConnectionInput,
+    emitted: {} as ConnectionEmitted,
+  },
+  actors: {
+    /** Starts a fresh transport + SDK client and completes the MCP handshake. */
+    connect: fromPromise<McpSession, ConnectInput>(async () => {
+      throw notProvided('connect');
+    }),
+    /** One health check; rejects with a ConnectionError. Its deadline is the machine's `pingTimeout`. */
+    probe: fromPromise<ProbeResult, ProbeInput>(async () => {
+      throw notProvided('probe');
+    }),
+    /** Tears the session down (stdio: close stdin → SIGTERM → SIGKILL of the process group). */
+    closeSession: fromPromise<void, SessionInput>(async ({ input }) => {
+      await input.session?.close();
+    }),
+    /** Relays what the transport reports on its own (child exit, socket closed, session lost). */
+    watchSession: fromCallback<ConnectionEvent, SessionInput>(({ input, sendBack }) => {
+      return input.session?.onEvent((event) => sendBack(event));
+    }),
+  },
+  guards: {
+    isPermanentError: ({ event }) => 'error' in event && errorKindOf(event.error) === 'permanent',
+    isClosedError: ({ event }) => 'error' in event && errorKindOf(event.error) === 'closed',
+    isSessionExpired: ({ event }) => 'error' in event && errorKindOf(event.error) === 'session-expired',
+    isMethodNotFound: ({ context, event }) =>
+      context.probeKind === 'ping' && 'error' in event && errorKindOf(event.error) === 'method-not-found',
+    probeWasSlow: ({ context, event }) => latencyOf(event) > context.settings.degradedLatencyMs,
+    callWasFast: ({ context, event }) =>
+      event.type === 'call.succeeded' && event.latencyMs <= context.settings.degradedLatencyMs,
+    recoversWithThisProbe: ({ context }) => context.goodStreak + 1 >= context.settings.recoverAfter,
+    zombieWithThisMiss: ({ context }) => context.missedStreak + 1 >= context.settings.zombieAfter,
+    attemptsExhausted: ({ context }) => context.attempts >= context.settings.maxAttempts,
+    hasNoSession: ({ context }) => context.session === undefined,
+    noBackoffDue: ({ context }) => context.backoffMs <= 0,
+    isUnsupervised: ({ context }) => !context.supervised,
+  },
+  delays: {
+    connectTimeout: ({ context }) => context.settings.connectTimeoutMs,
+    pingTimeout: ({ context }) => context.settings.pingTimeoutMs,
+    healthyProbeInterval: ({ context }) => healthyProbeInterval(context.settings, context.goodStreak),
+    degradedProbeInterval: ({ context }) => context.settings.degradedIntervalMs,
+    backoff: ({ context }) => context.backoffMs,
+    resetAfter: ({ context }) => context.settings.resetAfterMs,
+  },
+  actions: {
+    enterState: assign(({ context }) => {
+      const at = now();
+      return { since: at, transitionTimes: appendBounded(context.transitionTimes, at, TRANSITION_TIMES_CAPACITY) };
+    }),
+    storeSession: assign({
+      session: ({ event }) => ('output' in event ? (event.output as McpSession) : undefined),
+      goodStreak: 0,
+      missedStreak: 0,
+    }),
+    forgetSession: assign({ session: undefined }),
+    /** A failed or lost attempt: count it and draw this attempt's full-jitter delay. */
+    recordFailure: assign(({ context, event }) => {
+      const error = 'error' in event ? event.error : new ConnectionError('transient', `unexpected ${event.type}`);
+      const random = nextRandom(context.rngState);
+      return {
+        lastError: lastErrorFrom(error),
+        backoffMs: fullJitterDelay(context.attempts, context.settings, random.value),
+        rngState: random.state,
+        attempts: context.attempts + 1,
+      };
+    }),
+    recordConnectTimeout: assign(({ context }) => {
+      const random = nextRandom(context.rngState);
+      return {
+        lastError: {
+          kind: 'timeout' as const,
+          message: `connect + handshake took longer than ${context.settings.connectTimeoutMs} ms`,
+          at: now(),
+        },
+        backoffMs: fullJitterDelay(context.attempts, context.settings, random.value),
+        rngState: random.state,
+        attempts: context.attempts + 1,
+      };
+    }),
+    /** The server forgot our session; it is up, so re-initialize at once (still via a slot). */
+    recordSessionExpired: assign(({ event }) => ({
+      lastError: lastErrorFrom('error' in event ? event.error : undefined),
+      backoffMs: 0,
+    })),
+    recordPermanentError: assign(({ event }) => ({ lastError: lastErrorFrom(errorOf(event as { error?: unknown })) })),
+    recordExhausted: assign(({ context }) => ({
+      lastError: {
+        kind: 'exhausted' as const,
+        message: `gave up after ${context.attempts} attempts; last error: ${context.lastError?.message ?? 'none'}`,
+        at: now(),
+      },
+    })),
+    recordZombie: assign(({ context }) => ({
+      lastError: {
+        kind: 'zombie' as const,
+        message: `${context.missedStreak} probes in a row got no answer within ${context.settings.pingTimeoutMs} ms`,
+        at: now(),
+      },
+    })),
+    /** Operator commands skip the backoff wait; `start` and manual `reconnect` from failed also forgive past attempts. */
+    skipBackoff: assign({ backoffMs: 0 }),
+    resetForManualStart: assign({ backoffMs: 0, attempts: 0, probeKind: 'ping' as ProbeKind }),
+    resetAttempts: assign({ attempts: 0 }),
+    switchProbeToToolsList: assign({ probeKind: 'tools/list' as ProbeKind }),
+    recordGoodProbe: enqueueActions(({ context, event, enqueue }) => {
+      const latencyMs = latencyOf(event);
+      const at = now();
+      enqueue.assign({ goodStreak: context.goodStreak + 1, missedStreak: 0, ...withSample(context, sample(at, true, latencyMs, 'probe')) });
+      enqueue.emit(probeEmitted(context, 'fast', latencyMs, at));
+    }),
+    recordSlowProbe: enqueueActions(({ context, event, enqueue }) => {
+      const latencyMs = latencyOf(event);
+      const at = now();
+      enqueue.assign({ goodStreak: 0, missedStreak: 0, ...withSample(context, sample(at, true, latencyMs, 'probe')) });
+      enqueue.emit(probeEmitted(context, 'slow', latencyMs, at));
+    }),
+    recordMissedProbe: enqueueActions(({ context, enqueue }) => {
+      const at = now();
+      enqueue.assign({
+        goodStreak: 0,
+        missedStreak: context.missedStreak + 1,
+        ...withSample(context, sample(at, false, context.settings.pingTimeoutMs, 'probe')),
+      });
+      enqueue.emit(probeEmitted(context, 'missed', undefined, at));
+    }),
+    recordLostProbe: enqueueActions(({ context, event, enqueue }) => {
+      const at = now();
+      const outcome: ProbeOutcome = 'error' in event && errorKindOf(event.error) === 'session-expired' ? 'session-expired' : 'closed';
+      enqueue.assign(withSample(context, sample(at, false, 0, 'probe')));
+      enqueue.emit(probeEmitted(context, outcome, undefined, at));
+    }),
+    recordMethodNotFound: emit(({ context }) => probeEmitted(context, 'method-not-found', undefined, now())),
+    /** A tool call answered quickly is as good as a probe, so the due probe is skipped. */
+    recordCallSucceeded: assign(({ context, event }) => {
+      const latencyMs = event.type === 'call.succeeded' ? event.latencyMs : 0;
+      const fast = latencyMs <= context.settings.degradedLatencyMs;
+      return {
+        goodStreak: fast ? context.goodStreak + 1 : context.goodStreak,
+        missedStreak: 0,
+        ...withSample(context, sample(now(), true, latencyMs, 'call')),
+      };
+    }),
+    recordCallFailed: assign(({ context, event }) => ({
+      ...withSample(context, sample(now(), false, event.type === 'call.failed' ? (event.latencyMs ?? 0) : 0, 'call')),
+    })),
+    requestSlot: enqueueActions(({ context, enqueue }) => {
+      if (context.supervised) enqueue(sendParent({ type: 'slot.requested', id: context.id } satisfies SlotMessage));
+    }),
+    releaseSlot: enqueueActions(({ context, enqueue }) => {
+      if (context.supervised) enqueue(sendParent({ type: 'slot.released', id: context.id } satisfies SlotMessage));
+    }),
+  },
+}).createMachine({
+  id: 'connection',
+  context: ({ input }) => ({
+    id: input.id,
+    transport: input.transport,
+    settings: input.settings,
+    supervised: input.supervised ?? false,
+    session: undefined,
+    probeKind: 'ping',
+    attempts: 0,
+    goodStreak: 0,
+    missedStreak: 0,
+    backoffMs: 0,
+    rngState: (input.seed ?? seedFromString(input.id)) >>> 0,
+    lastError: undefined,
+    since: now(),
+    transitionTimes: [],
+    samples: [],
+    quality: EMPTY_QUALITY,
+  }),
+  // The first connect goes through `reconnecting` (with no backoff due) so that a supervised
+  // connection waits for a slot on first start too; unsupervised, it passes straight through.
+  initial: 'reconnecting',
+  states: {
+    connecting: {
+      entry: 'enterState',
+      exit: 'releaseSlot',
+      invoke: {
+        src: 'connect',
+        input: ({ context }) => ({ id: context.id, attempt: context.attempts }),
+        onDone: { target: 'healthy', actions: 'storeSession' },
+        onError: [
+          { guard: 'isPermanentError', target: 'failed', actions: 'recordPermanentError' },
+          { target: 'reconnecting', actions: 'recordFailure' },
+        ],
+      },
+      after: {
+        connectTimeout: { target: 'reconnecting', actions: 'recordConnectTimeout' },
+      },
+      on: {
+        stop: 'stopped',
+      },
+    },
+
+    healthy: {
+      entry: 'enterState',
+      initial: 'idle',
+      invoke: { src: 'watchSession', input: ({ context }) => ({ session: context.session }) },
+      after: {
+        resetAfter: { actions: 'resetAttempts' },
+      },
+      on: {
+        'transport.closed': { target: 'reconnecting', actions: 'recordFailure' },
+        'session.expired': { target: 'reconnecting', actions: 'recordSessionExpired' },
+        'call.failed': [
+          { guard: 'isClosedError', target: 'reconnecting', actions: ['recordCallFailed', 'recordFailure'] },
+          { guard: 'isSessionExpired', target: 'reconnecting', actions: ['recordCallFailed', 'recordSessionExpired'] },
+          { actions: 'recordCallFailed' },
+        ],
+        reconnect: { target: 'reconnecting', actions: 'skipBackoff' },
+        stop: 'stopped',
+      },
+      states: {
+        idle: {
+          after: { healthyProbeInterval: 'probing' },
+          on: {
+            probe: 'probing',
+            'call.succeeded': { target: 'idle', reenter: true, actions: 'recordCallSucceeded' },
+          },
+        },
+        probing: {
+          invoke: {
+            src: 'probe',
+            input: ({ context }) => ({ session: context.session, kind: context.probeKind }),
+            onDone: [
+              { guard: 'probeWasSlow', target: '#connection.degraded', actions: 'recordSlowProbe' },
+              { target: 'idle', actions: 'recordGoodProbe' },
+            ],
+            onError: [
+              { guard: 'isMethodNotFound', target: 'probing', reenter: true, actions: ['recordMethodNotFound', 'switchProbeToToolsList'] },
+              { guard: 'isClosedError', target: '#connection.reconnecting', actions: ['recordLostProbe', 'recordFailure'] },
+              { guard: 'isSessionExpired', target: '#connection.reconnecting', actions: ['recordLostProbe', 'recordSessionExpired'] },
+              { target: '#connection.degraded', actions: 'recordMissedProbe' },
+            ],
+          },
+          after: {
+            pingTimeout: { target: '#connection.degraded', actions: 'recordMissedProbe' },
+          },
+          on: {
+            'call.succeeded': { actions: 'recordCallSucceeded' },
+          },
+        },
+      },
+    },
+
+    degraded: {
+      entry: 'enterState',
+      initial: 'idle',
+      invoke: { src: 'watchSession', input: ({ context }) => ({ session: context.session }) },
+      on: {
+        'transport.closed': { target: 'reconnecting', actions: 'recordFailure' },
+        'session.expired': { target: 'reconnecting', actions: 'recordSessionExpired' },
+        // Any answer proves the server alive, so calls reset the miss streak; recovery is left to probes.
+        'call.succeeded': { actions: 'recordCallSucceeded' },
+        'call.failed': [
+          { guard: 'isClosedError', target: 'reconnecting', actions: ['recordCallFailed', 'recordFailure'] },
+          { guard: 'isSessionExpired', target: 'reconnecting', actions: ['recordCallFailed', 'recordSessionExpired'] },
+          { actions: 'recordCallFailed' },
+        ],
+        reconnect: { target: 'reconnecting', actions: 'skipBackoff' },
+        stop: 'stopped',
+      },
+      states: {
+        idle: {
+          after: { degradedProbeInterval: 'probing' },
+          on: { probe: 'probing' },
+        },
+        probing: {
+          invoke: {
+            src: 'probe',
+            input: ({ context }) => ({ session: context.session, kind: context.probeKind }),
+            onDone: [
+              { guard: 'probeWasSlow', target: 'idle', actions: 'recordSlowProbe' },
+              { guard: 'recoversWithThisProbe', target: '#connection.healthy', actions: 'recordGoodProbe' },
+              { target: 'idle', actions: 'recordGoodProbe' },
+            ],
+            onError: [
+              { guard: 'isMethodNotFound', target: 'probing', reenter: true, actions: ['recordMethodNotFound', 'switchProbeToToolsList'] },
+              { guard: 'isClosedError', target: '#connection.reconnecting', actions: ['recordLostProbe', 'recordFailure'] },
+              { guard: 'isSessionExpired', target: '#connection.reconnecting', actions: ['recordLostProbe', 'recordSessionExpired'] },
+              { guard: 'zombieWithThisMiss', target: '#connection.zombie', actions: 'recordMissedProbe' },
+              { target: 'idle', actions: 'recordMissedProbe' },
+            ],
+          },
+          after: {
+            pingTimeout: [
+              { guard: 'zombieWithThisMiss', target: '#connection.zombie', actions: 'recordMissedProbe' },
+              { target: 'idle', actions: 'recordMissedProbe' },
+            ],
+          },
+        },
+      },
+    },
+
+    zombie: {
+      entry: ['enterState', 'recordZombie'],
+      invoke: {
+        src: 'closeSession',
+        input: ({ context }) => ({ session: context.session }),
+        onDone: { target: 'reconnecting', actions: ['forgetSession', 'recordFailure'] },
+        onError: { target: 'reconnecting', actions: ['forgetSession', 'recordFailure'] },
+      },
+      on: {
+        stop: 'stopped',
+      },
+    },
+
+    reconnecting: {
+      entry: 'enterState',
+      initial: 'closing',
+      always: { guard: 'attemptsExhausted', target: 'failed', actions: 'recordExhausted' },
+      on: {
+        stop: 'stopped',
+      },
+      states: {
+        // The old process must have exited before a new one starts.
+        closing: {
+          always: { guard: 'hasNoSession', target: 'backoff' },
+          invoke: {
+            src: 'closeSession',
+            input: ({ context }) => ({ session: context.session }),
+            onDone: { target: 'backoff', actions: 'forgetSession' },
+            onError: { target: 'backoff', actions: 'forgetSession' },
+          },
+        },
+        // Waiting out backoff holds no supervisor slot.
+        backoff: {
+          always: { guard: 'noBackoffDue', target: 'awaitingSlot' },
+          after: { backoff: 'awaitingSlot' },
+          on: { reconnect: { target: 'awaitingSlot', actions: 'skipBackoff' } },
+        },
+        awaitingSlot: {
+          entry: 'requestSlot',
+          always: { guard: 'isUnsupervised', target: '#connection.connecting' },
+          on: { 'slot.granted': '#connection.connecting' },
+        },
+      },
+    },
+
+    failed: {
+      entry: 'enterState',
+      on: {
+        reconnect: { target: 'reconnecting', actions: 'resetForManualStart' },
+        stop: 'stopped',
+      },
+    },
+
+    stopped: {
+      entry: 'enterState',
+      invoke: {
+        src: 'closeSession',
+        input: ({ context }) => ({ session: context.session }),
+        onDone: { actions: 'forgetSession' },
+        onError: { actions: 'forgetSession' },
+      },
+      on: {
+        start: { target: 'reconnecting', actions: 'resetForManualStart' },
+      },
+    },
+  },
+});
+
+function latencyOf(event: ConnectionEvent | { type: string; output?: unknown }): number {
+  if (event.type === 'call.succeeded' && 'latencyMs' in event) return event.latencyMs;
+  if ('output' in event && typeof event.output === 'object' && event.output !== null && 'latencyMs' in event.output) {
+    const { latencyMs } = event.output as ProbeResult;
+    return latencyMs;
+  }
+  return 0;
+}
+
+function sample(at: number, ok: boolean, latencyMs: number, source: QualitySample['source']): QualitySample {
+  return { at, ok, latencyMs, source };
+}
+
+function probeEmitted(context: ConnectionContext, outcome: ProbeOutcome, latencyMs: number | undefined, at: number): ConnectionEmitted {
+  return { type: 'probe.completed', id: context.id, kind: context.probeKind, outcome, latencyMs, at };
+}
+
+export type ConnectionMachine = typeof connectionMachine;
+export type ConnectionActorRef = ActorRefFrom<ConnectionMachine>;
+export type ConnectionSnapshot = SnapshotFrom<ConnectionMachine>;
+
+/** The top-level state name of a snapshot (`{ healthy: 'probing' }` → `healthy`). */
+export function connectionStateOf(snapshot: Pick<ConnectionSnapshot, 'value'>): ConnectionState {
+  const { value } = snapshot;
+  const name = typeof value === 'string' ? value : Object.keys(value)[0];
+  return name as ConnectionState;
+}
