@@ -193,10 +193,10 @@ export const connectionMachine = setup({
     forgetSession: assign({ session: undefined }),
     /** A failed or lost attempt: count it and draw this attempt's full-jitter delay. */
     recordFailure: assign(({ context, event }) => {
-      const error = 'error' in event ? event.error : new ConnectionError('transient', `unexpected ${event.type}`);
       const random = nextRandom(context.rngState);
       return {
-        lastError: lastErrorFrom(error),
+        // A zombie's teardown finishing carries no error; the zombie verdict stays the reason.
+        lastError: 'error' in event ? lastErrorFrom(event.error) : context.lastError,
         backoffMs: fullJitterDelay(context.attempts, context.settings, random.value),
         rngState: random.state,
         attempts: context.attempts + 1,

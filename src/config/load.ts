@@ -1,0 +1,110 @@
+import { readFile } from 'node:fs/promises';
+import type { ServerTarget } from '../actors/target.js';
+import { resolveSettings } from '../settings.js';
+import type { ConnectionSettings } from '../settings.js';
+import { expandEnv } from './env.js';
+import { ConfigError } from './errors.js';
+import type { ConfigIssue } from './errors.js';
+import { configSchema } from './schema.js';
+import type { ParsedConfig, ServerEntry } from './schema.js';
+
+/** One server, ready to supervise: transport target plus fully resolved settings. */
+export interface ServerDefinition {
+  id: string;
+  target: ServerTarget;
+  priority: number;
+  dependsOn: string[];
+  required: boolean;
+  disabled: boolean;
+  settings: ConnectionSettings;
+}
+
+export interface SupervisorConfig {
+  maxConcurrentReconnects: number;
+  servers: ServerDefinition[];
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export async function loadConfigFile(path: string, env: Env = process.env): Promise<SupervisorConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(path, [{ path: '', message: `cannot read file: ${(error as Error).message}` }]);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(path, [{ path: '', message: `not valid JSON: ${(error as Error).message}` }]);
+  }
+  return parseConfig(raw, env, path);
+}
+
+/** Validates a config object and lists every problem by path; throws `ConfigError`. */
+export function parseConfig(raw: unknown, env: Env = process.env, source = '(inline)'): SupervisorConfig {
+  const issues: ConfigIssue[] = [];
+  const expanded = expandEnv(raw, env, issues);
+  const result = configSchema.safeParse(expanded);
+  if (!result.success) {
+    for (const issue of result.error.issues) issues.push({ path: issue.path.map(String).join('.'), message: issue.message });
+  }
+  if (result.success) issues.push(...dependencyIssues(result.data));
+  if (issues.length > 0 || !result.success) throw new ConfigError(source, issues);
+  return resolveConfig(result.data);
+}
+
+function resolveConfig(config: ParsedConfig): SupervisorConfig {
+  return {
+    maxConcurrentReconnects: config.supervisor.maxConcurrentReconnects,
+    servers: Object.entries(config.mcpServers).map(([id, entry]) => ({
+      id,
+      target: targetOf(entry),
+      priority: entry.priority,
+      dependsOn: entry.dependsOn,
+      required: entry.required,
+      disabled: entry.disabled,
+      settings: resolveSettings(config.supervisor.health, entry.health),
+    })),
+  };
+}
+
+export function targetOf(entry: ServerEntry): ServerTarget {
+  if ('command' in entry) {
+    return { type: 'stdio', command: entry.command, args: entry.args, env: entry.env, cwd: entry.cwd };
+  }
+  const type = entry.type === 'sse' || (entry.type === undefined && /\/sse\/?$/.test(new URL(entry.url).pathname)) ? 'sse' : 'streamable-http';
+  return { type, url: entry.url, headers: entry.headers };
+}
+
+/** Unknown ids and cycles in `dependsOn`: a cycle would leave its members waiting forever. */
+function dependencyIssues(config: ParsedConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const servers = config.mcpServers;
+  for (const [id, entry] of Object.entries(servers)) {
+    entry.dependsOn.forEach((dependency, index) => {
+      if (!(dependency in servers)) issues.push({ path: `mcpServers.${id}.dependsOn.${index}`, message: `unknown server "${dependency}"` });
+      if (dependency === id) issues.push({ path: `mcpServers.${id}.dependsOn.${index}`, message: 'a server cannot depend on itself' });
+    });
+  }
+  const state = new Map<string, 'visiting' | 'done'>();
+  const reported = new Set<string>();
+  const visit = (id: string, trail: string[]): void => {
+    if (state.get(id) === 'done') return;
+    if (state.get(id) === 'visiting') {
+      const cycle = [...trail.slice(trail.indexOf(id)), id];
+      const key = [...cycle].sort().join(',');
+      if (!reported.has(key) && cycle.length > 2) {
+        reported.add(key);
+        issues.push({ path: `mcpServers.${id}.dependsOn`, message: `dependency cycle: ${cycle.join(' → ')}` });
+      }
+      return;
+    }
+    state.set(id, 'visiting');
+    for (const dependency of servers[id]?.dependsOn ?? []) if (dependency in servers && dependency !== id) visit(dependency, [...trail, id]);
+    state.set(id, 'done');
+  };
+  for (const id of Object.keys(servers)) visit(id, []);
+  return issues;
+}

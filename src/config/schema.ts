@@ -1,0 +1,84 @@
+import { z } from 'zod';
+
+const positiveMs = z.number().int().positive();
+
+/** Per-connection overrides of `src/settings.ts`; every field optional. */
+export const healthOverridesSchema = z
+  .object({
+    connectTimeoutMs: positiveMs,
+    pingTimeoutMs: positiveMs,
+    healthyIntervalMs: positiveMs,
+    stableIntervalMs: positiveMs,
+    degradedIntervalMs: positiveMs,
+    degradedLatencyMs: positiveMs,
+    zombieAfter: z.number().int().min(1),
+    recoverAfter: z.number().int().min(1),
+    initialBackoffMs: positiveMs,
+    multiplier: z.number().min(1),
+    maxBackoffMs: positiveMs,
+    resetAfterMs: positiveMs,
+    maxAttempts: z.number().int().min(1),
+  })
+  .partial()
+  .strict();
+
+const commonServerFields = {
+  priority: z.number().int().default(0),
+  dependsOn: z.array(z.string().min(1)).default([]),
+  /** Left out of the `/health` verdict when false. */
+  required: z.boolean().default(true),
+  disabled: z.boolean().default(false),
+  health: healthOverridesSchema.optional(),
+};
+
+const stringRecord = z.record(z.string(), z.string());
+
+const stdioServerSchema = z
+  .object({
+    type: z.literal('stdio').optional(),
+    command: z.string().min(1, 'command must not be empty'),
+    args: z.array(z.string()).default([]),
+    env: stringRecord.optional(),
+    cwd: z.string().optional(),
+    ...commonServerFields,
+  })
+  .strict();
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+
+const httpServerSchema = z
+  .object({
+    type: z.enum(['sse', 'streamable-http', 'http']).optional(),
+    url: httpUrl,
+    headers: stringRecord.optional(),
+    ...commonServerFields,
+  })
+  .strict();
+
+/**
+ * A server entry in the `mcpServers` format Claude Desktop, Cursor and mcpo already use: a
+ * `command` means stdio, a `url` means HTTP. `type: "http"` is Cursor's spelling of Streamable
+ * HTTP; a `url` without `type` is Streamable HTTP unless it ends in `/sse` (the legacy transport).
+ */
+export const serverEntrySchema = z.union([stdioServerSchema, httpServerSchema], {
+  error: 'a server needs either "command" (stdio) or "url" (sse / streamable-http)',
+});
+
+export const configSchema = z
+  .object({
+    $schema: z.string().optional(),
+    supervisor: z
+      .object({
+        maxConcurrentReconnects: z.number().int().min(1).default(4),
+        health: healthOverridesSchema.optional(),
+      })
+      .strict()
+      .default({ maxConcurrentReconnects: 4 }),
+    mcpServers: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, 'server ids may use letters, digits, ".", "_" and "-"'), serverEntrySchema),
+  })
+  .strict();
+
+export type RawConfig = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+export type ServerEntry = z.output<typeof serverEntrySchema>;
+export type HealthOverrides = z.output<typeof healthOverridesSchema>;

@@ -1,0 +1,53 @@
+/**
+ * mcp-supervisor's public API. Every export here is supported; anything else is internal.
+ *
+ * @example Supervise one stdio server and call a tool through it
+ * import { createConnection } from 'mcp-supervisor';
+ * const files = createConnection({ id: 'files', target: { type: 'stdio', command: 'node', args: ['server.mjs'] } });
+ * await files.ready();
+ * console.log(files.state); // 'healthy'
+ * await files.callTool('echo', { message: 'hi' });
+ * await files.dispose();
+ *
+ * @example Use the pure machine with your own actors (tests, other runtimes)
+ * import { createActor, fromPromise } from 'xstate';
+ * import { connectionMachine, resolveSettings } from 'mcp-supervisor';
+ * const actor = createActor(connectionMachine.provide({ actors: { connect: fromPromise(async () => mySession) } }),
+ *   { input: { id: 'a', transport: 'memory', settings: resolveSettings() } });
+ */
+export { createConnection, ManagedConnection } from './connection.js';
+export type { CallToolOptions, CreateConnectionOptions, StateChange } from './connection.js';
+export {
+  CONNECTION_STATES,
+  connectionMachine,
+  connectionStateOf,
+} from './machines/connection.machine.js';
+export type {
+  ConnectionActorRef,
+  ConnectionContext,
+  ConnectionEmitted,
+  ConnectionEvent,
+  ConnectionInput,
+  ConnectionMachine,
+  ConnectionSnapshot,
+  ConnectionState,
+  LastError,
+  ProbeOutcome,
+  SlotMessage,
+} from './machines/connection.machine.js';
+export { createConnectionLogic } from './actors/connection-logic.js';
+export type { ConnectionLogic, ConnectionLogicOptions } from './actors/connection-logic.js';
+export { openSession } from './actors/session.js';
+export type { ServerTarget } from './actors/target.js';
+export { StdioProcessTransport } from './actors/transports/stdio.js';
+export { toConnectionError } from './actors/classify.js';
+export { ConnectionError, ConnectionLostError, NotConnectedError } from './errors.js';
+export type { ErrorKind } from './errors.js';
+export { DEFAULT_SETTINGS, resolveSettings } from './settings.js';
+export type { BackoffSettings, ConnectionSettings, HealthSettings } from './settings.js';
+export type { McpSession, ProbeKind, SessionEvent, TransportKind } from './session.js';
+export { computeQuality } from './quality/index.js';
+export type { Quality, QualitySample, Trend } from './quality/index.js';
+export { loadConfigFile, parseConfig } from './config/load.js';
+export type { ServerDefinition, SupervisorConfig } from './config/load.js';
+export { ConfigError } from './config/errors.js';
