@@ -119,6 +119,7 @@ export class ManagedConnection {
 
   /** Stops the connection, waits for its transport (and any child process) to close, stops the actor. */
   async dispose(timeoutMs = 10_000): Promise<void> {
+    if (this.actor.getSnapshot().status === 'stopped') return;
     this.actor.send({ type: 'stop' });
     await waitFor(this.actor, (snapshot) => snapshot.matches('stopped') && snapshot.context.session === undefined, {
       timeout: timeoutMs,

@@ -126,7 +126,10 @@ function spawnFixture(port: number): Promise<Running> {
 
 async function stopRunning(running: Running): Promise<void> {
   const { child } = running;
-  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) {
+    child.stdin?.destroy();
+    return;
+  }
   const killer = setTimeout(() => {
     try {
       child.kill('SIGKILL');
@@ -140,6 +143,7 @@ async function stopRunning(running: Running): Promise<void> {
     await running.exited;
   } finally {
     clearTimeout(killer);
+    child.stdin?.destroy();
   }
 }
 

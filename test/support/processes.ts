@@ -114,6 +114,24 @@ export async function waitForExit(pid: number, timeoutMs: number): Promise<boole
   }
 }
 
+/**
+ * Polls every 20 ms until processState(pid) satisfies `want` (a state letter or predicate).
+ * Signals such as SIGSTOP are delivered asynchronously, so the state lags process.kill().
+ */
+export async function waitForState(
+  pid: number,
+  want: string | ((state: string | undefined) => boolean),
+  timeoutMs: number,
+): Promise<boolean> {
+  const matches = typeof want === 'string' ? (s: string | undefined) => s === want : want;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (matches(processState(pid))) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** Polls every 20 ms until descendantPids(rootPid) is empty; returns what is left (empty on success). */
 export async function waitForNoDescendants(timeoutMs: number, rootPid: number = process.pid): Promise<number[]> {
   const deadline = Date.now() + timeoutMs;
