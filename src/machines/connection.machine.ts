@@ -278,6 +278,13 @@ export const connectionMachine = setup({
         ...withSample(context, sample(now(), true, latencyMs, 'call')),
       };
     }),
+    /** In `degraded` a call proves the server alive (no zombie) but recovery is left to probes. */
+    recordCallAnswered: assign(({ context, event }) => ({
+      missedStreak: 0,
+      ...withSample(context, sample(now(), true, event.type === 'call.succeeded' ? event.latencyMs : 0, 'call')),
+    })),
+    /** Back from degraded: probe at the base interval again and stretch anew. */
+    restartStretch: assign({ goodStreak: 0 }),
     recordCallFailed: assign(({ context, event }) => ({
       ...withSample(context, sample(now(), false, event.type === 'call.failed' ? (event.latencyMs ?? 0) : 0, 'call')),
     })),
@@ -355,7 +362,11 @@ export const connectionMachine = setup({
           after: { healthyProbeInterval: 'probing' },
           on: {
             probe: 'probing',
-            'call.succeeded': { target: 'idle', reenter: true, actions: 'recordCallSucceeded' },
+            // Only a fast answer stands in for the due probe; a slow one is recorded and the probe still runs.
+            'call.succeeded': [
+              { guard: 'callWasFast', target: 'idle', reenter: true, actions: 'recordCallSucceeded' },
+              { actions: 'recordCallSucceeded' },
+            ],
           },
         },
         probing: {
@@ -391,7 +402,7 @@ export const connectionMachine = setup({
         'transport.closed': { target: 'reconnecting', actions: 'recordFailure' },
         'session.expired': { target: 'reconnecting', actions: 'recordSessionExpired' },
         // Any answer proves the server alive, so calls reset the miss streak; recovery is left to probes.
-        'call.succeeded': { actions: 'recordCallSucceeded' },
+        'call.succeeded': { actions: 'recordCallAnswered' },
         'call.failed': [
           { guard: 'isClosedError', target: 'reconnecting', actions: ['recordCallFailed', 'recordFailure'] },
           { guard: 'isSessionExpired', target: 'reconnecting', actions: ['recordCallFailed', 'recordSessionExpired'] },
@@ -411,7 +422,7 @@ export const connectionMachine = setup({
             input: ({ context }) => ({ session: context.session, kind: context.probeKind }),
             onDone: [
               { guard: 'probeWasSlow', target: 'idle', actions: 'recordSlowProbe' },
-              { guard: 'recoversWithThisProbe', target: '#connection.healthy', actions: 'recordGoodProbe' },
+              { guard: 'recoversWithThisProbe', target: '#connection.healthy', actions: ['recordGoodProbe', 'restartStretch'] },
               { target: 'idle', actions: 'recordGoodProbe' },
             ],
             onError: [
@@ -448,7 +459,6 @@ export const connectionMachine = setup({
     reconnecting: {
       entry: 'enterState',
       initial: 'closing',
-      always: { guard: 'attemptsExhausted', target: 'failed', actions: 'recordExhausted' },
       on: {
         stop: 'stopped',
       },
@@ -465,7 +475,11 @@ export const connectionMachine = setup({
         },
         // Waiting out backoff holds no supervisor slot.
         backoff: {
-          always: { guard: 'noBackoffDue', target: 'awaitingSlot' },
+          // Checked only once the old session is closed, and before a 0 ms backoff can pass through.
+          always: [
+            { guard: 'attemptsExhausted', target: '#connection.failed', actions: 'recordExhausted' },
+            { guard: 'noBackoffDue', target: 'awaitingSlot' },
+          ],
           after: { backoff: 'awaitingSlot' },
           on: { reconnect: { target: 'awaitingSlot', actions: 'skipBackoff' } },
         },
