@@ -66,13 +66,14 @@ export class ManagedConnection {
 
   constructor(private readonly options: CreateConnectionOptions) {
     this.id = options.id;
-    const logic = createConnectionLogic({ target: options.target, stderr: this.stderr, stdioTeardown: options.stdioTeardown });
+    const logic = createConnectionLogic({ stderrOf: () => this.stderr, stdioTeardown: options.stdioTeardown });
     this.actor = createActor(logic, {
       systemId: options.id,
       inspect: options.inspect,
       input: {
         id: options.id,
         transport: options.target.type,
+        target: options.target,
         settings: resolveSettings(options.settings),
         seed: options.seed ?? Math.floor(Math.random() * 2 ** 32),
       },

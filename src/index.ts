@@ -33,7 +33,7 @@ export type {
   ConnectionState,
   LastError,
   ProbeOutcome,
-  SlotMessage,
+  SupervisorMessage,
 } from './machines/connection.machine.js';
 export { createConnectionLogic } from './actors/connection-logic.js';
 export type { ConnectionLogic, ConnectionLogicOptions } from './actors/connection-logic.js';

@@ -4,44 +4,60 @@ import { connectionMachine } from '../machines/connection.machine.js';
 import type { ConnectInput, ProbeInput, ProbeResult, SessionInput } from '../machines/connection.machine.js';
 import { ConnectionError } from '../errors.js';
 import type { McpSession } from '../session.js';
-import type { LogRing } from './log-ring.js';
+import { LogRing } from './log-ring.js';
 import { openSession } from './session.js';
-import type { ServerTarget } from './target.js';
 import type { StdioTeardownTimings } from './transports/stdio.js';
 
 export interface ConnectionLogicOptions {
-  target: ServerTarget;
-  stderr?: LogRing;
+  /** The stderr ring of each connection, by id; kept across attempts so logs survive restarts. */
+  stderrOf?: (id: string) => LogRing;
   stdioTeardown?: StdioTeardownTimings;
   clientInfo?: { name: string; version: string };
 }
 
 /**
- * The connection machine with real I/O actors for one server. The actors share one "teardown
- * gate": a connect first waits for the previous session (or an aborted attempt) to be fully closed,
- * so an old process has always exited before a new one is spawned, even when a stop or timeout
- * cut the machine's own wait short.
+ * The connection machine with real I/O actors; one logic serves any number of connections, each
+ * reading its server's `target` from context. Per connection id the actors share a "teardown
+ * gate": a connect first waits for that connection's previous session (or an attempt aborted by
+ * the connect timeout) to be fully closed, so an old process has always exited before a new one
+ * is spawned, even when a stop or timeout cut the machine's own wait short.
  */
-export function createConnectionLogic(options: ConnectionLogicOptions) {
-  let teardownGate: Promise<unknown> = Promise.resolve();
-  const track = (promise: Promise<unknown>): void => {
-    const previous = teardownGate;
-    teardownGate = Promise.allSettled([previous, promise]);
+export function createConnectionLogic(options: ConnectionLogicOptions = {}) {
+  const gates = new Map<string, Promise<unknown>>();
+  const rings = new Map<string, LogRing>();
+  const stderrOf =
+    options.stderrOf ??
+    ((id: string): LogRing => {
+      const ring = rings.get(id) ?? new LogRing();
+      rings.set(id, ring);
+      return ring;
+    });
+  const track = (id: string, promise: Promise<unknown>): void => {
+    const settled = Promise.allSettled([gates.get(id), promise]);
+    gates.set(id, settled);
+    // Forget a settled gate so a long-lived fleet with churn does not keep every id forever.
+    void settled.then(() => {
+      if (gates.get(id) === settled) gates.delete(id);
+    });
   };
+  const sessionIds = new WeakMap<McpSession, string>();
 
   return connectionMachine.provide({
     actors: {
-      connect: fromPromise<McpSession, ConnectInput>(async ({ signal }) => {
-        await teardownGate;
-        const opening = openSession(options.target, {
+      connect: fromPromise<McpSession, ConnectInput>(async ({ input, signal }) => {
+        if (!input.target) throw new ConnectionError('permanent', `connection "${input.id}" has no target to connect to`);
+        await gates.get(input.id);
+        const opening = openSession(input.target, {
           signal,
-          stderr: options.stderr,
+          stderr: stderrOf(input.id),
           stdioTeardown: options.stdioTeardown,
           clientInfo: options.clientInfo,
         });
         // An attempt aborted by the connect timeout closes what it started before it rejects.
-        track(opening.catch(() => undefined));
-        return opening;
+        track(input.id, opening.catch(() => undefined));
+        const session = await opening;
+        sessionIds.set(session, input.id);
+        return session;
       }),
       probe: fromPromise<ProbeResult, ProbeInput>(async ({ input, signal }) => {
         if (!input.session) throw new ConnectionError('closed', 'no session to probe');
@@ -50,8 +66,10 @@ export function createConnectionLogic(options: ConnectionLogicOptions) {
         return { latencyMs: performance.now() - started };
       }),
       closeSession: fromPromise<void, SessionInput>(async ({ input }) => {
-        const closing = input.session?.close() ?? Promise.resolve();
-        track(closing);
+        if (!input.session) return;
+        const closing = input.session.close();
+        const id = sessionIds.get(input.session);
+        if (id !== undefined) track(id, closing);
         await closing;
       }),
     },

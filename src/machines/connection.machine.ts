@@ -1,4 +1,4 @@
-import { assign, emit, enqueueActions, fromCallback, fromPromise, sendParent, setup } from 'xstate';
+import { assign, enqueueActions, fromCallback, fromPromise, sendParent, setup } from 'xstate';
 import type { ActorRefFrom, SnapshotFrom } from 'xstate';
 import { ConnectionError, errorKindOf, errorMessageOf } from '../errors.js';
 import type { ErrorKind } from '../errors.js';
@@ -9,6 +9,7 @@ import { appendBounded, computeQuality, EMPTY_QUALITY } from '../quality/index.j
 import type { Quality, QualitySample } from '../quality/index.js';
 import type { ConnectionSettings } from '../settings.js';
 import type { McpSession, ProbeKind, SessionEvent, TransportKind } from '../session.js';
+import type { ServerTarget } from '../actors/target.js';
 
 /** The states are API: they appear in snapshots, `/actors`, metrics and docs. */
 export const CONNECTION_STATES = [
@@ -30,6 +31,8 @@ export interface ConnectionInput {
   id: string;
   transport: TransportKind;
   settings: ConnectionSettings;
+  /** Where the server is; opaque to the machine, handed to the `connect` actor. */
+  target?: ServerTarget;
   /** When true, `connecting` is entered only on `slot.granted` from the parent supervisor. */
   supervised?: boolean;
   /** Seed for backoff jitter; defaults to a hash of the id. */
@@ -46,6 +49,7 @@ export interface ConnectionContext {
   id: string;
   transport: TransportKind;
   settings: ConnectionSettings;
+  target: ServerTarget | undefined;
   supervised: boolean;
   session: McpSession | undefined;
   probeKind: ProbeKind;
@@ -87,12 +91,25 @@ export type ConnectionEmitted = {
   at: number;
 };
 
-/** Messages to a supervising parent; only sent when `supervised` is true. */
-export type SlotMessage = { type: 'slot.requested'; id: string } | { type: 'slot.released'; id: string };
+/**
+ * Messages to a supervising parent; only sent when `supervised` is true. Every top-level state
+ * entry is reported, which is all a supervisor needs to account for slots: a granted slot is
+ * held until the child reports any state other than `connecting`.
+ */
+export type SupervisorMessage =
+  | { type: 'slot.requested'; id: string }
+  | { type: 'connection.changed'; id: string; state: ConnectionState; at: number; reason: string | undefined }
+  /** The child is stopped and its transport fully closed; safe to remove. */
+  | { type: 'connection.closed'; id: string }
+  | ConnectionEmitted;
+
+/** States whose cause is the last error; for the others it would be stale. */
+const REASONED_STATES: ReadonlySet<ConnectionState> = new Set(['reconnecting', 'zombie', 'failed']);
 
 export interface ConnectInput {
   id: string;
   attempt: number;
+  target: ServerTarget | undefined;
 }
 export interface ProbeInput {
   session: McpSession | undefined;
@@ -181,9 +198,12 @@ export const connectionMachine = setup({
     resetAfter: ({ context }) => context.settings.resetAfterMs,
   },
   actions: {
-    enterState: assign(({ context }) => {
+    enterState: enqueueActions(({ context, enqueue }, params: { state: ConnectionState }) => {
       const at = now();
-      return { since: at, transitionTimes: appendBounded(context.transitionTimes, at, TRANSITION_TIMES_CAPACITY) };
+      enqueue.assign({ since: at, transitionTimes: appendBounded(context.transitionTimes, at, TRANSITION_TIMES_CAPACITY) });
+      if (!context.supervised) return;
+      const reason = REASONED_STATES.has(params.state) ? context.lastError?.message : undefined;
+      enqueue(sendParent({ type: 'connection.changed', id: context.id, state: params.state, at, reason } satisfies SupervisorMessage));
     }),
     storeSession: assign({
       session: ({ event }) => ('output' in event ? (event.output as McpSession) : undefined),
@@ -244,13 +264,17 @@ export const connectionMachine = setup({
       const latencyMs = latencyOf(event);
       const at = now();
       enqueue.assign({ goodStreak: context.goodStreak + 1, missedStreak: 0, ...withSample(context, sample(at, true, latencyMs, 'probe')) });
-      enqueue.emit(probeEmitted(context, 'fast', latencyMs, at));
+      const probe = probeEmitted(context, 'fast', latencyMs, at);
+      enqueue.emit(probe);
+      if (context.supervised) enqueue(sendParent(probe));
     }),
     recordSlowProbe: enqueueActions(({ context, event, enqueue }) => {
       const latencyMs = latencyOf(event);
       const at = now();
       enqueue.assign({ goodStreak: 0, missedStreak: 0, ...withSample(context, sample(at, true, latencyMs, 'probe')) });
-      enqueue.emit(probeEmitted(context, 'slow', latencyMs, at));
+      const probe = probeEmitted(context, 'slow', latencyMs, at);
+      enqueue.emit(probe);
+      if (context.supervised) enqueue(sendParent(probe));
     }),
     recordMissedProbe: enqueueActions(({ context, enqueue }) => {
       const at = now();
@@ -259,15 +283,23 @@ export const connectionMachine = setup({
         missedStreak: context.missedStreak + 1,
         ...withSample(context, sample(at, false, context.settings.pingTimeoutMs, 'probe')),
       });
-      enqueue.emit(probeEmitted(context, 'missed', undefined, at));
+      const probe = probeEmitted(context, 'missed', undefined, at);
+      enqueue.emit(probe);
+      if (context.supervised) enqueue(sendParent(probe));
     }),
     recordLostProbe: enqueueActions(({ context, event, enqueue }) => {
       const at = now();
       const outcome: ProbeOutcome = 'error' in event && errorKindOf(event.error) === 'session-expired' ? 'session-expired' : 'closed';
       enqueue.assign(withSample(context, sample(at, false, 0, 'probe')));
-      enqueue.emit(probeEmitted(context, outcome, undefined, at));
+      const probe = probeEmitted(context, outcome, undefined, at);
+      enqueue.emit(probe);
+      if (context.supervised) enqueue(sendParent(probe));
     }),
-    recordMethodNotFound: emit(({ context }) => probeEmitted(context, 'method-not-found', undefined, now())),
+    recordMethodNotFound: enqueueActions(({ context, enqueue }) => {
+      const probe = probeEmitted(context, 'method-not-found', undefined, now());
+      enqueue.emit(probe);
+      if (context.supervised) enqueue(sendParent(probe));
+    }),
     /** A tool call answered quickly is as good as a probe, so the due probe is skipped. */
     recordCallSucceeded: assign(({ context, event }) => {
       const latencyMs = event.type === 'call.succeeded' ? event.latencyMs : 0;
@@ -289,10 +321,10 @@ export const connectionMachine = setup({
       ...withSample(context, sample(now(), false, event.type === 'call.failed' ? (event.latencyMs ?? 0) : 0, 'call')),
     })),
     requestSlot: enqueueActions(({ context, enqueue }) => {
-      if (context.supervised) enqueue(sendParent({ type: 'slot.requested', id: context.id } satisfies SlotMessage));
+      if (context.supervised) enqueue(sendParent({ type: 'slot.requested', id: context.id } satisfies SupervisorMessage));
     }),
-    releaseSlot: enqueueActions(({ context, enqueue }) => {
-      if (context.supervised) enqueue(sendParent({ type: 'slot.released', id: context.id } satisfies SlotMessage));
+    reportClosed: enqueueActions(({ context, enqueue }) => {
+      if (context.supervised) enqueue(sendParent({ type: 'connection.closed', id: context.id } satisfies SupervisorMessage));
     }),
   },
 }).createMachine({
@@ -301,6 +333,7 @@ export const connectionMachine = setup({
     id: input.id,
     transport: input.transport,
     settings: input.settings,
+    target: input.target,
     supervised: input.supervised ?? false,
     session: undefined,
     probeKind: 'ping',
@@ -320,11 +353,10 @@ export const connectionMachine = setup({
   initial: 'reconnecting',
   states: {
     connecting: {
-      entry: 'enterState',
-      exit: 'releaseSlot',
+      entry: { type: 'enterState', params: { state: 'connecting' } },
       invoke: {
         src: 'connect',
-        input: ({ context }) => ({ id: context.id, attempt: context.attempts }),
+        input: ({ context }) => ({ id: context.id, attempt: context.attempts, target: context.target }),
         onDone: { target: 'healthy', actions: 'storeSession' },
         onError: [
           { guard: 'isPermanentError', target: 'failed', actions: 'recordPermanentError' },
@@ -340,7 +372,7 @@ export const connectionMachine = setup({
     },
 
     healthy: {
-      entry: 'enterState',
+      entry: { type: 'enterState', params: { state: 'healthy' } },
       initial: 'idle',
       invoke: { src: 'watchSession', input: ({ context }) => ({ session: context.session }) },
       after: {
@@ -395,7 +427,7 @@ export const connectionMachine = setup({
     },
 
     degraded: {
-      entry: 'enterState',
+      entry: { type: 'enterState', params: { state: 'degraded' } },
       initial: 'idle',
       invoke: { src: 'watchSession', input: ({ context }) => ({ session: context.session }) },
       on: {
@@ -444,7 +476,7 @@ export const connectionMachine = setup({
     },
 
     zombie: {
-      entry: ['enterState', 'recordZombie'],
+      entry: ['recordZombie', { type: 'enterState', params: { state: 'zombie' } }],
       invoke: {
         src: 'closeSession',
         input: ({ context }) => ({ session: context.session }),
@@ -457,7 +489,7 @@ export const connectionMachine = setup({
     },
 
     reconnecting: {
-      entry: 'enterState',
+      entry: { type: 'enterState', params: { state: 'reconnecting' } },
       initial: 'closing',
       on: {
         stop: 'stopped',
@@ -492,7 +524,7 @@ export const connectionMachine = setup({
     },
 
     failed: {
-      entry: 'enterState',
+      entry: { type: 'enterState', params: { state: 'failed' } },
       on: {
         reconnect: { target: 'reconnecting', actions: 'resetForManualStart' },
         stop: 'stopped',
@@ -500,12 +532,12 @@ export const connectionMachine = setup({
     },
 
     stopped: {
-      entry: 'enterState',
+      entry: { type: 'enterState', params: { state: 'stopped' } },
       invoke: {
         src: 'closeSession',
         input: ({ context }) => ({ session: context.session }),
-        onDone: { actions: 'forgetSession' },
-        onError: { actions: 'forgetSession' },
+        onDone: { actions: ['forgetSession', 'reportClosed'] },
+        onError: { actions: ['forgetSession', 'reportClosed'] },
       },
       on: {
         start: { target: 'reconnecting', actions: 'resetForManualStart' },

@@ -25,7 +25,7 @@ import type {
   ProbeOutcome,
   ProbeResult,
   SessionInput,
-  SlotMessage,
+  SupervisorMessage,
 } from '../../src/machines/connection.machine.js';
 import { toConnectionError } from '../../src/actors/classify.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -193,7 +193,7 @@ class Harness {
   readonly emitted: ConnectionEmitted[] = [];
 
   ref!: ConnectionActorRef;
-  private parentInbox: (() => SlotMessage[]) | undefined;
+  private parentInbox: (() => SupervisorMessage[]) | undefined;
   private stopRoot: (() => void) | undefined;
 
   readonly machine = connectionMachine.provide({
@@ -275,8 +275,8 @@ class Harness {
     const input = this.input;
     const parentMachine = setup({
       types: {
-        context: {} as { inbox: SlotMessage[] },
-        events: {} as SlotMessage,
+        context: {} as { inbox: SupervisorMessage[] },
+        events: {} as SupervisorMessage,
       },
       actors: { child },
     }).createMachine({
@@ -284,8 +284,7 @@ class Harness {
       context: { inbox: [] },
       invoke: { id: 'conn', src: 'child', input },
       on: {
-        'slot.requested': { actions: assign({ inbox: ({ context, event }) => [...context.inbox, event] }) },
-        'slot.released': { actions: assign({ inbox: ({ context, event }) => [...context.inbox, event] }) },
+        '*': { actions: assign({ inbox: ({ context, event }) => [...context.inbox, event] }) },
       },
     });
     const parent = createActor(parentMachine, { inspect: recordCoverage });
@@ -299,9 +298,14 @@ class Harness {
     return this;
   }
 
-  inbox(): SlotMessage[] {
+  inbox(): SupervisorMessage[] {
     if (!this.parentInbox) throw new Error('not started under a parent');
     return this.parentInbox();
+  }
+
+  /** The parent's inbox in short: reported states by name, other messages by type. */
+  trail(): string[] {
+    return this.inbox().map((message) => (message.type === 'connection.changed' ? message.state : message.type));
   }
 
   stop(): void {
@@ -1400,51 +1404,54 @@ describe('supervised', () => {
   it('waits in reconnecting.awaitingSlot and asks the parent; only slot.granted connects', async () => {
     const h = harness({ supervised: true, id: 'files' }).startUnderParent();
     expect(h.value()).toEqual({ reconnecting: 'awaitingSlot' });
-    expect(h.inbox()).toEqual([{ type: 'slot.requested', id: 'files' }]);
+    expect(h.inbox()).toEqual([
+      { type: 'connection.changed', id: 'files', state: 'reconnecting', at: h.t0, reason: undefined },
+      { type: 'slot.requested', id: 'files' },
+    ]);
     await advance(60_000);
     expect(h.connectCalls).toEqual([]);
     expect(h.state()).toBe('reconnecting');
 
     h.send({ type: 'slot.granted' });
     expect(h.state()).toBe('connecting');
-    expect(h.inbox()).toEqual([{ type: 'slot.requested', id: 'files' }]);
+    expect(h.trail()).toEqual(['reconnecting', 'slot.requested', 'connecting']);
     await flush();
     expect(h.state()).toBe('healthy');
-    expect(h.inbox()).toEqual([
-      { type: 'slot.requested', id: 'files' },
-      { type: 'slot.released', id: 'files' },
-    ]);
+    // Reporting `healthy` is what frees the slot: the supervisor holds it until a non-connecting state.
+    expect(h.trail()).toEqual(['reconnecting', 'slot.requested', 'connecting', 'healthy']);
     expect(h.states).toEqual(['reconnecting', 'connecting', 'healthy']);
   });
 
-  it('releases the slot on failure and asks again only after the backoff', async () => {
+  it('reports the failure (freeing the slot) and asks again only after the backoff', async () => {
     const h = harness({ supervised: true, id: 'files' });
     h.connectPlan.push({ reject: err('transient') }, 'ok');
     h.startUnderParent();
     h.send({ type: 'slot.granted' });
     await flush();
     expect(h.value()).toEqual({ reconnecting: 'backoff' });
-    expect(h.inbox().map((message) => message.type)).toEqual(['slot.requested', 'slot.released']);
+    expect(h.trail()).toEqual(['reconnecting', 'slot.requested', 'connecting', 'reconnecting']);
+    const failure = h.inbox().at(-1);
+    expect(failure).toMatchObject({ type: 'connection.changed', state: 'reconnecting', reason: expect.any(String) });
     await advance(B[0]! - 1);
-    expect(h.inbox()).toHaveLength(2);
+    expect(h.inbox()).toHaveLength(4);
     await advance(1);
     expect(h.value()).toEqual({ reconnecting: 'awaitingSlot' });
-    expect(h.inbox().map((message) => message.type)).toEqual(['slot.requested', 'slot.released', 'slot.requested']);
+    expect(h.trail()).toEqual(['reconnecting', 'slot.requested', 'connecting', 'reconnecting', 'slot.requested']);
     await advance(10_000);
     expect(h.connectCalls).toHaveLength(1);
     h.send({ type: 'slot.granted' });
     await flush();
     expect(h.states).toEqual(['reconnecting', 'connecting', 'reconnecting', 'connecting', 'healthy']);
-    expect(h.inbox()).toHaveLength(4);
+    expect(h.trail().slice(-2)).toEqual(['connecting', 'healthy']);
   });
 
-  it('releases the slot on connect timeout, permanent failure and stop', async () => {
+  it('reports leaving connecting on connect timeout, permanent failure and stop', async () => {
     const timeout = harness({ supervised: true });
     timeout.connectPlan.push('hang');
     timeout.startUnderParent();
     timeout.send({ type: 'slot.granted' });
     await advance(S.connectTimeoutMs);
-    expect(timeout.inbox().map((message) => message.type)).toEqual(['slot.requested', 'slot.released']);
+    expect(timeout.trail()).toEqual(['reconnecting', 'slot.requested', 'connecting', 'reconnecting']);
 
     const permanent = harness({ supervised: true });
     permanent.connectPlan.push({ reject: err('permanent') });
@@ -1452,7 +1459,7 @@ describe('supervised', () => {
     permanent.send({ type: 'slot.granted' });
     await flush();
     expect(permanent.state()).toBe('failed');
-    expect(permanent.inbox().map((message) => message.type)).toEqual(['slot.requested', 'slot.released']);
+    expect(permanent.trail()).toEqual(['reconnecting', 'slot.requested', 'connecting', 'failed']);
 
     const stopped = harness({ supervised: true });
     stopped.connectPlan.push('hang');
@@ -1460,7 +1467,9 @@ describe('supervised', () => {
     stopped.send({ type: 'slot.granted' });
     stopped.send({ type: 'stop' });
     expect(stopped.state()).toBe('stopped');
-    expect(stopped.inbox().map((message) => message.type)).toEqual(['slot.requested', 'slot.released']);
+    await flush();
+    // `connection.closed` follows once the transport is fully closed: safe to remove the child.
+    expect(stopped.trail()).toEqual(['reconnecting', 'slot.requested', 'connecting', 'stopped', 'connection.closed']);
   });
 
   it('session expiry skips the backoff but still goes through a slot', async () => {
@@ -1471,8 +1480,20 @@ describe('supervised', () => {
     h.transport({ type: 'session.expired', error: err('session-expired') });
     await flush();
     expect(h.value()).toEqual({ reconnecting: 'awaitingSlot' });
-    expect(h.inbox().map((message) => message.type)).toEqual(['slot.requested', 'slot.released', 'slot.requested']);
+    expect(h.trail()).toEqual(['reconnecting', 'slot.requested', 'connecting', 'healthy', 'reconnecting', 'slot.requested']);
     expect(h.connectCalls).toHaveLength(1);
+  });
+
+  it('forwards its probe results to the parent', async () => {
+    const h = harness({ supervised: true, id: 'files' });
+    h.probePlan.push({ latencyMs: 7 });
+    h.startUnderParent();
+    h.send({ type: 'slot.granted' });
+    await flush();
+    await advance(S.healthyIntervalMs);
+    expect(h.inbox().filter((message) => message.type === 'probe.completed')).toEqual([
+      { type: 'probe.completed', id: 'files', kind: 'ping', outcome: 'fast', latencyMs: 7, at: h.t0 + S.healthyIntervalMs },
+    ]);
   });
 
   it('stop while awaiting a slot → stopped; a late grant is ignored', async () => {
@@ -1482,6 +1503,7 @@ describe('supervised', () => {
     await flush();
     expect(h.states).toEqual(['reconnecting', 'stopped']);
     expect(h.connectCalls).toEqual([]);
+    expect(h.trail()).toEqual(['reconnecting', 'slot.requested', 'stopped', 'connection.closed']);
   });
 
   it('sends nothing to its parent when not supervised', async () => {
@@ -1593,8 +1615,8 @@ const EXPECTED_TRANSITIONS = [
   'failed · reconnect → reconnecting / resetForManualStart',
   'failed · stop → stopped',
   'stopped · start → reconnecting / resetForManualStart',
-  'stopped · done(closeSession) → (stay) / forgetSession',
-  'stopped · error(closeSession) → (stay) / forgetSession',
+  'stopped · done(closeSession) → (stay) / forgetSession, reportClosed',
+  'stopped · error(closeSession) → (stay) / forgetSession, reportClosed',
 ];
 
 describe('structure', () => {

@@ -1,0 +1,26 @@
+export interface PanicSettings {
+  /** Share of all connections that must fall unhealthy within the window. */
+  threshold: number;
+  windowMs: number;
+  /** Admissions allowed at once while in panic. */
+  panicConcurrency: number;
+}
+
+export const DEFAULT_PANIC_SETTINGS: Readonly<PanicSettings> = Object.freeze({ threshold: 0.5, windowMs: 10_000, panicConcurrency: 1 });
+
+/**
+ * More than `threshold` of the fleet lost within `windowMs` points at a shared cause (our own
+ * network, a gateway restart, the host waking from sleep) rather than at the servers, so
+ * hammering every one of them at once would only add load. `lostAt` holds, per connection, when
+ * it last fell from healthy/degraded, or nothing while it is serving.
+ */
+export function shouldPanic(lostAt: ReadonlyArray<number | undefined>, total: number, now: number, settings: Pick<PanicSettings, 'threshold' | 'windowMs'>): boolean {
+  if (total < 2) return false;
+  const recent = lostAt.filter((at) => at !== undefined && at > now - settings.windowMs).length;
+  return recent > total * settings.threshold;
+}
+
+/** Panic ends once at least half of the fleet is serving again. */
+export function panicOver(serving: number, total: number, settings: Pick<PanicSettings, 'threshold'>): boolean {
+  return serving >= total * (1 - settings.threshold);
+}
