@@ -1,14 +1,13 @@
-import { performance } from 'node:perf_hooks';
 import { createActor, waitFor } from 'xstate';
 import type { Actor, InspectionEvent, Observer } from 'xstate';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { createConnectionLogic } from './actors/connection-logic.js';
 import type { ConnectionLogic } from './actors/connection-logic.js';
-import { toConnectionError } from './actors/classify.js';
+import { ConnectionCalls } from './calls.js';
+import type { CallToolOptions } from './calls.js';
 import { LogRing } from './actors/log-ring.js';
 import type { ServerTarget } from './actors/target.js';
 import type { StdioTeardownTimings } from './actors/transports/stdio.js';
-import { ConnectionLostError, NotConnectedError } from './errors.js';
 import { connectionStateOf } from './machines/connection.machine.js';
 import type { ConnectionSnapshot, ConnectionState } from './machines/connection.machine.js';
 import { resolveSettings } from './settings.js';
@@ -36,12 +35,6 @@ export interface StateChange {
   reason: string | undefined;
 }
 
-export interface CallToolOptions {
-  timeoutMs?: number;
-  signal?: AbortSignal;
-}
-
-const LIVE_STATES: ReadonlySet<ConnectionState> = new Set(['healthy', 'degraded']);
 /** States whose cause is the last error; for the others it would be stale. */
 const REASONED_STATES: ReadonlySet<ConnectionState> = new Set(['reconnecting', 'zombie', 'failed']);
 
@@ -61,7 +54,7 @@ export class ManagedConnection {
   readonly actor: Actor<ConnectionLogic>;
   /** The stdio server's stderr (bounded); empty for HTTP transports. */
   readonly stderr = new LogRing();
-  private readonly pending = new Set<(error: Error) => void>();
+  private readonly calls: ConnectionCalls;
   private lastState: ConnectionState | undefined;
 
   constructor(private readonly options: CreateConnectionOptions) {
@@ -79,6 +72,7 @@ export class ManagedConnection {
       },
     });
     this.actor.subscribe((snapshot) => this.observe(snapshot));
+    this.calls = new ConnectionCalls(this.actor, options.id);
     this.actor.start();
   }
 
@@ -95,15 +89,12 @@ export class ManagedConnection {
     await waitFor(this.actor, (snapshot) => snapshot.matches('healthy'), { timeout: timeoutMs });
   }
 
-  async listTools(options?: CallToolOptions): Promise<Tool[]> {
-    return this.withSession((session, signal) => session.listTools(signal), options);
+  listTools(options?: CallToolOptions): Promise<Tool[]> {
+    return this.calls.listTools(options);
   }
 
-  async callTool(name: string, args: Record<string, unknown> = {}, options?: CallToolOptions): Promise<CallToolResult> {
-    return this.withSession(
-      (session, signal) => session.callTool({ name, arguments: args }, { signal, timeoutMs: options?.timeoutMs }),
-      options,
-    );
+  callTool(name: string, args: Record<string, unknown> = {}, options?: CallToolOptions): Promise<CallToolResult> {
+    return this.calls.callTool(name, args, options);
   }
 
   start(): void {
@@ -125,49 +116,8 @@ export class ManagedConnection {
     await waitFor(this.actor, (snapshot) => snapshot.matches('stopped') && snapshot.context.session === undefined, {
       timeout: timeoutMs,
     });
+    this.calls.dispose();
     this.actor.stop();
-  }
-
-  private async withSession<T>(
-    run: (session: NonNullable<ConnectionSnapshot['context']['session']>, signal: AbortSignal) => Promise<T>,
-    options?: CallToolOptions,
-  ): Promise<T> {
-    const snapshot = this.actor.getSnapshot();
-    const state = connectionStateOf(snapshot);
-    const session = snapshot.context.session;
-    if (!LIVE_STATES.has(state) || !session) throw new NotConnectedError(this.id, state);
-
-    const controller = new AbortController();
-    const forward = (): void => controller.abort(options?.signal?.reason);
-    options?.signal?.addEventListener('abort', forward, { once: true });
-    let rejectLost!: (error: Error) => void;
-    const lost = new Promise<never>((_, reject) => {
-      rejectLost = reject;
-    });
-    const onLost = (error: Error): void => {
-      controller.abort(error);
-      rejectLost(error);
-    };
-    this.pending.add(onLost);
-    const started = performance.now();
-    try {
-      const result = await Promise.race([run(session, controller.signal), lost]);
-      this.actor.send({ type: 'call.succeeded', latencyMs: performance.now() - started });
-      return result;
-    } catch (error) {
-      if (error instanceof ConnectionLostError) throw error;
-      const classified = toConnectionError(error);
-      // A protocol error is still an answer: the server is alive.
-      if (classified.kind === 'transient' || classified.kind === 'method-not-found') {
-        this.actor.send({ type: 'call.succeeded', latencyMs: performance.now() - started });
-      } else {
-        this.actor.send({ type: 'call.failed', error: classified, latencyMs: performance.now() - started });
-      }
-      throw classified;
-    } finally {
-      this.pending.delete(onLost);
-      options?.signal?.removeEventListener('abort', forward);
-    }
   }
 
   private observe(snapshot: ConnectionSnapshot): void {
@@ -175,10 +125,6 @@ export class ManagedConnection {
     if (state === this.lastState) return;
     const from = this.lastState;
     this.lastState = state;
-    if (!LIVE_STATES.has(state) && this.pending.size > 0) {
-      const error = new ConnectionLostError(this.id, state);
-      for (const reject of [...this.pending]) reject(error);
-    }
     const reason = REASONED_STATES.has(state) ? snapshot.context.lastError?.message : undefined;
     this.options.onTransition?.({ id: this.id, from, to: state, at: snapshot.context.since, reason });
   }

@@ -16,7 +16,9 @@
  *   { input: { id: 'a', transport: 'memory', settings: resolveSettings() } });
  */
 export { createConnection, ManagedConnection } from './connection.js';
-export type { CallToolOptions, CreateConnectionOptions, StateChange } from './connection.js';
+export type { CreateConnectionOptions, StateChange } from './connection.js';
+export { ConnectionCalls } from './calls.js';
+export type { CallToolOptions } from './calls.js';
 export {
   CONNECTION_STATES,
   connectionMachine,

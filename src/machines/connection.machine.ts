@@ -541,6 +541,8 @@ export const connectionMachine = setup({
       },
       on: {
         start: { target: 'reconnecting', actions: 'resetForManualStart' },
+        // A supervisor removing an already-stopped server still needs to hear it is closed.
+        stop: { guard: 'hasNoSession', actions: 'reportClosed' },
       },
     },
   },

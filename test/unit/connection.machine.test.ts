@@ -1506,6 +1506,16 @@ describe('supervised', () => {
     expect(h.trail()).toEqual(['reconnecting', 'slot.requested', 'stopped', 'connection.closed']);
   });
 
+  it('a stop while already stopped and closed reports closed again, for a supervisor removing it', async () => {
+    const h = harness({ supervised: true }).startUnderParent();
+    h.send({ type: 'stop' });
+    await flush();
+    expect(h.trail()).toEqual(['reconnecting', 'slot.requested', 'stopped', 'connection.closed']);
+    h.send({ type: 'stop' });
+    expect(h.trail()).toEqual(['reconnecting', 'slot.requested', 'stopped', 'connection.closed', 'connection.closed']);
+    expect(h.states).toEqual(['reconnecting', 'stopped']);
+  });
+
   it('sends nothing to its parent when not supervised', async () => {
     const h = harness({ supervised: false }).startUnderParent();
     await flush();
@@ -1615,6 +1625,7 @@ const EXPECTED_TRANSITIONS = [
   'failed · reconnect → reconnecting / resetForManualStart',
   'failed · stop → stopped',
   'stopped · start → reconnecting / resetForManualStart',
+  'stopped · stop [hasNoSession] → (stay) / reportClosed',
   'stopped · done(closeSession) → (stay) / forgetSession, reportClosed',
   'stopped · error(closeSession) → (stay) / forgetSession, reportClosed',
 ];

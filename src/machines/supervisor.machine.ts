@@ -1,0 +1,356 @@
+import { enqueueActions, setup } from 'xstate';
+import type { ActorRefFrom, SnapshotFrom } from 'xstate';
+import { admit, defaultReservedSlots } from '../policy/admission.js';
+import type { SlotRequest } from '../policy/admission.js';
+import { DEFAULT_FLAP_SETTINGS, isFlapping, quarantineDuration, recentDeaths } from '../policy/flapping.js';
+import type { FlapSettings } from '../policy/flapping.js';
+import { DEFAULT_PANIC_SETTINGS, panicOver, shouldPanic } from '../policy/panic.js';
+import type { PanicSettings } from '../policy/panic.js';
+import type { ConnectionSettings } from '../settings.js';
+import type { TransportKind } from '../session.js';
+import type { ServerTarget } from '../actors/target.js';
+import { connectionMachine } from './connection.machine.js';
+import type { ConnectionEmitted, ConnectionState, SupervisorMessage } from './connection.machine.js';
+
+/** One server the supervisor keeps a connection actor for. */
+export interface SupervisedServer {
+  id: string;
+  transport: TransportKind;
+  target?: ServerTarget;
+  settings: ConnectionSettings;
+  /** Higher is admitted first. */
+  priority: number;
+  /** Not admitted until every one of these is `healthy`. */
+  dependsOn: string[];
+  /** Seed for the connection's backoff jitter. */
+  seed?: number;
+}
+
+export interface SupervisorInput {
+  servers: SupervisedServer[];
+  /** At most this many connections in `connecting` at any instant (DESIGN §3). */
+  maxConcurrentReconnects?: number;
+  /** Slots only the top priority class may use; default 1 in 4. */
+  reservedForTop?: number;
+  flap?: Partial<FlapSettings>;
+  panic?: Partial<PanicSettings>;
+}
+
+export interface Quarantine {
+  /** Epoch ms when the quarantine ends; undefined when not quarantined now. */
+  until: number | undefined;
+  /** How many times this connection has been quarantined; lengthens the next one. */
+  times: number;
+}
+
+export interface PanicStatus {
+  active: boolean;
+  since: number | undefined;
+  /** How many times panic mode was entered. */
+  count: number;
+}
+
+export interface SupervisorContext {
+  servers: Record<string, SupervisedServer>;
+  /** The last state each connection reported. */
+  states: Record<string, ConnectionState>;
+  /** Waiting for a slot, in arrival order (admission sorts). */
+  queue: SlotRequest[];
+  /** Holding a slot: granted and not yet reported out of `connecting`. */
+  inFlight: string[];
+  /** The most slots ever held at once; the cap invariant says this never exceeds the cap. */
+  maxInFlightSeen: number;
+  maxConcurrentReconnects: number;
+  reservedForTop: number;
+  flap: FlapSettings;
+  panicSettings: PanicSettings;
+  deaths: Record<string, number[]>;
+  quarantine: Record<string, Quarantine>;
+  /** When each connection last fell out of service; cleared once it is healthy again. */
+  lostAt: Record<string, number | undefined>;
+  panic: PanicStatus;
+  removing: string[];
+  shuttingDown: boolean;
+}
+
+export type ConnectionCommand = 'start' | 'stop' | 'reconnect' | 'probe';
+
+export type SupervisorEvent =
+  | SupervisorMessage
+  | { type: 'server.add'; server: SupervisedServer }
+  | { type: 'server.remove'; id: string }
+  | { type: 'server.restart'; id: string }
+  | { type: 'connection.command'; id: string; command: ConnectionCommand }
+  /** Stop admitting and stop every connection (graceful shutdown). */
+  | { type: 'shutdown' }
+  | { type: 'quarantine.scheduled' };
+
+/** The one event stream HTTP, metrics and logs read (`supervisor.on('*', …)`). */
+export type SupervisorEmitted =
+  | { type: 'transition'; id: string; from: ConnectionState | undefined; to: ConnectionState; at: number; reason: string | undefined }
+  | ConnectionEmitted
+  | { type: 'admission'; id: string; waitedMs: number; inFlight: number; at: number }
+  | { type: 'quarantine'; id: string; until: number; times: number; at: number }
+  | { type: 'panic'; active: boolean; lost: number; total: number; at: number }
+  | { type: 'server.added'; id: string; at: number }
+  | { type: 'server.removed'; id: string; at: number };
+
+const LIVE: ReadonlySet<ConnectionState> = new Set(['healthy', 'degraded']);
+/** Out of service against the operator's will; `stopped` is a choice, not a loss. */
+const LOST: ReadonlySet<ConnectionState> = new Set(['reconnecting', 'zombie', 'failed']);
+const DEATH_FROM: ReadonlySet<ConnectionState> = new Set(['healthy', 'degraded', 'zombie']);
+
+const now = (): number => Date.now();
+
+function connectionInput(server: SupervisedServer) {
+  return {
+    id: server.id,
+    transport: server.transport,
+    target: server.target,
+    settings: server.settings,
+    supervised: true,
+    seed: server.seed,
+  };
+}
+
+function isQuarantined(context: SupervisorContext, id: string, at: number): boolean {
+  const until = context.quarantine[id]?.until;
+  return until !== undefined && until > at;
+}
+
+function dependenciesHealthy(context: SupervisorContext, id: string): boolean {
+  return (context.servers[id]?.dependsOn ?? []).every((dependency) => context.states[dependency] === 'healthy');
+}
+
+function without<T>(record: Record<string, T>, id: string): Record<string, T> {
+  const { [id]: _removed, ...rest } = record;
+  return rest;
+}
+
+export const supervisorMachine = setup({
+  types: {
+    context: {} as SupervisorContext,
+    events: {} as SupervisorEvent,
+    input: {} as SupervisorInput,
+    emitted: {} as SupervisorEmitted,
+  },
+  actors: {
+    /** Replace with `createConnectionLogic()` (real I/O) or scripted actors (tests). */
+    connection: connectionMachine,
+  },
+  guards: {
+    noActiveQuarantine: ({ context }) => !Object.keys(context.quarantine).some((id) => isQuarantined(context, id, now())),
+  },
+  delays: {
+    untilNextQuarantineEnds: ({ context }) => {
+      const ends = Object.values(context.quarantine)
+        .map((entry) => entry.until)
+        .filter((until): until is number => until !== undefined);
+      return Math.max(0, Math.min(...ends) - now());
+    },
+  },
+  actions: {
+    spawnInitialServers: enqueueActions(({ context, enqueue }) => {
+      for (const server of Object.values(context.servers)) {
+        enqueue.spawnChild('connection', { id: server.id, systemId: server.id, input: connectionInput(server) });
+      }
+    }),
+    addServer: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'server.add' || event.server.id in context.servers) return;
+      const { server } = event;
+      enqueue.assign({ servers: { ...context.servers, [server.id]: server } });
+      enqueue.spawnChild('connection', { id: server.id, systemId: server.id, input: connectionInput(server) });
+      enqueue.emit({ type: 'server.added', id: server.id, at: now() });
+    }),
+    /** Removal stops the connection first; the child is dropped once its transport is closed. */
+    beginRemoval: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'server.remove' || !(event.id in context.servers) || context.removing.includes(event.id)) return;
+      enqueue.assign({ removing: [...context.removing, event.id] });
+      enqueue.sendTo(event.id, { type: 'stop' });
+    }),
+    finishRemoval: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'connection.closed' || !context.removing.includes(event.id)) return;
+      const { id } = event;
+      enqueue.stopChild(id);
+      enqueue.assign({
+        servers: without(context.servers, id),
+        states: without(context.states, id),
+        deaths: without(context.deaths, id),
+        quarantine: without(context.quarantine, id),
+        lostAt: without(context.lostAt, id),
+        queue: context.queue.filter((request) => request.id !== id),
+        inFlight: context.inFlight.filter((held) => held !== id),
+        removing: context.removing.filter((removing) => removing !== id),
+      });
+      enqueue.emit({ type: 'server.removed', id, at: now() });
+    }),
+    restartServer: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'server.restart' || !(event.id in context.servers)) return;
+      enqueue.sendTo(event.id, { type: context.states[event.id] === 'stopped' ? 'start' : 'reconnect' });
+    }),
+    forwardCommand: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'connection.command' || !(event.id in context.servers)) return;
+      enqueue.sendTo(event.id, { type: event.command });
+    }),
+    beginShutdown: enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({ shuttingDown: true, queue: [] });
+      for (const id of Object.keys(context.servers)) enqueue.sendTo(id, { type: 'stop' });
+    }),
+    enqueueRequest: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'slot.requested') return;
+      const server = context.servers[event.id];
+      if (!server || context.queue.some((request) => request.id === event.id) || context.inFlight.includes(event.id)) return;
+      enqueue.assign({ queue: [...context.queue, { id: event.id, priority: server.priority, requestedAt: now() }] });
+    }),
+    /**
+     * Everything a reported state change means to the supervisor: slot release, the event
+     * stream, flap counting and quarantine, and panic detection.
+     */
+    recordChange: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'connection.changed' || !(event.id in context.servers)) return;
+      const { id, state: to, at, reason } = event;
+      const from = context.states[id];
+      const states = { ...context.states, [id]: to };
+      const inFlight = to === 'connecting' ? context.inFlight : context.inFlight.filter((held) => held !== id);
+      const queue = to === 'stopped' || to === 'failed' ? context.queue.filter((request) => request.id !== id) : context.queue;
+      enqueue.emit({ type: 'transition', id, from, to, at, reason });
+
+      let deaths = context.deaths;
+      let quarantine = context.quarantine;
+      if (from !== undefined && DEATH_FROM.has(from) && to === 'reconnecting') {
+        const recent = [...recentDeaths(context.deaths[id] ?? [], at, context.flap.flapWindowMs), at];
+        if (isFlapping(recent, at, context.flap)) {
+          const times = (context.quarantine[id]?.times ?? 0) + 1;
+          const until = at + quarantineDuration(times, context.flap);
+          quarantine = { ...quarantine, [id]: { until, times } };
+          deaths = { ...deaths, [id]: [] };
+          enqueue.emit({ type: 'quarantine', id, until, times, at });
+          enqueue.raise({ type: 'quarantine.scheduled' });
+        } else {
+          deaths = { ...deaths, [id]: recent };
+        }
+      }
+
+      const lostAt = { ...context.lostAt };
+      if (!LOST.has(to)) lostAt[id] = undefined;
+      else if (from !== undefined && LIVE.has(from)) lostAt[id] = at;
+      // Servers the operator stopped are not part of the fleet being judged.
+      const total = Object.values(states).filter((state) => state !== 'stopped').length;
+      let panic = context.panic;
+      if (context.shuttingDown) {
+        // Shutting down is not a panic.
+      } else if (!panic.active && shouldPanic(Object.values(lostAt), total, at, context.panicSettings)) {
+        panic = { active: true, since: at, count: panic.count + 1 };
+        const lost = Object.values(lostAt).filter((lossAt) => lossAt !== undefined && lossAt > at - context.panicSettings.windowMs).length;
+        enqueue.emit({ type: 'panic', active: true, lost, total, at });
+      } else if (panic.active) {
+        const serving = Object.values(states).filter((state) => LIVE.has(state)).length;
+        if (panicOver(serving, total, context.panicSettings)) {
+          panic = { ...panic, active: false, since: undefined };
+          enqueue.emit({ type: 'panic', active: false, lost: total - serving, total, at });
+        }
+      }
+      enqueue.assign({ states, inFlight, queue, deaths, quarantine, lostAt, panic });
+    }),
+    endQuarantines: enqueueActions(({ context, enqueue }) => {
+      const at = now();
+      const quarantine = Object.fromEntries(
+        Object.entries(context.quarantine).map(([id, entry]) => [id, entry.until !== undefined && entry.until <= at ? { ...entry, until: undefined } : entry]),
+      );
+      enqueue.assign({ quarantine });
+    }),
+    forwardProbe: enqueueActions(({ event, enqueue }) => {
+      if (event.type === 'probe.completed') enqueue.emit(event);
+    }),
+    /** Grants slots to waiting connections in priority order, never beyond the cap. */
+    admitWaiting: enqueueActions(({ context, enqueue }) => {
+      if (context.shuttingDown || context.queue.length === 0) return;
+      const at = now();
+      const cap = context.panic.active
+        ? Math.min(context.maxConcurrentReconnects, context.panicSettings.panicConcurrency)
+        : context.maxConcurrentReconnects;
+      const priorities = Object.values(context.servers).map((server) => server.priority);
+      const admitted = admit({
+        queue: context.queue,
+        inFlight: new Set(context.inFlight),
+        priorityOf: (id) => context.servers[id]?.priority ?? 0,
+        maxConcurrent: cap,
+        reservedForTop: context.reservedForTop,
+        topPriority: Math.max(...priorities),
+        isAdmissible: (request) => !isQuarantined(context, request.id, at) && dependenciesHealthy(context, request.id),
+      });
+      if (admitted.length === 0) return;
+      const inFlight = [...context.inFlight, ...admitted];
+      enqueue.assign({
+        inFlight,
+        queue: context.queue.filter((request) => !admitted.includes(request.id)),
+        maxInFlightSeen: Math.max(context.maxInFlightSeen, inFlight.length),
+      });
+      for (const id of admitted) {
+        const request = context.queue.find((waiting) => waiting.id === id);
+        enqueue.sendTo(id, { type: 'slot.granted' });
+        enqueue.emit({ type: 'admission', id, waitedMs: at - (request?.requestedAt ?? at), inFlight: inFlight.length, at });
+      }
+    }),
+  },
+}).createMachine({
+  id: 'supervisor',
+  context: ({ input }) => {
+    const maxConcurrentReconnects = input.maxConcurrentReconnects ?? 4;
+    return {
+      servers: Object.fromEntries(input.servers.map((server) => [server.id, server])),
+      states: {},
+      queue: [],
+      inFlight: [],
+      maxInFlightSeen: 0,
+      maxConcurrentReconnects,
+      reservedForTop: input.reservedForTop ?? defaultReservedSlots(maxConcurrentReconnects),
+      flap: { ...DEFAULT_FLAP_SETTINGS, ...input.flap },
+      panicSettings: { ...DEFAULT_PANIC_SETTINGS, ...input.panic },
+      deaths: {},
+      quarantine: {},
+      lostAt: {},
+      panic: { active: false, since: undefined, count: 0 },
+      removing: [],
+      shuttingDown: false,
+    };
+  },
+  entry: 'spawnInitialServers',
+  on: {
+    'slot.requested': { actions: ['enqueueRequest', 'admitWaiting'] },
+    'connection.changed': { actions: ['recordChange', 'admitWaiting'] },
+    'connection.closed': { actions: ['finishRemoval', 'admitWaiting'] },
+    'probe.completed': { actions: 'forwardProbe' },
+    'server.add': { actions: 'addServer' },
+    'server.remove': { actions: 'beginRemoval' },
+    'server.restart': { actions: 'restartServer' },
+    'connection.command': { actions: 'forwardCommand' },
+    shutdown: { actions: 'beginShutdown' },
+  },
+  // Quarantines end on a timer; the only timer the supervisor needs.
+  initial: 'idle',
+  states: {
+    idle: {
+      on: { 'quarantine.scheduled': 'quarantineTimer' },
+    },
+    quarantineTimer: {
+      always: { guard: 'noActiveQuarantine', target: 'idle' },
+      after: {
+        untilNextQuarantineEnds: { target: 'quarantineTimer', reenter: true, actions: ['endQuarantines', 'admitWaiting'] },
+      },
+      on: {
+        // A new quarantine may end before the one being timed: time again.
+        'quarantine.scheduled': { target: 'quarantineTimer', reenter: true },
+      },
+    },
+  },
+});
+
+export type SupervisorMachine = typeof supervisorMachine;
+export type SupervisorActorRef = ActorRefFrom<SupervisorMachine>;
+export type SupervisorSnapshot = SnapshotFrom<SupervisorMachine>;
+
+/** Connections actually in `connecting` according to their own reports. */
+export function connectingCount(context: Pick<SupervisorContext, 'states'>): number {
+  return Object.values(context.states).filter((state) => state === 'connecting').length;
+}
