@@ -2,9 +2,10 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from './config/errors.js';
 import { loadConfigFile } from './config/load.js';
-import { createConnection } from './connection.js';
-import type { ManagedConnection } from './connection.js';
 import { createLogger } from './logger.js';
+import type { Logger } from './logger.js';
+import type { SupervisorEmitted } from './machines/supervisor.machine.js';
+import { createSupervisor } from './supervisor.js';
 
 const HELP = `mcp-supervisor — keeps MCP server connections alive and honest
 
@@ -58,31 +59,45 @@ async function main(argv: string[]): Promise<number> {
     throw error;
   }
 
-  const connections: ManagedConnection[] = config.servers
-    .filter((server) => !server.disabled)
-    .map((server) =>
-      createConnection({
-        id: server.id,
-        target: server.target,
-        settings: server.settings,
-        onTransition: (change) => logger.info({ server: change.id, from: change.from, to: change.to, reason: change.reason }, 'transition'),
-      }),
-    );
-  for (const connection of connections) {
-    connection.actor.on('probe.completed', (probe) =>
-      logger.debug({ server: probe.id, probe: probe.kind, outcome: probe.outcome, latencyMs: probe.latencyMs }, 'probe'),
-    );
-  }
-  logger.info({ config: values.config, servers: connections.map((connection) => connection.id) }, 'supervising');
+  const supervisor = createSupervisor(config);
+  supervisor.subscribe((event) => logEvent(logger, event));
+  logger.info(
+    { config: values.config, servers: supervisor.ids(), maxConcurrentReconnects: config.maxConcurrentReconnects },
+    'supervising',
+  );
 
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   logger.info('shutting down');
-  await Promise.allSettled(connections.map((connection) => connection.dispose()));
+  await supervisor.stop();
   logger.info('stopped');
   return 0;
+}
+
+function logEvent(logger: Logger, event: SupervisorEmitted): void {
+  switch (event.type) {
+    case 'transition':
+      logger.info({ server: event.id, from: event.from, to: event.to, reason: event.reason }, 'transition');
+      return;
+    case 'probe.completed':
+      logger.debug({ server: event.id, probe: event.kind, outcome: event.outcome, latencyMs: event.latencyMs }, 'probe');
+      return;
+    case 'admission':
+      logger.debug({ server: event.id, waitedMs: event.waitedMs, inFlight: event.inFlight }, 'admitted');
+      return;
+    case 'quarantine':
+      logger.warn({ server: event.id, until: new Date(event.until).toISOString(), times: event.times }, 'flapping: quarantined');
+      return;
+    case 'panic':
+      logger.warn({ active: event.active, lost: event.lost, total: event.total }, event.active ? 'panic: most of the fleet lost at once, admitting slowly' : 'panic over');
+      return;
+    case 'server.added':
+    case 'server.removed':
+      logger.info({ server: event.id }, event.type);
+      return;
+  }
 }
 
 function parse(argv: string[]) {

@@ -1,6 +1,17 @@
 /**
  * mcp-supervisor's public API. Every export here is supported; anything else is internal.
  *
+ * @example Supervise a fleet: admission under a cap, priorities, dependencies, one event stream
+ * import { createSupervisor } from 'mcp-supervisor';
+ * const supervisor = createSupervisor({
+ *   supervisor: { maxConcurrentReconnects: 4 },
+ *   mcpServers: { files: { command: 'node', args: ['server.mjs'], priority: 10 } },
+ * });
+ * supervisor.subscribe((event) => console.log(event.type, event));
+ * await supervisor.ready('files');
+ * await supervisor.callTool('files', 'echo', { message: 'hi' });
+ * await supervisor.stop();
+ *
  * @example Supervise one stdio server and call a tool through it
  * import { createConnection } from 'mcp-supervisor';
  * const files = createConnection({ id: 'files', target: { type: 'stdio', command: 'node', args: ['server.mjs'] } });
@@ -15,6 +26,30 @@
  * const actor = createActor(connectionMachine.provide({ actors: { connect: fromPromise(async () => mySession) } }),
  *   { input: { id: 'a', transport: 'memory', settings: resolveSettings() } });
  */
+export { createSupervisor, DuplicateServerError, Supervisor, UnknownServerError } from './supervisor.js';
+export type { ActorView, CreateSupervisorOptions } from './supervisor.js';
+export { supervisorMachine, connectingCount } from './machines/supervisor.machine.js';
+export type {
+  ConnectionCommand,
+  PanicStatus,
+  Quarantine,
+  SupervisedServer,
+  SupervisorActorRef,
+  SupervisorContext,
+  SupervisorEmitted,
+  SupervisorEvent,
+  SupervisorInput,
+  SupervisorMachine,
+  SupervisorSnapshot,
+} from './machines/supervisor.machine.js';
+export { EventBus } from './events.js';
+export type { SubscribeOptions } from './events.js';
+export { admit, compareRequests, defaultReservedSlots } from './policy/admission.js';
+export type { AdmissionInput, SlotRequest } from './policy/admission.js';
+export { DEFAULT_FLAP_SETTINGS } from './policy/flapping.js';
+export type { FlapSettings } from './policy/flapping.js';
+export { DEFAULT_PANIC_SETTINGS } from './policy/panic.js';
+export type { PanicSettings } from './policy/panic.js';
 export { createConnection, ManagedConnection } from './connection.js';
 export type { CreateConnectionOptions, StateChange } from './connection.js';
 export { ConnectionCalls } from './calls.js';
