@@ -75,7 +75,7 @@ export type {
 export { createConnectionLogic } from './actors/connection-logic.js';
 export type { ConnectionLogic, ConnectionLogicOptions } from './actors/connection-logic.js';
 export { openSession } from './actors/session.js';
-export type { ServerTarget } from './actors/target.js';
+export type { InProcessServer, ServerTarget } from './actors/target.js';
 export { StdioProcessTransport } from './actors/transports/stdio.js';
 export { toConnectionError } from './actors/classify.js';
 export { ConnectionError, ConnectionLostError, NotConnectedError } from './errors.js';

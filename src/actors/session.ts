@@ -10,7 +10,8 @@ import { toConnectionError } from './classify.js';
 import type { LogRing } from './log-ring.js';
 import { PROBE_STRATEGIES } from './probes.js';
 import { NO_SDK_TIMEOUT } from './sdk-timeouts.js';
-import type { ServerTarget } from './target.js';
+import type { InProcessServer, ServerTarget } from './target.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { StdioProcessTransport } from './transports/stdio.js';
 import type { StdioTeardownTimings } from './transports/stdio.js';
 
@@ -32,7 +33,7 @@ const DEFAULT_CLIENT_INFO = { name: 'mcp-supervisor', version: '0.1.0' };
  * attempt that spawned it.
  */
 export async function openSession(target: ServerTarget, options: OpenSessionOptions): Promise<McpSession> {
-  const transport = createTransport(target, options);
+  const transport = await createTransport(target, options);
   const client = new Client(options.clientInfo ?? DEFAULT_CLIENT_INFO, { capabilities: {} });
   const session = new SdkSession(client, transport, target.type, options.verifyTimeoutMs ?? 5_000);
   const abort = (): void => void session.close();
@@ -51,8 +52,14 @@ export async function openSession(target: ServerTarget, options: OpenSessionOpti
   }
 }
 
-function createTransport(target: ServerTarget, options: OpenSessionOptions): Transport {
+async function createTransport(target: ServerTarget, options: OpenSessionOptions): Promise<Transport> {
   switch (target.type) {
+    case 'memory': {
+      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+      const server = await target.createServer();
+      await server.connect(serverSide);
+      return withServerClose(clientSide, server);
+    }
     case 'stdio':
       return new StdioProcessTransport(target, options.stdioTeardown, options.stderr);
     case 'sse':
@@ -64,6 +71,16 @@ function createTransport(target: ServerTarget, options: OpenSessionOptions): Tra
         reconnectionOptions: { maxRetries: 0, initialReconnectionDelay: 1_000, maxReconnectionDelay: 1_000, reconnectionDelayGrowFactor: 1 },
       });
   }
+}
+
+/** The in-memory client transport, whose close also closes the in-process server. */
+function withServerClose(transport: InMemoryTransport, server: InProcessServer): Transport {
+  const close = transport.close.bind(transport);
+  transport.close = async () => {
+    await close();
+    await server.close().catch(() => undefined);
+  };
+  return transport;
 }
 
 function parseUrl(url: string): URL {
