@@ -148,6 +148,19 @@ function lastErrorFrom(error: unknown): LastError {
   return { kind: errorKindOf(error), message: errorMessageOf(error), at: now() };
 }
 
+/** What `healthy` and `degraded` both do with transport facts, failed calls and commands. */
+const whileConnected = {
+  'transport.closed': { target: 'reconnecting', actions: 'recordFailure' },
+  'session.expired': { target: 'reconnecting', actions: 'recordSessionExpired' },
+  'call.failed': [
+    { guard: 'isClosedError', target: 'reconnecting', actions: ['recordCallFailed', 'recordFailure'] },
+    { guard: 'isSessionExpired', target: 'reconnecting', actions: ['recordCallFailed', 'recordSessionExpired'] },
+    { actions: 'recordCallFailed' },
+  ],
+  reconnect: { target: 'reconnecting', actions: 'skipBackoff' },
+  stop: 'stopped',
+} as const;
+
 export const connectionMachine = setup({
   types: {
     context: {} as ConnectionContext,
@@ -379,15 +392,7 @@ export const connectionMachine = setup({
         resetAfter: { actions: 'resetAttempts' },
       },
       on: {
-        'transport.closed': { target: 'reconnecting', actions: 'recordFailure' },
-        'session.expired': { target: 'reconnecting', actions: 'recordSessionExpired' },
-        'call.failed': [
-          { guard: 'isClosedError', target: 'reconnecting', actions: ['recordCallFailed', 'recordFailure'] },
-          { guard: 'isSessionExpired', target: 'reconnecting', actions: ['recordCallFailed', 'recordSessionExpired'] },
-          { actions: 'recordCallFailed' },
-        ],
-        reconnect: { target: 'reconnecting', actions: 'skipBackoff' },
-        stop: 'stopped',
+        ...whileConnected,
       },
       states: {
         idle: {
@@ -431,17 +436,9 @@ export const connectionMachine = setup({
       initial: 'idle',
       invoke: { src: 'watchSession', input: ({ context }) => ({ session: context.session }) },
       on: {
-        'transport.closed': { target: 'reconnecting', actions: 'recordFailure' },
-        'session.expired': { target: 'reconnecting', actions: 'recordSessionExpired' },
+        ...whileConnected,
         // Any answer proves the server alive, so calls reset the miss streak; recovery is left to probes.
         'call.succeeded': { actions: 'recordCallAnswered' },
-        'call.failed': [
-          { guard: 'isClosedError', target: 'reconnecting', actions: ['recordCallFailed', 'recordFailure'] },
-          { guard: 'isSessionExpired', target: 'reconnecting', actions: ['recordCallFailed', 'recordSessionExpired'] },
-          { actions: 'recordCallFailed' },
-        ],
-        reconnect: { target: 'reconnecting', actions: 'skipBackoff' },
-        stop: 'stopped',
       },
       states: {
         idle: {
