@@ -85,6 +85,11 @@ export class Supervisor {
   readonly events = new EventBus<SupervisorEmitted>();
   private readonly stderr = new Map<string, LogRing>();
   private readonly calls = new Map<string, ConnectionCalls>();
+  /**
+   * Events emitted while the actor starts (first transitions and admissions) are held for one
+   * microtask, so a subscriber added right after `createSupervisor` returns sees them too.
+   */
+  private startupBacklog: SupervisorEmitted[] | undefined = [];
 
   constructor(config: SupervisorConfig, options: CreateSupervisorOptions = {}) {
     const logic = supervisorMachine.provide({
@@ -104,6 +109,11 @@ export class Supervisor {
     });
     this.actor.on('*', (event) => this.onEmitted(event));
     this.actor.start();
+    queueMicrotask(() => {
+      const backlog = this.startupBacklog ?? [];
+      this.startupBacklog = undefined;
+      for (const event of backlog) this.events.publish(event);
+    });
   }
 
   get snapshot(): SupervisorSnapshot {
@@ -236,7 +246,8 @@ export class Supervisor {
   }
 
   private onEmitted(event: SupervisorEmitted): void {
-    this.events.publish(event);
+    if (this.startupBacklog) this.startupBacklog.push(event);
+    else this.events.publish(event);
   }
 }
 
