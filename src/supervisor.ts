@@ -169,11 +169,11 @@ export class Supervisor {
     await waitFor(this.connection(id), (snapshot) => snapshot.matches('healthy'), { timeout: timeoutMs });
   }
 
-  callTool(id: string, name: string, args: Record<string, unknown> = {}, options?: CallToolOptions): Promise<CallToolResult> {
+  async callTool(id: string, name: string, args: Record<string, unknown> = {}, options?: CallToolOptions): Promise<CallToolResult> {
     return this.callsOf(id).callTool(name, args, options);
   }
 
-  listTools(id: string, options?: CallToolOptions): Promise<Tool[]> {
+  async listTools(id: string, options?: CallToolOptions): Promise<Tool[]> {
     return this.callsOf(id).listTools(options);
   }
 

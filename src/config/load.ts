@@ -50,7 +50,8 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = '(inl
   if (!result.success) {
     for (const issue of result.error.issues) issues.push({ path: issue.path.map(String).join('.'), message: issue.message });
   }
-  if (result.success) issues.push(...dependencyIssues(result.data));
+  // Dependencies are checked even when other fields are wrong, so one run lists every problem.
+  issues.push(...dependencyIssues(result.success ? result.data.mcpServers : dependsOnOf(expanded)));
   if (issues.length > 0 || !result.success) throw new ConfigError(source, issues);
   return resolveConfig(result.data);
 }
@@ -71,17 +72,27 @@ function resolveConfig(config: ParsedConfig): SupervisorConfig {
 }
 
 export function targetOf(entry: ServerEntry): ServerTarget {
-  if ('command' in entry) {
-    return { type: 'stdio', command: entry.command, args: entry.args, env: entry.env, cwd: entry.cwd };
-  }
-  const type = entry.type === 'sse' || (entry.type === undefined && /\/sse\/?$/.test(new URL(entry.url).pathname)) ? 'sse' : 'streamable-http';
-  return { type, url: entry.url, headers: entry.headers };
+  if (entry.type === 'stdio') return { type: 'stdio', command: entry.command, args: entry.args, env: entry.env, cwd: entry.cwd };
+  return { type: entry.type, url: entry.url, headers: entry.headers };
+}
+
+type DependencyGraph = Record<string, { dependsOn: string[] }>;
+
+/** The `dependsOn` lists of a config that failed validation, read leniently. */
+function dependsOnOf(raw: unknown): DependencyGraph {
+  const servers = typeof raw === 'object' && raw !== null && 'mcpServers' in raw ? raw.mcpServers : undefined;
+  if (typeof servers !== 'object' || servers === null) return {};
+  return Object.fromEntries(
+    Object.entries(servers).map(([id, entry]) => {
+      const list = typeof entry === 'object' && entry !== null && 'dependsOn' in entry ? entry.dependsOn : undefined;
+      return [id, { dependsOn: Array.isArray(list) ? list.filter((item): item is string => typeof item === 'string') : [] }];
+    }),
+  );
 }
 
 /** Unknown ids and cycles in `dependsOn`: a cycle would leave its members waiting forever. */
-function dependencyIssues(config: ParsedConfig): ConfigIssue[] {
+function dependencyIssues(servers: DependencyGraph): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const servers = config.mcpServers;
   for (const [id, entry] of Object.entries(servers)) {
     entry.dependsOn.forEach((dependency, index) => {
       if (!(dependency in servers)) issues.push({ path: `mcpServers.${id}.dependsOn.${index}`, message: `unknown server "${dependency}"` });

@@ -35,7 +35,7 @@ const stringRecord = z.record(z.string(), z.string());
 
 const stdioServerSchema = z
   .object({
-    type: z.literal('stdio').optional(),
+    type: z.literal('stdio'),
     command: z.string().min(1, 'command must not be empty'),
     args: z.array(z.string()).default([]),
     env: stringRecord.optional(),
@@ -46,23 +46,40 @@ const stdioServerSchema = z
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 
-const httpServerSchema = z
-  .object({
-    type: z.enum(['sse', 'streamable-http', 'http']).optional(),
-    url: httpUrl,
-    headers: stringRecord.optional(),
-    ...commonServerFields,
-  })
-  .strict();
+const httpFields = {
+  url: httpUrl,
+  headers: stringRecord.optional(),
+  ...commonServerFields,
+};
 
 /**
- * A server entry in the `mcpServers` format Claude Desktop, Cursor and mcpo already use: a
- * `command` means stdio, a `url` means HTTP. `type: "http"` is Cursor's spelling of Streamable
- * HTTP; a `url` without `type` is Streamable HTTP unless it ends in `/sse` (the legacy transport).
+ * The transport a plain entry means: a `command` is stdio; a `url` is Streamable HTTP unless it
+ * ends in `/sse` (the legacy transport); Cursor's `type: "http"` is Streamable HTTP. Deciding
+ * this before validation lets every error point at the field that is wrong.
  */
-export const serverEntrySchema = z.union([stdioServerSchema, httpServerSchema], {
-  error: 'a server needs either "command" (stdio) or "url" (sse / streamable-http)',
-});
+function withTransportType(entry: unknown): unknown {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return entry;
+  const record = entry as Record<string, unknown>;
+  if (record.type === 'http') return { ...record, type: 'streamable-http' };
+  if (record.type !== undefined) return record;
+  if ('command' in record) return { ...record, type: 'stdio' };
+  if (typeof record.url === 'string') return { ...record, type: /\/sse\/?$/.test(record.url.split('?')[0] ?? '') ? 'sse' : 'streamable-http' };
+  return record;
+}
+
+/** A server entry in the `mcpServers` format Claude Desktop, Cursor and mcpo already use. */
+export const serverEntrySchema = z.preprocess(
+  withTransportType,
+  z.discriminatedUnion(
+    'type',
+    [
+      stdioServerSchema,
+      z.object({ type: z.literal('sse'), ...httpFields }).strict(),
+      z.object({ type: z.literal('streamable-http'), ...httpFields }).strict(),
+    ],
+    { error: 'a server needs either "command" (stdio) or "url" (sse / streamable-http)' },
+  ),
+);
 
 export const configSchema = z
   .object({
