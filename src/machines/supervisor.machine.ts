@@ -232,7 +232,9 @@ export const supervisorMachine = setup({
       }
 
       const lostAt = { ...context.lostAt };
-      if (!LOST.has(to)) lostAt[id] = undefined;
+      // Cleared once serving again (or stopped on purpose): a lost connection that is back in
+      // `connecting` is still out of service and still counts toward panic.
+      if (LIVE.has(to) || to === 'stopped') lostAt[id] = undefined;
       else if (from !== undefined && LIVE.has(from)) lostAt[id] = at;
       // Servers the operator stopped are not part of the fleet being judged.
       const total = Object.values(states).filter((state) => state !== 'stopped').length;
