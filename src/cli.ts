@@ -4,7 +4,7 @@ import { ConfigError } from './config/errors.js';
 import { loadConfigFile } from './config/load.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
-import type { SupervisorEmitted } from './machines/supervisor.machine.js';
+import type { FleetEvent } from './supervisor.js';
 import { createSupervisor } from './supervisor.js';
 
 const HELP = `mcp-supervisor — keeps MCP server connections alive and honest
@@ -76,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-function logEvent(logger: Logger, event: SupervisorEmitted): void {
+function logEvent(logger: Logger, event: FleetEvent): void {
   switch (event.type) {
     case 'transition':
       logger.info({ server: event.id, from: event.from, to: event.to, reason: event.reason }, 'transition');
@@ -96,6 +96,9 @@ function logEvent(logger: Logger, event: SupervisorEmitted): void {
     case 'server.added':
     case 'server.removed':
       logger.info({ server: event.id }, event.type);
+      return;
+    case 'call.completed':
+      logger.debug({ server: event.id, tool: event.tool, outcome: event.outcome, latencyMs: event.latencyMs }, 'tool call');
       return;
   }
 }

@@ -27,7 +27,7 @@
  *   { input: { id: 'a', transport: 'memory', settings: resolveSettings() } });
  */
 export { createSupervisor, DuplicateServerError, Supervisor, UnknownServerError } from './supervisor.js';
-export type { ActorView, CreateSupervisorOptions } from './supervisor.js';
+export type { ActorView, CallCompleted, CallOutcome, CreateSupervisorOptions, FleetEvent, ServerStats, TransitionRecord } from './supervisor.js';
 export { supervisorMachine, connectingCount } from './machines/supervisor.machine.js';
 export type {
   ConnectionCommand,

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { createActor, waitFor } from 'xstate';
 import type { Actor, InspectionEvent, Observer } from 'xstate';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
@@ -11,8 +12,9 @@ import type { ServerDefinition, SupervisorConfig } from './config/load.js';
 import type { RawConfig } from './config/schema.js';
 import { EventBus } from './events.js';
 import type { SubscribeOptions } from './events.js';
+import { ConnectionError, ConnectionLostError, NotConnectedError } from './errors.js';
 import { connectionStateOf } from './machines/connection.machine.js';
-import type { ConnectionActorRef, ConnectionSnapshot, ConnectionState } from './machines/connection.machine.js';
+import type { ConnectionActorRef, ConnectionEmitted, ConnectionSnapshot, ConnectionState } from './machines/connection.machine.js';
 import { supervisorMachine } from './machines/supervisor.machine.js';
 import type { ConnectionCommand, SupervisedServer, SupervisorEmitted, SupervisorSnapshot } from './machines/supervisor.machine.js';
 import type { FlapSettings } from './policy/flapping.js';
@@ -41,6 +43,38 @@ export interface ActorView {
   quarantinedUntil: number | null;
   waitingForSlot: boolean;
 }
+
+/** How a tool call through the supervisor ended; feeds metrics and the event stream. */
+export type CallOutcome = 'ok' | 'tool_error' | 'protocol_error' | 'timeout' | 'not_connected' | 'connection_lost' | 'transport_error';
+
+export interface CallCompleted {
+  type: 'call.completed';
+  id: string;
+  tool: string;
+  outcome: CallOutcome;
+  latencyMs: number;
+  at: number;
+}
+
+/** Everything the fleet reports: the supervisor actor's events plus the calls made through it. */
+export type FleetEvent = SupervisorEmitted | CallCompleted;
+
+export interface TransitionRecord {
+  from: ConnectionState | undefined;
+  to: ConnectionState;
+  at: number;
+  reason: string | undefined;
+}
+
+/** Per-server facts gathered from the event stream, for `/health` and the actor detail. */
+export interface ServerStats {
+  errorCount: number;
+  lastProbeAt: number | null;
+  history: TransitionRecord[];
+}
+
+/** Transitions kept per server for the actor detail. */
+export const HISTORY_CAPACITY = 50;
 
 export class UnknownServerError extends Error {
   override readonly name = 'UnknownServerError';
@@ -82,16 +116,20 @@ function toSupervised(definition: ServerDefinition): SupervisedServer {
  */
 export class Supervisor {
   readonly actor: Actor<typeof supervisorMachine>;
-  readonly events = new EventBus<SupervisorEmitted>();
+  readonly events = new EventBus<FleetEvent>();
   private readonly stderr = new Map<string, LogRing>();
   private readonly calls = new Map<string, ConnectionCalls>();
+  private readonly definitions = new Map<string, ServerDefinition>();
+  private readonly stats = new Map<string, ServerStats>();
+  private readonly toolCache = new Map<string, { tools: Tool[]; at: number }>();
   /**
    * Events emitted while the actor starts (first transitions and admissions) are held for one
    * microtask, so a subscriber added right after `createSupervisor` returns sees them too.
    */
-  private startupBacklog: SupervisorEmitted[] | undefined = [];
+  private startupBacklog: FleetEvent[] | undefined = [];
 
   constructor(config: SupervisorConfig, options: CreateSupervisorOptions = {}) {
+    for (const definition of config.servers) if (!definition.disabled) this.definitions.set(definition.id, definition);
     const logic = supervisorMachine.provide({
       actors: {
         connection: createConnectionLogic({ stderrOf: (id) => this.stderrOf(id), stdioTeardown: options.stdioTeardown }),
@@ -170,11 +208,64 @@ export class Supervisor {
   }
 
   async callTool(id: string, name: string, args: Record<string, unknown> = {}, options?: CallToolOptions): Promise<CallToolResult> {
-    return this.callsOf(id).callTool(name, args, options);
+    const calls = this.callsOf(id);
+    const started = performance.now();
+    let outcome: CallOutcome = 'ok';
+    try {
+      const result = await calls.callTool(name, args, options);
+      if (result.isError) outcome = 'tool_error';
+      return result;
+    } catch (error) {
+      outcome = callOutcomeOf(error);
+      throw error;
+    } finally {
+      this.publish({ type: 'call.completed', id, tool: name, outcome, latencyMs: performance.now() - started, at: Date.now() });
+    }
   }
 
+  /** Lists the server's tools now (all pages) and caches them for `cachedTools`. */
   async listTools(id: string, options?: CallToolOptions): Promise<Tool[]> {
-    return this.callsOf(id).listTools(options);
+    const tools = await this.callsOf(id).listTools(options);
+    this.toolCache.set(id, { tools, at: Date.now() });
+    return tools;
+  }
+
+  /** The last listing of this server's tools, if any since it last connected. */
+  cachedTools(id: string): { tools: Tool[]; at: number } | undefined {
+    this.connection(id);
+    return this.toolCache.get(id);
+  }
+
+  /** Runs one health check now and resolves with its outcome. */
+  async probe(id: string): Promise<Extract<ConnectionEmitted, { type: 'probe.completed' }>> {
+    const ref = this.connection(id);
+    const state = connectionStateOf(ref.getSnapshot());
+    if (state !== 'healthy' && state !== 'degraded') throw new NotConnectedError(id, state);
+    const { pingTimeoutMs } = ref.getSnapshot().context.settings;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        subscription.unsubscribe();
+        reject(new ConnectionError('timeout', `no probe result from "${id}" within ${pingTimeoutMs + 1_000} ms`));
+      }, pingTimeoutMs + 1_000);
+      const subscription = this.actor.on('probe.completed', (event) => {
+        if (event.id !== id) return;
+        clearTimeout(timer);
+        subscription.unsubscribe();
+        resolve(event);
+      });
+      this.actor.send({ type: 'connection.command', id, command: 'probe' });
+    });
+  }
+
+  definition(id: string): ServerDefinition {
+    const definition = this.definitions.get(id);
+    if (!definition) throw new UnknownServerError(id);
+    return definition;
+  }
+
+  statsOf(id: string): ServerStats {
+    this.connection(id);
+    return this.stats.get(id) ?? { errorCount: 0, lastProbeAt: null, history: [] };
   }
 
   /** The last lines a stdio server wrote to stderr. */
@@ -195,6 +286,7 @@ export class Supervisor {
 
   add(definition: ServerDefinition): void {
     if (definition.id in this.snapshot.context.servers) throw new DuplicateServerError(definition.id);
+    this.definitions.set(definition.id, definition);
     this.actor.send({ type: 'server.add', server: toSupervised(definition) });
   }
 
@@ -206,6 +298,9 @@ export class Supervisor {
     this.calls.get(id)?.dispose();
     this.calls.delete(id);
     this.stderr.delete(id);
+    this.definitions.delete(id);
+    this.stats.delete(id);
+    this.toolCache.delete(id);
   }
 
   /** Stops admitting, stops every connection, waits for every transport to close, stops the actor. */
@@ -222,7 +317,7 @@ export class Supervisor {
     this.actor.stop();
   }
 
-  subscribe(listener: (event: SupervisorEmitted) => void | Promise<void>, options?: SubscribeOptions): () => void {
+  subscribe(listener: (event: FleetEvent) => void | Promise<void>, options?: SubscribeOptions): () => void {
     return this.events.subscribe(listener, options);
   }
 
@@ -246,9 +341,41 @@ export class Supervisor {
   }
 
   private onEmitted(event: SupervisorEmitted): void {
+    this.record(event);
+    this.publish(event);
+  }
+
+  private publish(event: FleetEvent): void {
     if (this.startupBacklog) this.startupBacklog.push(event);
     else this.events.publish(event);
   }
+
+  /** Keeps the few per-server facts the API shows; synchronous, so they are never behind. */
+  private record(event: SupervisorEmitted): void {
+    if (event.type !== 'transition' && event.type !== 'probe.completed') return;
+    const stats = this.stats.get(event.id) ?? { errorCount: 0, lastProbeAt: null, history: [] };
+    this.stats.set(event.id, stats);
+    if (event.type === 'probe.completed') {
+      stats.lastProbeAt = event.at;
+      if (event.outcome !== 'fast' && event.outcome !== 'slow' && event.outcome !== 'method-not-found') stats.errorCount += 1;
+      return;
+    }
+    stats.history.push({ from: event.from, to: event.to, at: event.at, reason: event.reason });
+    if (stats.history.length > HISTORY_CAPACITY) stats.history.shift();
+    if (event.to === 'reconnecting' || event.to === 'failed' || event.to === 'zombie') stats.errorCount += 1;
+    // A new session may serve a different tool list.
+    if (event.to === 'connecting') this.toolCache.delete(event.id);
+  }
+}
+
+function callOutcomeOf(error: unknown): CallOutcome {
+  if (error instanceof NotConnectedError) return 'not_connected';
+  if (error instanceof ConnectionLostError) return 'connection_lost';
+  if (error instanceof ConnectionError) {
+    if (error.kind === 'timeout') return 'timeout';
+    if (error.kind === 'transient' || error.kind === 'method-not-found') return 'protocol_error';
+  }
+  return 'transport_error';
 }
 
 /**

@@ -5,7 +5,7 @@ import type { ConnectionSettings } from '../settings.js';
 import { expandEnv } from './env.js';
 import { ConfigError } from './errors.js';
 import type { ConfigIssue } from './errors.js';
-import { configSchema } from './schema.js';
+import { configSchema, serverEntrySchema, serverIdSchema } from './schema.js';
 import type { ParsedConfig, ServerEntry } from './schema.js';
 
 /** One server, ready to supervise: transport target plus fully resolved settings. */
@@ -68,6 +68,40 @@ function resolveConfig(config: ParsedConfig): SupervisorConfig {
       disabled: entry.disabled,
       settings: resolveSettings(config.supervisor.health, entry.health),
     })),
+  };
+}
+
+/**
+ * One server entry (as `POST /actors` receives it) turned into a definition, with the running
+ * config's supervisor-wide health settings applied; throws `ConfigError` listing every problem.
+ */
+export function definitionFromEntry(
+  id: string,
+  entry: unknown,
+  supervisorHealth?: Partial<ConnectionSettings>,
+  existingIds: readonly string[] = [],
+): ServerDefinition {
+  const issues: ConfigIssue[] = [];
+  const expanded = expandEnv(entry, process.env, issues, ['mcpServers', id]);
+  const idCheck = serverIdSchema.safeParse(id);
+  if (!idCheck.success) issues.push({ path: 'id', message: idCheck.error.issues[0]?.message ?? 'invalid id' });
+  const result = serverEntrySchema.safeParse(expanded);
+  if (!result.success) for (const issue of result.error.issues) issues.push({ path: issue.path.map(String).join('.'), message: issue.message });
+  if (result.success) {
+    result.data.dependsOn.forEach((dependency, index) => {
+      if (!existingIds.includes(dependency)) issues.push({ path: `dependsOn.${index}`, message: `unknown server "${dependency}"` });
+    });
+  }
+  if (issues.length > 0 || !result.success) throw new ConfigError(`for server "${id}"`, issues);
+  const data = result.data;
+  return {
+    id,
+    target: targetOf(data),
+    priority: data.priority,
+    dependsOn: data.dependsOn,
+    required: data.required,
+    disabled: data.disabled,
+    settings: resolveSettings(supervisorHealth, data.health),
   };
 }
 

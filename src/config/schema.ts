@@ -81,6 +81,13 @@ export const serverEntrySchema = z.preprocess(
   ),
 );
 
+/** Ids appear in URLs (`/actors/:id`) and metric labels, so they stay plain. */
+export const serverIdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._-]+$/, 'server ids may use letters, digits, ".", "_" and "-"');
+
 export const configSchema = z
   .object({
     $schema: z.string().optional(),
@@ -91,7 +98,7 @@ export const configSchema = z
       })
       .strict()
       .default({ maxConcurrentReconnects: 4 }),
-    mcpServers: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, 'server ids may use letters, digits, ".", "_" and "-"'), serverEntrySchema),
+    mcpServers: z.record(serverIdSchema, serverEntrySchema),
   })
   .strict();
 

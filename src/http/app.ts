@@ -1,0 +1,52 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Hook } from '@hono/zod-openapi';
+import type { Env } from 'hono';
+import { swaggerUI } from '@hono/swagger-ui';
+import { bearerAuth } from './auth.js';
+import type { AppDeps } from './deps.js';
+import { ApiError, toErrorResponse } from './errors.js';
+import { actorRoutes } from './routes/actors.js';
+
+/** Validation failures become one 400 that names every bad field. */
+const defaultHook: Hook<unknown, Env, string, unknown> = (result) => {
+  if (result.success) return;
+  const issues = result.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+  throw new ApiError(400, 'invalid_request', issues.map((issue) => `${issue.path || '(body)'}: ${issue.message}`).join('; '), { issues });
+};
+
+/**
+ * The HTTP API of DESIGN §5 as a Hono app. Nothing here listens: `@hono/node-server` serves it
+ * in the CLI, and tests call `app.request()`.
+ *
+ * @example
+ * const app = createApp({ supervisor });
+ * const response = await app.request('/actors');
+ */
+export function createApp(deps: AppDeps) {
+  const app = new OpenAPIHono({ defaultHook });
+
+  app.onError((error, c) => {
+    const { status, body } = toErrorResponse(error);
+    if (status >= 500 && !(error instanceof ApiError)) deps.logger?.error({ err: error, path: c.req.path }, 'request failed');
+    return c.json(body, status);
+  });
+  app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
+
+  if (deps.token) {
+    const auth = bearerAuth(deps.token);
+    app.use('*', async (c, next) => (c.req.path === '/health' ? next() : auth(c, next)));
+  }
+
+  app.route('/actors', actorRoutes(deps, defaultHook));
+
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'mcp-supervisor', version: deps.version ?? '0.0.0', description: 'Every MCP connection actor, its health and its commands.' },
+    security: deps.token ? [{ bearer: [] }] : [],
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

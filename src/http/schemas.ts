@@ -1,0 +1,58 @@
+import { z } from '@hono/zod-openapi';
+import { CONNECTION_STATES } from '../machines/connection.machine.js';
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({ code: z.string(), message: z.string() }).catchall(z.unknown()),
+  })
+  .openapi('Error');
+
+export const ActorViewSchema = z
+  .object({
+    id: z.string(),
+    state: z.enum(CONNECTION_STATES),
+    transport: z.string(),
+    priority: z.number(),
+    since: z.number().openapi({ description: 'when the current state was entered (epoch ms)' }),
+    attempts: z.number(),
+    lastError: z.object({ kind: z.string(), message: z.string(), at: z.number() }).nullable(),
+    quality: z.object({
+      score: z.number(),
+      latencyMs: z.object({ p50: z.number().nullable(), p95: z.number().nullable() }),
+      successRate: z.number().nullable(),
+      trend: z.string(),
+    }),
+    quarantinedUntil: z.number().nullable(),
+    waitingForSlot: z.boolean(),
+  })
+  .openapi('ActorView');
+
+export const ActorDetailSchema = ActorViewSchema.extend({
+  required: z.boolean(),
+  dependsOn: z.array(z.string()),
+  snapshot: z.object({ value: z.unknown(), context: z.record(z.string(), z.unknown()) }),
+  history: z.array(z.object({ from: z.string().optional(), to: z.string(), at: z.number(), reason: z.string().optional() })),
+}).openapi('ActorDetail');
+
+export const IdParamSchema = z.object({
+  id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: 'files' }),
+});
+
+/** Documented loosely here; validated in full by the config schema, which reports by path. */
+export const NewServerSchema = z
+  .object({ id: z.string().openapi({ example: 'files' }) })
+  .catchall(z.unknown())
+  .openapi('NewServer', {
+    description: 'A config entry in the mcpServers format plus its id, e.g. {"id":"files","command":"npx","args":["-y","@modelcontextprotocol/server-filesystem","."]}',
+  });
+
+export const CommandSchema = z.enum(['reconnect', 'stop', 'start']);
+
+export const ToolCallQuerySchema = z.object({
+  timeoutMs: z.coerce.number().int().min(1).max(300_000).optional().openapi({ description: 'call deadline, at most 300000; default 60000' }),
+  waitForReady: z.coerce.number().int().min(0).max(60_000).optional().openapi({ description: 'wait up to this long for the connection to be healthy (gRPC wait-for-ready)' }),
+});
+
+export const LogsQuerySchema = z.object({
+  lines: z.coerce.number().int().min(1).max(10_000).optional(),
+});
