@@ -75,12 +75,15 @@ export class ConnectionCalls {
     } catch (error) {
       if (error instanceof ConnectionLostError) throw error;
       const classified = toConnectionError(error);
+      // The transport died under the call: the same answer as a loss seen by the state machine.
+      const lostUnderCall = classified.kind === 'closed' || classified.kind === 'session-expired';
       // A protocol error is still an answer: the server is alive.
       if (classified.kind === 'transient' || classified.kind === 'method-not-found') {
         this.ref.send({ type: 'call.succeeded', latencyMs: performance.now() - started });
       } else {
         this.ref.send({ type: 'call.failed', error: classified, latencyMs: performance.now() - started });
       }
+      if (lostUnderCall) throw new ConnectionLostError(this.id, connectionStateOf(this.ref.getSnapshot()), classified);
       throw classified;
     } finally {
       this.pending.delete(onLost);

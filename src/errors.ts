@@ -38,8 +38,13 @@ export class ConnectionLostError extends Error {
   readonly serverId: string;
   readonly state: string;
 
-  constructor(serverId: string, state: string) {
-    super(`connection "${serverId}" left service (now ${state}); the call was not completed`);
+  constructor(serverId: string, state: string, cause?: unknown) {
+    super(
+      cause === undefined
+        ? `connection "${serverId}" left service (now ${state}); the call was not completed`
+        : `connection "${serverId}" was lost during the call (${errorMessageOf(cause)}); the call was not completed`,
+      { cause },
+    );
     this.serverId = serverId;
     this.state = state;
   }

@@ -40,6 +40,10 @@ export function toErrorResponse(error: unknown): { status: ContentfulStatusCode;
     if (error.kind === 'timeout') return { status: 504, body: body('timeout', error.message) };
     return { status: 502, body: body('upstream_error', error.message, { kind: error.kind }) };
   }
-  if (error instanceof HTTPException) return { status: error.status as ContentfulStatusCode, body: body('http_error', error.message) };
+  if (error instanceof HTTPException) {
+    // Hono's own validators throw these, e.g. for a body that is not JSON.
+    const code = error.status === 400 ? 'invalid_request' : error.status === 401 ? 'unauthorized' : 'http_error';
+    return { status: error.status as ContentfulStatusCode, body: body(code, error.message) };
+  }
   return { status: 500, body: body('internal', 'internal error') };
 }
