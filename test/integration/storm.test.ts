@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { connectionStateOf } from '../../src/machines/connection.machine.js';
 import type { ConnectionSnapshot, ConnectionState } from '../../src/machines/connection.machine.js';
-import type { SupervisorEmitted } from '../../src/machines/supervisor.machine.js';
+import type { FleetEvent as SupervisorEmitted } from '../../src/supervisor.js';
 import { createSupervisor } from '../../src/supervisor.js';
 import type { Supervisor } from '../../src/supervisor.js';
 import { fixtureServerPath } from '../support/http-fixture.js';

@@ -7,7 +7,7 @@ import { parseConfig } from '../../src/config/load.js';
 import type { ServerDefinition } from '../../src/config/load.js';
 import type { RawConfig } from '../../src/config/schema.js';
 import type { ConnectionSnapshot } from '../../src/machines/connection.machine.js';
-import type { SupervisorEmitted } from '../../src/machines/supervisor.machine.js';
+import type { FleetEvent as SupervisorEmitted } from '../../src/supervisor.js';
 import { createSupervisor, UnknownServerError } from '../../src/supervisor.js';
 import type { Supervisor } from '../../src/supervisor.js';
 import { fixtureServerPath } from '../support/http-fixture.js';
