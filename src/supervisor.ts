@@ -73,6 +73,9 @@ export interface ServerStats {
   history: TransitionRecord[];
 }
 
+/** States whose fall into `reconnecting` is a failure rather than a start. */
+const FAILURE_SOURCES: ReadonlySet<ConnectionState> = new Set(['connecting', 'healthy', 'degraded']);
+
 /** Transitions kept per server for the actor detail. */
 export const HISTORY_CAPACITY = 50;
 
@@ -122,6 +125,8 @@ export class Supervisor {
   private readonly definitions = new Map<string, ServerDefinition>();
   private readonly stats = new Map<string, ServerStats>();
   private readonly toolCache = new Map<string, { tools: Tool[]; at: number }>();
+  /** Servers an operator just sent a command to, so the transition it causes is not an error. */
+  private readonly commanded = new Set<string>();
   /**
    * Events emitted while the actor starts (first transitions and admissions) are held for one
    * microtask, so a subscriber added right after `createSupervisor` returns sees them too.
@@ -276,11 +281,13 @@ export class Supervisor {
 
   command(id: string, command: ConnectionCommand): void {
     this.connection(id);
+    if (command !== 'probe') this.commanded.add(id);
     this.actor.send({ type: 'connection.command', id, command });
   }
 
   restart(id: string): void {
     this.connection(id);
+    this.commanded.add(id);
     this.actor.send({ type: 'server.restart', id });
   }
 
@@ -362,7 +369,10 @@ export class Supervisor {
     }
     stats.history.push({ from: event.from, to: event.to, at: event.at, reason: event.reason });
     if (stats.history.length > HISTORY_CAPACITY) stats.history.shift();
-    if (event.to === 'reconnecting' || event.to === 'failed' || event.to === 'zombie') stats.errorCount += 1;
+    const operatorAsked = this.commanded.delete(event.id);
+    if (event.to === 'failed' || event.to === 'zombie') stats.errorCount += 1;
+    // A first start, a start after stop and an operator's reconnect also pass through `reconnecting`.
+    else if (event.to === 'reconnecting' && !operatorAsked && event.from !== undefined && FAILURE_SOURCES.has(event.from)) stats.errorCount += 1;
     // A new session may serve a different tool list.
     if (event.to === 'connecting') this.toolCache.delete(event.id);
   }

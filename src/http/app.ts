@@ -6,6 +6,9 @@ import { bearerAuth } from './auth.js';
 import type { AppDeps } from './deps.js';
 import { ApiError, toErrorResponse } from './errors.js';
 import { actorRoutes } from './routes/actors.js';
+import { eventRoutes } from './routes/events.js';
+import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 
 /** Validation failures become one 400 that names every bad field. */
 const defaultHook: Hook<unknown, Env, string, unknown> = (result) => {
@@ -38,6 +41,9 @@ export function createApp(deps: AppDeps) {
   }
 
   app.route('/actors', actorRoutes(deps, defaultHook));
+  app.route('/health', healthRoutes(deps, defaultHook));
+  app.route('/metrics', metricsRoutes(deps, defaultHook));
+  app.route('/events', eventRoutes(deps, defaultHook));
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

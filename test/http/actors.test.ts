@@ -191,6 +191,8 @@ describe('commands', () => {
     expect((await app.request('/actors/a/reconnect', post())).status).toBe(202);
     await supervisor.ready('a');
     expect(supervisor.statsOf('a').history.map((record) => record.to)).toContain('stopped');
+    // Starting, stopping and reconnecting on an operator's word are not errors.
+    expect(supervisor.statsOf('a').errorCount).toBe(0);
 
     expect((await app.request('/actors/a/dance', post())).status).toBe(400);
     expect((await app.request('/actors/ghost/stop', post())).status).toBe(404);

@@ -1,0 +1,92 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Hook } from '@hono/zod-openapi';
+import type { Env } from 'hono';
+import { CONNECTION_STATES } from '../../machines/connection.machine.js';
+import type { ConnectionState } from '../../machines/connection.machine.js';
+import type { Supervisor } from '../../supervisor.js';
+import type { AppDeps } from '../deps.js';
+
+const SERVING: ReadonlySet<ConnectionState> = new Set(['healthy', 'degraded']);
+
+export const ServerHealthSchema = z
+  .object({
+    state: z.enum(CONNECTION_STATES),
+    required: z.boolean().openapi({ description: 'only required servers decide the status' }),
+    errorCount: z.number().int().openapi({ description: 'failed probes and falls into reconnecting, failed or zombie' }),
+    lastError: z.object({ kind: z.string(), message: z.string(), at: z.number() }).nullable(),
+    lastProbeAt: z.number().nullable().openapi({ description: 'epoch ms of the last probe result' }),
+  })
+  .openapi('ServerHealth');
+
+export const HealthSchema = z
+  .object({
+    status: z.enum(['ok', 'unavailable']),
+    servers: z.record(z.string(), ServerHealthSchema),
+  })
+  .openapi('Health');
+
+export type Health = z.infer<typeof HealthSchema>;
+
+/**
+ * The fleet's verdict: `ok` when every required server is healthy or degraded (also when there
+ * are none), else `unavailable`. Servers with `required: false` are listed but never decide.
+ */
+export function fleetHealth(supervisor: Supervisor): Health {
+  const servers: Health['servers'] = {};
+  let ok = true;
+  for (const id of supervisor.ids()) {
+    let view;
+    let stats;
+    try {
+      view = supervisor.view(id);
+      stats = supervisor.statsOf(id);
+    } catch {
+      continue; // removed while we looked
+    }
+    const required = requiredOf(supervisor, id);
+    servers[id] = {
+      state: view.state,
+      required,
+      errorCount: stats.errorCount,
+      lastError: view.lastError ? { kind: view.lastError.kind, message: view.lastError.message, at: view.lastError.at } : null,
+      lastProbeAt: stats.lastProbeAt,
+    };
+    if (required && !SERVING.has(view.state)) ok = false;
+  }
+  return { status: ok ? 'ok' : 'unavailable', servers };
+}
+
+function requiredOf(supervisor: Supervisor, id: string): boolean {
+  try {
+    return supervisor.definition(id).required;
+  } catch {
+    return true;
+  }
+}
+
+/** `/health`: never behind auth (see `createApp`), for load balancers and orchestrators. */
+export function healthRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, string, unknown>) {
+  const app = new OpenAPIHono({ defaultHook });
+  const body = (description: string) => ({ content: { 'application/json': { schema: HealthSchema } }, description });
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/',
+      tags: ['health'],
+      summary: 'fleet health',
+      description: '200 when every required server is healthy or degraded, else 503. Needs no token.',
+      security: [],
+      responses: {
+        200: body('every required server is serving'),
+        503: body('a required server is not serving'),
+      },
+    }),
+    (c) => {
+      const health = fleetHealth(deps.supervisor);
+      return health.status === 'ok' ? c.json(health, 200) : c.json(health, 503);
+    },
+  );
+
+  return app;
+}

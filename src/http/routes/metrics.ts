@@ -1,0 +1,39 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Hook } from '@hono/zod-openapi';
+import type { Env } from 'hono';
+import type { AppDeps, MetricsSource } from '../deps.js';
+import { createMetrics } from '../metrics.js';
+
+/**
+ * `/metrics`: the Prometheus text exposition. Uses `deps.metrics` when given (the CLI creates it
+ * right after the supervisor so startup is counted), else metrics created here for this app.
+ */
+export function metricsRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, string, unknown>) {
+  const metrics: MetricsSource = deps.metrics ?? createMetrics(deps.supervisor);
+  const app = new OpenAPIHono({ defaultHook });
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/',
+      tags: ['metrics'],
+      summary: 'Prometheus metrics',
+      description:
+        'mcp_connection_state, mcp_transitions_total, mcp_probe_duration_seconds, mcp_probes_total, mcp_reconnect_attempts_total, ' +
+        'mcp_reconnect_slots_in_use, mcp_tool_calls_total, mcp_tool_call_duration_seconds, mcp_panic_active, mcp_quarantined, ' +
+        'mcp_metrics_events_dropped_total and the Node process metrics.',
+      responses: {
+        200: {
+          content: { 'text/plain': { schema: z.string().openapi({ description: 'Prometheus text format 0.0.4' }) } },
+          description: 'the metrics in Prometheus text format',
+        },
+      },
+    }),
+    async (c) => {
+      const text = await metrics.render();
+      return c.text(text, 200, { 'Content-Type': metrics.contentType });
+    },
+  );
+
+  return app;
+}
