@@ -21,6 +21,8 @@ export interface ServerDefinition {
 
 export interface SupervisorConfig {
   maxConcurrentReconnects: number;
+  /** The HTTP API's bearer token, if the config sets one. */
+  token?: string;
   servers: ServerDefinition[];
 }
 
@@ -59,6 +61,7 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = '(inl
 function resolveConfig(config: ParsedConfig): SupervisorConfig {
   return {
     maxConcurrentReconnects: config.supervisor.maxConcurrentReconnects,
+    token: config.supervisor.token,
     servers: Object.entries(config.mcpServers).map(([id, entry]) => ({
       id,
       target: targetOf(entry),

@@ -95,6 +95,8 @@ export const configSchema = z
       .object({
         maxConcurrentReconnects: z.number().int().min(1).default(4),
         health: healthOverridesSchema.optional(),
+        /** Bearer token for the HTTP API; `--token` and MCP_SUPERVISOR_TOKEN take precedence. Use `${VAR}`. */
+        token: z.string().min(1, 'token must not be empty').optional(),
       })
       .strict()
       .default({ maxConcurrentReconnects: 4 }),

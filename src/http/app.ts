@@ -30,7 +30,9 @@ export function createApp(deps: AppDeps) {
 
   app.onError((error, c) => {
     const { status, body } = toErrorResponse(error);
-    if (status >= 500 && !(error instanceof ApiError)) deps.logger?.error({ err: error, path: c.req.path }, 'request failed');
+    // 502/503/504 are answers about a server's state, not faults of ours.
+    if (status === 500) deps.logger?.error({ err: error, path: c.req.path }, 'request failed');
+    else if (status >= 500) deps.logger?.debug({ path: c.req.path, code: body.error.code }, body.error.message);
     return c.json(body, status);
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));

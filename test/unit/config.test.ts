@@ -85,6 +85,11 @@ describe('config', () => {
     expect(issues.filter((issue) => issue.message.startsWith('dependency cycle'))).toHaveLength(1);
   });
 
+  it('takes the API token from the config, typically through ${VAR}', () => {
+    expect(parseConfig({ supervisor: { token: '${API_TOKEN}' }, mcpServers: {} }, { API_TOKEN: 't0k' }).token).toBe('t0k');
+    expect(issuesOf({ supervisor: { token: '' }, mcpServers: {} }).map((issue) => issue.path)).toEqual(['supervisor.token']);
+  });
+
   it('says what is wrong with something that is not a config at all', () => {
     expect(issuesOf('nope')[0]?.path).toBe('');
     expect(issuesOf({ servers: {} }).map((issue) => issue.path)).toEqual(['mcpServers', '']);
