@@ -1,0 +1,41 @@
+// Shared pieces of the benchmarks: one result row shape, percentiles, timing helpers.
+
+/** One measured number, printed as a table row and written to the JSON results. */
+export interface Row {
+  /** Which scenario, e.g. "detection: stdio SIGSTOP (fast profile)". */
+  scenario: string;
+  metric: string;
+  value: number;
+  unit: string;
+  /** What the number should be compared with: a goal, or the bound the settings allow. */
+  bound?: string;
+  note?: string;
+}
+
+/** A scenario runs by itself, bounded in count and time, and cleans up after itself. */
+export interface Scenario {
+  name: string;
+  run(): Promise<Row[]>;
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
+}
+
+export function mean(values: readonly number[]): number {
+  return values.length === 0 ? Number.NaN : values.reduce((sum, value) => sum + value, 0) / values.length;
+}
+
+export const round = (value: number, digits = 1): number => Number(value.toFixed(digits));
+
+/** Polls `predicate` every `everyMs` until it holds or `timeoutMs` passes; resolves with the time it held. */
+export async function until(predicate: () => boolean, timeoutMs: number, everyMs = 5): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if (predicate()) return performance.now();
+    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
