@@ -15,9 +15,13 @@ export const DEFAULT_PANIC_SETTINGS: Readonly<PanicSettings> = Object.freeze({ t
  * it last fell from healthy/degraded, or nothing while it is serving.
  */
 export function shouldPanic(lostAt: ReadonlyArray<number | undefined>, total: number, now: number, settings: Pick<PanicSettings, 'threshold' | 'windowMs'>): boolean {
-  if (total < 2) return false;
   const recent = lostAt.filter((at) => at !== undefined && at > now - settings.windowMs).length;
-  return recent > total * settings.threshold;
+  return tooManyLost(recent, total, settings);
+}
+
+/** The verdict on counts alone, for callers that keep the count of recent losses themselves. */
+export function tooManyLost(recentlyLost: number, total: number, settings: Pick<PanicSettings, 'threshold'>): boolean {
+  return total >= 2 && recentlyLost > total * settings.threshold;
 }
 
 /** Panic ends once at least half of the fleet is serving again. */

@@ -410,7 +410,8 @@ describe('queue order', () => {
     f.send({ type: 'server.add', server: server('z', 2) });
     await advanceTo(f, 999);
     expect(f.admittedIds()).toEqual(['blocker']);
-    expect(f.ctx().queue.map((request) => request.id)).toEqual(['w', 'y', 'x', 'z']);
+    // The queue is kept in admission order: priority, then longest waiting.
+    expect(f.ctx().queue.map((request) => request.id)).toEqual(['z', 'y', 'x', 'w']);
 
     await advanceTo(f, 1400);
     expect(f.admissions()).toEqual([
