@@ -88,3 +88,6 @@ export type { Quality, QualitySample, Trend } from './quality/index.js';
 export { loadConfigFile, parseConfig } from './config/load.js';
 export type { ServerDefinition, SupervisorConfig } from './config/load.js';
 export { ConfigError } from './config/errors.js';
+// Fault injection for users' own tests: a toxiproxy-style TCP proxy (latency, blackhole, reset, slicer, limit_data).
+export { startFaultProxy } from './testing/index.js';
+export type { BlackholeToxic, FaultProxy, FaultProxyOptions, LatencyToxic, LimitDataToxic, ResetToxic, SlicerToxic, Toxic, ToxicDirection } from './testing/index.js';

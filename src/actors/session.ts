@@ -26,6 +26,9 @@ export interface OpenSessionOptions {
 }
 
 const DEFAULT_CLIENT_INFO = { name: 'mcp-supervisor', version: '0.1.0' };
+const STREAM_RETRIES = 2;
+/** What the SDK's Streamable HTTP transport reports once it gives up reopening its event stream. */
+const STREAM_GAVE_UP = /maximum reconnection attempts/i;
 
 /**
  * Starts a fresh transport and SDK `Client` and completes the MCP handshake. If `signal` aborts
@@ -67,8 +70,14 @@ async function createTransport(target: ServerTarget, options: OpenSessionOptions
     case 'streamable-http':
       return new StreamableHTTPClientTransport(parseUrl(target.url), {
         requestInit: { headers: target.headers },
-        // Our own actor owns reconnection; the SDK's stream retries would only hide a dead server.
-        reconnectionOptions: { maxRetries: 0, initialReconnectionDelay: 1_000, maxReconnectionDelay: 1_000, reconnectionDelayGrowFactor: 1 },
+        // A couple of quick retries reopen the server-to-client event stream after a transient
+        // reset; if it cannot be reopened, the session is re-established (see handleTransportError).
+        reconnectionOptions: {
+          maxRetries: STREAM_RETRIES,
+          initialReconnectionDelay: 250,
+          maxReconnectionDelay: 1_000,
+          reconnectionDelayGrowFactor: 2,
+        },
       });
   }
 }
@@ -205,7 +214,14 @@ class SdkSession implements McpSession {
       this.emit({ type: kind === 'closed' ? 'transport.closed' : 'session.expired', error: this.classify(error) });
       return;
     }
-    if (this.transport === 'stdio' || this.verifying) return;
+    if (this.transport === 'stdio') return;
+    if (STREAM_GAVE_UP.test(error.message)) {
+      // Requests may still work, but the server can no longer reach us on its own (notifications,
+      // sampling); a session in that state is broken, so start a fresh one.
+      this.emit({ type: 'transport.closed', error: new ConnectionError('closed', `event stream could not be reopened: ${error.message}`, { cause: error }) });
+      return;
+    }
+    if (this.verifying) return;
     this.verifying = true;
     this.client
       .ping({ timeout: this.verifyTimeoutMs })
