@@ -7,7 +7,8 @@
  *   `reconnecting` at once, without waiting for a probe.
  * - `session-expired`: a Streamable HTTP server forgot our session (404 / 400 "no valid
  *   session") → re-initialize with a fresh client, skipping backoff.
- * - `timeout`: no answer in time; the server may be frozen → counts as a missed probe.
+ * - `timeout`: no answer in time; the server may be frozen → a probe that times out is a missed probe
+ *   (a tool call that times out is only recorded: tools may legitimately run long).
  * - `method-not-found`: the server answered `-32601`; it is alive, just lacks the method.
  * - `transient`: anything else worth retrying with backoff.
  */
