@@ -23,10 +23,13 @@ export type ErrorKind =
 export class ConnectionError extends Error {
   override readonly name = 'ConnectionError';
   readonly kind: ErrorKind;
+  /** The server's process died sooner than its `minUptimeMs`: a crash loop in the making. */
+  readonly earlyExit: boolean;
 
-  constructor(kind: ErrorKind, message: string, options?: { cause?: unknown }) {
+  constructor(kind: ErrorKind, message: string, options?: { cause?: unknown; earlyExit?: boolean }) {
     super(message, options);
     this.kind = kind;
+    this.earlyExit = options?.earlyExit ?? false;
   }
 }
 

@@ -6,6 +6,9 @@ import { createConnectionLogic } from './actors/connection-logic.js';
 import { LogRing } from './actors/log-ring.js';
 import type { StdioTeardownTimings } from './actors/transports/stdio.js';
 import { ConnectionCalls } from './calls.js';
+import { ProcessRegistry } from './actors/process/registry.js';
+import type { ProcessFacts } from './actors/process/registry.js';
+import type { GroupWatchdog } from './actors/process/support.js';
 import type { CallToolOptions } from './calls.js';
 import { parseConfig } from './config/load.js';
 import type { ServerDefinition, SupervisorConfig } from './config/load.js';
@@ -27,6 +30,8 @@ export interface CreateSupervisorOptions {
   panic?: Partial<PanicSettings>;
   reservedForTop?: number;
   stdioTeardown?: StdioTeardownTimings;
+  /** Ends every server process group if this process dies hard (see `startWatchdog`). */
+  watchdog?: GroupWatchdog;
 }
 
 /** What one connection looks like from outside (DESIGN §5 ActorView, without process facts yet). */
@@ -42,6 +47,8 @@ export interface ActorView {
   /** Held in `reconnecting` by flap quarantine until this time (epoch ms). */
   quarantinedUntil: number | null;
   waitingForSlot: boolean;
+  /** For servers the supervisor runs as processes (stdio, launched HTTP). */
+  process?: ProcessFacts;
 }
 
 /** How a tool call through the supervisor ended; feeds metrics and the event stream. */
@@ -123,6 +130,8 @@ export class Supervisor {
   private readonly stderr = new Map<string, LogRing>();
   private readonly calls = new Map<string, ConnectionCalls>();
   private readonly definitions = new Map<string, ServerDefinition>();
+  /** Facts about each server's processes across restarts. */
+  readonly processes = new ProcessRegistry();
   private readonly stats = new Map<string, ServerStats>();
   private readonly toolCache = new Map<string, { tools: Tool[]; at: number }>();
   /** Servers an operator just sent a command to, so the transition it causes is not an error. */
@@ -137,7 +146,11 @@ export class Supervisor {
     for (const definition of config.servers) if (!definition.disabled) this.definitions.set(definition.id, definition);
     const logic = supervisorMachine.provide({
       actors: {
-        connection: createConnectionLogic({ stderrOf: (id) => this.stderrOf(id), stdioTeardown: options.stdioTeardown }),
+        connection: createConnectionLogic({
+          stderrOf: (id) => this.stderrOf(id),
+          stdioTeardown: options.stdioTeardown,
+          processSupportOf: (id) => ({ observer: this.processes.observerFor(id), watchdog: options.watchdog }),
+        }),
       },
     });
     this.actor = createActor(logic, {
@@ -200,6 +213,7 @@ export class Supervisor {
       },
       quarantinedUntil: until !== undefined && until > Date.now() ? until : null,
       waitingForSlot: supervisor.queue.some((request) => request.id === id),
+      ...this.processView(id),
     };
   }
 
@@ -273,6 +287,17 @@ export class Supervisor {
     return this.stats.get(id) ?? { errorCount: 0, lastProbeAt: null, history: [] };
   }
 
+  private processView(id: string): { process?: ProcessFacts } {
+    const facts = this.processes.facts(id);
+    return facts ? { process: facts } : {};
+  }
+
+  /** The bounded log of one server's process (stderr, and stdout of launched HTTP servers). */
+  logRing(id: string): LogRing {
+    this.connection(id);
+    return this.stderrOf(id);
+  }
+
   /** The last lines a stdio server wrote to stderr. */
   logs(id: string, lines = 100): ReturnType<LogRing['tail']> {
     this.connection(id);
@@ -306,6 +331,7 @@ export class Supervisor {
     this.calls.delete(id);
     this.stderr.delete(id);
     this.definitions.delete(id);
+    this.processes.forget(id);
     this.stats.delete(id);
     this.toolCache.delete(id);
   }

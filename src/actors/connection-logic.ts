@@ -7,12 +7,15 @@ import type { McpSession } from '../session.js';
 import { LogRing } from './log-ring.js';
 import { openSession } from './session.js';
 import type { StdioTeardownTimings } from './transports/stdio.js';
+import type { ProcessSupport } from './process/support.js';
 
 export interface ConnectionLogicOptions {
   /** The stderr ring of each connection, by id; kept across attempts so logs survive restarts. */
   stderrOf?: (id: string) => LogRing;
   stdioTeardown?: StdioTeardownTimings;
   clientInfo?: { name: string; version: string };
+  /** Where each connection's server processes are reported (facts, hard-death watchdog). */
+  processSupportOf?: (id: string) => ProcessSupport;
 }
 
 /**
@@ -52,6 +55,7 @@ export function createConnectionLogic(options: ConnectionLogicOptions = {}) {
           stderr: stderrOf(input.id),
           stdioTeardown: options.stdioTeardown,
           clientInfo: options.clientInfo,
+          process: options.processSupportOf?.(input.id),
         });
         // An attempt aborted by the connect timeout closes what it started before it rejects.
         track(input.id, opening.catch(() => undefined));

@@ -5,13 +5,20 @@ export interface LogLine {
   text: string;
 }
 
+/** Told of each completed line, right after it enters the ring. */
+export type LogListener = (line: LogLine) => void;
+
 /**
  * Keeps the last `capacity` lines a child wrote. Reading the stream eagerly into a bounded ring
- * means a chatty server never blocks on a full pipe, and never grows our memory without bound.
+ * means a chatty server never blocks on a full pipe, and never grows our memory without bound:
+ * at most `capacity` lines of at most `maxLineLength` characters, plus one unfinished line of
+ * at most `maxLineLength` per stream.
  */
 export class LogRing {
   private readonly lines: LogLine[] = [];
-  private partial = '';
+  /** The unfinished last line of each stream: stdout and stderr interleave, their lines must not. */
+  private readonly partial: Record<LogLine['stream'], string> = { stderr: '', stdout: '' };
+  private readonly listeners = new Set<LogListener>();
   private dropped = 0;
 
   constructor(
@@ -21,8 +28,8 @@ export class LogRing {
   ) {}
 
   write(chunk: string, stream: LogLine['stream'] = 'stderr', at = Date.now()): void {
-    const parts = (this.partial + chunk).split('\n');
-    this.partial = (parts.pop() ?? '').slice(0, this.maxLineLength);
+    const parts = (this.partial[stream] + chunk).split('\n');
+    this.partial[stream] = (parts.pop() ?? '').slice(0, this.maxLineLength);
     for (const part of parts) this.push({ at, stream, text: part.replace(/\r$/, '').slice(0, this.maxLineLength) });
   }
 
@@ -31,8 +38,28 @@ export class LogRing {
     return this.lines.slice(Math.max(0, this.lines.length - count));
   }
 
+  /** Lines that fell out of the ring because newer ones came. */
   get droppedLines(): number {
     return this.dropped;
+  }
+
+  /**
+   * Calls `listener` with every line completed from now on (synchronously, from `write`); returns
+   * the unsubscribe function. A listener that throws is ignored, never the writer's problem. Taking
+   * `tail()` in the same synchronous step as subscribing gives history and live lines without gap or
+   * duplicate.
+   */
+  subscribe(listener: LogListener): () => void {
+    // A wrapper, so the same function subscribed twice is two subscriptions.
+    const entry: LogListener = (line) => listener(line);
+    this.listeners.add(entry);
+    return () => {
+      this.listeners.delete(entry);
+    };
+  }
+
+  get subscriberCount(): number {
+    return this.listeners.size;
   }
 
   private push(line: LogLine): void {
@@ -40,6 +67,13 @@ export class LogRing {
     if (this.lines.length > this.capacity) {
       this.lines.shift();
       this.dropped += 1;
+    }
+    for (const listener of this.listeners) {
+      try {
+        listener(line);
+      } catch {
+        // A subscriber's failure must not break reading the child's output.
+      }
     }
   }
 }

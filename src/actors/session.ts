@@ -7,12 +7,16 @@ import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { ConnectionError } from '../errors.js';
 import type { McpSession, ProbeKind, SessionEvent, TransportKind } from '../session.js';
 import { toConnectionError } from './classify.js';
-import type { LogRing } from './log-ring.js';
 import { PROBE_STRATEGIES } from './probes.js';
 import { NO_SDK_TIMEOUT } from './sdk-timeouts.js';
 import type { InProcessServer, ServerTarget } from './target.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { StdioProcessTransport } from './transports/stdio.js';
+import { LogRing } from './log-ring.js';
+import { processEnded, waitForListening } from './process/launch.js';
+import { ProcessGroup } from './process/process-group.js';
+import type { ProcessSupport } from './process/support.js';
+import type { ProcessPolicy } from './target.js';
 import type { StdioTeardownTimings } from './transports/stdio.js';
 
 export interface OpenSessionOptions {
@@ -23,6 +27,8 @@ export interface OpenSessionOptions {
   stdioTeardown?: StdioTeardownTimings;
   /** Deadline of the check run when an HTTP transport reports a broken stream. */
   verifyTimeoutMs?: number;
+  /** Where started processes are reported (facts, hard-death watchdog). */
+  process?: ProcessSupport;
 }
 
 const DEFAULT_CLIENT_INFO = { name: 'mcp-supervisor', version: '0.1.0' };
@@ -36,9 +42,11 @@ const STREAM_GAVE_UP = /maximum reconnection attempts/i;
  * attempt that spawned it.
  */
 export async function openSession(target: ServerTarget, options: OpenSessionOptions): Promise<McpSession> {
+  const launched = await launchServer(target, options);
   const transport = await createTransport(target, options);
   const client = new Client(options.clientInfo ?? DEFAULT_CLIENT_INFO, { capabilities: {} });
-  const session = new SdkSession(client, transport, target.type, options.verifyTimeoutMs ?? 5_000);
+  const policy: ProcessPolicy = target.type === 'memory' ? {} : target;
+  const session = new SdkSession(client, transport, target.type, options.verifyTimeoutMs ?? 5_000, launched, policy, options.stdioTeardown);
   const abort = (): void => void session.close();
   options.signal.addEventListener('abort', abort, { once: true });
   try {
@@ -49,9 +57,34 @@ export async function openSession(target: ServerTarget, options: OpenSessionOpti
     return session;
   } catch (error) {
     await session.close();
-    throw toConnectionError(error);
+    throw session.failure(error);
   } finally {
     options.signal.removeEventListener('abort', abort);
+  }
+}
+
+/**
+ * For an HTTP server the supervisor runs itself (`command` and `url` in the config): start the
+ * process, then wait until its URL accepts connections, all under the attempt's deadline.
+ */
+async function launchServer(target: ServerTarget, options: OpenSessionOptions): Promise<ProcessGroup | undefined> {
+  if ((target.type !== 'sse' && target.type !== 'streamable-http') || !target.launch) return undefined;
+  const url = parseUrl(target.url);
+  const group = await ProcessGroup.spawn(target.launch, {
+    logs: options.stderr ?? new LogRing(),
+    stdoutIsProtocol: false,
+    observer: options.process?.observer,
+    onGroupStarted: (pgid) => options.process?.watchdog?.watch(pgid),
+    onGroupEnded: (pgid) => options.process?.watchdog?.forget(pgid),
+  }).catch((error: unknown) => {
+    throw toConnectionError(error);
+  });
+  try {
+    await waitForListening(url, group, options.signal);
+    return group;
+  } catch (error) {
+    await group.terminate(options.stdioTeardown);
+    throw processEnded(group, target, error) ?? toConnectionError(error);
   }
 }
 
@@ -64,7 +97,7 @@ async function createTransport(target: ServerTarget, options: OpenSessionOptions
       return withServerClose(clientSide, server);
     }
     case 'stdio':
-      return new StdioProcessTransport(target, options.stdioTeardown, options.stderr);
+      return new StdioProcessTransport(target, options.stdioTeardown, options.stderr, options.process);
     case 'sse':
       return new SSEClientTransport(parseUrl(target.url), { requestInit: { headers: target.headers } });
     case 'streamable-http':
@@ -112,13 +145,30 @@ class SdkSession implements McpSession {
     private readonly transportImpl: Transport,
     readonly transport: TransportKind,
     private readonly verifyTimeoutMs: number,
+    /** The HTTP server process we launched for this session, if any. */
+    private readonly launched: ProcessGroup | undefined,
+    private readonly policy: ProcessPolicy,
+    private readonly teardown: StdioTeardownTimings | undefined,
   ) {
     client.onclose = () => this.handleClosed();
     client.onerror = (error) => this.handleTransportError(error);
+    // A launched HTTP server dying is hard evidence too, even with no request in flight.
+    void launched?.exited.then(() => this.handleClosed());
+  }
+
+  /** The server's process: the stdio child, or the HTTP server we launched. */
+  private get processGroup(): ProcessGroup | undefined {
+    return this.launched ?? (this.transportImpl instanceof StdioProcessTransport ? this.transportImpl.processGroup : undefined);
   }
 
   get pid(): number | undefined {
-    return this.transportImpl instanceof StdioProcessTransport ? this.transportImpl.pid : undefined;
+    return this.processGroup?.pid;
+  }
+
+  /** An error for a failed attempt or a lost session, with what the process's end means. */
+  failure(error: unknown): ConnectionError {
+    const group = this.processGroup;
+    return (group && processEnded(group, this.policy, error)) ?? toConnectionError(error);
   }
 
   get serverInfo(): { name: string; version: string } | undefined {
@@ -178,6 +228,7 @@ class SdkSession implements McpSession {
         // Closing is best effort; the transport's own close still ran.
       }
       await this.transportImpl.close().catch(() => undefined);
+      await this.launched?.terminate(this.teardown);
     })();
     return this.closing;
   }
@@ -197,9 +248,9 @@ class SdkSession implements McpSession {
   }
 
   private handleClosed(): void {
-    const exit = this.transportImpl instanceof StdioProcessTransport ? this.transportImpl.exit : undefined;
-    const how = exit ? ` (exit code ${exit.code ?? 'none'}, signal ${exit.signal ?? 'none'})` : '';
-    this.emit({ type: 'transport.closed', error: new ConnectionError('closed', `transport closed${how}`) });
+    const group = this.processGroup;
+    const ended = group && processEnded(group, this.policy);
+    this.emit({ type: 'transport.closed', error: ended ?? new ConnectionError('closed', 'transport closed') });
   }
 
   /**

@@ -109,8 +109,10 @@ export function definitionFromEntry(
 }
 
 export function targetOf(entry: ServerEntry): ServerTarget {
-  if (entry.type === 'stdio') return { type: 'stdio', command: entry.command, args: entry.args, env: entry.env, cwd: entry.cwd };
-  return { type: entry.type, url: entry.url, headers: entry.headers };
+  const policy = { restart: entry.restart, minUptimeMs: entry.minUptimeMs };
+  if (entry.type === 'stdio') return { type: 'stdio', command: entry.command, args: entry.args, env: entry.env, cwd: entry.cwd, ...policy };
+  const launch = entry.command === undefined ? undefined : { command: entry.command, args: entry.args ?? [], env: entry.env, cwd: entry.cwd };
+  return { type: entry.type, url: entry.url, headers: entry.headers, ...(launch ? { launch } : {}), ...policy };
 }
 
 type DependencyGraph = Record<string, { dependsOn: string[] }>;

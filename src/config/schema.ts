@@ -33,6 +33,12 @@ const commonServerFields = {
 
 const stringRecord = z.record(z.string(), z.string());
 
+/** How a server process the supervisor starts is kept (stdio servers, launched HTTP servers). */
+const processPolicyFields = {
+  restart: z.enum(['on-failure', 'never']).optional(),
+  minUptimeMs: z.number().int().min(0).optional(),
+};
+
 const stdioServerSchema = z
   .object({
     type: z.literal('stdio'),
@@ -40,6 +46,7 @@ const stdioServerSchema = z
     args: z.array(z.string()).default([]),
     env: stringRecord.optional(),
     cwd: z.string().optional(),
+    ...processPolicyFields,
     ...commonServerFields,
   })
   .strict();
@@ -49,6 +56,12 @@ const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or http
 const httpFields = {
   url: httpUrl,
   headers: stringRecord.optional(),
+  // With a command too, the supervisor starts the server itself and then connects to `url`.
+  command: z.string().min(1, 'command must not be empty').optional(),
+  args: z.array(z.string()).optional(),
+  env: stringRecord.optional(),
+  cwd: z.string().optional(),
+  ...processPolicyFields,
   ...commonServerFields,
 };
 
@@ -62,8 +75,9 @@ function withTransportType(entry: unknown): unknown {
   const record = entry as Record<string, unknown>;
   if (record.type === 'http') return { ...record, type: 'streamable-http' };
   if (record.type !== undefined) return record;
-  if ('command' in record) return { ...record, type: 'stdio' };
+  // A url wins over a command: both together mean "start this HTTP server, then connect to it".
   if (typeof record.url === 'string') return { ...record, type: /\/sse\/?$/.test(record.url.split('?')[0] ?? '') ? 'sse' : 'streamable-http' };
+  if ('command' in record) return { ...record, type: 'stdio' };
   return record;
 }
 

@@ -24,6 +24,18 @@ export const ActorViewSchema = z
     }),
     quarantinedUntil: z.number().nullable(),
     waitingForSlot: z.boolean(),
+    process: z
+      .object({
+        pid: z.number().nullable(),
+        startedAt: z.number().nullable(),
+        uptimeMs: z.number().nullable(),
+        restarts: z.number(),
+        lastExit: z.object({ code: z.number().nullable(), signal: z.string().nullable(), at: z.number() }).nullable(),
+        cpuRatio: z.number().nullable().openapi({ description: 'CPU seconds per wall second over the last sample (1 = one core)' }),
+        rssBytes: z.number().nullable(),
+      })
+      .optional()
+      .openapi({ description: 'for servers the supervisor runs as processes' }),
   })
   .openapi('ActorView');
 

@@ -13,7 +13,12 @@ export function publicTarget(target: ServerTarget | undefined): Record<string, u
       return { type: 'stdio', command: target.command, args: target.args ?? [], cwd: target.cwd, envKeys: Object.keys(target.env ?? {}) };
     case 'sse':
     case 'streamable-http':
-      return { type: target.type, url: maskUrl(target.url), headerNames: Object.keys(target.headers ?? {}) };
+      return {
+        type: target.type,
+        url: maskUrl(target.url),
+        headerNames: Object.keys(target.headers ?? {}),
+        ...(target.launch ? { launch: { command: target.launch.command, args: target.launch.args ?? [], cwd: target.launch.cwd, envKeys: Object.keys(target.launch.env ?? {}) } } : {}),
+      };
     case 'memory':
       return { type: 'memory' };
   }

@@ -43,6 +43,8 @@ export interface LastError {
   kind: ErrorKind | 'zombie' | 'exhausted';
   message: string;
   at: number;
+  /** The server's process died sooner than its `minUptimeMs` (counts toward flap quarantine). */
+  earlyExit?: boolean;
 }
 
 export interface ConnectionContext {
@@ -98,7 +100,7 @@ export type ConnectionEmitted = {
  */
 export type SupervisorMessage =
   | { type: 'slot.requested'; id: string }
-  | { type: 'connection.changed'; id: string; state: ConnectionState; at: number; reason: string | undefined }
+  | { type: 'connection.changed'; id: string; state: ConnectionState; at: number; reason: string | undefined; earlyExit?: boolean }
   /** The child is stopped and its transport fully closed; safe to remove. */
   | { type: 'connection.closed'; id: string }
   | ConnectionEmitted;
@@ -145,12 +147,17 @@ function errorOf(event: { error?: unknown }): ConnectionError {
 }
 
 function lastErrorFrom(error: unknown): LastError {
-  return { kind: errorKindOf(error), message: errorMessageOf(error), at: now() };
+  const base = { kind: errorKindOf(error), message: errorMessageOf(error), at: now() };
+  return error instanceof ConnectionError && error.earlyExit ? { ...base, earlyExit: true } : base;
 }
 
 /** What `healthy` and `degraded` both do with transport facts, failed calls and commands. */
 const whileConnected = {
-  'transport.closed': { target: 'reconnecting', actions: 'recordFailure' },
+  'transport.closed': [
+    // A process under `restart: never` that exits ends here, with its exit status.
+    { guard: 'isPermanentError', target: 'failed', actions: 'recordPermanentError' },
+    { target: 'reconnecting', actions: 'recordFailure' },
+  ],
   'session.expired': { target: 'reconnecting', actions: 'recordSessionExpired' },
   'call.failed': [
     { guard: 'isClosedError', target: 'reconnecting', actions: ['recordCallFailed', 'recordFailure'] },
@@ -216,7 +223,10 @@ export const connectionMachine = setup({
       enqueue.assign({ since: at, transitionTimes: appendBounded(context.transitionTimes, at, TRANSITION_TIMES_CAPACITY) });
       if (!context.supervised) return;
       const reason = REASONED_STATES.has(params.state) ? context.lastError?.message : undefined;
-      enqueue(sendParent({ type: 'connection.changed', id: context.id, state: params.state, at, reason } satisfies SupervisorMessage));
+      const earlyExit = params.state === 'reconnecting' && context.lastError?.earlyExit === true;
+      enqueue(
+        sendParent({ type: 'connection.changed', id: context.id, state: params.state, at, reason, ...(earlyExit ? { earlyExit } : {}) } satisfies SupervisorMessage),
+      );
     }),
     storeSession: assign({
       session: ({ event }) => ('output' in event ? (event.output as McpSession) : undefined),

@@ -297,7 +297,9 @@ export const supervisorMachine = setup({
       const queue = leavesQueue ? context.queue.filter((request) => request.id !== id) : context.queue;
       enqueue.emit({ type: 'transition', id, from, to, at, reason });
 
-      if (from !== undefined && DEATH_FROM.has(from) && to === 'reconnecting') {
+      // A process that crashes soon after starting is a death too, even if it never got healthy.
+      const died = to === 'reconnecting' && ((from !== undefined && DEATH_FROM.has(from)) || event.earlyExit === true);
+      if (died) {
         const recent = [...recentDeaths(context.deaths[id] ?? [], at, context.flap.flapWindowMs), at];
         if (isFlapping(recent, at, context.flap)) {
           const times = (context.quarantine[id]?.times ?? 0) + 1;

@@ -698,6 +698,23 @@ describe('hard transport evidence', () => {
     expect(h.watchers.size).toBe(1); // the old watcher was cleaned up
   });
 
+  it('a process that exits under restart "never" → failed with its exit status (healthy and degraded)', async () => {
+    const h = await healthyHarness();
+    h.transport({ type: 'transport.closed', error: err('permanent', 'the server process exited (exit code 3, signal none) and restart is "never"') });
+    expect(h.state()).toBe('failed');
+    expect(h.ctx().lastError).toMatchObject({ kind: 'permanent', message: expect.stringMatching(/exit code 3/) });
+
+    const d = await degradedHarness();
+    d.transport({ type: 'transport.closed', error: err('permanent', 'exited; restart is "never"') });
+    expect(d.states).toEqual(['connecting', 'healthy', 'degraded', 'failed']);
+  });
+
+  it('an early process exit is carried in lastError and reported to a supervisor', async () => {
+    const h = await healthyHarness();
+    h.transport({ type: 'transport.closed', error: new ConnectionError('closed', 'exited after 20 ms', { earlyExit: true }) });
+    expect(h.ctx().lastError).toMatchObject({ kind: 'closed', earlyExit: true });
+  });
+
   it('transport.closed during a probe aborts the probe', async () => {
     const h = await healthyHarness();
     h.probePlan.push('hang');
@@ -1569,6 +1586,7 @@ const EXPECTED_TRANSITIONS = [
   'connecting · error(connect) [isPermanentError] → failed / recordPermanentError',
   'connecting · error(connect) → reconnecting / recordFailure',
   'connecting · after(connectTimeout) → reconnecting / recordConnectTimeout',
+  'healthy · transport.closed [isPermanentError] → failed / recordPermanentError',
   'healthy · transport.closed → reconnecting / recordFailure',
   'healthy · session.expired → reconnecting / recordSessionExpired',
   'healthy · call.failed [isClosedError] → reconnecting / recordCallFailed, recordFailure',
@@ -1589,6 +1607,7 @@ const EXPECTED_TRANSITIONS = [
   'healthy.probing · error(probe) [isSessionExpired] → reconnecting / recordLostProbe, recordSessionExpired',
   'healthy.probing · error(probe) → degraded / recordMissedProbe',
   'healthy.probing · after(pingTimeout) → degraded / recordMissedProbe',
+  'degraded · transport.closed [isPermanentError] → failed / recordPermanentError',
   'degraded · transport.closed → reconnecting / recordFailure',
   'degraded · session.expired → reconnecting / recordSessionExpired',
   'degraded · call.succeeded → (stay) / recordCallAnswered',

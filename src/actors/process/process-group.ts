@@ -38,6 +38,8 @@ export interface ProcessObserver {
  */
 export class ProcessGroup {
   private exitInfo: ProcessExit | undefined;
+  /** When the leader exited (epoch ms). */
+  exitedAt: number | undefined;
   private terminating: Promise<void> | undefined;
   /** Told once teardown's final SIGKILL has gone to the group: nothing of it is left. */
   private onEnded: ((pgid: number) => void) | undefined;
@@ -51,6 +53,7 @@ export class ProcessGroup {
     this.exited = new Promise<ProcessExit>((resolve) => {
       child.once('exit', (code, signal) => {
         this.exitInfo = { code, signal };
+        this.exitedAt = Date.now();
         resolve(this.exitInfo);
       });
     });

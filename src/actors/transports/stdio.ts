@@ -41,6 +41,11 @@ export class StdioProcessTransport implements Transport {
     return this.group?.pid;
   }
 
+  /** The child's process group, once started. */
+  get processGroup(): ProcessGroup | undefined {
+    return this.group;
+  }
+
   /** How the child ended, once it has. */
   get exit(): ProcessExit | undefined {
     return this.group?.exit;
