@@ -9,6 +9,7 @@ import type { App } from './http/app.js';
 import { createMetrics } from './http/metrics.js';
 import type { Logger } from './logger.js';
 import { createSupervisor } from './supervisor.js';
+import { startWatchdog } from './actors/process/watchdog.js';
 import type { CreateSupervisorOptions, Supervisor } from './supervisor.js';
 
 /** Where the service listens unless told otherwise: loopback only (DESIGN §5). */
@@ -35,6 +36,8 @@ export interface StartServiceOptions {
   env?: Record<string, string | undefined>;
   /** Upper bound of `close()`; default 10 s. */
   shutdownTimeoutMs?: number;
+  /** `false` runs without the hard-death watchdog process (for embedding where one is not wanted). */
+  watchdog?: false;
 }
 
 export interface RunningService {
@@ -96,13 +99,16 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   const { port } = server.address() as AddressInfo;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
-  const supervisor = createSupervisor(config, { ...options.supervisor, inspect: options.inspect });
+  // If this process dies hard, the watchdog ends every server process group it was told about.
+  const watchdog = options.watchdog === false ? undefined : await startWatchdog();
+  const supervisor = createSupervisor(config, { ...options.supervisor, inspect: options.inspect, watchdog });
   let metrics: ReturnType<typeof createMetrics>;
   try {
     metrics = createMetrics(supervisor);
     app = createApp({ supervisor, persistence, metrics, token, logger, version: packageVersion() });
   } catch (error) {
     await supervisor.stop().catch(() => undefined);
+    await watchdog?.close();
     server.closeAllConnections();
     server.close();
     throw error;
@@ -121,6 +127,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       logger?.error({ err: error }, 'supervisor did not stop in time');
     }
     metrics.close();
+    await watchdog?.close();
     // Calls that were in flight have settled with an error; let those answers go out.
     await responses.settled(Math.min(1_000, remaining(200)));
     server.closeAllConnections();

@@ -9,6 +9,8 @@ import { ConnectionCalls } from './calls.js';
 import { ProcessRegistry } from './actors/process/registry.js';
 import type { ProcessFacts } from './actors/process/registry.js';
 import type { GroupWatchdog } from './actors/process/support.js';
+import { sampleProcess } from './actors/process/sampler.js';
+import type { ProcessSample } from './actors/process/sampler.js';
 import type { CallToolOptions } from './calls.js';
 import { parseConfig } from './config/load.js';
 import type { ServerDefinition, SupervisorConfig } from './config/load.js';
@@ -32,7 +34,12 @@ export interface CreateSupervisorOptions {
   stdioTeardown?: StdioTeardownTimings;
   /** Ends every server process group if this process dies hard (see `startWatchdog`). */
   watchdog?: GroupWatchdog;
+  /** How often server processes' CPU and memory are read from /proc; 0 turns sampling off. */
+  processSampleIntervalMs?: number;
 }
+
+/** A modest interval: /proc reads are cheap, but a fleet has many processes. */
+export const DEFAULT_PROCESS_SAMPLE_INTERVAL_MS = 5_000;
 
 /** What one connection looks like from outside (DESIGN §5 ActorView, without process facts yet). */
 export interface ActorView {
@@ -136,6 +143,8 @@ export class Supervisor {
   private readonly toolCache = new Map<string, { tools: Tool[]; at: number }>();
   /** Servers an operator just sent a command to, so the transition it causes is not an error. */
   private readonly commanded = new Set<string>();
+  private sampler: NodeJS.Timeout | undefined;
+  private readonly lastSamples = new Map<number, ProcessSample>();
   /**
    * Events emitted while the actor starts (first transitions and admissions) are held for one
    * microtask, so a subscriber added right after `createSupervisor` returns sees them too.
@@ -165,6 +174,11 @@ export class Supervisor {
     });
     this.actor.on('*', (event) => this.onEmitted(event));
     this.actor.start();
+    const sampleEvery = options.processSampleIntervalMs ?? DEFAULT_PROCESS_SAMPLE_INTERVAL_MS;
+    if (sampleEvery > 0 && process.platform === 'linux') {
+      this.sampler = setInterval(() => this.sampleProcesses(), sampleEvery);
+      this.sampler.unref();
+    }
     queueMicrotask(() => {
       const backlog = this.startupBacklog ?? [];
       this.startupBacklog = undefined;
@@ -347,7 +361,21 @@ export class Supervisor {
       ),
     );
     for (const calls of this.calls.values()) calls.dispose();
+    clearInterval(this.sampler);
     this.actor.stop();
+  }
+
+  /** Reads CPU and memory of every running server process group (the server may be a grandchild of a wrapper). */
+  sampleProcesses(now = Date.now()): void {
+    const seen = new Set<number>();
+    for (const { id, pid } of this.processes.running()) {
+      seen.add(pid);
+      const sample = sampleProcess(pid, this.lastSamples.get(pid), now, { group: true });
+      if (!sample) continue;
+      this.lastSamples.set(pid, sample);
+      this.processes.recordSample(id, pid, { cpuRatio: sample.cpuRatio, rssBytes: sample.rssBytes });
+    }
+    for (const pid of this.lastSamples.keys()) if (!seen.has(pid)) this.lastSamples.delete(pid);
   }
 
   subscribe(listener: (event: FleetEvent) => void | Promise<void>, options?: SubscribeOptions): () => void {

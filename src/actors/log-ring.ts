@@ -33,6 +33,13 @@ export class LogRing {
     for (const part of parts) this.push({ at, stream, text: part.replace(/\r$/, '').slice(0, this.maxLineLength) });
   }
 
+  /** Keeps a stream's unfinished last line: a crash message often has no trailing newline. */
+  flush(stream: LogLine['stream'], at = Date.now()): void {
+    const rest = this.partial[stream];
+    this.partial[stream] = '';
+    if (rest !== '') this.push({ at, stream, text: rest.replace(/\r$/, '') });
+  }
+
   /** The newest `count` lines, oldest first. */
   tail(count = this.capacity): LogLine[] {
     return this.lines.slice(Math.max(0, this.lines.length - count));

@@ -67,6 +67,39 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
   });
 
   new Gauge({
+    name: 'mcp_process_cpu_ratio',
+    help: 'CPU seconds per wall second of the server process group over the last sample (1 = one core).',
+    labelNames: ['server'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const { id, process } of views(supervisor)) if (process?.cpuRatio != null) this.set({ server: id }, process.cpuRatio);
+    },
+  });
+
+  new Gauge({
+    name: 'mcp_process_resident_bytes',
+    help: 'Resident memory of the server process group at the last sample.',
+    labelNames: ['server'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const { id, process } of views(supervisor)) if (process?.rssBytes != null) this.set({ server: id }, process.rssBytes);
+    },
+  });
+
+  new Counter({
+    name: 'mcp_process_restarts_total',
+    help: 'Server processes started for a server after its first one.',
+    labelNames: ['server'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const { id, process } of views(supervisor)) if (process) this.inc({ server: id }, process.restarts);
+    },
+  });
+
+  new Gauge({
     name: 'mcp_reconnect_slots_in_use',
     help: 'Reconnect slots held right now (connections admitted to connecting); never above the configured cap.',
     registers,

@@ -548,6 +548,28 @@ describe('mcp-supervisor CLI, bad input', () => {
 });
 
 describe('mcp-supervisor CLI, token from the environment and SIGINT', () => {
+  it('SIGKILLed, leaves no server behind: the watchdog ends every server process group', async () => {
+    const configPath = join(dir, 'sigkill.json');
+    await writeFile(configPath, JSON.stringify({ supervisor: { health: FAST_HEALTH }, mcpServers: { wrapped: stdioServer({ env: { FIXTURE_FORK_GRANDCHILD: '1' } }), plain: stdioServer() } }));
+    const cli = await startCli(['-c', configPath, '-p', '0']);
+    await waitForStates(cli, {}, { wrapped: 'healthy', plain: 'healthy' });
+    const pids = [await pidOf(cli, {}, 'wrapped'), await pidOf(cli, {}, 'plain')];
+    const logs = await getJson<{ lines: Array<{ text: string }> }>(`${cli.url}/actors/wrapped/logs`);
+    const grandchild = await waitUntil(
+      async () => {
+        const { body } = await getJson<{ lines: Array<{ text: string }> }>(`${cli.url}/actors/wrapped/logs`);
+        const line = body.lines.find((entry) => entry.text.startsWith('grandchild '));
+        return line ? Number(line.text.split(' ')[1]) : undefined;
+      },
+      5_000,
+      () => `no grandchild reported: ${JSON.stringify(logs.body)}`,
+    );
+    cli.child.kill('SIGKILL');
+    await cli.exited;
+    // A few seconds at most: the watchdog's SIGTERM, then SIGKILL after its 2 s grace.
+    for (const pid of [...pids, grandchild]) expect(await waitForExit(pid, 6_000), `pid ${pid}`).toBe(true);
+  });
+
   it('takes MCP_SUPERVISOR_TOKEN, and SIGINT with healthy servers exits 0 leaving no process', async () => {
     const configPath = join(dir, 'sigint.json');
     await writeFile(configPath, JSON.stringify({ supervisor: { health: FAST_HEALTH }, mcpServers: { one: stdioServer(), two: stdioServer() } }));

@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from 'xstate';
 import { parseConfig } from '../../src/config/load.js';
+import { createMetrics } from '../../src/http/metrics.js';
 import { connectionStateOf } from '../../src/machines/connection.machine.js';
 import type { ConnectionState } from '../../src/machines/connection.machine.js';
 import { Supervisor } from '../../src/supervisor.js';
@@ -119,6 +120,28 @@ describe('launched HTTP servers (command + url)', () => {
     if (started?.pid) expect(await waitForExit(started.pid, 5_000)).toBe(true);
     await waitFor(supervisor.actor, () => supervisor.view('mute').process?.pid === null, { timeout: 5_000 }).catch(() => undefined);
     expect(supervisor.view('mute').process).toMatchObject({ pid: null, lastExit: expect.objectContaining({ at: expect.any(Number) }) });
+  });
+});
+
+describe('process facts', () => {
+  it('samples CPU and resident memory of each server process group, and exports them as metrics', async () => {
+    const { supervisor } = supervise({ one: { command: process.execPath, args: [fixtureServerPath, 'stdio'] } });
+    await reach(supervisor, 'one', 'healthy');
+    supervisor.sampleProcesses();
+    const facts = supervisor.view('one').process;
+    expect(facts).toMatchObject({ cpuRatio: expect.any(Number), rssBytes: expect.any(Number), uptimeMs: expect.any(Number) });
+    expect(facts?.rssBytes).toBeGreaterThan(10 * 1024 * 1024);
+    expect(facts?.cpuRatio).toBeGreaterThanOrEqual(0);
+
+    const metrics = createMetrics(supervisor, { defaultMetrics: false });
+    try {
+      const text = await metrics.render();
+      expect(text).toMatch(/^mcp_process_resident_bytes\{server="one"\} \d+/m);
+      expect(text).toMatch(/^mcp_process_cpu_ratio\{server="one"\} [\d.e-]+/m);
+      expect(text).toMatch(/^mcp_process_restarts_total\{server="one"\} 0$/m);
+    } finally {
+      metrics.close();
+    }
   });
 });
 

@@ -79,9 +79,11 @@ export class ProcessGroup {
       child.stdin?.on('error', () => undefined);
       child.stderr?.setEncoding('utf8');
       child.stderr?.on('data', (chunk: string) => options.logs.write(chunk, 'stderr'));
+      child.stderr?.once('end', () => options.logs.flush('stderr'));
       if (!options.stdoutIsProtocol) {
         child.stdout?.setEncoding('utf8');
         child.stdout?.on('data', (chunk: string) => options.logs.write(chunk, 'stdout'));
+        child.stdout?.once('end', () => options.logs.flush('stdout'));
       }
       child.once('error', (error) => {
         if (child.pid === undefined) reject(error);

@@ -1,5 +1,8 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { streamSSE } from 'hono/streaming';
+import type { SSEMessage, SSEStreamingApi } from 'hono/streaming';
 import { waitFor } from 'xstate';
+import type { LogLine } from '../../actors/log-ring.js';
 import { definitionFromEntry } from '../../config/load.js';
 import { connectionStateOf } from '../../machines/connection.machine.js';
 import type { AppDeps } from '../deps.js';
@@ -15,6 +18,7 @@ import {
   ToolCallQuerySchema,
 } from '../schemas.js';
 import { actorDetail } from '../views.js';
+import { DEFAULT_CLIENT_BUFFER, DEFAULT_KEEP_ALIVE_MS } from './events.js';
 import type { Hook } from '@hono/zod-openapi';
 import type { Env } from 'hono';
 
@@ -173,16 +177,144 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
       method: 'get',
       path: '/{id}/logs',
       tags: ['actors'],
-      request: { params: IdParamSchema, query: LogsQuerySchema },
+      summary: 'recent output; with ?follow=1 a live stream (Server-Sent Events)',
+      description: LOGS_DESCRIPTION,
+      request: { params: IdParamSchema, query: FollowLogsQuerySchema },
       responses: {
-        200: json(z.object({ lines: z.array(z.object({ at: z.number(), stream: z.string(), text: z.string() })) }), 'recent output'),
+        200: {
+          content: {
+            'application/json': { schema: z.object({ lines: z.array(LogLineSchema) }) },
+            'text/event-stream': {
+              schema: z.string().openapi({ example: 'event: line\ndata: {"at":1700000000000,"stream":"stderr","text":"listening"}\n\n' }),
+            },
+          },
+          description: 'recent output; with follow, an endless stream of it',
+        },
         ...errors(404),
       },
     }),
-    (c) => c.json({ lines: supervisor.logs(c.req.valid('param').id, c.req.valid('query').lines ?? 100) }, 200),
+    (c) => {
+      const { id } = c.req.valid('param');
+      const { lines = 100, follow } = c.req.valid('query');
+      if (follow !== '1' && follow !== 'true') return c.json({ lines: supervisor.logs(id, lines) }, 200);
+      // Throws for an unknown id (404) before any stream starts. Snapshot and subscription are
+      // taken in one synchronous step: no line can fall between them, none comes twice.
+      const ring = supervisor.logRing(id);
+      const follower = new LogFollower(deps.eventStream?.clientBufferSize ?? DEFAULT_CLIENT_BUFFER);
+      const unsubscribe = ring.subscribe((line) => follower.push(line));
+      const snapshot = ring.tail(lines);
+      const signal = c.req.raw.signal;
+      const keepAliveMs = deps.eventStream?.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
+      return streamSSE(c, (stream) => follower.serve(stream, { snapshot, unsubscribe, signal, keepAliveMs }));
+    },
   );
 
   return app;
+}
+
+const LogLineSchema = z.object({ at: z.number(), stream: z.enum(['stderr', 'stdout']), text: z.string() });
+
+const FollowLogsQuerySchema = LogsQuerySchema.extend({
+  follow: z
+    .enum(['1', 'true', '0', 'false'])
+    .optional()
+    .openapi({ description: 'stream the lines as Server-Sent Events: the last `lines` first, then each new one as it comes' }),
+});
+
+const LOGS_DESCRIPTION = `The last \`lines\` (default 100) lines the server's process wrote (stderr; stdout too where it is not the protocol), oldest first, each \`{at, stream, text}\`.
+
+With \`follow=1\`: Server-Sent Events instead, \`event: line\` with the line as JSON in \`data\`; first the last \`lines\` lines, then every new line as it is written, without gap or duplicate between the two. A client that does not read fast enough (more than 1000 lines waiting) is dropped: it gets \`event: overflow\` if it ever reads again and the stream ends. A \`: keep-alive\` comment is sent every 15 s while idle.`;
+
+/**
+ * One `?follow` client: lines wait in its own bounded queue and are written one at a time, so a
+ * client that stops reading holds at most `bufferSize` lines before it is dropped.
+ */
+class LogFollower {
+  private readonly queue: LogLine[] = [];
+  private ended = false;
+  private overflowed = false;
+  private wake: (() => void) | undefined;
+  private stream: SSEStreamingApi | undefined;
+  private writing = 0;
+  private stop: () => void = () => undefined;
+
+  constructor(private readonly bufferSize: number) {}
+
+  /** From the ring's subscription: queue the line, or drop the client whose queue is full. */
+  push(line: LogLine): void {
+    if (this.ended || this.overflowed) return;
+    if (this.queue.length >= this.bufferSize) {
+      this.overflowed = true;
+      this.dropClient();
+      return;
+    }
+    this.queue.push(line);
+    this.wake?.();
+  }
+
+  /** Writes the snapshot, then queued lines as they come; resolves when the client is gone or dropped. */
+  async serve(
+    stream: SSEStreamingApi,
+    options: { snapshot: LogLine[]; unsubscribe: () => void; signal: AbortSignal; keepAliveMs: number },
+  ): Promise<void> {
+    this.stream = stream;
+    const onSignal = (): void => stream.abort();
+    const timer =
+      options.keepAliveMs > 0
+        ? setInterval(() => {
+            // Never pile keep-alives onto a client that is not reading.
+            if (!this.ended && this.writing === 0) void this.write(': keep-alive\n\n');
+          }, options.keepAliveMs)
+        : undefined;
+    timer?.unref();
+    this.stop = () => {
+      if (this.ended) return;
+      this.ended = true;
+      options.unsubscribe();
+      if (timer) clearInterval(timer);
+      options.signal.removeEventListener('abort', onSignal);
+      this.queue.length = 0;
+      this.wake?.();
+    };
+    // The client went away: Node's server cancels the body; `app.request` callers abort the signal.
+    stream.onAbort(this.stop);
+    if (options.signal.aborted) this.stop();
+    else options.signal.addEventListener('abort', onSignal, { once: true });
+    if (this.overflowed) this.dropClient(); // overflowed before serving began
+
+    for (const line of options.snapshot) {
+      if (this.ended) break;
+      await this.writeLine(line);
+    }
+    while (!this.ended) {
+      const line = this.queue.shift();
+      if (line) await this.writeLine(line);
+      else await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = undefined;
+    }
+  }
+
+  private dropClient(): void {
+    if (this.ended || !this.stream) return;
+    // Queued (synchronously, before the close that follows) behind what the client has not read.
+    void this.stream.write(`event: overflow\ndata: ${JSON.stringify({ type: 'overflow', waiting: this.queue.length })}\n\n`);
+    this.stop();
+  }
+
+  private writeLine(line: LogLine): Promise<void> {
+    return this.write({ event: 'line', data: JSON.stringify({ at: line.at, stream: line.stream, text: line.text }) });
+  }
+
+  private async write(message: SSEMessage | string): Promise<void> {
+    const stream = this.stream;
+    if (!stream) return;
+    this.writing += 1;
+    try {
+      await (typeof message === 'string' ? stream.write(message) : stream.writeSSE(message));
+    } finally {
+      this.writing -= 1;
+    }
+  }
 }
 
 /** The body is the tool's arguments: a JSON object, or nothing at all. */
