@@ -91,3 +91,14 @@ export { ConfigError } from './config/errors.js';
 // Fault injection for users' own tests: a toxiproxy-style TCP proxy (latency, blackhole, reset, slicer, limit_data).
 export { startFaultProxy } from './testing/index.js';
 export type { BlackholeToxic, FaultProxy, FaultProxyOptions, LatencyToxic, LimitDataToxic, ResetToxic, SlicerToxic, Toxic, ToxicDirection } from './testing/index.js';
+// Server processes: facts, the hard-death watchdog, launch policy.
+export { startWatchdog, Watchdog } from './actors/process/watchdog.js';
+export type { WatchdogOptions } from './actors/process/watchdog.js';
+export type { ProcessFacts } from './actors/process/registry.js';
+export type { ProcessPolicy, RestartPolicy } from './actors/target.js';
+export { DEFAULT_MIN_UPTIME_MS } from './actors/target.js';
+export { startService } from './service.js';
+export type { RunningService, StartServiceOptions } from './service.js';
+export { createApp } from './http/app.js';
+export type { AppDeps, ConfigPersistence, MetricsSource } from './http/deps.js';
+export { createMetrics } from './http/metrics.js';
