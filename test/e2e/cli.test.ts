@@ -383,7 +383,7 @@ describe('mcp-supervisor CLI, running', () => {
     expect(bodies.map((body) => body.what)).toEqual(expect.arrayContaining(['/events', '/metrics', '/health']));
   });
 
-  it('shows every statechart to the inspector, without secrets', async () => {
+  it('shows every statechart to the inspector, live and without secrets', async () => {
     const html = await (await fetch(inspectorUrl)).text();
     expect(html).toContain('stately.ai/inspect');
     await waitUntil(
@@ -393,6 +393,25 @@ describe('mcp-supervisor CLI, running', () => {
     );
     const all = inspector.messages.join('\n');
     expect(all).toContain('"@xstate.actor"');
+
+    // Killing a server shows up in the inspector as the actor's snapshots moving through reconnecting.
+    await waitForStates(cli, auth, { b: 'healthy' });
+    const pid = await pidOf(cli, auth, 'b');
+    serverPids.add(pid);
+    const before = inspector.messages.length;
+    process.kill(pid, 'SIGKILL');
+    const valuesOfB = (): string[] =>
+      inspector.messages
+        .slice(before)
+        .map((message) => JSON.parse(message) as { type?: string; snapshot?: { value?: unknown; context?: { id?: string } } })
+        .filter((event) => event.type === '@xstate.snapshot' && event.snapshot?.context?.id === 'b')
+        .map((event) => JSON.stringify(event.snapshot?.value));
+    await waitUntil(() => valuesOfB().some((value) => value.includes('reconnecting')), 10_000, () => valuesOfB().join(', '));
+    await waitUntil(() => valuesOfB().some((value) => value.includes('healthy')), 15_000, () => valuesOfB().join(', '));
+    await waitForStates(cli, auth, { b: 'healthy' });
+    serverPids.add(await pidOf(cli, auth, 'b'));
+    const after = inspector.messages.slice(before).join('\n');
+    for (const [kind, secret] of Object.entries(secrets)) expect(after.includes(secret), `${kind} secret in inspector stream`).toBe(false);
     for (const [kind, secret] of Object.entries(secrets)) expect(all.includes(secret), `${kind} secret in inspector stream`).toBe(false);
   });
 
