@@ -102,3 +102,5 @@ export type { RunningService, StartServiceOptions } from './service.js';
 export { createApp } from './http/app.js';
 export type { AppDeps, ConfigPersistence, MetricsSource } from './http/deps.js';
 export { createMetrics } from './http/metrics.js';
+export { startInspector } from './inspector.js';
+export type { InspectorBridge, StartInspectorOptions } from './inspector.js';
