@@ -532,6 +532,13 @@ export const connectionMachine = setup({
 
     failed: {
       entry: { type: 'enterState', params: { state: 'failed' } },
+      // A session that ended for good (restart: never) is still closed, like any other.
+      invoke: {
+        src: 'closeSession',
+        input: ({ context }) => ({ session: context.session }),
+        onDone: { actions: 'forgetSession' },
+        onError: { actions: 'forgetSession' },
+      },
       on: {
         reconnect: { target: 'reconnecting', actions: 'resetForManualStart' },
         stop: 'stopped',

@@ -709,6 +709,22 @@ describe('hard transport evidence', () => {
     expect(d.states).toEqual(['connecting', 'healthy', 'degraded', 'failed']);
   });
 
+  it('failed closes the session it was left with, even when closing fails', async () => {
+    const h = await healthyHarness();
+    h.transport({ type: 'transport.closed', error: err('permanent', 'exited; restart is "never"') });
+    await flush();
+    expect(h.state()).toBe('failed');
+    expect(h.closeCalls.map((call) => call.session)).toEqual([h.sessions[0]]);
+    expect(h.ctx().session).toBeUndefined();
+
+    const d = await healthyHarness();
+    d.closePlan.push({ reject: new Error('close failed') });
+    d.transport({ type: 'transport.closed', error: err('permanent', 'exited; restart is "never"') });
+    await flush();
+    expect(d.state()).toBe('failed');
+    expect(d.ctx().session).toBeUndefined();
+  });
+
   it('an early process exit is carried in lastError and reported to a supervisor', async () => {
     const h = await healthyHarness();
     h.transport({ type: 'transport.closed', error: new ConnectionError('closed', 'exited after 20 ms', { earlyExit: true }) });
@@ -1050,7 +1066,8 @@ describe('backoff', () => {
     h.transport({ type: 'transport.closed', error: err('closed') });
     await flush();
     expect(h.state()).toBe('failed');
-    expect(h.closeCalls.map((call) => call.session)).toEqual([h.sessions[0]]);
+    // `failed` closes whatever session it holds; here reconnecting already closed it.
+    expect(h.closeCalls.filter((call) => call.session !== undefined).map((call) => call.session)).toEqual([h.sessions[0]]);
     expect(h.ctx().session).toBeUndefined();
     expect(h.ctx().lastError).toMatchObject({ kind: 'exhausted' });
     expect(h.states).toEqual(['connecting', 'reconnecting', 'connecting', 'healthy', 'reconnecting', 'failed']);
@@ -1643,6 +1660,8 @@ const EXPECTED_TRANSITIONS = [
   'reconnecting.awaitingSlot · always [isUnsupervised] → connecting',
   'failed · reconnect → reconnecting / resetForManualStart',
   'failed · stop → stopped',
+  'failed · done(closeSession) → (stay) / forgetSession',
+  'failed · error(closeSession) → (stay) / forgetSession',
   'stopped · start → reconnecting / resetForManualStart',
   'stopped · stop [hasNoSession] → (stay) / reportClosed',
   'stopped · done(closeSession) → (stay) / forgetSession, reportClosed',
