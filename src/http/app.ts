@@ -6,6 +6,7 @@ import { bearerAuth } from './auth.js';
 import type { AppDeps } from './deps.js';
 import { ApiError, toErrorResponse } from './errors.js';
 import { actorRoutes } from './routes/actors.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -39,13 +40,16 @@ export function createApp(deps: AppDeps) {
 
   if (deps.token) {
     const auth = bearerAuth(deps.token);
-    app.use('*', async (c, next) => (c.req.path === '/health' ? next() : auth(c, next)));
+    // The dashboard page holds no data: it loads without a token and asks for one.
+    const open = (path: string, method: string) => path === '/health' || (path === '/' && (method === 'GET' || method === 'HEAD'));
+    app.use('*', async (c, next) => (open(c.req.path, c.req.method) ? next() : auth(c, next)));
   }
 
   app.route('/actors', actorRoutes(deps, defaultHook));
   app.route('/health', healthRoutes(deps, defaultHook));
   app.route('/metrics', metricsRoutes(deps, defaultHook));
   app.route('/events', eventRoutes(deps, defaultHook));
+  app.route('/', dashboardRoutes());
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

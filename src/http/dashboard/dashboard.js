@@ -1,0 +1,866 @@
+// The dashboard's whole client: plain browser JavaScript, inlined into GET / as it is (no build).
+// Reads /actors and /actors/:id, follows /events with fetch() (EventSource cannot send the
+// Authorization header) and resumes it with Last-Event-ID when it drops.
+'use strict';
+(() => {
+  const TOKEN_KEY = 'mcp-supervisor.token';
+  const STATES = ['connecting', 'healthy', 'degraded', 'zombie', 'reconnecting', 'failed', 'stopped'];
+  const SPARK_POINTS = 40;
+  /** Probe and call events refresh an actor's quality at most this often. */
+  const QUIET_REFRESH_MS = 1000;
+  /** Keep-alives come every 15 s; a stream silent for longer than this is considered dead. */
+  const STREAM_IDLE_MS = 45000;
+  const TRANSITIONS_SHOWN = 30;
+  /** Process CPU and memory change without events; /actors is re-read this often. */
+  const POLL_MS = 5000;
+  /** A process ends (or starts) a moment after its transition: look again this much later. */
+  const FOLLOW_UP_MS = 1500;
+
+  const $ = (id) => document.getElementById(id);
+
+  /** The selected actor's id, kept in the URL's fragment. */
+  function idFromHash() {
+    try {
+      return decodeURIComponent(location.hash.slice(1)) || null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** id -> { id, card, view, viewAt, detail, samples, seeded, appliedSeq, inflight, again, timer, lastQuietRefresh } */
+  const actors = new Map();
+  let selected = idFromHash();
+  let lastEventId = null;
+  let stream = null;
+  let needsFullLoad = true;
+  let requestSeq = 0;
+  let loginShown = false;
+  let panic = null;
+  /** The generated chart: shown zoomed to the current state (readable), or whole. */
+  const chart = { status: 'unloaded', svg: null, zoomed: true, centeredOn: null };
+  /** Zoomed, the chart's text is drawn at about this many pixels. */
+  const ZOOMED_FONT_PX = 8.5;
+
+  class Unauthorized extends Error {}
+
+  // ---------------------------------------------------------------------------------------------
+  // API
+
+  function token() {
+    return sessionStorage.getItem(TOKEN_KEY);
+  }
+
+  async function api(path, init = {}) {
+    const headers = new Headers(init.headers);
+    const value = token();
+    if (value) headers.set('authorization', `Bearer ${value}`);
+    const response = await fetch(path, { ...init, headers, cache: 'no-store' });
+    if (response.status === 401) {
+      await response.body?.cancel();
+      throw new Unauthorized('unauthorized');
+    }
+    return response;
+  }
+
+  async function apiJson(path, init) {
+    const response = await api(path, init);
+    const text = await response.text();
+    let body;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = undefined;
+    }
+    if (!response.ok) {
+      const error = new Error(body?.error?.message ?? `${response.status} ${response.statusText}`);
+      error.status = response.status;
+      throw error;
+    }
+    return body;
+  }
+
+  const actorPath = (id) => `/actors/${encodeURIComponent(id)}`;
+
+  // ---------------------------------------------------------------------------------------------
+  // token
+
+  function showLogin(message) {
+    stopStream();
+    loginShown = true;
+    $('main').hidden = true;
+    $('sign-out').hidden = true;
+    $('login').hidden = false;
+    $('login-error').hidden = !message;
+    $('login-error').textContent = message ?? '';
+    setStreamStatus('idle');
+    $('token-input').focus();
+  }
+
+  function onUnauthorized() {
+    if (loginShown) return;
+    const had = token() !== null;
+    sessionStorage.removeItem(TOKEN_KEY);
+    showLogin(had ? 'That token was not accepted.' : undefined);
+  }
+
+  $('login-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const value = $('token-input').value.trim();
+    if (!value) return;
+    sessionStorage.setItem(TOKEN_KEY, value);
+    $('token-input').value = '';
+    start();
+  });
+
+  $('sign-out').addEventListener('click', () => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    showLogin();
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // loading
+
+  function start() {
+    loginShown = false;
+    $('login').hidden = true;
+    $('fatal').hidden = true;
+    $('sign-out').hidden = !token();
+    needsFullLoad = true;
+    openStream();
+  }
+
+  /** Reads /actors; `details` also re-reads every actor's detail (history, samples, snapshot). */
+  async function loadAll(details = true) {
+    if (details) needsFullLoad = false;
+    const seq = ++requestSeq;
+    try {
+      const { actors: views } = await apiJson('/actors');
+      const ids = new Set(views.map((view) => view.id));
+      for (const id of [...actors.keys()]) if (!ids.has(id)) removeActor(id);
+      for (const view of views) {
+        const known = actors.has(view.id);
+        const entry = ensure(view.id);
+        applyView(entry, view, seq);
+        $('cards').append(entry.card); // keep the API's order
+        if (details || !known) refreshActor(view.id);
+      }
+      $('main').hidden = false;
+      $('fatal').hidden = true;
+      $('empty').hidden = views.length > 0;
+      if (selected && !actors.has(selected)) select(null);
+      else select(selected);
+      renderSummary();
+    } catch (error) {
+      if (error instanceof Unauthorized) return onUnauthorized();
+      if (!details) return;
+      needsFullLoad = true;
+      showFatal(`Could not read /actors: ${error.message}`);
+      setTimeout(() => {
+        if (needsFullLoad && !loginShown) void loadAll();
+      }, 3000);
+    }
+  }
+
+  /** Re-reads one actor; coalesced, so a burst of events costs at most two requests. */
+  function refreshActor(id) {
+    const entry = ensure(id);
+    if (entry.inflight) {
+      entry.again = true;
+      return;
+    }
+    entry.inflight = true;
+    const seq = ++requestSeq;
+    apiJson(actorPath(id))
+      .then((detail) => applyDetail(entry, detail, seq))
+      .catch((error) => {
+        if (error instanceof Unauthorized) onUnauthorized();
+        else if (error.status === 404) removeActor(id);
+      })
+      .finally(() => {
+        entry.inflight = false;
+        if (entry.again && actors.get(id) === entry) {
+          entry.again = false;
+          refreshActor(id);
+        }
+      });
+  }
+
+  /** For frequent events (probes, calls): one refresh per QUIET_REFRESH_MS, the last one never lost. */
+  function refreshQuietly(id) {
+    const entry = actors.get(id);
+    if (!entry || entry.timer) return;
+    const wait = Math.max(0, entry.lastQuietRefresh + QUIET_REFRESH_MS - Date.now());
+    entry.timer = setTimeout(() => {
+      entry.timer = null;
+      entry.lastQuietRefresh = Date.now();
+      if (actors.get(id) === entry) refreshActor(id);
+    }, wait);
+  }
+
+  function showFatal(message) {
+    $('fatal').textContent = message;
+    $('fatal').hidden = false;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // state
+
+  function ensure(id) {
+    let entry = actors.get(id);
+    if (entry) return entry;
+    const card = $('card-template').content.firstElementChild.cloneNode(true);
+    card.dataset.id = id;
+    entry = {
+      id,
+      card,
+      view: { id, state: 'connecting' },
+      viewAt: performance.now(),
+      detail: null,
+      samples: [],
+      seeded: false,
+      appliedSeq: 0,
+      inflight: false,
+      again: false,
+      timer: null,
+      followUp: null,
+      lastQuietRefresh: 0,
+    };
+    actors.set(id, entry);
+    card.addEventListener('click', (event) => {
+      if (event.target.closest('button')) return;
+      select(id);
+    });
+    card.addEventListener('keydown', (event) => {
+      if ((event.key === 'Enter' || event.key === ' ') && event.target === card) {
+        event.preventDefault();
+        select(id);
+      }
+    });
+    for (const button of card.querySelectorAll('button[data-command]')) {
+      button.addEventListener('click', () => void command(entry, button.dataset.command, button));
+    }
+    $('cards').append(card);
+    $('empty').hidden = true;
+    return entry;
+  }
+
+  function removeActor(id) {
+    const entry = actors.get(id);
+    if (!entry) return;
+    clearTimeout(entry.timer);
+    clearTimeout(entry.followUp);
+    entry.card.remove();
+    actors.delete(id);
+    if (selected === id) select(null);
+    $('empty').hidden = actors.size > 0;
+    renderSummary();
+  }
+
+  function applyView(entry, view, seq) {
+    if (seq < entry.appliedSeq) return false; // an answer older than what is shown
+    entry.appliedSeq = seq;
+    entry.view = view;
+    entry.viewAt = performance.now();
+    renderCard(entry);
+    renderSummary();
+    return true;
+  }
+
+  function applyDetail(entry, detail, seq) {
+    if (actors.get(entry.id) !== entry || !applyView(entry, detail, seq)) return;
+    entry.detail = detail;
+    if (!entry.seeded) {
+      entry.seeded = true;
+      const recent = detail.snapshot?.context?.recentSamples ?? [];
+      entry.samples = recent.map((sample) => ({ ok: sample.ok, latencyMs: sample.ok ? sample.latencyMs : null })).concat(entry.samples).slice(-SPARK_POINTS);
+      renderSpark(entry);
+    }
+    if (selected === entry.id) renderDetail();
+  }
+
+  function applyTransition(event) {
+    const entry = ensure(event.id);
+    entry.appliedSeq = ++requestSeq; // answers to requests sent before this event are stale
+    entry.view = { ...entry.view, state: event.to, since: event.at };
+    entry.viewAt = performance.now();
+    if (entry.detail) {
+      entry.detail.state = event.to;
+      entry.detail.history = [...(entry.detail.history ?? []), { from: event.from, to: event.to, at: event.at, reason: event.reason }];
+    }
+    renderCard(entry);
+    renderSummary();
+    if (selected === entry.id) renderDetail();
+    refreshActor(event.id);
+    clearTimeout(entry.followUp);
+    entry.followUp = setTimeout(() => {
+      if (actors.get(entry.id) === entry) refreshActor(entry.id);
+    }, FOLLOW_UP_MS);
+  }
+
+  function applyProbe(event) {
+    const entry = actors.get(event.id);
+    if (!entry) return;
+    const ok = event.outcome === 'fast' || event.outcome === 'slow';
+    entry.samples.push({ ok, latencyMs: ok && typeof event.latencyMs === 'number' ? event.latencyMs : null });
+    if (entry.samples.length > SPARK_POINTS) entry.samples.splice(0, entry.samples.length - SPARK_POINTS);
+    renderSpark(entry);
+    refreshQuietly(event.id);
+  }
+
+  async function command(entry, name, button) {
+    const note = entry.card.querySelector('.action-note');
+    button.disabled = true;
+    note.classList.remove('error');
+    note.textContent = `${name}…`;
+    try {
+      await apiJson(`${actorPath(entry.id)}/${name}`, { method: 'POST' });
+      note.textContent = ''; // the card's next transition is the answer
+    } catch (error) {
+      if (error instanceof Unauthorized) return onUnauthorized();
+      note.classList.add('error');
+      note.textContent = `${name} failed: ${error.message}`;
+    } finally {
+      renderButtons(entry);
+      clearTimeout(entry.noteTimer);
+      entry.noteTimer = setTimeout(() => {
+        note.textContent = '';
+        note.classList.remove('error');
+      }, 4000);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // /events
+
+  function setStreamStatus(status) {
+    const element = $('stream-status');
+    element.dataset.status = status;
+    element.querySelector('.label').textContent = { idle: 'offline', connecting: 'connecting…', live: 'live', retrying: 'reconnecting…' }[status];
+  }
+
+  function stopStream() {
+    stream?.abort();
+    stream = null;
+  }
+
+  function openStream() {
+    stopStream();
+    const controller = new AbortController();
+    stream = controller;
+    void (async () => {
+      let delay = 500;
+      let first = true;
+      while (!controller.signal.aborted) {
+        const attempt = new AbortController();
+        const abortAttempt = () => attempt.abort();
+        controller.signal.addEventListener('abort', abortAttempt);
+        try {
+          setStreamStatus(first ? 'connecting' : 'retrying');
+          const headers = lastEventId === null ? {} : { 'last-event-id': lastEventId };
+          const response = await api('/events', { headers, signal: attempt.signal });
+          if (!response.ok || !response.body) throw new Error(`/events answered ${response.status}`);
+          setStreamStatus('live');
+          delay = 500;
+          // Without an id to resume from, whatever happened while disconnected is unknown.
+          if (!first && lastEventId === null) needsFullLoad = true;
+          if (needsFullLoad) void loadAll();
+          first = false;
+          await readEvents(response.body, attempt);
+        } catch (error) {
+          if (error instanceof Unauthorized) {
+            onUnauthorized();
+            break;
+          }
+          first = false;
+        } finally {
+          controller.signal.removeEventListener('abort', abortAttempt);
+          attempt.abort();
+        }
+        if (controller.signal.aborted) break;
+        setStreamStatus('retrying');
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, 10000);
+      }
+    })();
+  }
+
+  async function readEvents(body, attempt) {
+    const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+    let idle;
+    const kick = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => attempt.abort(), STREAM_IDLE_MS);
+    };
+    kick();
+    let buffer = '';
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        kick();
+        buffer += value;
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          dispatch(block);
+        }
+      }
+    } finally {
+      clearTimeout(idle);
+    }
+  }
+
+  function dispatch(block) {
+    let type = 'message';
+    let data;
+    for (const rawLine of block.split('\n')) {
+      const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
+      if (line === '' || line.startsWith(':')) continue;
+      const colon = line.indexOf(':');
+      const field = colon < 0 ? line : line.slice(0, colon);
+      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+      if (field === 'event') type = value;
+      else if (field === 'data') data = data === undefined ? value : `${data}\n${value}`;
+      else if (field === 'id') lastEventId = value;
+    }
+    if (data === undefined) return;
+    let event;
+    try {
+      event = JSON.parse(data);
+    } catch {
+      return;
+    }
+    try {
+      handle(type, event);
+    } catch (error) {
+      console.error('dashboard: could not apply event', type, error);
+    }
+  }
+
+  function handle(type, event) {
+    switch (type) {
+      case 'transition':
+        return applyTransition(event);
+      case 'probe.completed':
+        return applyProbe(event);
+      case 'call.completed':
+      case 'admission':
+      case 'quarantine':
+        return refreshQuietly(event.id);
+      case 'server.added':
+        return refreshActor(event.id);
+      case 'server.removed':
+        return removeActor(event.id);
+      case 'panic':
+        panic = event.active ? event : null;
+        return renderSummary();
+      case 'gap':
+      case 'reset':
+        // Events were missed (evicted, or a new supervisor process): read everything again.
+        return void loadAll();
+      default:
+        return undefined;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // rendering
+
+  function renderSummary() {
+    const counts = new Map();
+    for (const entry of actors.values()) counts.set(entry.view.state, (counts.get(entry.view.state) ?? 0) + 1);
+    const parts = [];
+    for (const state of STATES) {
+      const count = counts.get(state);
+      if (!count) continue;
+      const span = document.createElement('span');
+      span.className = 'count';
+      span.dataset.state = state;
+      const dot = document.createElement('i');
+      dot.style.background = `var(--${state})`;
+      span.append(dot, `${count} ${state}`);
+      parts.push(span);
+    }
+    if (panic) {
+      const span = document.createElement('span');
+      span.className = 'count error';
+      span.textContent = `panic: ${panic.lost}/${panic.total} lost`;
+      parts.push(span);
+    }
+    $('summary').replaceChildren(...parts);
+  }
+
+  function renderCard(entry) {
+    const { card, view } = entry;
+    card.dataset.state = view.state;
+    card.querySelector('.name').textContent = view.id;
+    card.querySelector('.name').title = view.id;
+    const badge = card.querySelector('.badge.state');
+    badge.textContent = view.state;
+    badge.dataset.state = view.state;
+
+    const meta = [view.transport, view.priority !== undefined ? `priority ${view.priority}` : null];
+    if (view.waitingForSlot) meta.push('waiting for a reconnect slot');
+    if (view.quarantinedUntil && view.quarantinedUntil > Date.now()) meta.push(`quarantined ${duration(view.quarantinedUntil - Date.now())} more`);
+    card.querySelector('.meta').textContent = meta.filter(Boolean).join(' · ') || '\u00a0';
+
+    const quality = view.quality;
+    const score = card.querySelector('.score-value');
+    score.textContent = quality && typeof quality.score === 'number' ? String(Math.round(quality.score)) : '–';
+    score.style.color = !quality || typeof quality.score !== 'number' ? '' : quality.score >= 80 ? 'var(--healthy)' : quality.score >= 50 ? 'var(--degraded)' : 'var(--failed)';
+    const latency = [];
+    if (quality?.latencyMs?.p50 != null) latency.push(`p50 ${ms(quality.latencyMs.p50)}`);
+    if (quality?.latencyMs?.p95 != null) latency.push(`p95 ${ms(quality.latencyMs.p95)}`);
+    if (quality?.successRate != null) latency.push(`${Math.round(quality.successRate * 100)}% ok`);
+    const latencyText = card.querySelector('.latency');
+    latencyText.textContent = latency.join(' · ') || 'no samples yet';
+    latencyText.title = latencyText.textContent;
+
+    const trend = { improving: ' ↑', degrading: ' ↓' }[quality?.trend] ?? '';
+    const label = card.querySelector('.score-label');
+    label.textContent = `quality${trend}`;
+    label.title = quality?.trend ? `trend: ${quality.trend}` : '';
+
+    renderFacts(entry);
+
+    const lastError = card.querySelector('.last-error');
+    if (view.lastError) {
+      const kind = document.createElement('b');
+      kind.textContent = view.lastError.kind;
+      lastError.replaceChildren(kind, ` ${view.lastError.message}`);
+      lastError.title = `${view.lastError.kind}: ${view.lastError.message} (${new Date(view.lastError.at).toLocaleString()})`;
+      lastError.hidden = false;
+    } else {
+      lastError.hidden = true;
+    }
+    renderButtons(entry);
+    renderSpark(entry);
+    card.classList.toggle('selected', selected === entry.id);
+  }
+
+  function renderFacts(entry) {
+    const { view } = entry;
+    const elapsed = performance.now() - entry.viewAt;
+    const facts = [
+      ['attempts', view.attempts ?? '–'],
+      ['in state', typeof view.since === 'number' ? duration(Date.now() - view.since) : '–'],
+    ];
+    const process = view.process;
+    if (process) {
+      facts.push(['pid', process.pid ?? '–']);
+      facts.push(['uptime', typeof process.uptimeMs === 'number' && process.pid != null ? duration(process.uptimeMs + elapsed) : '–']);
+      facts.push(['restarts', process.restarts ?? 0]);
+      const usage = [];
+      if (typeof process.rssBytes === 'number') usage.push(`${(process.rssBytes / 1048576).toFixed(0)} MB`);
+      if (typeof process.cpuRatio === 'number') usage.push(`${(process.cpuRatio * 100).toFixed(1)}% cpu`);
+      facts.push(['memory · cpu', usage.join(' · ') || '–']);
+      if (process.lastExit) facts.push(['last exit', process.lastExit.signal ?? `code ${process.lastExit.code}`]);
+    }
+    const rows = facts.map(([name, value]) => {
+      const div = document.createElement('div');
+      const dt = document.createElement('dt');
+      const dd = document.createElement('dd');
+      dt.textContent = name;
+      dd.textContent = String(value);
+      div.dataset.fact = name;
+      div.append(dt, dd);
+      return div;
+    });
+    entry.card.querySelector('.facts').replaceChildren(...rows);
+  }
+
+  function renderButtons(entry) {
+    const state = entry.view.state;
+    for (const button of entry.card.querySelectorAll('button[data-command]')) {
+      const name = button.dataset.command;
+      button.disabled = (name === 'start' && state !== 'stopped') || (name === 'stop' && state === 'stopped');
+    }
+  }
+
+  const SVG = 'http://www.w3.org/2000/svg';
+
+  function renderSpark(entry) {
+    const svg = entry.card.querySelector('svg.spark');
+    const samples = entry.samples.slice(-SPARK_POINTS);
+    const width = 160;
+    const height = 36;
+    const pad = 4;
+    // Spread over the whole width until there are enough samples to scroll.
+    const step = width / Math.max(1, Math.min(SPARK_POINTS, Math.max(samples.length, 2)) - 1);
+    const latencies = samples.filter((sample) => sample.ok && sample.latencyMs != null).map((sample) => sample.latencyMs);
+    const max = Math.max(1, ...latencies);
+    const points = [];
+    const fails = [];
+    samples.forEach((sample, index) => {
+      const x = width - (samples.length - 1 - index) * step;
+      if (sample.ok && sample.latencyMs != null) {
+        points.push(`${x.toFixed(1)},${(height - pad - (sample.latencyMs / max) * (height - 2 * pad)).toFixed(1)}`);
+      } else {
+        const line = document.createElementNS(SVG, 'line');
+        line.setAttribute('x1', x.toFixed(1));
+        line.setAttribute('x2', x.toFixed(1));
+        line.setAttribute('y1', '0');
+        line.setAttribute('y2', String(height));
+        line.setAttribute('stroke', 'var(--failed)');
+        line.setAttribute('stroke-width', '1.5');
+        line.setAttribute('vector-effect', 'non-scaling-stroke');
+        fails.push(line);
+      }
+    });
+    svg.querySelector('polyline').setAttribute('points', points.join(' '));
+    const area = points.length > 1 ? `${points[0].split(',')[0]},${height} ${points.join(' ')} ${points[points.length - 1].split(',')[0]},${height}` : '';
+    svg.querySelector('polygon').setAttribute('points', area);
+    svg.querySelector('g.fails').replaceChildren(...fails);
+    svg.dataset.points = String(samples.length);
+    svg.parentElement.title = latencies.length ? `last ${samples.length} probes; max ${ms(max)}` : '';
+  }
+
+  function select(id) {
+    selected = id;
+    const hash = id ? `#${encodeURIComponent(id)}` : '';
+    if (location.hash !== hash) history.replaceState(null, '', `${location.pathname}${location.search}${hash}`);
+    for (const entry of actors.values()) entry.card.classList.toggle('selected', entry.id === id);
+    renderDetail();
+    if (id) {
+      if (chart.status === 'unloaded') void loadStatechart();
+      const entry = actors.get(id);
+      if (entry && !entry.detail) refreshActor(id);
+    }
+  }
+
+  $('detail-close').addEventListener('click', () => select(null));
+  $('chart-zoom').addEventListener('click', () => {
+    chart.zoomed = !chart.zoomed;
+    chart.centeredOn = null;
+    renderDetail();
+  });
+
+  function renderDetail() {
+    const entry = selected ? actors.get(selected) : undefined;
+    $('detail').hidden = !entry;
+    if (!entry) return;
+    const { view, detail } = entry;
+    $('detail').dataset.id = entry.id;
+    $('detail-title').textContent = entry.id;
+    const badge = $('detail-state');
+    badge.textContent = view.state;
+    badge.dataset.state = view.state;
+    const paths = statePaths(entry);
+    const sub = [view.transport, paths.length > 1 ? `in ${paths[paths.length - 1]}` : null];
+    if (detail?.required) sub.push('required');
+    if (detail?.dependsOn?.length) sub.push(`depends on ${detail.dependsOn.join(', ')}`);
+    $('detail-sub').textContent = sub.filter(Boolean).join(' · ');
+    renderStatechart(paths, view.state);
+    renderTransitions(detail?.history ?? []);
+  }
+
+  /** `healthy`, `healthy.probing`, … for the selected actor, outermost first. */
+  function statePaths(entry) {
+    const state = entry.view.state;
+    const value = entry.detail?.snapshot?.value;
+    const walk = (node, prefix) => {
+      if (typeof node === 'string') return [`${prefix}${node}`];
+      if (!node || typeof node !== 'object') return [];
+      return Object.entries(node).flatMap(([key, child]) => [`${prefix}${key}`, ...walk(child, `${prefix}${key}.`)]);
+    };
+    const paths = walk(value, '');
+    // The snapshot may lag a transition that already arrived on the stream: the state wins.
+    return paths[0] === state ? paths : [state];
+  }
+
+  async function loadStatechart() {
+    chart.status = 'loading';
+    try {
+      const response = await api('/statecharts/connection.svg');
+      if (!response.ok) {
+        await response.body?.cancel();
+        chart.status = 'missing';
+      } else {
+        const text = await response.text();
+        const doc = new DOMParser().parseFromString(text, 'image/svg+xml');
+        const svg = doc.documentElement;
+        if (svg.localName !== 'svg' || doc.getElementsByTagName('parsererror').length > 0) {
+          chart.status = 'missing';
+        } else {
+          for (const script of svg.querySelectorAll('script, foreignObject')) script.remove();
+          for (const element of [svg, ...svg.querySelectorAll('*')]) {
+            for (const attribute of [...element.attributes]) if (/^on/i.test(attribute.name)) element.removeAttribute(attribute.name);
+          }
+          if (!svg.hasAttribute('viewBox') && svg.hasAttribute('width') && svg.hasAttribute('height')) {
+            svg.setAttribute('viewBox', `0 0 ${parseFloat(svg.getAttribute('width'))} ${parseFloat(svg.getAttribute('height'))}`);
+          }
+          svg.removeAttribute('width');
+          svg.removeAttribute('height');
+          chart.svg = document.importNode(svg, true);
+          chart.status = 'svg';
+        }
+      }
+    } catch (error) {
+      if (error instanceof Unauthorized) {
+        chart.status = 'unloaded';
+        return onUnauthorized();
+      }
+      chart.status = 'missing';
+    }
+    renderDetail();
+  }
+
+  /** The box of a state (`healthy.probing`): by data-state, else by the ids the generator uses. */
+  function findState(svg, path) {
+    const ids = [path, `connection.${path}`, `state-${path.replace(/[^A-Za-z0-9_-]/g, '_')}`];
+    return (
+      svg.querySelector(`[data-state="${CSS.escape(path)}"]`) ??
+      ids.map((id) => svg.querySelector(`[id="${CSS.escape(id)}"]`)).find(Boolean) ??
+      null
+    );
+  }
+
+  function renderStatechart(paths, state) {
+    const container = $('statechart');
+    container.dataset.mode = chart.status;
+    if (chart.status === 'unloaded' || chart.status === 'loading') {
+      container.replaceChildren(Object.assign(document.createElement('p'), { className: 'muted', textContent: 'loading…' }));
+      return;
+    }
+    const nodes = [];
+    let matched = false;
+    if (chart.status === 'svg') {
+      const svg = chart.svg;
+      for (const element of svg.querySelectorAll('.sc-active, .sc-current')) element.classList.remove('sc-active', 'sc-current');
+      let deepest = null;
+      for (const path of paths) {
+        const element = findState(svg, path);
+        if (!element) continue;
+        element.classList.add('sc-active');
+        deepest = element;
+      }
+      if (deepest) {
+        deepest.classList.add('sc-current');
+        matched = true;
+      }
+      nodes.push(svg);
+    }
+    $('chart-zoom').hidden = chart.status !== 'svg';
+    container.dataset.state = state;
+    if (!matched) {
+      // No chart (or no box for this state in it): the seven states, the current one marked.
+      const list = document.createElement('ul');
+      list.className = 'state-list';
+      for (const name of STATES) {
+        const item = document.createElement('li');
+        item.dataset.state = name;
+        item.textContent = name;
+        if (name === state) item.classList.add('current');
+        list.append(item);
+      }
+      nodes.push(list);
+    }
+    // Keep the same SVG element in place: re-inserting it would restart its layout each event.
+    if (nodes.length !== container.childNodes.length || nodes.some((node, index) => container.childNodes[index] !== node)) {
+      container.replaceChildren(...nodes);
+    }
+    if (chart.status === 'svg') zoomChart(container, paths);
+  }
+
+  /** Sizes the chart; zoomed, scrolls the outermost current state into view when it changed. */
+  function zoomChart(container, paths) {
+    const svg = chart.svg;
+    const viewBox = svg.viewBox?.baseVal;
+    const zoomed = chart.zoomed && viewBox && viewBox.width > 0;
+    $('chart-zoom').textContent = chart.zoomed ? 'whole chart' : 'zoom to state';
+    container.classList.toggle('zoomed', Boolean(zoomed));
+    if (!zoomed) {
+      svg.style.width = '';
+      chart.centeredOn = null;
+      return;
+    }
+    const fontSize = parseFloat(svg.getAttribute('font-size') ?? '') || 12;
+    const scale = Math.min(1, ZOOMED_FONT_PX / fontSize);
+    svg.style.width = `${viewBox.width * scale}px`;
+    const outer = paths.map((path) => findState(svg, path)).find(Boolean);
+    if (!outer || chart.centeredOn === paths[0]) return;
+    chart.centeredOn = paths[0];
+    requestAnimationFrame(() => {
+      let box;
+      try {
+        box = outer.getBBox();
+      } catch {
+        return;
+      }
+      const x = (box.x - viewBox.x) * scale;
+      const y = (box.y - viewBox.y) * scale;
+      const width = box.width * scale;
+      const height = box.height * scale;
+      // Centred when it fits, else its top left corner with a margin.
+      container.scrollLeft = width < container.clientWidth ? x + width / 2 - container.clientWidth / 2 : x - 12;
+      container.scrollTop = height < container.clientHeight ? y + height / 2 - container.clientHeight / 2 : y - 12;
+    });
+  }
+
+  function renderTransitions(history) {
+    const items = history
+      .slice(-TRANSITIONS_SHOWN)
+      .reverse()
+      .map((record) => {
+        const item = document.createElement('li');
+        item.dataset.to = record.to;
+        const time = document.createElement('time');
+        time.dateTime = new Date(record.at).toISOString();
+        time.textContent = clock(record.at);
+        const text = document.createElement('span');
+        const to = document.createElement('span');
+        to.className = 'to';
+        to.dataset.state = record.to;
+        to.textContent = record.to;
+        text.append(`${record.from ?? '(start)'} → `, to);
+        if (record.reason) {
+          const reason = document.createElement('span');
+          reason.className = 'reason';
+          reason.textContent = record.reason;
+          text.append(reason);
+        }
+        item.append(time, text);
+        return item;
+      });
+    if (items.length === 0) items.push(Object.assign(document.createElement('li'), { className: 'muted', textContent: 'none yet' }));
+    $('transitions').replaceChildren(...items);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // formatting
+
+  function ms(value) {
+    return value >= 1000 ? `${(value / 1000).toFixed(2)} s` : value >= 10 ? `${Math.round(value)} ms` : `${value.toFixed(1)} ms`;
+  }
+
+  function duration(value) {
+    const seconds = Math.max(0, Math.floor(value / 1000));
+    if (seconds < 60) return `${seconds}s`;
+    const minutes = Math.floor(seconds / 60);
+    if (minutes < 60) return `${minutes}m ${String(seconds % 60).padStart(2, '0')}s`;
+    const hours = Math.floor(minutes / 60);
+    if (hours < 24) return `${hours}h ${String(minutes % 60).padStart(2, '0')}m`;
+    return `${Math.floor(hours / 24)}d ${hours % 24}h`;
+  }
+
+  function clock(at) {
+    const date = new Date(at);
+    const pad = (n, width = 2) => String(n).padStart(width, '0');
+    return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`;
+  }
+
+  // Durations move on by themselves.
+  setInterval(() => {
+    for (const entry of actors.values()) renderFacts(entry);
+  }, 1000);
+  setInterval(() => {
+    if (!loginShown && !document.hidden && !$('main').hidden) void loadAll(false);
+  }, POLL_MS);
+
+  window.addEventListener('hashchange', () => {
+    const id = idFromHash();
+    if (id !== selected) select(id);
+  });
+
+  start();
+})();

@@ -1,0 +1,318 @@
+// The dashboard (GET /) in a real headless Chromium, against the real `mcp-supervisor` command.
+import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { fixtureServerPath } from '../support/http-fixture.js';
+import { describePids, waitForExit, waitForNoDescendants } from '../support/processes.js';
+
+// Globals of the page, used only inside functions Playwright runs in the browser (this project's
+// tsconfig has no DOM lib).
+declare const window: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const MutationObserver: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const CHROMIUM = '/usr/bin/chromium';
+const bin = fileURLToPath(new URL('../../bin/mcp-supervisor.mjs', import.meta.url));
+// The README's screenshot is refreshed with `SCREENSHOT=1 npx vitest run test/e2e/dashboard.test.ts`;
+// ordinary runs write to the temp dir, so `npm test` leaves the working tree as it was.
+const screenshotPath =
+  process.env.SCREENSHOT === '1'
+    ? fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url))
+    : join(tmpdir(), `mcp-supervisor-dashboard-${process.pid}.png`);
+const statechartPath = fileURLToPath(new URL('../../docs/statecharts/connection.svg', import.meta.url));
+const UI_TIMEOUT_MS = 15_000;
+
+/** Probe timings scaled down so a fault shows within a second on loopback (as in cli.test.ts). */
+const FAST_HEALTH = {
+  connectTimeoutMs: 5_000,
+  pingTimeoutMs: 1_000,
+  healthyIntervalMs: 200,
+  stableIntervalMs: 400,
+  degradedIntervalMs: 150,
+  degradedLatencyMs: 500,
+  initialBackoffMs: 50,
+  maxBackoffMs: 300,
+};
+
+const stdioServer = () => ({ command: process.execPath, args: [fixtureServerPath, 'stdio'] });
+
+interface Cli {
+  child: ChildProcessWithoutNullStreams;
+  url: string;
+  stderr(): string;
+  exited: Promise<unknown>;
+}
+
+const clis = new Set<ChildProcessWithoutNullStreams>();
+
+async function startCli(args: string[]): Promise<Cli> {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  clis.add(child);
+  let stderr = '';
+  child.stdout.resume();
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<unknown>((resolve) => child.once('exit', (code, signal) => (clis.delete(child), resolve({ code, signal }))));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const url = await vi.waitFor(
+    () => {
+      const found = /listening on (http:\/\/\S+)/.exec(stderr)?.[1];
+      if (found) return found;
+      throw new Error(gone ? `the CLI exited; stderr:\n${stderr}` : `the CLI never said where it listens; stderr:\n${stderr}`);
+    },
+    { timeout: 20_000, interval: 50 },
+  );
+  return { child, url, stderr: () => stderr, exited };
+}
+
+interface ActorDetail {
+  id: string;
+  state: string;
+  process?: { pid: number | null };
+  history: Array<{ from: string | null; to: string }>;
+}
+
+async function getJson<T>(url: string, headers: Record<string, string>): Promise<T> {
+  const response = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
+  if (!response.ok) throw new Error(`${url}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mcp-supervisor-dashboard-'));
+});
+
+afterAll(async () => {
+  for (const child of clis) child.kill('SIGKILL');
+  const left = await waitForNoDescendants(10_000);
+  await rm(dir, { recursive: true, force: true });
+  expect(left, describePids(left)).toEqual([]);
+});
+
+describe('dashboard at GET /, in headless Chromium against the real CLI', () => {
+  const token = `token-${randomBytes(8).toString('hex')}`;
+  const auth = { authorization: `Bearer ${token}` };
+  let cli: Cli;
+  let browser: Browser | undefined;
+  let page: Page;
+
+  const card = (id: string) => page.locator(`.card[data-id="${id}"]`);
+  const cardIn = (id: string, state: string) => page.locator(`.card[data-id="${id}"][data-state="${state}"]`);
+  const detail = (id: string) => getJson<ActorDetail>(`${cli.url}/actors/${id}`, auth);
+  /** Every value the card's data-state attribute took since `watchCard` (needs no luck with timing). */
+  const seenStates = (id: string) => page.evaluate((cardId: string) => (window.__seenStates?.[cardId] ?? []) as string[], id);
+  const transitionsTo = (state: string) => page.locator(`#transitions li[data-to="${state}"]`);
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`the dashboard test needs Chromium at ${CHROMIUM}: install it with "apt-get install -y chromium" (.ci/run does this)`);
+    }
+    const configPath = join(dir, 'mcp.json');
+    const config = { supervisor: { maxConcurrentReconnects: 4, health: FAST_HEALTH }, mcpServers: { filesystem: stdioServer(), search: stdioServer() } };
+    await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
+    cli = await startCli(['--config', configPath, '--port', '0', '--token', token]);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      timeout: 20_000,
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.setDefaultTimeout(UI_TIMEOUT_MS);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (cli && cli.child.exitCode === null && cli.child.signalCode === null) {
+      cli.child.kill('SIGTERM');
+      await cli.exited;
+    }
+  });
+
+  it('serves the page without a token; everything it reads needs one', async () => {
+    const response = await fetch(`${cli.url}/`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(response.headers.get('content-security-policy')).toMatch(/script-src 'sha256-/);
+    const html = await response.text();
+    expect(html).not.toContain(token);
+    expect(html).not.toContain('filesystem'); // no data in the page itself
+    for (const path of ['/actors', '/events', '/statecharts/connection.svg']) {
+      const denied = await fetch(`${cli.url}${path}`);
+      expect(denied.status, path).toBe(401);
+      await denied.body?.cancel();
+    }
+    for (const path of ['/statecharts/..%2Fpackage.json', '/statecharts/nope.svg', '/statecharts/connection.txt']) {
+      const missing = await fetch(`${cli.url}${path}`, { headers: auth });
+      expect(missing.status, path).toBe(404);
+      await missing.body?.cancel();
+    }
+  });
+
+  it('asks for the token once, keeps it in session storage and shows every actor healthy', async () => {
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(String(error)));
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !/status of 401/.test(message.text())) errors.push(message.text());
+    });
+    await page.goto(cli.url);
+    await page.locator('#login').waitFor({ state: 'visible' });
+    await page.fill('#token-input', 'not-the-token');
+    await page.click('#token-submit');
+    await page.locator('#login-error', { hasText: 'not accepted' }).waitFor({ state: 'visible' });
+    await page.fill('#token-input', token);
+    await page.click('#token-submit');
+    await cardIn('filesystem', 'healthy').waitFor();
+    await cardIn('search', 'healthy').waitFor();
+    await page.locator('#stream-status[data-status="live"]').waitFor();
+    expect(await page.locator('#login').isVisible()).toBe(false);
+    expect(await page.evaluate(() => window.sessionStorage.getItem('mcp-supervisor.token') as string)).toBe(token);
+
+    // Quality, latency sparkline and process facts arrive with the actor detail and the probes.
+    const pid = (await detail('filesystem')).process?.pid;
+    expect(pid).toBeTypeOf('number');
+    await card('filesystem').locator('[data-fact="pid"] dd', { hasText: String(pid) }).waitFor();
+    await expect.poll(async () => Number(await card('filesystem').locator('svg.spark').getAttribute('data-points')), { timeout: UI_TIMEOUT_MS }).toBeGreaterThan(2);
+    await expect.poll(() => card('filesystem').locator('.score-value').textContent(), { timeout: UI_TIMEOUT_MS }).toMatch(/^\d+$/);
+    expect(await card('filesystem').locator('.latency').textContent()).toMatch(/p50 [\d.]+ ms/);
+    expect(errors).toEqual([]);
+
+    // A reload keeps the token (session storage): no second prompt.
+    await page.reload();
+    await cardIn('search', 'healthy').waitFor();
+    expect(await page.locator('#login').isVisible()).toBe(false);
+  });
+
+  it("changes a killed server's card live, without a reload, and shows it reconnect", async () => {
+    await page.evaluate(() => {
+      window.__marker = 'same-page';
+      window.__seenStates = {};
+      for (const element of document.querySelectorAll('.card')) {
+        const id = element.dataset.id as string;
+        const seen: string[] = (window.__seenStates[id] = [element.dataset.state]);
+        // Each record's oldValue is the value before one assignment, so the values assigned are
+        // every oldValue after the first, then the current one; repeats are collapsed.
+        const note = (state: string) => seen[seen.length - 1] !== state && seen.push(state);
+        new MutationObserver((records: Array<{ oldValue: string }>) => {
+          records.slice(1).forEach((record) => note(record.oldValue));
+          note(element.dataset.state);
+        }).observe(element, { attributes: true, attributeFilter: ['data-state'], attributeOldValue: true });
+      }
+    });
+    await card('filesystem').locator('.name').click();
+    await page.locator('#detail[data-id="filesystem"]').waitFor();
+
+    const before = await detail('filesystem');
+    const pid = before.process!.pid!;
+    process.kill(pid, 'SIGKILL');
+    await expect.poll(() => seenStates('filesystem'), { timeout: UI_TIMEOUT_MS }).toContain('reconnecting');
+    await transitionsTo('reconnecting').first().waitFor();
+    await cardIn('filesystem', 'healthy').waitFor();
+    expect(await waitForExit(pid, 5_000)).toBe(true);
+
+    // The new process's facts replace the old ones.
+    await expect.poll(async () => (await detail('filesystem')).process?.pid, { timeout: UI_TIMEOUT_MS }).not.toBe(pid);
+    const next = (await detail('filesystem')).process!.pid!;
+    await card('filesystem').locator('[data-fact="pid"] dd', { hasText: String(next) }).waitFor();
+    await card('filesystem').locator('[data-fact="last exit"] dd', { hasText: 'SIGKILL' }).waitFor();
+    await card('filesystem').locator('.last-error').waitFor({ state: 'visible' });
+
+    // Still the same document: no navigation, no reload happened.
+    expect(await page.evaluate(() => window.__marker as string)).toBe('same-page');
+    expect(await page.evaluate(() => window.performance.getEntriesByType('navigation').length as number)).toBe(1);
+    expect(await cardIn('search', 'healthy').count()).toBe(1);
+  });
+
+  it('reconnects a server from its card', async () => {
+    await cardIn('filesystem', 'healthy').waitFor();
+    const seenBefore = (await seenStates('filesystem')).filter((state) => state === 'reconnecting').length;
+    const listedBefore = await transitionsTo('reconnecting').count();
+    const pid = (await detail('filesystem')).process!.pid!;
+
+    await card('filesystem').locator('button[data-command="reconnect"]').click();
+    await expect.poll(async () => (await seenStates('filesystem')).filter((state) => state === 'reconnecting').length, { timeout: UI_TIMEOUT_MS }).toBeGreaterThan(seenBefore);
+    await expect.poll(() => transitionsTo('reconnecting').count(), { timeout: UI_TIMEOUT_MS }).toBeGreaterThan(listedBefore);
+    await cardIn('filesystem', 'healthy').waitFor();
+    expect(await waitForExit(pid, 5_000)).toBe(true);
+    expect(await page.evaluate(() => window.__marker as string)).toBe('same-page');
+  });
+
+  it("shows the selected actor's statechart with its current state highlighted", async () => {
+    await cardIn('filesystem', 'healthy').waitFor();
+    await page.locator('#detail[data-id="filesystem"]').waitFor();
+    const chart = page.locator('#statechart');
+    await page.locator('#statechart[data-mode="svg"], #statechart[data-mode="missing"]').waitFor();
+    if (existsSync(statechartPath)) {
+      // The generated chart marks each state's box with data-state="<path>" (or id="state-<path>").
+      await chart.locator('svg :is([data-state="healthy"], #state-healthy).sc-active').waitFor();
+      expect(await chart.locator('svg .sc-current').count()).toBe(1);
+    } else {
+      await chart.locator('.state-list li.current[data-state="healthy"]').waitFor();
+      expect(await chart.locator('.state-list li').count()).toBe(7);
+    }
+    expect(await page.locator('#transitions li').count()).toBeGreaterThan(2);
+  });
+
+  it('highlights nested states in a chart, and falls back to the state list without one', async () => {
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const other = await context.newPage();
+      other.setDefaultTimeout(UI_TIMEOUT_MS);
+      let svg: string | undefined = [
+        '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="100">',
+        ...['connecting', 'healthy', 'degraded', 'zombie', 'reconnecting', 'failed', 'stopped'].map(
+          (state, index) => `<g data-state="${state}"><rect x="${index * 55}" y="10" width="50" height="30"/><text x="${index * 55}" y="30">${state}</text></g>`,
+        ),
+        '<g data-state="healthy.idle"><rect x="60" y="50" width="40" height="20"/></g>',
+        '<g data-state="healthy.probing"><rect x="110" y="50" width="40" height="20"/></g>',
+        '</svg>',
+      ].join('');
+      await other.route('**/statecharts/connection.svg', (route) =>
+        svg ? route.fulfill({ status: 200, contentType: 'image/svg+xml', body: svg }) : route.fulfill({ status: 404, contentType: 'application/json', body: '{}' }),
+      );
+      await other.goto(`${cli.url}/#search`);
+      await other.fill('#token-input', token);
+      await other.click('#token-submit');
+      const chart = other.locator('#statechart');
+      await chart.locator('svg g[data-state="healthy"].sc-active').waitFor();
+      await expect.poll(() => chart.locator('svg .sc-current').getAttribute('data-state'), { timeout: UI_TIMEOUT_MS }).toMatch(/^healthy\.(idle|probing)$/);
+      expect(await chart.locator('svg .sc-active').count()).toBe(2);
+
+      svg = undefined;
+      await other.reload();
+      await chart.locator('.state-list li.current[data-state="healthy"]').waitFor();
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('stops and starts a server from its card; saves the screenshot', async () => {
+    await card('search').locator('button[data-command="stop"]').click();
+    await cardIn('search', 'stopped').waitFor();
+    expect(await card('search').locator('button[data-command="start"]').isEnabled()).toBe(true);
+    expect(await card('search').locator('button[data-command="stop"]').isEnabled()).toBe(false);
+    // The process ends a moment after the transition; the card follows without an event for it.
+    await card('search').locator('[data-fact="pid"] dd', { hasText: /^–$/ }).waitFor();
+    await card('search').locator('[data-fact="last exit"]').waitFor();
+    await cardIn('filesystem', 'healthy').waitFor();
+
+    await mkdir(dirname(screenshotPath), { recursive: true });
+    await page.screenshot({ path: screenshotPath, fullPage: true });
+    expect((await stat(screenshotPath)).size).toBeGreaterThan(10_000);
+
+    await card('search').locator('button[data-command="start"]').click();
+    await cardIn('search', 'healthy').waitFor();
+    expect(await page.evaluate(() => window.__marker as string)).toBe('same-page');
+  });
+});
