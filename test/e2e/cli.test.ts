@@ -1,91 +1,24 @@
 // The real `mcp-supervisor` command as a child process (through its package bin), driven over HTTP.
-import { spawn } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { fixtureServerPath, startHttpFixture } from '../support/http-fixture.js';
 import type { HttpFixture } from '../support/http-fixture.js';
 import { descendantPids, describePids, isAlive, waitForExit, waitForNoDescendants } from '../support/processes.js';
+import { FAST_HEALTH, killAllClis, spawnCli, startCli, waitUntil } from '../support/cli.js';
+import type { Cli } from '../support/cli.js';
 
-const bin = fileURLToPath(new URL('../../bin/mcp-supervisor.mjs', import.meta.url));
 const SHUTDOWN_BUDGET_MS = 10_000;
-
-/** Probe timings scaled down so a fault shows within a second on loopback. */
-const FAST_HEALTH = {
-  connectTimeoutMs: 5_000,
-  pingTimeoutMs: 1_000,
-  healthyIntervalMs: 200,
-  stableIntervalMs: 400,
-  degradedIntervalMs: 150,
-  degradedLatencyMs: 500,
-  initialBackoffMs: 50,
-  maxBackoffMs: 300,
-};
 
 const stdioServer = (extra: Record<string, unknown> = {}) => ({ command: process.execPath, args: [fixtureServerPath, 'stdio'], ...extra });
 
 // ---------------------------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------------------------
-
-interface Cli {
-  child: ChildProcessWithoutNullStreams;
-  url: string;
-  /** Everything written so far. */
-  stdout(): string;
-  stderr(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const clis = new Set<ChildProcessWithoutNullStreams>();
-
-function spawnCli(args: string[], env: Record<string, string> = {}): Omit<Cli, 'url'> {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  clis.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => {
-      clis.delete(child);
-      resolve({ code, signal });
-    });
-  });
-  return { child, stdout: () => stdout, stderr: () => stderr, exited };
-}
-
-/** Starts the CLI and resolves once it printed where it listens. */
-async function startCli(args: string[], env: Record<string, string> = {}): Promise<Cli> {
-  const cli = spawnCli(args, env);
-  const url = await waitUntil(
-    () => /listening on (http:\/\/\S+)/.exec(cli.stderr())?.[1],
-    20_000,
-    () => `CLI never said where it listens; stderr:\n${cli.stderr()}\nstdout:\n${cli.stdout()}`,
-    cli.exited,
-  );
-  return { ...cli, url };
-}
-
-/** Polls `probe` until it returns something other than undefined/false; bounded. */
-async function waitUntil<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, message: () => string, abort?: Promise<unknown>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let aborted = false;
-  void abort?.then(() => (aborted = true));
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (aborted) throw new Error(`gave up: the process exited. ${message()}`);
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${message()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 interface ActorView {
   id: string;
@@ -219,7 +152,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of clis) child.kill('SIGKILL');
+  killAllClis();
   const left = await waitForNoDescendants(10_000);
   await rm(dir, { recursive: true, force: true });
   expect(left, describePids(left)).toEqual([]);

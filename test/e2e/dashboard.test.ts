@@ -1,6 +1,4 @@
 // The dashboard (GET /) in a real headless Chromium, against the real `mcp-supervisor` command.
-import { spawn } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
@@ -12,6 +10,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fixtureServerPath } from '../support/http-fixture.js';
 import { describePids, waitForExit, waitForNoDescendants } from '../support/processes.js';
+import { FAST_HEALTH, killAllClis, startCli } from '../support/cli.js';
+import type { Cli } from '../support/cli.js';
 
 // Globals of the page, used only inside functions Playwright runs in the browser (this project's
 // tsconfig has no DOM lib).
@@ -20,7 +20,6 @@ declare const document: any; // eslint-disable-line @typescript-eslint/no-explic
 declare const MutationObserver: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const CHROMIUM = '/usr/bin/chromium';
-const bin = fileURLToPath(new URL('../../bin/mcp-supervisor.mjs', import.meta.url));
 // The README's screenshot is refreshed with `SCREENSHOT=1 npx vitest run test/e2e/dashboard.test.ts`;
 // ordinary runs write to the temp dir, so `npm test` leaves the working tree as it was.
 const screenshotPath =
@@ -30,48 +29,7 @@ const screenshotPath =
 const statechartPath = fileURLToPath(new URL('../../docs/statecharts/connection.svg', import.meta.url));
 const UI_TIMEOUT_MS = 15_000;
 
-/** Probe timings scaled down so a fault shows within a second on loopback (as in cli.test.ts). */
-const FAST_HEALTH = {
-  connectTimeoutMs: 5_000,
-  pingTimeoutMs: 1_000,
-  healthyIntervalMs: 200,
-  stableIntervalMs: 400,
-  degradedIntervalMs: 150,
-  degradedLatencyMs: 500,
-  initialBackoffMs: 50,
-  maxBackoffMs: 300,
-};
-
 const stdioServer = () => ({ command: process.execPath, args: [fixtureServerPath, 'stdio'] });
-
-interface Cli {
-  child: ChildProcessWithoutNullStreams;
-  url: string;
-  stderr(): string;
-  exited: Promise<unknown>;
-}
-
-const clis = new Set<ChildProcessWithoutNullStreams>();
-
-async function startCli(args: string[]): Promise<Cli> {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  clis.add(child);
-  let stderr = '';
-  child.stdout.resume();
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<unknown>((resolve) => child.once('exit', (code, signal) => (clis.delete(child), resolve({ code, signal }))));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  const url = await vi.waitFor(
-    () => {
-      const found = /listening on (http:\/\/\S+)/.exec(stderr)?.[1];
-      if (found) return found;
-      throw new Error(gone ? `the CLI exited; stderr:\n${stderr}` : `the CLI never said where it listens; stderr:\n${stderr}`);
-    },
-    { timeout: 20_000, interval: 50 },
-  );
-  return { child, url, stderr: () => stderr, exited };
-}
 
 interface ActorDetail {
   id: string;
@@ -95,7 +53,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of clis) child.kill('SIGKILL');
+  killAllClis();
   const left = await waitForNoDescendants(10_000);
   await rm(dir, { recursive: true, force: true });
   expect(left, describePids(left)).toEqual([]);

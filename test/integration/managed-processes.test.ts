@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from 'xstate';
 import { parseConfig } from '../../src/config/load.js';
@@ -9,6 +8,7 @@ import { Supervisor } from '../../src/supervisor.js';
 import type { FleetEvent } from '../../src/supervisor.js';
 import { fixtureServerPath } from '../support/http-fixture.js';
 import { describePids, isAlive, processGroupMembers, waitForExit, waitForNoDescendants, waitForState as waitForProcessState } from '../support/processes.js';
+import { freePort } from '../support/ports.js';
 
 const HEALTH = {
   healthyIntervalMs: 300,
@@ -40,14 +40,6 @@ function pidOf(supervisor: Supervisor, id: string): number {
   return pid;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 async function launchedHttp(kind: 'streamable-http' | 'sse'): Promise<Record<string, unknown>> {
   const port = await freePort();

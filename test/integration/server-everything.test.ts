@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { disposeAll, waitForState, watchConnection } from '../support/connections.js';
 import { describePids, waitForExit, waitForNoDescendants } from '../support/processes.js';
+import { freePort } from '../support/ports.js';
 
 // The reference server from the MCP project, as a real peer next to our own fixture.
 const everythingEntry = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
@@ -59,12 +59,3 @@ describe('@modelcontextprotocol/server-everything', () => {
   });
 });
 
-/** A port the OS just handed out; server-everything only takes a fixed PORT. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
