@@ -8,6 +8,7 @@ import type { App } from '../../src/http/app.js';
 import { resolveSettings } from '../../src/settings.js';
 import { Supervisor } from '../../src/supervisor.js';
 import { describePids, waitForNoDescendants } from '../support/processes.js';
+import { until } from '../support/wait.js';
 
 const chatty = fileURLToPath(new URL('../fixtures/chatty-server.mjs', import.meta.url));
 
@@ -54,13 +55,6 @@ async function fleet(clientBufferSize?: number): Promise<Fleet> {
   return { supervisor, app, say };
 }
 
-async function until(predicate: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 interface Message {
   event: string | undefined;

@@ -7,6 +7,7 @@ import type { Watched } from '../support/connections.js';
 import { fixtureServerPath, startHttpFixture } from '../support/http-fixture.js';
 import type { HttpFixture } from '../support/http-fixture.js';
 import { descendantPids, describePids, isAlive, waitForExit, waitForNoDescendants, waitForState as waitForProcessState } from '../support/processes.js';
+import { waitUntil } from '../support/wait.js';
 
 /** One way of reaching the fixture server, with the faults that transport can suffer. */
 interface Harness {
@@ -271,12 +272,11 @@ async function settleTime(promise: Promise<unknown>): Promise<{ error: unknown; 
 }
 
 async function waitForGrandchild(connection: ManagedConnection): Promise<number> {
-  const deadline = Date.now() + 5_000;
-  while (Date.now() < deadline) {
-    const line = connection.stderr.tail().find((entry) => entry.text.startsWith('grandchild '));
-    if (line) return Number(line.text.split(' ')[1]);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`no grandchild reported; descendants: ${describePids(descendantPids())}`);
+  const line = await waitUntil(
+    () => connection.stderr.tail().find((entry) => entry.text.startsWith('grandchild ')),
+    5_000,
+    () => `no grandchild reported; descendants: ${describePids(descendantPids())}`,
+  );
+  return Number(line.text.split(' ')[1]);
 }
 

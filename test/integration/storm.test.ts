@@ -16,6 +16,7 @@ import { createSupervisor } from '../../src/supervisor.js';
 import type { Supervisor } from '../../src/supervisor.js';
 import { fixtureServerPath } from '../support/http-fixture.js';
 import { descendantPids, describePids, isAlive, waitForNoDescendants } from '../support/processes.js';
+import { until } from '../support/wait.js';
 
 const SERVERS = 50;
 const CAP = 4;
@@ -43,14 +44,6 @@ class ConnectingMeter {
   }
 }
 
-/** Polls every 25 ms until `predicate` holds; throws with `describe()` after timeoutMs. */
-async function until(predicate: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() >= deadline) throw new Error(`not reached within ${timeoutMs} ms: ${describe()}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 let supervisor: Supervisor | undefined;
 
@@ -112,8 +105,9 @@ describe('reconnection storm on 50 real stdio servers', () => {
     const streamCaughtUp = (since: number): Promise<void> =>
       until(
         () => ids.every((id) => events.some((event) => event.type === 'transition' && event.id === id && event.to === 'healthy' && event.at >= since)),
-        5_000,
         () => 'event stream behind',
+        5_000,
+        25,
       );
     const notHealthy = (): string =>
       running
@@ -123,7 +117,7 @@ describe('reconnection storm on 50 real stdio servers', () => {
         .join(', ');
 
     // First start: 50 servers queue for 4 slots.
-    await until(() => ids.every((id) => running.state(id) === 'healthy' && pidOf(id) !== undefined), 90_000, notHealthy);
+    await until(() => ids.every((id) => running.state(id) === 'healthy' && pidOf(id) !== undefined), notHealthy, 90_000, 25);
     const firstStartMs = Date.now() - started;
     await streamCaughtUp(started);
     expect(inspected.max).toBeLessThanOrEqual(CAP);
@@ -149,8 +143,9 @@ describe('reconnection storm on 50 real stdio servers', () => {
           const pid = pidOf(id);
           return running.state(id) === 'healthy' && pid !== undefined && pid !== oldPids.get(id);
         }),
-      90_000,
       notHealthy,
+      90_000,
+      25,
     );
     const recoveryMs = Date.now() - killedAt;
 

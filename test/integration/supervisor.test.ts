@@ -12,6 +12,7 @@ import { createSupervisor, UnknownServerError } from '../../src/supervisor.js';
 import type { Supervisor } from '../../src/supervisor.js';
 import { fixtureServerPath } from '../support/http-fixture.js';
 import { descendantPids, describePids, isAlive, waitForNoDescendants } from '../support/processes.js';
+import { until } from '../support/wait.js';
 
 const FAST_HEALTH = {
   healthyIntervalMs: 500,
@@ -74,11 +75,7 @@ function healthyWithNewPid(supervisor: Supervisor, id: string, not: number | und
 
 /** The stream is delivered asynchronously; waits until it has caught up with `predicate`. */
 async function waitForEvent(events: SupervisorEmitted[], predicate: (event: SupervisorEmitted) => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!events.some(predicate)) {
-    if (Date.now() >= deadline) throw new Error(`event not seen within ${timeoutMs} ms; got ${events.map((event) => event.type).join(', ')}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await until(() => events.some(predicate), () => `event not seen; got ${events.map((event) => event.type).join(', ')}`, timeoutMs, 20);
 }
 
 afterEach(async () => {

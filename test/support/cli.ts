@@ -2,6 +2,9 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { waitUntil } from './wait.js';
+
+export { waitUntil };
 
 export const bin = fileURLToPath(new URL('../../bin/mcp-supervisor.mjs', import.meta.url));
 
@@ -59,23 +62,4 @@ export async function startCli(args: string[], env: Record<string, string> = {})
 
 export function killAllClis(): void {
   for (const child of clis) child.kill('SIGKILL');
-}
-
-/** Polls `probe` until it returns something other than undefined/false; bounded. */
-export async function waitUntil<T>(
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs: number,
-  message: () => string,
-  abort?: Promise<unknown>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let aborted = false;
-  void abort?.then(() => (aborted = true));
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (aborted) throw new Error(`gave up: the process exited. ${message()}`);
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${message()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

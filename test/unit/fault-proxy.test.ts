@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFaultProxy } from '../../src/testing/index.js';
 import type { FaultProxy } from '../../src/testing/index.js';
+import { until } from '../support/wait.js';
 
 /** A TCP echo server on 127.0.0.1 that records what each connection received, chunk by chunk. */
 interface EchoServer {
@@ -112,14 +113,6 @@ async function roundTrip(client: Client, message: string): Promise<number> {
 
 const payload = (length: number): Buffer => Buffer.from(Array.from({ length }, (_, i) => i % 251));
 
-/** Polls until `predicate` holds; throws after `timeoutMs` (a failure message, not a timing assertion). */
-async function until(predicate: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 describe('fault proxy', () => {
   let echo: EchoServer;

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { LogRing } from '../../src/actors/log-ring.js';
 import type { LogLine } from '../../src/actors/log-ring.js';
 import { ProcessGroup } from '../../src/actors/process/process-group.js';
+import { until } from '../support/wait.js';
 
 const chatty = fileURLToPath(new URL('../fixtures/chatty-server.mjs', import.meta.url));
 const texts = (lines: LogLine[]): string[] => lines.map((line) => line.text);
@@ -81,9 +82,8 @@ describe('LogRing', () => {
     const exit = await group.exited;
     expect(exit).toEqual({ code: 0, signal: null });
     // 'exit' may come before the pipes are drained.
-    const deadline = Date.now() + 10_000;
     const done = (): boolean => finished.has('done stdout') && finished.has('done stderr');
-    while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await until(done, 'both streams drained', 10_000, 10);
     await group.terminate();
 
     expect(done()).toBe(true);
