@@ -26,8 +26,8 @@
  * const actor = createActor(connectionMachine.provide({ actors: { connect: fromPromise(async () => mySession) } }),
  *   { input: { id: 'a', transport: 'memory', settings: resolveSettings() } });
  */
-export { createSupervisor, DuplicateServerError, Supervisor, UnknownServerError } from './supervisor.js';
-export type { ActorView, CallCompleted, CallOutcome, CreateSupervisorOptions, FleetEvent, ServerStats, TransitionRecord } from './supervisor.js';
+export { createSupervisor, DuplicateServerError, Supervisor, UnknownServerError } from './fleet/supervisor.js';
+export type { ActorView, CallCompleted, CallOutcome, CreateSupervisorOptions, FleetEvent, ServerStats, TransitionRecord } from './fleet/supervisor.js';
 export { supervisorMachine, connectingCount } from './machines/supervisor.machine.js';
 export type {
   ConnectionCommand,
@@ -42,18 +42,18 @@ export type {
   SupervisorMachine,
   SupervisorSnapshot,
 } from './machines/supervisor.machine.js';
-export { EventBus } from './events.js';
-export type { SubscribeOptions } from './events.js';
-export { admit, compareRequests, defaultReservedSlots } from './policy/admission.js';
-export type { AdmissionInput, SlotRequest } from './policy/admission.js';
-export { DEFAULT_FLAP_SETTINGS } from './policy/flapping.js';
-export type { FlapSettings } from './policy/flapping.js';
-export { DEFAULT_PANIC_SETTINGS } from './policy/panic.js';
-export type { PanicSettings } from './policy/panic.js';
-export { createConnection, ManagedConnection } from './connection.js';
-export type { CreateConnectionOptions, StateChange } from './connection.js';
-export { ConnectionCalls } from './calls.js';
-export type { CallToolOptions } from './calls.js';
+export { EventBus } from './fleet/event-bus.js';
+export type { SubscribeOptions } from './fleet/event-bus.js';
+export { admit, compareRequests, defaultReservedSlots } from './core/policy/admission.js';
+export type { AdmissionInput, SlotRequest } from './core/policy/admission.js';
+export { DEFAULT_FLAP_SETTINGS } from './core/policy/flapping.js';
+export type { FlapSettings } from './core/policy/flapping.js';
+export { DEFAULT_PANIC_SETTINGS } from './core/policy/panic.js';
+export type { PanicSettings } from './core/policy/panic.js';
+export { createConnection, ManagedConnection } from './fleet/connection.js';
+export type { CreateConnectionOptions, StateChange } from './fleet/connection.js';
+export { ConnectionCalls } from './fleet/calls.js';
+export type { CallToolOptions } from './fleet/calls.js';
 export {
   CONNECTION_STATES,
   connectionMachine,
@@ -72,19 +72,19 @@ export type {
   ProbeOutcome,
   SupervisorMessage,
 } from './machines/connection.machine.js';
-export { createConnectionLogic } from './actors/connection-logic.js';
-export type { ConnectionLogic, ConnectionLogicOptions } from './actors/connection-logic.js';
-export { openSession } from './actors/session.js';
-export type { InProcessServer, ServerTarget } from './actors/target.js';
-export { StdioProcessTransport } from './actors/transports/stdio.js';
-export { toConnectionError } from './actors/classify.js';
-export { ConnectionError, ConnectionLostError, NotConnectedError } from './errors.js';
-export type { ErrorKind } from './errors.js';
-export { DEFAULT_SETTINGS, resolveSettings } from './settings.js';
-export type { BackoffSettings, ConnectionSettings, HealthSettings } from './settings.js';
-export type { McpSession, ProbeKind, SessionEvent, TransportKind } from './session.js';
-export { computeQuality } from './quality/index.js';
-export type { Quality, QualitySample, Trend } from './quality/index.js';
+export { createConnectionLogic } from './runtime/connection-logic.js';
+export type { ConnectionLogic, ConnectionLogicOptions } from './runtime/connection-logic.js';
+export { openSession } from './runtime/session.js';
+export type { InProcessServer, ServerTarget } from './core/target.js';
+export { StdioProcessTransport } from './runtime/transports/stdio.js';
+export { toConnectionError } from './runtime/classify.js';
+export { ConnectionError, ConnectionLostError, NotConnectedError } from './core/errors.js';
+export type { ErrorKind } from './core/errors.js';
+export { DEFAULT_SETTINGS, resolveSettings } from './core/settings.js';
+export type { BackoffSettings, ConnectionSettings, HealthSettings } from './core/settings.js';
+export type { McpSession, ProbeKind, SessionEvent, TransportKind } from './core/session.js';
+export { computeQuality } from './core/quality/index.js';
+export type { Quality, QualitySample, Trend } from './core/quality/index.js';
 export { loadConfigFile, parseConfig } from './config/load.js';
 export type { ServerDefinition, SupervisorConfig } from './config/load.js';
 export { ConfigError } from './config/errors.js';
@@ -92,15 +92,15 @@ export { ConfigError } from './config/errors.js';
 export { startFaultProxy } from './testing/index.js';
 export type { BlackholeToxic, FaultProxy, FaultProxyOptions, LatencyToxic, LimitDataToxic, ResetToxic, SlicerToxic, Toxic, ToxicDirection } from './testing/index.js';
 // Server processes: facts, the hard-death watchdog, launch policy.
-export { startWatchdog, Watchdog } from './actors/process/watchdog.js';
-export type { WatchdogOptions } from './actors/process/watchdog.js';
-export type { ProcessFacts } from './actors/process/registry.js';
-export type { ProcessPolicy, RestartPolicy } from './actors/target.js';
-export { DEFAULT_MIN_UPTIME_MS } from './actors/target.js';
-export { startService } from './service.js';
-export type { RunningService, StartServiceOptions } from './service.js';
+export { startWatchdog, Watchdog } from './runtime/process/watchdog.js';
+export type { WatchdogOptions } from './runtime/process/watchdog.js';
+export type { ProcessFacts } from './runtime/process/registry.js';
+export type { ProcessPolicy, RestartPolicy } from './core/target.js';
+export { DEFAULT_MIN_UPTIME_MS } from './core/target.js';
+export { startService } from './service/service.js';
+export type { RunningService, StartServiceOptions } from './service/service.js';
 export { createApp } from './http/app.js';
 export type { AppDeps, ConfigPersistence, MetricsSource } from './http/deps.js';
-export { createMetrics } from './http/metrics.js';
-export { startInspector } from './inspector.js';
-export type { InspectorBridge, StartInspectorOptions } from './inspector.js';
+export { createMetrics } from './observe/metrics.js';
+export { startInspector } from './observe/inspector.js';
+export type { InspectorBridge, StartInspectorOptions } from './observe/inspector.js';

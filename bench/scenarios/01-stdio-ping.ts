@@ -1,6 +1,6 @@
 // What one probe costs: MCP ping over a real stdio child on this machine.
 import { fileURLToPath } from 'node:url';
-import { openSession } from '../../src/actors/session.js';
+import { openSession } from '../../src/runtime/session.js';
 import { mean, percentile, round } from '../harness.js';
 import type { Row, Scenario } from '../harness.js';
 

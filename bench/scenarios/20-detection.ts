@@ -2,12 +2,12 @@
 // real processes and loopback HTTP, each fault once at the default settings and three times at a
 // fast profile (1 s probes). Every number is printed next to the bound the settings allow.
 import { fileURLToPath } from 'node:url';
-import type { ServerTarget } from '../../src/actors/target.js';
-import { createConnection } from '../../src/connection.js';
-import type { ManagedConnection } from '../../src/connection.js';
-import type { ConnectionState } from '../../src/machines/connection.machine.js';
-import { resolveSettings } from '../../src/settings.js';
-import type { ConnectionSettings } from '../../src/settings.js';
+import type { ServerTarget } from '../../src/core/target.js';
+import { createConnection } from '../../src/fleet/connection.js';
+import type { ManagedConnection } from '../../src/fleet/connection.js';
+import type { ConnectionState } from '../../src/core/states.js';
+import { resolveSettings } from '../../src/core/settings.js';
+import type { ConnectionSettings } from '../../src/core/settings.js';
 import { startFaultProxy } from '../../src/testing/fault-proxy.js';
 import type { FaultProxy } from '../../src/testing/fault-proxy.js';
 import { startHttpFixture } from '../../test/support/http-fixture.js';

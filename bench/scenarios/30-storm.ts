@@ -3,12 +3,12 @@
 // attempts each needed — for caps 1, 4 and 16, on in-process servers and on real stdio processes.
 import { fileURLToPath } from 'node:url';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { InProcessServer, ServerTarget } from '../../src/actors/target.js';
+import type { InProcessServer, ServerTarget } from '../../src/core/target.js';
 import type { ServerDefinition } from '../../src/config/load.js';
-import type { ConnectionState } from '../../src/machines/connection.machine.js';
-import type { PanicSettings } from '../../src/policy/panic.js';
-import { resolveSettings } from '../../src/settings.js';
-import { Supervisor } from '../../src/supervisor.js';
+import type { ConnectionState } from '../../src/core/states.js';
+import type { PanicSettings } from '../../src/core/policy/panic.js';
+import { resolveSettings } from '../../src/core/settings.js';
+import { Supervisor } from '../../src/fleet/supervisor.js';
 import { mean, round, until } from '../harness.js';
 import type { Row, Scenario } from '../harness.js';
 

@@ -6,9 +6,9 @@ import { setImmediate as turn } from 'node:timers/promises';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ServerDefinition } from '../../src/config/load.js';
 import { createApp } from '../../src/http/app.js';
-import { createMetrics } from '../../src/http/metrics.js';
-import { resolveSettings } from '../../src/settings.js';
-import { Supervisor } from '../../src/supervisor.js';
+import { createMetrics } from '../../src/observe/metrics.js';
+import { resolveSettings } from '../../src/core/settings.js';
+import { Supervisor } from '../../src/fleet/supervisor.js';
 import { percentile, round, until } from '../harness.js';
 import type { Row, Scenario } from '../harness.js';
 

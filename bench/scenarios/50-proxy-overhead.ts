@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { startService } from '../../src/service.js';
-import type { RunningService } from '../../src/service.js';
+import { startService } from '../../src/service/service.js';
+import type { RunningService } from '../../src/service/service.js';
 import { percentile, round } from '../harness.js';
 import type { Row, Scenario } from '../harness.js';
 

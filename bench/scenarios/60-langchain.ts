@@ -26,11 +26,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MultiServerMCPClient } from '@langchain/mcp-adapters';
 import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { DEFAULT_STDIO_TEARDOWN } from '../../src/actors/transports/stdio.js';
-import { startService } from '../../src/service.js';
-import type { RunningService } from '../../src/service.js';
-import { DEFAULT_SETTINGS } from '../../src/settings.js';
-import type { FleetEvent } from '../../src/supervisor.js';
+import { DEFAULT_STDIO_TEARDOWN } from '../../src/runtime/transports/stdio.js';
+import { startService } from '../../src/service/service.js';
+import type { RunningService } from '../../src/service/service.js';
+import { DEFAULT_SETTINGS } from '../../src/core/settings.js';
+import type { FleetEvent } from '../../src/fleet/supervisor.js';
 import { percentile, round, until } from '../harness.js';
 import type { Row, Scenario } from '../harness.js';
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import type { ServerTarget } from '../actors/target.js';
-import { resolveSettings } from '../settings.js';
-import type { ConnectionSettings } from '../settings.js';
+import type { ServerTarget } from '../core/target.js';
+import { resolveSettings } from '../core/settings.js';
+import type { ConnectionSettings } from '../core/settings.js';
 import { expandEnv } from './env.js';
 import { ConfigError } from './errors.js';
 import type { ConfigIssue } from './errors.js';

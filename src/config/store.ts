@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { ConfigPersistence } from '../http/deps.js';
-import type { ConnectionSettings } from '../settings.js';
+import type { ConnectionSettings } from '../core/settings.js';
 import { expandEnv } from './env.js';
 import type { ConfigIssue } from './errors.js';
 import { configSchema } from './schema.js';
@@ -83,6 +82,14 @@ export class ConfigFileError extends Error {
  * const store = await ConfigStore.open('mcp.json');
  * await store.add('files', { command: 'npx', args: ['-y', '@modelcontextprotocol/server-filesystem', '.'] });
  */
+/** Where servers registered or removed through the API are written (the config file). */
+export interface ConfigPersistence {
+  add(id: string, entry: Record<string, unknown>): Promise<void>;
+  remove(id: string): Promise<void>;
+  /** The config's supervisor-wide health settings, applied to servers added at run time. */
+  supervisorHealth(): Partial<ConnectionSettings> | undefined;
+}
+
 export class ConfigStore implements ConfigPersistence {
   readonly path: string;
   private readonly fs: StoreFileSystem;

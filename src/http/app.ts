@@ -19,7 +19,7 @@ const defaultHook: Hook<unknown, Env, string, unknown> = (result) => {
 };
 
 /**
- * The HTTP API of DESIGN §5 as a Hono app. Nothing here listens: `@hono/node-server` serves it
+ * The HTTP API of docs/design.md §5 as a Hono app. Nothing here listens: `@hono/node-server` serves it
  * in the CLI, and tests call `app.request()`.
  *
  * @example

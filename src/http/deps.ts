@@ -1,21 +1,10 @@
-import type { Logger } from '../logger.js';
-import type { ConnectionSettings } from '../settings.js';
-import type { Supervisor } from '../supervisor.js';
-import type { EventHistory } from './event-history.js';
+import type { Logger } from '../observe/logger.js';
+import type { ConfigPersistence } from '../config/store.js';
+import type { MetricsSource } from '../observe/metrics.js';
+import type { Supervisor } from '../fleet/supervisor.js';
+import type { EventHistory } from '../observe/event-history.js';
 
-/** Where servers registered or removed through the API are written (the config file). */
-export interface ConfigPersistence {
-  add(id: string, entry: Record<string, unknown>): Promise<void>;
-  remove(id: string): Promise<void>;
-  /** The config's supervisor-wide health settings, applied to servers added at run time. */
-  supervisorHealth(): Partial<ConnectionSettings> | undefined;
-}
 
-/** A Prometheus text exposition of the fleet. */
-export interface MetricsSource {
-  contentType: string;
-  render(): Promise<string>;
-}
 
 /** How `/events` streams; every field has a default. */
 export interface EventStreamOptions {

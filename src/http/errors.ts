@@ -1,8 +1,8 @@
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ConfigError } from '../config/errors.js';
-import { ConnectionError, ConnectionLostError, NotConnectedError } from '../errors.js';
-import { DuplicateServerError, UnknownServerError } from '../supervisor.js';
+import { ConnectionError, ConnectionLostError, NotConnectedError } from '../core/errors.js';
+import { DuplicateServerError, UnknownServerError } from '../fleet/supervisor.js';
 
 /** The one error body of the API. */
 export interface ErrorBody {

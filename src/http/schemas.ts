@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { CONNECTION_STATES } from '../machines/connection.machine.js';
+import { CONNECTION_STATES } from '../core/states.js';
 
 export const ErrorSchema = z
   .object({

@@ -1,27 +1,17 @@
 import { assign, enqueueActions, fromCallback, fromPromise, sendParent, setup } from 'xstate';
 import type { ActorRefFrom, SnapshotFrom } from 'xstate';
-import { ConnectionError, errorKindOf, errorMessageOf } from '../errors.js';
-import type { ErrorKind } from '../errors.js';
-import { fullJitterDelay } from '../policy/backoff.js';
-import { healthyProbeInterval } from '../policy/probe-interval.js';
-import { nextRandom, seedFromString } from '../policy/random.js';
-import { appendBounded, computeQuality, EMPTY_QUALITY } from '../quality/index.js';
-import type { Quality, QualitySample } from '../quality/index.js';
-import type { ConnectionSettings } from '../settings.js';
-import type { McpSession, ProbeKind, SessionEvent, TransportKind } from '../session.js';
-import type { ServerTarget } from '../actors/target.js';
+import { ConnectionError, errorKindOf, errorMessageOf } from '../core/errors.js';
+import type { ErrorKind } from '../core/errors.js';
+import { fullJitterDelay } from '../core/policy/backoff.js';
+import { healthyProbeInterval } from '../core/policy/probe-interval.js';
+import { nextRandom, seedFromString } from '../core/policy/random.js';
+import { appendBounded, computeQuality, EMPTY_QUALITY } from '../core/quality/index.js';
+import type { Quality, QualitySample } from '../core/quality/index.js';
+import type { ConnectionSettings } from '../core/settings.js';
+import type { McpSession, ProbeKind, SessionEvent, TransportKind } from '../core/session.js';
+import type { ServerTarget } from '../core/target.js';
+import type { ConnectionState } from '../core/states.js';
 
-/** The states are API: they appear in snapshots, `/actors`, metrics and docs. */
-export const CONNECTION_STATES = [
-  'connecting',
-  'healthy',
-  'degraded',
-  'zombie',
-  'reconnecting',
-  'failed',
-  'stopped',
-] as const;
-export type ConnectionState = (typeof CONNECTION_STATES)[number];
 
 /** Samples kept for quality scoring; bounded so a long-lived connection costs constant memory. */
 export const QUALITY_SAMPLE_CAPACITY = 100;

@@ -1,16 +1,17 @@
 import { enqueueActions, setup } from 'xstate';
 import type { ActorRefFrom, SnapshotFrom } from 'xstate';
-import { admit, compareRequests, defaultReservedSlots } from '../policy/admission.js';
-import type { SlotRequest } from '../policy/admission.js';
-import { DEFAULT_FLAP_SETTINGS, isFlapping, quarantineDuration, recentDeaths } from '../policy/flapping.js';
-import type { FlapSettings } from '../policy/flapping.js';
-import { DEFAULT_PANIC_SETTINGS, panicOver, tooManyLost } from '../policy/panic.js';
-import type { PanicSettings } from '../policy/panic.js';
-import type { ConnectionSettings } from '../settings.js';
-import type { TransportKind } from '../session.js';
-import type { ServerTarget } from '../actors/target.js';
+import { admit, compareRequests, defaultReservedSlots } from '../core/policy/admission.js';
+import type { SlotRequest } from '../core/policy/admission.js';
+import { DEFAULT_FLAP_SETTINGS, isFlapping, quarantineDuration, recentDeaths } from '../core/policy/flapping.js';
+import type { FlapSettings } from '../core/policy/flapping.js';
+import { DEFAULT_PANIC_SETTINGS, panicOver, tooManyLost } from '../core/policy/panic.js';
+import type { PanicSettings } from '../core/policy/panic.js';
+import type { ConnectionSettings } from '../core/settings.js';
+import type { TransportKind } from '../core/session.js';
+import type { ServerTarget } from '../core/target.js';
 import { connectionMachine } from './connection.machine.js';
-import type { ConnectionEmitted, ConnectionState, SupervisorMessage } from './connection.machine.js';
+import type { ConnectionEmitted, SupervisorMessage } from './connection.machine.js';
+import type { ConnectionState } from '../core/states.js';
 
 /** One server the supervisor keeps a connection actor for. */
 export interface SupervisedServer {
@@ -28,7 +29,7 @@ export interface SupervisedServer {
 
 export interface SupervisorInput {
   servers: SupervisedServer[];
-  /** At most this many connections in `connecting` at any instant (DESIGN §3). */
+  /** At most this many connections in `connecting` at any instant (docs/design.md §3). */
   maxConcurrentReconnects?: number;
   /** Slots only the top priority class may use; default 1 in 4. */
   reservedForTop?: number;

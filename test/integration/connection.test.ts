@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ServerTarget } from '../../src/actors/target.js';
-import { ConnectionLostError } from '../../src/errors.js';
-import type { ManagedConnection } from '../../src/connection.js';
+import type { ServerTarget } from '../../src/core/target.js';
+import { ConnectionLostError } from '../../src/core/errors.js';
+import type { ManagedConnection } from '../../src/fleet/connection.js';
 import { disposeAll, waitForEntry, waitForState, watchConnection } from '../support/connections.js';
 import type { Watched } from '../support/connections.js';
 import { fixtureServerPath, startHttpFixture } from '../support/http-fixture.js';

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ConnectionSettings } from '../../src/settings.js';
+import type { ConnectionSettings } from '../../src/core/settings.js';
 import { startFaultProxy } from '../../src/testing/index.js';
 import type { FaultProxy } from '../../src/testing/index.js';
 import { disposeAll, waitForEntry, waitForState, watchConnection } from '../support/connections.js';

@@ -1,11 +1,11 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from 'xstate';
 import { parseConfig } from '../../src/config/load.js';
-import { createMetrics } from '../../src/http/metrics.js';
+import { createMetrics } from '../../src/observe/metrics.js';
 import { connectionStateOf } from '../../src/machines/connection.machine.js';
-import type { ConnectionState } from '../../src/machines/connection.machine.js';
-import { Supervisor } from '../../src/supervisor.js';
-import type { FleetEvent } from '../../src/supervisor.js';
+import type { ConnectionState } from '../../src/core/states.js';
+import { Supervisor } from '../../src/fleet/supervisor.js';
+import type { FleetEvent } from '../../src/fleet/supervisor.js';
 import { fixtureServerPath } from '../support/http-fixture.js';
 import { describePids, isAlive, processGroupMembers, waitForExit, waitForNoDescendants, waitForState as waitForProcessState } from '../support/processes.js';
 import { freePort } from '../support/ports.js';

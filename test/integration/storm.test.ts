@@ -10,10 +10,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { connectionStateOf } from '../../src/machines/connection.machine.js';
-import type { ConnectionSnapshot, ConnectionState } from '../../src/machines/connection.machine.js';
-import type { FleetEvent as SupervisorEmitted } from '../../src/supervisor.js';
-import { createSupervisor } from '../../src/supervisor.js';
-import type { Supervisor } from '../../src/supervisor.js';
+import type { ConnectionSnapshot } from '../../src/machines/connection.machine.js';
+import type { ConnectionState } from '../../src/core/states.js';
+import type { FleetEvent as SupervisorEmitted } from '../../src/fleet/supervisor.js';
+import { createSupervisor } from '../../src/fleet/supervisor.js';
+import type { Supervisor } from '../../src/fleet/supervisor.js';
 import { fixtureServerPath } from '../support/http-fixture.js';
 import { descendantPids, describePids, isAlive, waitForNoDescendants } from '../support/processes.js';
 import { until } from '../support/wait.js';

@@ -4,8 +4,8 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { startWatchdog } from '../../src/actors/process/watchdog.js';
-import type { Watchdog } from '../../src/actors/process/watchdog.js';
+import { startWatchdog } from '../../src/runtime/process/watchdog.js';
+import type { Watchdog } from '../../src/runtime/process/watchdog.js';
 import { fixtureServerPath } from '../support/http-fixture.js';
 import { describePids, isAlive, readProcStat, waitForExit, waitForNoDescendants } from '../support/processes.js';
 

@@ -37,12 +37,12 @@ import { getAdjacencyMap, getShortestPaths } from 'xstate/graph';
 import type { AdjacencyValue, StatePath, TraversalOptions } from 'xstate/graph';
 import { connectionMachine } from '../../src/machines/connection.machine.js';
 import type { ConnectionContext, ConnectionEvent, ConnectionInput, ConnectionSnapshot } from '../../src/machines/connection.machine.js';
-import { ConnectionError } from '../../src/errors.js';
-import type { ErrorKind } from '../../src/errors.js';
-import { healthyProbeInterval } from '../../src/policy/probe-interval.js';
-import { resolveSettings } from '../../src/settings.js';
-import type { ConnectionSettings } from '../../src/settings.js';
-import type { McpSession } from '../../src/session.js';
+import { ConnectionError } from '../../src/core/errors.js';
+import type { ErrorKind } from '../../src/core/errors.js';
+import { healthyProbeInterval } from '../../src/core/policy/probe-interval.js';
+import { resolveSettings } from '../../src/core/settings.js';
+import type { ConnectionSettings } from '../../src/core/settings.js';
+import type { McpSession } from '../../src/core/session.js';
 
 // ---------------------------------------------------------------------------------------------
 // Settings and event catalogue

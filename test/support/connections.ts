@@ -1,9 +1,9 @@
 import { waitFor } from 'xstate';
-import { createConnection } from '../../src/connection.js';
-import type { CreateConnectionOptions, ManagedConnection, StateChange } from '../../src/connection.js';
-import type { ConnectionState } from '../../src/machines/connection.machine.js';
+import { createConnection } from '../../src/fleet/connection.js';
+import type { CreateConnectionOptions, ManagedConnection, StateChange } from '../../src/fleet/connection.js';
+import type { ConnectionState } from '../../src/core/states.js';
 import { connectionStateOf } from '../../src/machines/connection.machine.js';
-import type { ConnectionSettings } from '../../src/settings.js';
+import type { ConnectionSettings } from '../../src/core/settings.js';
 
 /** Probe timings scaled down so faults show within a second or two on loopback. */
 export const FAST_SETTINGS: Partial<ConnectionSettings> = {

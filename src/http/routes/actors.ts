@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import type { SSEMessage, SSEStreamingApi } from 'hono/streaming';
 import { waitFor } from 'xstate';
-import type { LogLine } from '../../actors/log-ring.js';
+import type { LogLine } from '../../runtime/log-ring.js';
 import { definitionFromEntry } from '../../config/load.js';
 import { connectionStateOf } from '../../machines/connection.machine.js';
 import type { AppDeps } from '../deps.js';
@@ -17,7 +17,7 @@ import {
   NewServerSchema,
   ToolCallQuerySchema,
 } from '../schemas.js';
-import { actorDetail } from '../views.js';
+import { actorDetail } from '../../fleet/detail.js';
 import { DEFAULT_CLIENT_BUFFER, DEFAULT_KEEP_ALIVE_MS } from './events.js';
 import type { Hook } from '@hono/zod-openapi';
 import type { Env } from 'hono';

@@ -5,8 +5,8 @@ import { streamSSE } from 'hono/streaming';
 import type { SSEMessage, SSEStreamingApi } from 'hono/streaming';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
-import { EventHistory, isStreamEventType, STREAM_EVENT_TYPES } from '../event-history.js';
-import type { Sequenced, StreamEvent } from '../event-history.js';
+import { EventHistory, isStreamEventType, STREAM_EVENT_TYPES } from '../../observe/event-history.js';
+import type { Sequenced, StreamEvent } from '../../observe/event-history.js';
 
 export const DEFAULT_CLIENT_BUFFER = 1_000;
 export const DEFAULT_KEEP_ALIVE_MS = 15_000;

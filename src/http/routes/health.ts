@@ -1,9 +1,9 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Hook } from '@hono/zod-openapi';
 import type { Env } from 'hono';
-import { CONNECTION_STATES } from '../../machines/connection.machine.js';
-import type { ConnectionState } from '../../machines/connection.machine.js';
-import type { Supervisor } from '../../supervisor.js';
+import { CONNECTION_STATES } from '../../core/states.js';
+import type { ConnectionState } from '../../core/states.js';
+import type { Supervisor } from '../../fleet/supervisor.js';
 import type { AppDeps } from '../deps.js';
 
 const SERVING: ReadonlySet<ConnectionState> = new Set(['healthy', 'degraded']);

@@ -1,8 +1,9 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Hook } from '@hono/zod-openapi';
 import type { Env } from 'hono';
-import type { AppDeps, MetricsSource } from '../deps.js';
-import { createMetrics } from '../metrics.js';
+import type { AppDeps } from '../deps.js';
+import type { MetricsSource } from '../../observe/metrics.js';
+import { createMetrics } from '../../observe/metrics.js';
 
 /**
  * `/metrics`: the Prometheus text exposition. Uses `deps.metrics` when given (the CLI creates it

@@ -1,0 +1,40 @@
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+
+/** An MCP server in this process, as the SDK's `McpServer` and `Server` both are. */
+export interface InProcessServer {
+  connect(transport: Transport): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A server process to start: what `child_process.spawn` needs, no shell involved. */
+export interface ProcessParams {
+  command: string;
+  args?: string[];
+  /** Set on top of a minimal inherited environment. */
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+/** `on-failure` (default) starts a new process after a crash, with the connection's backoff. */
+export type RestartPolicy = 'on-failure' | 'never';
+
+/** How a server process the supervisor starts is kept. */
+export interface ProcessPolicy {
+  /** `never`: a process that exits leaves the connection `failed` with its exit status. */
+  restart?: RestartPolicy;
+  /** A process that dies sooner than this after starting counts toward flap quarantine (PM2's min_uptime). */
+  minUptimeMs?: number;
+}
+
+/** PM2's default `min_uptime`. */
+export const DEFAULT_MIN_UPTIME_MS = 1_000;
+
+/** Where one MCP server is and how to reach it; the transport part of a config entry. */
+export type ServerTarget =
+  | ({ type: 'stdio' } & ProcessParams & ProcessPolicy)
+  | ({ type: 'sse' | 'streamable-http'; url: string; headers?: Record<string, string>; launch?: ProcessParams } & ProcessPolicy)
+  /**
+   * A server in this process over the SDK's `InMemoryTransport`, for embedding, tests and
+   * benchmarks of large fleets. `createServer` runs once per attempt: a fresh server per session.
+   */
+  | { type: 'memory'; createServer: () => InProcessServer | Promise<InProcessServer> };

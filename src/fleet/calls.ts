@@ -1,0 +1,94 @@
+import { performance } from 'node:perf_hooks';
+import type { Subscription } from 'xstate';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { toConnectionError } from '../runtime/classify.js';
+import { ConnectionLostError, NotConnectedError } from '../core/errors.js';
+import { connectionStateOf } from '../machines/connection.machine.js';
+import type { ConnectionActorRef } from '../machines/connection.machine.js';
+import type { ConnectionState } from '../core/states.js';
+import type { McpSession } from '../core/session.js';
+
+export interface CallToolOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+const LIVE_STATES: ReadonlySet<ConnectionState> = new Set(['healthy', 'degraded']);
+
+/**
+ * Calls made through one connection actor. Each call feeds the actor (`call.succeeded` /
+ * `call.failed`, passive health detection), and calls still in flight when the connection leaves
+ * `healthy`/`degraded` reject at once with `ConnectionLostError` instead of waiting on a
+ * transport that may never answer.
+ */
+export class ConnectionCalls {
+  private readonly pending = new Set<(error: Error) => void>();
+  private readonly subscription: Subscription;
+
+  constructor(
+    private readonly ref: ConnectionActorRef,
+    readonly id: string,
+  ) {
+    this.subscription = ref.subscribe((snapshot) => {
+      if (this.pending.size === 0) return;
+      const state = connectionStateOf(snapshot);
+      if (LIVE_STATES.has(state)) return;
+      const error = new ConnectionLostError(id, state);
+      for (const reject of [...this.pending]) reject(error);
+    });
+  }
+
+  listTools(options?: CallToolOptions): Promise<Tool[]> {
+    return this.run((session, signal) => session.listTools(signal), options);
+  }
+
+  callTool(name: string, args: Record<string, unknown> = {}, options?: CallToolOptions): Promise<CallToolResult> {
+    return this.run((session, signal) => session.callTool({ name, arguments: args }, { signal, timeoutMs: options?.timeoutMs }), options);
+  }
+
+  dispose(): void {
+    this.subscription.unsubscribe();
+  }
+
+  private async run<T>(work: (session: McpSession, signal: AbortSignal) => Promise<T>, options?: CallToolOptions): Promise<T> {
+    const snapshot = this.ref.getSnapshot();
+    const state = connectionStateOf(snapshot);
+    const session = snapshot.context.session;
+    if (!LIVE_STATES.has(state) || !session) throw new NotConnectedError(this.id, state);
+
+    const controller = new AbortController();
+    const forward = (): void => controller.abort(options?.signal?.reason);
+    options?.signal?.addEventListener('abort', forward, { once: true });
+    let rejectLost!: (error: Error) => void;
+    const lost = new Promise<never>((_, reject) => {
+      rejectLost = reject;
+    });
+    const onLost = (error: Error): void => {
+      controller.abort(error);
+      rejectLost(error);
+    };
+    this.pending.add(onLost);
+    const started = performance.now();
+    try {
+      const result = await Promise.race([work(session, controller.signal), lost]);
+      this.ref.send({ type: 'call.succeeded', latencyMs: performance.now() - started });
+      return result;
+    } catch (error) {
+      if (error instanceof ConnectionLostError) throw error;
+      const classified = toConnectionError(error);
+      // The transport died under the call: the same answer as a loss seen by the state machine.
+      const lostUnderCall = classified.kind === 'closed' || classified.kind === 'session-expired';
+      // A protocol error is still an answer: the server is alive.
+      if (classified.kind === 'transient' || classified.kind === 'method-not-found') {
+        this.ref.send({ type: 'call.succeeded', latencyMs: performance.now() - started });
+      } else {
+        this.ref.send({ type: 'call.failed', error: classified, latencyMs: performance.now() - started });
+      }
+      if (lostUnderCall) throw new ConnectionLostError(this.id, connectionStateOf(this.ref.getSnapshot()), classified);
+      throw classified;
+    } finally {
+      this.pending.delete(onLost);
+      options?.signal?.removeEventListener('abort', forward);
+    }
+  }
+}

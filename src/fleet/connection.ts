@@ -1,0 +1,136 @@
+import { createActor, waitFor } from 'xstate';
+import type { Actor, InspectionEvent, Observer } from 'xstate';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { createConnectionLogic } from '../runtime/connection-logic.js';
+import type { ConnectionLogic } from '../runtime/connection-logic.js';
+import { ConnectionCalls } from './calls.js';
+import type { CallToolOptions } from './calls.js';
+import { LogRing } from '../runtime/log-ring.js';
+import type { ServerTarget } from '../core/target.js';
+import type { StdioTeardownTimings } from '../runtime/transports/stdio.js';
+import { connectionStateOf } from '../machines/connection.machine.js';
+import type { ConnectionSnapshot } from '../machines/connection.machine.js';
+import type { ConnectionState } from '../core/states.js';
+import { resolveSettings } from '../core/settings.js';
+import type { ConnectionSettings } from '../core/settings.js';
+
+export interface CreateConnectionOptions {
+  /** Stable server id; the actor's `systemId`. */
+  id: string;
+  target: ServerTarget;
+  settings?: Partial<ConnectionSettings>;
+  /** Seed for backoff jitter (reproducible runs); defaults to a random one. */
+  seed?: number;
+  stdioTeardown?: StdioTeardownTimings;
+  /** Called with every top-level state change. */
+  onTransition?: (change: StateChange) => void;
+  /** Forwarded to `createActor` (e.g. `@statelyai/inspect`'s `inspector.inspect`). */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+}
+
+export interface StateChange {
+  id: string;
+  from: ConnectionState | undefined;
+  to: ConnectionState;
+  at: number;
+  reason: string | undefined;
+}
+
+/** States whose cause is the last error; for the others it would be stale. */
+const REASONED_STATES: ReadonlySet<ConnectionState> = new Set(['reconnecting', 'zombie', 'failed']);
+
+/**
+ * One supervised MCP connection: the connection actor running on real transports, plus the
+ * calls made through it. Calls in flight when the connection leaves `healthy`/`degraded` reject
+ * at once with `ConnectionLostError` instead of waiting for a transport that may never answer.
+ *
+ * @example
+ * const files = createConnection({ id: 'files', target: { type: 'stdio', command: 'node', args: ['server.mjs'] } });
+ * await files.ready();
+ * const result = await files.callTool('echo', { message: 'hi' });
+ * await files.dispose();
+ */
+export class ManagedConnection {
+  readonly id: string;
+  readonly actor: Actor<ConnectionLogic>;
+  /** The stdio server's stderr (bounded); empty for HTTP transports. */
+  readonly stderr = new LogRing();
+  private readonly calls: ConnectionCalls;
+  private lastState: ConnectionState | undefined;
+
+  constructor(private readonly options: CreateConnectionOptions) {
+    this.id = options.id;
+    const logic = createConnectionLogic({ stderrOf: () => this.stderr, stdioTeardown: options.stdioTeardown });
+    this.actor = createActor(logic, {
+      systemId: options.id,
+      inspect: options.inspect,
+      input: {
+        id: options.id,
+        transport: options.target.type,
+        target: options.target,
+        settings: resolveSettings(options.settings),
+        seed: options.seed ?? Math.floor(Math.random() * 2 ** 32),
+      },
+    });
+    this.actor.subscribe((snapshot) => this.observe(snapshot));
+    this.calls = new ConnectionCalls(this.actor, options.id);
+    this.actor.start();
+  }
+
+  get state(): ConnectionState {
+    return connectionStateOf(this.actor.getSnapshot());
+  }
+
+  get snapshot(): ConnectionSnapshot {
+    return this.actor.getSnapshot();
+  }
+
+  /** Resolves once the connection is `healthy` (or rejects after `timeoutMs`). */
+  async ready(timeoutMs = 30_000): Promise<void> {
+    await waitFor(this.actor, (snapshot) => snapshot.matches('healthy'), { timeout: timeoutMs });
+  }
+
+  listTools(options?: CallToolOptions): Promise<Tool[]> {
+    return this.calls.listTools(options);
+  }
+
+  callTool(name: string, args: Record<string, unknown> = {}, options?: CallToolOptions): Promise<CallToolResult> {
+    return this.calls.callTool(name, args, options);
+  }
+
+  start(): void {
+    this.actor.send({ type: 'start' });
+  }
+
+  stop(): void {
+    this.actor.send({ type: 'stop' });
+  }
+
+  reconnect(): void {
+    this.actor.send({ type: 'reconnect' });
+  }
+
+  /** Stops the connection, waits for its transport (and any child process) to close, stops the actor. */
+  async dispose(timeoutMs = 10_000): Promise<void> {
+    if (this.actor.getSnapshot().status === 'stopped') return;
+    this.actor.send({ type: 'stop' });
+    await waitFor(this.actor, (snapshot) => snapshot.matches('stopped') && snapshot.context.session === undefined, {
+      timeout: timeoutMs,
+    });
+    this.calls.dispose();
+    this.actor.stop();
+  }
+
+  private observe(snapshot: ConnectionSnapshot): void {
+    const state = connectionStateOf(snapshot);
+    if (state === this.lastState) return;
+    const from = this.lastState;
+    this.lastState = state;
+    const reason = REASONED_STATES.has(state) ? snapshot.context.lastError?.message : undefined;
+    this.options.onTransition?.({ id: this.id, from, to: state, at: snapshot.context.since, reason });
+  }
+}
+
+export function createConnection(options: CreateConnectionOptions): ManagedConnection {
+  return new ManagedConnection(options);
+}

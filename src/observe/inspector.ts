@@ -1,0 +1,189 @@
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createWebSocketInspector } from '@statelyai/inspect';
+import type { InspectionEvent, Observer } from 'xstate';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { ServerTarget } from '../core/target.js';
+import { publicTarget } from '../fleet/detail.js';
+
+export interface StartInspectorOptions {
+  /** Interface the bridge listens on; loopback by default, like the API. */
+  host?: string;
+  /** 0 lets the OS pick. */
+  port?: number;
+  /** The Stately inspector UI the bridge page embeds. */
+  inspectorUrl?: string;
+}
+
+export interface InspectorBridge {
+  /** Open this in a browser to watch every statechart live. */
+  url: string;
+  /** Pass as `createSupervisor(config, { inspect })`. */
+  inspect: Observer<InspectionEvent>;
+  close(): Promise<void>;
+}
+
+const DEPTH_LIMIT = 12;
+const RECENT_EVENTS = 200;
+
+/**
+ * Live statecharts in a browser: a small loopback HTTP + WebSocket bridge (a page embedding the
+ * Stately inspector, fed over a WebSocket) and `@statelyai/inspect`'s WebSocket inspector,
+ * whose `inspect` observer goes to the supervisor. Only the in-process inspector may publish
+ * (it connects with a random key); browsers only listen. A browser that connects late still gets
+ * every live actor and its latest snapshot, not just the last few events. Secrets are taken out
+ * before anything leaves the process: env values and headers keep only their names, targets are
+ * shown as the API shows them.
+ */
+export async function startInspector(options: StartInspectorOptions = {}): Promise<InspectorBridge> {
+  const host = options.host ?? '127.0.0.1';
+  const inspectorUrl = options.inspectorUrl ?? 'https://stately.ai/inspect';
+  const key = randomBytes(16).toString('hex');
+
+  const actors = new Map<string, string>();
+  const snapshots = new Map<string, string>();
+  const recent: string[] = [];
+  const browsers = new Set<WebSocket>();
+
+  const http = createServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    response.end(bridgePage(inspectorUrl));
+  });
+  const wss = new WebSocketServer({ server: http });
+  wss.on('connection', (socket, request) => {
+    socket.on('error', () => socket.terminate());
+    if (request.url === `/publish?key=${key}`) {
+      socket.on('message', (data) => relay(data.toString()));
+      return;
+    }
+    browsers.add(socket);
+    socket.on('close', () => browsers.delete(socket));
+    for (const message of [...actors.values(), ...snapshots.values(), ...recent]) socket.send(message);
+  });
+
+  const relay = (message: string): void => {
+    remember(message);
+    for (const browser of browsers) if (browser.readyState === WebSocket.OPEN) browser.send(message);
+  };
+  const remember = (message: string): void => {
+    let event: { type?: unknown; sessionId?: unknown; snapshot?: { status?: unknown } };
+    try {
+      event = JSON.parse(message) as typeof event;
+    } catch {
+      return;
+    }
+    const session = typeof event.sessionId === 'string' ? event.sessionId : undefined;
+    if (session === undefined) return;
+    const status = event.snapshot?.status;
+    if (status === 'done' || status === 'stopped' || status === 'error') {
+      actors.delete(session);
+      snapshots.delete(session);
+      return;
+    }
+    if (event.type === '@xstate.actor') actors.set(session, message);
+    else if (event.type === '@xstate.snapshot') snapshots.set(session, message);
+    else {
+      recent.push(message);
+      if (recent.length > RECENT_EVENTS) recent.shift();
+    }
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port ?? 0, host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = http.address() as AddressInfo;
+  const authority = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  const inspector = createWebSocketInspector({
+    url: `ws://${authority}/publish?key=${key}`,
+    serialize: (event) => redactSecrets(event) as typeof event,
+  });
+
+  return {
+    url: `http://${authority}/`,
+    inspect: inspector.inspect,
+    async close() {
+      inspector.stop();
+      for (const socket of wss.clients) socket.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * A copy of an inspection event safe to show: `env` and `headers` objects keep their names with
+ * every value replaced, `target`s look as they do in the API, objects with `toJSON` (sessions,
+ * actor refs, snapshots) are reduced to it, and nesting stops at a fixed depth.
+ */
+export function redactSecrets(value: unknown, depth = 0, seen: WeakSet<object> = new WeakSet()): unknown {
+  if (typeof value === 'function') return undefined;
+  if (typeof value !== 'object' || value === null) return value;
+  if (seen.has(value)) return '[circular]';
+  if (depth > DEPTH_LIMIT) return '[…]';
+  seen.add(value);
+  try {
+    const toJSON = (value as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === 'function') return redactSecrets(toJSON.call(value), depth + 1, seen);
+    if (Array.isArray(value)) return value.map((item) => redactSecrets(item, depth + 1, seen));
+    const copy: Record<string, unknown> = {};
+    for (const [name, item] of Object.entries(value)) {
+      if ((name === 'env' || name === 'headers') && isRecord(item)) {
+        copy[name] = Object.fromEntries(Object.keys(item).map((entry) => [entry, '[redacted]']));
+      } else if (name === 'target' && isRecord(item) && typeof item.type === 'string') {
+        copy[name] = publicTarget(item as unknown as ServerTarget);
+      } else {
+        copy[name] = redactSecrets(item, depth + 1, seen);
+      }
+    }
+    return copy;
+  } finally {
+    seen.delete(value);
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function bridgePage(inspectorUrl: string): string {
+  return `<!doctype html>
+<html>
+<head>
+<meta charset="utf-8">
+<title>mcp-supervisor — statecharts</title>
+<style>html,body{height:100%;margin:0}iframe{width:100%;height:100%;border:0}</style>
+</head>
+<body>
+<iframe id="inspector" src="${inspectorUrl}"></iframe>
+<script>
+  const frame = document.getElementById('inspector');
+  const pending = [];
+  let ready = false;
+  window.addEventListener('message', (event) => {
+    if (event.data && event.data.type === '@statelyai.connected') {
+      ready = true;
+      for (const data of pending.splice(0)) frame.contentWindow.postMessage(data, '*');
+    }
+  });
+  function connect() {
+    const socket = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/');
+    socket.onmessage = (message) => {
+      const data = JSON.parse(message.data);
+      if (ready) frame.contentWindow.postMessage(data, '*');
+      else pending.push(data);
+    };
+    socket.onclose = () => setTimeout(connect, 1000);
+  }
+  connect();
+</script>
+</body>
+</html>
+`;
+}

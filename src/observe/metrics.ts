@@ -1,0 +1,249 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { CONNECTION_STATES } from '../core/states.js';
+import type { ProbeOutcome } from '../machines/connection.machine.js';
+import type { CallOutcome, FleetEvent, Supervisor } from '../fleet/supervisor.js';
+import { HISTORY_CAPACITY } from '../fleet/supervisor.js';
+
+const CALL_OUTCOMES: readonly CallOutcome[] = ['ok', 'tool_error', 'protocol_error', 'timeout', 'not_connected', 'connection_lost', 'transport_error'];
+const PROBE_OUTCOMES: readonly ProbeOutcome[] = ['fast', 'slow', 'missed', 'closed', 'session-expired', 'method-not-found'];
+/** `from` of a server's very first transition. */
+const NO_STATE = 'none';
+const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export interface CreateMetricsOptions {
+  /** Events held for the metrics subscriber before the oldest are dropped (counted in `mcp_metrics_events_dropped_total`). */
+  bufferSize?: number;
+  /** Node's process metrics (`process_*`, `nodejs_*`); default true. */
+  defaultMetrics?: boolean;
+}
+
+/** A Prometheus text exposition of the fleet. */
+export interface MetricsSource {
+  contentType: string;
+  render(): Promise<string>;
+}
+
+export type Metrics = MetricsSource & {
+  registry: Registry;
+  /** Stops listening to the supervisor's events. */
+  close(): void;
+};
+
+/**
+ * Prometheus metrics of one supervisor, in a registry of their own (never prom-client's global
+ * one, so several supervisors or apps in one process do not collide).
+ *
+ * States, reconnect slots, panic and quarantine are read from the supervisor at scrape time, so
+ * they are never stale and a removed server's series disappear with it. Transitions, probes,
+ * reconnect attempts and tool calls are counted from the event stream from the moment this is
+ * created (create it right after the supervisor to count its startup too); a removed server's
+ * counter and histogram series are dropped when its `server.removed` event arrives.
+ *
+ * @example
+ * const metrics = createMetrics(supervisor);
+ * const app = createApp({ supervisor, metrics });
+ */
+export function createMetrics(supervisor: Supervisor, options: CreateMetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+
+  new Gauge({
+    name: 'mcp_connection_state',
+    help: 'Current state of each connection: 1 for the state it is in, 0 for the others.',
+    labelNames: ['server', 'state'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const { id, state } of views(supervisor)) {
+        for (const candidate of CONNECTION_STATES) this.set({ server: id, state: candidate }, candidate === state ? 1 : 0);
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'mcp_quarantined',
+    help: 'Whether the connection is held in reconnecting by flap quarantine right now (1) or not (0).',
+    labelNames: ['server'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const { id, quarantinedUntil } of views(supervisor)) this.set({ server: id }, quarantinedUntil === null ? 0 : 1);
+    },
+  });
+
+  new Gauge({
+    name: 'mcp_process_cpu_ratio',
+    help: 'CPU seconds per wall second of the server process group over the last sample (1 = one core).',
+    labelNames: ['server'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const { id, process } of views(supervisor)) if (process?.cpuRatio != null) this.set({ server: id }, process.cpuRatio);
+    },
+  });
+
+  new Gauge({
+    name: 'mcp_process_resident_bytes',
+    help: 'Resident memory of the server process group at the last sample.',
+    labelNames: ['server'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const { id, process } of views(supervisor)) if (process?.rssBytes != null) this.set({ server: id }, process.rssBytes);
+    },
+  });
+
+  new Counter({
+    name: 'mcp_process_restarts_total',
+    help: 'Server processes started for a server after its first one.',
+    labelNames: ['server'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const { id, process } of views(supervisor)) if (process) this.inc({ server: id }, process.restarts);
+    },
+  });
+
+  new Gauge({
+    name: 'mcp_reconnect_slots_in_use',
+    help: 'Reconnect slots held right now (connections admitted to connecting); never above the configured cap.',
+    registers,
+    collect() {
+      this.set(supervisor.snapshot.context.inFlight.length);
+    },
+  });
+
+  new Gauge({
+    name: 'mcp_panic_active',
+    help: 'Whether panic mode (too much of the fleet lost at once, reconnects slowed down) is active (1) or not (0).',
+    registers,
+    collect() {
+      this.set(supervisor.snapshot.context.panic.active ? 1 : 0);
+    },
+  });
+
+  const transitions = new Counter({
+    name: 'mcp_transitions_total',
+    help: `State transitions of each connection; from="${NO_STATE}" for a server's first one.`,
+    labelNames: ['server', 'from', 'to'] as const,
+    registers,
+  });
+
+  const reconnects = new Counter({
+    name: 'mcp_reconnect_attempts_total',
+    help: "Reconnect attempts: every transition into connecting except a server's very first one (operator start/reconnect commands included).",
+    labelNames: ['server'] as const,
+    registers,
+  });
+
+  const probeDuration = new Histogram({
+    name: 'mcp_probe_duration_seconds',
+    help: 'Latency of health probes that got an answer (fast or slow).',
+    labelNames: ['server'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+
+  const probes = new Counter({
+    name: 'mcp_probes_total',
+    help: 'Health probes by outcome (fast, slow, missed, closed, session-expired, method-not-found).',
+    labelNames: ['server', 'outcome'] as const,
+    registers,
+  });
+
+  const toolCalls = new Counter({
+    name: 'mcp_tool_calls_total',
+    help: 'Tool calls made through the supervisor, by outcome (ok, tool_error, protocol_error, timeout, not_connected, connection_lost, transport_error).',
+    labelNames: ['server', 'outcome'] as const,
+    registers,
+  });
+
+  const toolCallDuration = new Histogram({
+    name: 'mcp_tool_call_duration_seconds',
+    help: 'Duration of tool calls made through the supervisor, whatever their outcome.',
+    labelNames: ['server'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+
+  const dropped = new Counter({
+    name: 'mcp_metrics_events_dropped_total',
+    help: 'Fleet events the metrics could not keep up with and did not count.',
+    registers,
+  });
+
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+
+  /**
+   * When each server first entered `connecting`. Seeded from the supervisor's own history so a
+   * late `createMetrics` does not take a reconnect for a first connect; an event with the same
+   * time as the seed is that first connect delivered late (the supervisor's startup backlog).
+   */
+  const firstConnectAt = new Map<string, number>();
+  for (const id of supervisor.ids()) {
+    const history = supervisor.statsOf(id).history;
+    const first = history.find((record) => record.to === 'connecting');
+    if (first) firstConnectAt.set(id, history.length >= HISTORY_CAPACITY ? Number.NEGATIVE_INFINITY : first.at);
+  }
+
+  const forget = (server: string): void => {
+    firstConnectAt.delete(server);
+    reconnects.remove({ server });
+    probeDuration.remove({ server });
+    toolCallDuration.remove({ server });
+    for (const outcome of PROBE_OUTCOMES) probes.remove({ server, outcome });
+    for (const outcome of CALL_OUTCOMES) toolCalls.remove({ server, outcome });
+    for (const to of CONNECTION_STATES) {
+      for (const from of [NO_STATE, ...CONNECTION_STATES]) transitions.remove({ server, from, to });
+    }
+  };
+
+  const onEvent = (event: FleetEvent): void => {
+    switch (event.type) {
+      case 'transition': {
+        transitions.inc({ server: event.id, from: event.from ?? NO_STATE, to: event.to });
+        if (event.to !== 'connecting') return;
+        const first = firstConnectAt.get(event.id);
+        if (first === undefined) firstConnectAt.set(event.id, event.at);
+        else if (event.at !== first) reconnects.inc({ server: event.id });
+        return;
+      }
+      case 'probe.completed':
+        probes.inc({ server: event.id, outcome: event.outcome });
+        if (event.latencyMs !== undefined) probeDuration.observe({ server: event.id }, event.latencyMs / 1_000);
+        return;
+      case 'call.completed':
+        toolCalls.inc({ server: event.id, outcome: event.outcome });
+        toolCallDuration.observe({ server: event.id }, event.latencyMs / 1_000);
+        return;
+      case 'server.removed':
+        forget(event.id);
+        return;
+      default:
+        return;
+    }
+  };
+
+  const unsubscribe = supervisor.subscribe(onEvent, {
+    bufferSize: options.bufferSize ?? 10_000,
+    onOverflow: (count) => dropped.inc(count),
+  });
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    render: () => registry.metrics(),
+    close: unsubscribe,
+  };
+}
+
+/** Every server's view; a server the supervisor cannot describe right now (mid-removal) is left out. */
+function views(supervisor: Supervisor): ReturnType<Supervisor['views']> {
+  return supervisor.ids().flatMap((id) => {
+    try {
+      return [supervisor.view(id)];
+    } catch {
+      return [];
+    }
+  });
+}

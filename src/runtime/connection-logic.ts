@@ -1,0 +1,83 @@
+import { performance } from 'node:perf_hooks';
+import { fromPromise } from 'xstate';
+import { connectionMachine } from '../machines/connection.machine.js';
+import type { ConnectInput, ProbeInput, ProbeResult, SessionInput } from '../machines/connection.machine.js';
+import { ConnectionError } from '../core/errors.js';
+import type { McpSession } from '../core/session.js';
+import { LogRing } from './log-ring.js';
+import { openSession } from './session.js';
+import type { StdioTeardownTimings } from './transports/stdio.js';
+import type { ProcessSupport } from './process/support.js';
+
+export interface ConnectionLogicOptions {
+  /** The stderr ring of each connection, by id; kept across attempts so logs survive restarts. */
+  stderrOf?: (id: string) => LogRing;
+  stdioTeardown?: StdioTeardownTimings;
+  clientInfo?: { name: string; version: string };
+  /** Where each connection's server processes are reported (facts, hard-death watchdog). */
+  processSupportOf?: (id: string) => ProcessSupport;
+}
+
+/**
+ * The connection machine with real I/O actors; one logic serves any number of connections, each
+ * reading its server's `target` from context. Per connection id the actors share a "teardown
+ * gate": a connect first waits for that connection's previous session (or an attempt aborted by
+ * the connect timeout) to be fully closed, so an old process has always exited before a new one
+ * is spawned, even when a stop or timeout cut the machine's own wait short.
+ */
+export function createConnectionLogic(options: ConnectionLogicOptions = {}) {
+  const gates = new Map<string, Promise<unknown>>();
+  const rings = new Map<string, LogRing>();
+  const stderrOf =
+    options.stderrOf ??
+    ((id: string): LogRing => {
+      const ring = rings.get(id) ?? new LogRing();
+      rings.set(id, ring);
+      return ring;
+    });
+  const track = (id: string, promise: Promise<unknown>): void => {
+    const settled = Promise.allSettled([gates.get(id), promise]);
+    gates.set(id, settled);
+    // Forget a settled gate so a long-lived fleet with churn does not keep every id forever.
+    void settled.then(() => {
+      if (gates.get(id) === settled) gates.delete(id);
+    });
+  };
+  const sessionIds = new WeakMap<McpSession, string>();
+
+  return connectionMachine.provide({
+    actors: {
+      connect: fromPromise<McpSession, ConnectInput>(async ({ input, signal }) => {
+        if (!input.target) throw new ConnectionError('permanent', `connection "${input.id}" has no target to connect to`);
+        await gates.get(input.id);
+        const opening = openSession(input.target, {
+          signal,
+          stderr: stderrOf(input.id),
+          stdioTeardown: options.stdioTeardown,
+          clientInfo: options.clientInfo,
+          process: options.processSupportOf?.(input.id),
+        });
+        // An attempt aborted by the connect timeout closes what it started before it rejects.
+        track(input.id, opening.catch(() => undefined));
+        const session = await opening;
+        sessionIds.set(session, input.id);
+        return session;
+      }),
+      probe: fromPromise<ProbeResult, ProbeInput>(async ({ input, signal }) => {
+        if (!input.session) throw new ConnectionError('closed', 'no session to probe');
+        const started = performance.now();
+        await input.session.probe(input.kind, signal);
+        return { latencyMs: performance.now() - started };
+      }),
+      closeSession: fromPromise<void, SessionInput>(async ({ input }) => {
+        if (!input.session) return;
+        const closing = input.session.close();
+        const id = sessionIds.get(input.session);
+        if (id !== undefined) track(id, closing);
+        await closing;
+      }),
+    },
+  });
+}
+
+export type ConnectionLogic = ReturnType<typeof createConnectionLogic>;

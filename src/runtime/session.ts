@@ -1,0 +1,288 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { CallToolRequest, CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ConnectionError } from '../core/errors.js';
+import type { McpSession, ProbeKind, SessionEvent, TransportKind } from '../core/session.js';
+import { toConnectionError } from './classify.js';
+import { PROBE_STRATEGIES } from './probes.js';
+import { NO_SDK_TIMEOUT } from './sdk-timeouts.js';
+import type { InProcessServer, ServerTarget } from '../core/target.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { StdioProcessTransport } from './transports/stdio.js';
+import { LogRing } from './log-ring.js';
+import { processEnded, waitForListening } from './process/launch.js';
+import { ProcessGroup } from './process/process-group.js';
+import type { ProcessSupport } from './process/support.js';
+import type { ProcessPolicy } from '../core/target.js';
+import type { StdioTeardownTimings } from './transports/stdio.js';
+
+export interface OpenSessionOptions {
+  signal: AbortSignal;
+  clientInfo?: { name: string; version: string };
+  /** Where a stdio child's stderr goes; kept across attempts so the log survives restarts. */
+  stderr?: LogRing;
+  stdioTeardown?: StdioTeardownTimings;
+  /** Deadline of the check run when an HTTP transport reports a broken stream. */
+  verifyTimeoutMs?: number;
+  /** Where started processes are reported (facts, hard-death watchdog). */
+  process?: ProcessSupport;
+}
+
+const DEFAULT_CLIENT_INFO = { name: 'mcp-supervisor', version: '0.1.0' };
+const STREAM_RETRIES = 2;
+/** What the SDK's Streamable HTTP transport reports once it gives up reopening its event stream. */
+const STREAM_GAVE_UP = /maximum reconnection attempts/i;
+
+/**
+ * Starts a fresh transport and SDK `Client` and completes the MCP handshake. If `signal` aborts
+ * first, everything started is closed before the promise rejects, so no process outlives the
+ * attempt that spawned it.
+ */
+export async function openSession(target: ServerTarget, options: OpenSessionOptions): Promise<McpSession> {
+  const launched = await launchServer(target, options);
+  const transport = await createTransport(target, options);
+  const client = new Client(options.clientInfo ?? DEFAULT_CLIENT_INFO, { capabilities: {} });
+  const policy: ProcessPolicy = target.type === 'memory' ? {} : target;
+  const session = new SdkSession(client, transport, target.type, options.verifyTimeoutMs ?? 5_000, launched, policy, options.stdioTeardown);
+  const abort = (): void => void session.close();
+  options.signal.addEventListener('abort', abort, { once: true });
+  try {
+    options.signal.throwIfAborted();
+    await client.connect(transport, { signal: options.signal, timeout: NO_SDK_TIMEOUT });
+    options.signal.throwIfAborted();
+    session.markConnected();
+    return session;
+  } catch (error) {
+    await session.close();
+    throw session.failure(error);
+  } finally {
+    options.signal.removeEventListener('abort', abort);
+  }
+}
+
+/**
+ * For an HTTP server the supervisor runs itself (`command` and `url` in the config): start the
+ * process, then wait until its URL accepts connections, all under the attempt's deadline.
+ */
+async function launchServer(target: ServerTarget, options: OpenSessionOptions): Promise<ProcessGroup | undefined> {
+  if ((target.type !== 'sse' && target.type !== 'streamable-http') || !target.launch) return undefined;
+  const url = parseUrl(target.url);
+  const group = await ProcessGroup.spawn(target.launch, {
+    logs: options.stderr ?? new LogRing(),
+    stdoutIsProtocol: false,
+    observer: options.process?.observer,
+    onGroupStarted: (pgid) => options.process?.watchdog?.watch(pgid),
+    onGroupEnded: (pgid) => options.process?.watchdog?.forget(pgid),
+  }).catch((error: unknown) => {
+    throw toConnectionError(error);
+  });
+  try {
+    await waitForListening(url, group, options.signal);
+    return group;
+  } catch (error) {
+    await group.terminate(options.stdioTeardown);
+    throw processEnded(group, target, error) ?? toConnectionError(error);
+  }
+}
+
+async function createTransport(target: ServerTarget, options: OpenSessionOptions): Promise<Transport> {
+  switch (target.type) {
+    case 'memory': {
+      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+      const server = await target.createServer();
+      await server.connect(serverSide);
+      return withServerClose(clientSide, server);
+    }
+    case 'stdio':
+      return new StdioProcessTransport(target, options.stdioTeardown, options.stderr, options.process);
+    case 'sse':
+      return new SSEClientTransport(parseUrl(target.url), { requestInit: { headers: target.headers } });
+    case 'streamable-http':
+      return new StreamableHTTPClientTransport(parseUrl(target.url), {
+        requestInit: { headers: target.headers },
+        // A couple of quick retries reopen the server-to-client event stream after a transient
+        // reset; if it cannot be reopened, the session is re-established (see handleTransportError).
+        reconnectionOptions: {
+          maxRetries: STREAM_RETRIES,
+          initialReconnectionDelay: 250,
+          maxReconnectionDelay: 1_000,
+          reconnectionDelayGrowFactor: 2,
+        },
+      });
+  }
+}
+
+/** The in-memory client transport, whose close also closes the in-process server. */
+function withServerClose(transport: InMemoryTransport, server: InProcessServer): Transport {
+  const close = transport.close.bind(transport);
+  transport.close = async () => {
+    await close();
+    await server.close().catch(() => undefined);
+  };
+  return transport;
+}
+
+function parseUrl(url: string): URL {
+  try {
+    return new URL(url);
+  } catch (error) {
+    throw new ConnectionError('permanent', `invalid URL "${url}"`, { cause: error });
+  }
+}
+
+class SdkSession implements McpSession {
+  private readonly listeners = new Set<(event: SessionEvent) => void>();
+  private connected = false;
+  private ended = false;
+  private verifying = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly client: Client,
+    private readonly transportImpl: Transport,
+    readonly transport: TransportKind,
+    private readonly verifyTimeoutMs: number,
+    /** The HTTP server process we launched for this session, if any. */
+    private readonly launched: ProcessGroup | undefined,
+    private readonly policy: ProcessPolicy,
+    private readonly teardown: StdioTeardownTimings | undefined,
+  ) {
+    client.onclose = () => this.handleClosed();
+    client.onerror = (error) => this.handleTransportError(error);
+    // A launched HTTP server dying is hard evidence too, even with no request in flight.
+    void launched?.exited.then(() => this.handleClosed());
+  }
+
+  /** The server's process: the stdio child, or the HTTP server we launched. */
+  private get processGroup(): ProcessGroup | undefined {
+    return this.launched ?? (this.transportImpl instanceof StdioProcessTransport ? this.transportImpl.processGroup : undefined);
+  }
+
+  get pid(): number | undefined {
+    return this.processGroup?.pid;
+  }
+
+  /** An error for a failed attempt or a lost session, with what the process's end means. */
+  failure(error: unknown): ConnectionError {
+    const group = this.processGroup;
+    return (group && processEnded(group, this.policy, error)) ?? toConnectionError(error);
+  }
+
+  get serverInfo(): { name: string; version: string } | undefined {
+    const info = this.client.getServerVersion();
+    return info ? { name: info.name, version: info.version } : undefined;
+  }
+
+  markConnected(): void {
+    this.connected = true;
+  }
+
+  async probe(kind: ProbeKind, signal: AbortSignal): Promise<void> {
+    try {
+      await PROBE_STRATEGIES[kind](this.client, signal);
+    } catch (error) {
+      throw this.classify(error);
+    }
+  }
+
+  async listTools(signal?: AbortSignal): Promise<Tool[]> {
+    try {
+      const tools: Tool[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await this.client.listTools(cursor ? { cursor } : undefined, { signal });
+        tools.push(...page.tools);
+        cursor = page.nextCursor;
+      } while (cursor);
+      return tools;
+    } catch (error) {
+      throw this.classify(error);
+    }
+  }
+
+  async callTool(params: CallToolRequest['params'], options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<CallToolResult> {
+    try {
+      return (await this.client.callTool(params, CallToolResultSchema, {
+        signal: options?.signal,
+        timeout: options?.timeoutMs,
+      })) as CallToolResult;
+    } catch (error) {
+      throw this.classify(error);
+    }
+  }
+
+  onEvent(listener: (event: SessionEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.ended = true;
+      try {
+        await this.client.close();
+      } catch {
+        // Closing is best effort; the transport's own close still ran.
+      }
+      await this.transportImpl.close().catch(() => undefined);
+      await this.launched?.terminate(this.teardown);
+    })();
+    return this.closing;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { transport: this.transport, pid: this.pid, serverInfo: this.serverInfo };
+  }
+
+  private classify(error: unknown): ConnectionError {
+    return toConnectionError(error, { hadSession: this.transport === 'streamable-http' || this.transport === 'sse' });
+  }
+
+  private emit(event: SessionEvent): void {
+    if (!this.connected || this.ended) return;
+    this.ended = true;
+    for (const listener of this.listeners) listener(event);
+  }
+
+  private handleClosed(): void {
+    const group = this.processGroup;
+    const ended = group && processEnded(group, this.policy);
+    this.emit({ type: 'transport.closed', error: ended ?? new ConnectionError('closed', 'transport closed') });
+  }
+
+  /**
+   * HTTP transports report a broken event stream as an error, which alone cannot tell a stopped
+   * server from a restarted one or a stream the server merely ended. One immediate ping decides:
+   * refused → closed, 404 → session expired, an answer → nothing happened.
+   */
+  private handleTransportError(error: Error): void {
+    if (!this.connected || this.ended) return;
+    const kind = this.classify(error).kind;
+    if (kind === 'closed' || kind === 'session-expired') {
+      this.emit({ type: kind === 'closed' ? 'transport.closed' : 'session.expired', error: this.classify(error) });
+      return;
+    }
+    if (this.transport === 'stdio') return;
+    if (STREAM_GAVE_UP.test(error.message)) {
+      // Requests may still work, but the server can no longer reach us on its own (notifications,
+      // sampling); a session in that state is broken, so start a fresh one.
+      this.emit({ type: 'transport.closed', error: new ConnectionError('closed', `event stream could not be reopened: ${error.message}`, { cause: error }) });
+      return;
+    }
+    if (this.verifying) return;
+    this.verifying = true;
+    this.client
+      .ping({ timeout: this.verifyTimeoutMs })
+      .catch((pingError: unknown) => {
+        const verdict = this.classify(pingError);
+        if (verdict.kind === 'closed') this.emit({ type: 'transport.closed', error: verdict });
+        if (verdict.kind === 'session-expired') this.emit({ type: 'session.expired', error: verdict });
+      })
+      .finally(() => {
+        this.verifying = false;
+      });
+  }
+}

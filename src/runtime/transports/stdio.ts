@@ -1,0 +1,110 @@
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { LogRing } from '../log-ring.js';
+import { DEFAULT_TEARDOWN, ProcessGroup } from '../process/process-group.js';
+import type { ProcessParams } from '../../core/target.js';
+import type { ProcessExit, TeardownTimings } from '../process/process-group.js';
+import type { ProcessSupport } from '../process/support.js';
+
+export type StdioServerParams = ProcessParams;
+export type StdioTeardownTimings = TeardownTimings;
+export type { ProcessExit };
+export const DEFAULT_STDIO_TEARDOWN = DEFAULT_TEARDOWN;
+
+/**
+ * MCP over a child's stdin/stdout, written on the SDK's `Transport` interface and its
+ * `ReadBuffer`. We do not use the SDK's `StdioClientTransport` because it signals only the direct
+ * child: an `npx` or shell wrapper's grandchildren outlive it, and a SIGSTOPped child ignores its
+ * SIGTERM. Here the child leads its own process group (`ProcessGroup`), and `close()` resolves only
+ * once the child has exited, so a new attempt never overlaps the old process.
+ */
+export class StdioProcessTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+
+  readonly stderr: LogRing;
+  private group: ProcessGroup | undefined;
+  private readonly readBuffer = new ReadBuffer();
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly params: StdioServerParams,
+    private readonly teardown: StdioTeardownTimings = DEFAULT_TEARDOWN,
+    stderr?: LogRing,
+    private readonly support: ProcessSupport = {},
+  ) {
+    this.stderr = stderr ?? new LogRing();
+  }
+
+  get pid(): number | undefined {
+    return this.group?.pid;
+  }
+
+  /** The child's process group, once started. */
+  get processGroup(): ProcessGroup | undefined {
+    return this.group;
+  }
+
+  /** How the child ended, once it has. */
+  get exit(): ProcessExit | undefined {
+    return this.group?.exit;
+  }
+
+  async start(): Promise<void> {
+    if (this.group) throw new Error('StdioProcessTransport already started');
+    const group = await ProcessGroup.spawn(this.params, {
+      logs: this.stderr,
+      stdoutIsProtocol: true,
+      observer: this.support.observer,
+      onGroupStarted: (pgid) => this.support.watchdog?.watch(pgid),
+      onGroupEnded: (pgid) => this.support.watchdog?.forget(pgid),
+    });
+    this.group = group;
+    const { child } = group;
+    child.once('close', () => this.onclose?.());
+    child.stdin?.on('error', (error) => this.onerror?.(error));
+    child.stdout?.on('error', (error) => this.onerror?.(error));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      try {
+        this.readBuffer.append(chunk);
+      } catch (error) {
+        this.onerror?.(error as Error);
+        return;
+      }
+      this.drainMessages();
+    });
+  }
+
+  async send(message: JSONRPCMessage): Promise<void> {
+    const stdin = this.group?.child.stdin;
+    if (!stdin || stdin.destroyed || this.closing) throw new Error('Not connected');
+    if (!stdin.write(serializeMessage(message))) {
+      await new Promise<void>((resolve) => stdin.once('drain', resolve));
+    }
+  }
+
+  /** Idempotent; resolves once the child (and the signals to its group) are done. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.group?.terminate(this.teardown);
+      this.readBuffer.clear();
+    })();
+    return this.closing;
+  }
+
+  private drainMessages(): void {
+    for (;;) {
+      let message: JSONRPCMessage | null;
+      try {
+        message = this.readBuffer.readMessage();
+      } catch (error) {
+        this.onerror?.(error as Error);
+        continue;
+      }
+      if (message === null) return;
+      this.onmessage?.(message);
+    }
+  }
+}

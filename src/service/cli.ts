@@ -1,0 +1,219 @@
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../config/errors.js';
+import type { InspectorBridge } from '../observe/inspector.js';
+import { createLogger } from '../observe/logger.js';
+import type { Logger } from '../observe/logger.js';
+import { DEFAULT_HOST, DEFAULT_PORT, packageVersion, SHUTDOWN_TIMEOUT_MS, startService } from './service.js';
+import type { RunningService } from './service.js';
+import type { FleetEvent } from '../fleet/supervisor.js';
+
+const DEFAULT_INSPECT_PORT = 7412;
+
+const HELP = `mcp-supervisor — keeps MCP server connections alive and honest
+
+Usage: mcp-supervisor --config <file> [options]
+
+Options:
+  -c, --config <file>      mcpServers config (JSON); servers added or removed
+                           through the API are written back to it   [required]
+      --host <addr>        interface to listen on                  [${DEFAULT_HOST}]
+  -p, --port <n>           port to listen on; 0 = any free port    [${DEFAULT_PORT}]
+      --token <secret>     require "Authorization: Bearer <secret>" on every
+                           route but /health; prefer the environment
+                           variable MCP_SUPERVISOR_TOKEN (a flag shows in ps)
+      --log-level <lvl>    fatal|error|warn|info|debug|trace|silent  [info]
+      --inspect            watch every statechart live in the Stately inspector
+                           (prints the page to open)
+      --inspect-port <n>   port of the inspector page; 0 = any free port [${DEFAULT_INSPECT_PORT}]
+  -h, --help               show this help
+  -v, --version            print the version
+
+Logs are JSON lines (pino) on stdout; the line saying where to connect goes to stderr.
+SIGINT / SIGTERM shut down gracefully: every server is stopped and its process reaped
+within ${SHUTDOWN_TIMEOUT_MS / 1000} s, then the process exits 0.
+`;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+type LogLevel = (typeof LOG_LEVELS)[number];
+
+class UsageError extends Error {}
+
+interface Options {
+  config: string;
+  host: string;
+  port: number;
+  token: string | undefined;
+  level: LogLevel;
+  inspect: boolean;
+  inspectPort: number;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let values: ReturnType<typeof parse>['values'];
+  try {
+    values = parse(argv).values;
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
+  let options: Options;
+  try {
+    options = validate(values);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`${error.message}\n\n${HELP}`);
+    return 2;
+  }
+  return run(options);
+}
+
+async function run(options: Options): Promise<number> {
+  const logger = createLogger(options.level);
+  // Listening from the start: a signal during startup shuts down once started, never leaving children behind.
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  let inspector: InspectorBridge | undefined;
+  let service: RunningService;
+  try {
+    if (options.inspect) {
+      // Loaded only when asked for: it pulls in a WebSocket stack.
+      const { startInspector } = await import('../observe/inspector.js');
+      inspector = await startInspector({ host: options.host, port: options.inspectPort });
+    }
+    service = await startService({
+      configPath: options.config,
+      host: options.host,
+      port: options.port,
+      token: options.token,
+      logger,
+      inspect: inspector?.inspect,
+    });
+  } catch (error) {
+    await inspector?.close();
+    if (error instanceof ConfigError) {
+      process.stderr.write(`mcp-supervisor: ${error.message}\n`);
+      return 1;
+    }
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      process.stderr.write(`mcp-supervisor: cannot listen on ${options.host}:${options.port}: ${(error as Error).message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+
+  const { supervisor, url } = service;
+  supervisor.subscribe((event) => logEvent(logger, event));
+  logger.info({ url, config: options.config, servers: supervisor.ids(), auth: service.requiresToken, inspector: inspector?.url }, 'listening');
+  const auth = service.requiresToken ? ' -H "Authorization: Bearer <token>"' : '';
+  process.stderr.write(`mcp-supervisor listening on ${url} — try: curl${auth} ${url}/actors\n`);
+  if (inspector) process.stderr.write(`mcp-supervisor statecharts: open ${inspector.url} in a browser\n`);
+
+  const signal = await signalled;
+  const started = Date.now();
+  logger.info({ signal }, 'shutting down');
+  // A second signal, or a shutdown that overruns its budget, ends the process at once.
+  const force = (reason: string) => (): void => {
+    logger.error({ reason }, 'forced exit');
+    process.exit(1);
+  };
+  process.once('SIGINT', force('second SIGINT'));
+  process.once('SIGTERM', force('second SIGTERM'));
+  setTimeout(force(`shutdown took longer than ${SHUTDOWN_TIMEOUT_MS + 1_000} ms`), SHUTDOWN_TIMEOUT_MS + 1_000).unref();
+
+  await service.close();
+  await inspector?.close();
+  logger.info({ ms: Date.now() - started }, 'stopped');
+  return 0;
+}
+
+function validate(values: ReturnType<typeof parse>['values']): Options {
+  const level = values['log-level'] ?? 'info';
+  if (!isLogLevel(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  if (!values.config) throw new UsageError('--config is required');
+  const token = values.token ?? process.env.MCP_SUPERVISOR_TOKEN;
+  if (token !== undefined && token.trim() === '') throw new UsageError('the token (--token or MCP_SUPERVISOR_TOKEN) must not be empty');
+  return {
+    config: values.config,
+    host: values.host ?? DEFAULT_HOST,
+    port: portOf('--port', values.port, DEFAULT_PORT),
+    token,
+    level,
+    inspect: values.inspect ?? false,
+    inspectPort: portOf('--inspect-port', values['inspect-port'], DEFAULT_INSPECT_PORT),
+  };
+}
+
+function portOf(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65_535) throw new UsageError(`${flag} must be a port number from 0 to 65535, got "${value}"`);
+  return port;
+}
+
+function logEvent(logger: Logger, event: FleetEvent): void {
+  switch (event.type) {
+    case 'transition':
+      logger.info({ server: event.id, from: event.from, to: event.to, reason: event.reason }, 'transition');
+      return;
+    case 'probe.completed':
+      logger.debug({ server: event.id, probe: event.kind, outcome: event.outcome, latencyMs: event.latencyMs }, 'probe');
+      return;
+    case 'admission':
+      logger.debug({ server: event.id, waitedMs: event.waitedMs, inFlight: event.inFlight }, 'admitted');
+      return;
+    case 'quarantine':
+      logger.warn({ server: event.id, until: new Date(event.until).toISOString(), times: event.times }, 'flapping: quarantined');
+      return;
+    case 'panic':
+      logger.warn({ active: event.active, lost: event.lost, total: event.total }, event.active ? 'panic: most of the fleet lost at once, admitting slowly' : 'panic over');
+      return;
+    case 'server.added':
+    case 'server.removed':
+      logger.info({ server: event.id }, event.type);
+      return;
+    case 'call.completed':
+      logger.debug({ server: event.id, tool: event.tool, outcome: event.outcome, latencyMs: event.latencyMs }, 'tool call');
+      return;
+  }
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', short: 'c' },
+      host: { type: 'string' },
+      port: { type: 'string', short: 'p' },
+      token: { type: 'string' },
+      'log-level': { type: 'string' },
+      inspect: { type: 'boolean' },
+      'inspect-port': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+    strict: true,
+  });
+}
+
+function isLogLevel(level: string): level is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(level);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`mcp-supervisor: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);

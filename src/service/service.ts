@@ -1,0 +1,207 @@
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import { loadConfigFile } from '../config/load.js';
+import { ConfigStore } from '../config/store.js';
+import { createApp } from '../http/app.js';
+import type { App } from '../http/app.js';
+import { createMetrics } from '../observe/metrics.js';
+import type { Logger } from '../observe/logger.js';
+import { createSupervisor } from '../fleet/supervisor.js';
+import { startWatchdog } from '../runtime/process/watchdog.js';
+import type { CreateSupervisorOptions, Supervisor } from '../fleet/supervisor.js';
+
+/** Where the service listens unless told otherwise: loopback only (docs/design.md §5). */
+export const DEFAULT_HOST = '127.0.0.1';
+/** The CLI's default port (the library default is 0, an OS-chosen port). */
+export const DEFAULT_PORT = 7411;
+/** `close()` finishes within this, whatever the servers do. */
+export const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+export interface StartServiceOptions {
+  /** The `mcpServers` config file; servers added or removed through the API are written back to it. */
+  configPath: string;
+  host?: string;
+  /** 0 (default) lets the OS pick; read the chosen one from the result. */
+  port?: number;
+  /** When set, every route but `/health` requires `Authorization: Bearer <token>`. */
+  token?: string;
+  logger?: Logger;
+  /** An XState inspection observer (e.g. `startInspector().inspect`). */
+  inspect?: CreateSupervisorOptions['inspect'];
+  /** Further supervisor options (flap, panic, stdio teardown timings). */
+  supervisor?: Omit<CreateSupervisorOptions, 'inspect'>;
+  /** Environment for `${VAR}` expansion; `process.env` by default. */
+  env?: Record<string, string | undefined>;
+  /** Upper bound of `close()`; default 10 s. */
+  shutdownTimeoutMs?: number;
+  /** `false` runs without the hard-death watchdog process (for embedding where one is not wanted). */
+  watchdog?: false;
+}
+
+export interface RunningService {
+  /** Base URL, e.g. `http://127.0.0.1:7411`. */
+  url: string;
+  host: string;
+  port: number;
+  supervisor: Supervisor;
+  app: App;
+  /** Whether the API requires a bearer token (from the options or the config). */
+  requiresToken: boolean;
+  /**
+   * Graceful shutdown, at most `shutdownTimeoutMs`: stops accepting connections, stops the
+   * supervisor (no more admissions, in-flight calls settle with an error, every transport closed,
+   * every child reaped), lets pending responses finish, then closes every connection left
+   * (idle keep-alive and `/events` streams). Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Runs the whole service: loads and validates the config (a `ConfigError` listing every problem
+ * is thrown before anything starts), binds the port (a bind error is thrown before any server is
+ * spawned), then starts supervising and serves the HTTP API.
+ *
+ * @example
+ * const service = await startService({ configPath: 'mcp.json' });
+ * console.log(`open ${service.url}/actors`);
+ * process.once('SIGTERM', () => void service.close());
+ */
+export async function startService(options: StartServiceOptions): Promise<RunningService> {
+  const host = options.host ?? DEFAULT_HOST;
+  const env = options.env ?? process.env;
+  const logger = options.logger;
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? SHUTDOWN_TIMEOUT_MS;
+
+  const config = await loadConfigFile(options.configPath, env);
+  const token = options.token ?? config.token;
+  const persistence = await ConfigStore.open(options.configPath, { env });
+
+  let app: App | undefined;
+  const server = createAdaptorServer({
+    fetch: async (request, bindings) => {
+      if (!app) return Response.json({ error: { code: 'starting', message: 'the service is starting' } }, { status: 503 });
+      const started = performance.now();
+      const response = await app.fetch(request, bindings);
+      if (response.headers.get('content-type')?.startsWith('text/event-stream') && 'outgoing' in bindings) {
+        responses.streaming(bindings.outgoing as ServerResponse);
+      }
+      logger?.debug(
+        { method: request.method, path: new URL(request.url).pathname, status: response.status, ms: Math.round(performance.now() - started) },
+        'request',
+      );
+      return response;
+    },
+  }) as Server;
+  const responses = trackResponses(server);
+  await listen(server, options.port ?? 0, host);
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  // If this process dies hard, the watchdog ends every server process group it was told about.
+  const watchdog = options.watchdog === false ? undefined : await startWatchdog();
+  const supervisor = createSupervisor(config, { ...options.supervisor, inspect: options.inspect, watchdog });
+  let metrics: ReturnType<typeof createMetrics>;
+  try {
+    metrics = createMetrics(supervisor);
+    app = createApp({ supervisor, persistence, metrics, token, logger, version: packageVersion() });
+  } catch (error) {
+    await supervisor.stop().catch(() => undefined);
+    await watchdog?.close();
+    server.closeAllConnections();
+    server.close();
+    throw error;
+  }
+
+  let closing: Promise<void> | undefined;
+  const shutdown = async (): Promise<void> => {
+    const deadline = Date.now() + shutdownTimeoutMs;
+    const remaining = (reserveMs = 0): number => Math.max(0, deadline - Date.now() - reserveMs);
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    try {
+      // Keep a little of the budget for the HTTP side.
+      await supervisor.stop(Math.max(1, remaining(1_500)));
+    } catch (error) {
+      logger?.error({ err: error }, 'supervisor did not stop in time');
+    }
+    metrics.close();
+    await watchdog?.close();
+    // Calls that were in flight have settled with an error; let those answers go out.
+    await responses.settled(Math.min(1_000, remaining(200)));
+    server.closeAllConnections();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, remaining())))]);
+    clearTimeout(timer);
+  };
+
+  return {
+    url,
+    host,
+    port,
+    supervisor,
+    app,
+    requiresToken: token !== undefined,
+    close: () => (closing ??= shutdown()),
+  };
+}
+
+interface ResponseTracker {
+  /** Marks a response as an event stream: it only ends when closed, so it is not waited for. */
+  streaming(response: ServerResponse): void;
+  /**
+   * Resolves once every ordinary response has been sent and every event stream has written what
+   * the fleet published up to now (its last `stopped` transitions), or after `timeoutMs`.
+   */
+  settled(timeoutMs: number): Promise<void>;
+}
+
+function trackResponses(server: Server): ResponseTracker {
+  const pending = new Set<ServerResponse>();
+  const streams = new Set<ServerResponse>();
+  server.on('request', (_request: IncomingMessage, response: ServerResponse) => {
+    pending.add(response);
+    response.once('close', () => {
+      pending.delete(response);
+      streams.delete(response);
+    });
+  });
+  const unflushed = (): boolean => [...streams].some((response) => (response.socket?.writableLength ?? 0) > 0);
+  return {
+    streaming(response) {
+      pending.delete(response);
+      if (!response.destroyed) streams.add(response);
+    },
+    async settled(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      // Events reach a stream through two event buses, each delivering on a later turn of the
+      // event loop; let them run before looking at what is left to write.
+      if (streams.size > 0) for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+      while ((pending.size > 0 || unflushed()) && Date.now() < deadline) await delay(10);
+    },
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+let version: string | undefined;
+
+/** This package's version, from its package.json. */
+export function packageVersion(): string {
+  version ??= (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return version;
+}

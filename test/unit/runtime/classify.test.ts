@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { toConnectionError } from '../../../src/runtime/classify.js';
+import { ConnectionError } from '../../../src/core/errors.js';
+
+/** What `child_process.spawn` emits for a missing command. */
+function spawnError(code: string, command: string): Error {
+  return Object.assign(new Error(`spawn ${command} ${code}`), {
+    errno: code === 'ENOENT' ? -2 : -13,
+    code,
+    syscall: `spawn ${command}`,
+    path: command,
+    spawnargs: [],
+  });
+}
+
+function errnoError(code: string, message: string, syscall = 'read'): Error {
+  return Object.assign(new Error(message), { code, syscall });
+}
+
+describe('toConnectionError', () => {
+  it('maps a spawn ENOENT to permanent with "command not found"', () => {
+    const cause = spawnError('ENOENT', 'nope');
+    const error = toConnectionError(cause);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect(error.kind).toBe('permanent');
+    expect(error.message).toContain('command not found');
+    expect(error.message).toContain('nope');
+    expect(error.cause).toBe(cause);
+  });
+
+  it('maps a spawn EACCES to permanent, keeping the original message', () => {
+    const error = toConnectionError(spawnError('EACCES', '/etc/passwd'));
+    expect(error.kind).toBe('permanent');
+    expect(error.message).toContain('/etc/passwd');
+    expect(error.message).toContain('EACCES');
+  });
+
+  it('does not treat an ENOENT that is not from spawn as permanent', () => {
+    expect(toConnectionError(errnoError('ENOENT', 'open /tmp/missing', 'open')).kind).toBe('transient');
+  });
+
+  it('maps McpError codes: -32601 → method-not-found, -32000 → closed, -32001 → timeout, others → transient', () => {
+    expect(toConnectionError(new McpError(ErrorCode.MethodNotFound, 'Method not found')).kind).toBe('method-not-found');
+    expect(toConnectionError(new McpError(-32601, 'Method not found')).kind).toBe('method-not-found');
+    expect(toConnectionError(new McpError(-32000, 'Connection closed')).kind).toBe('closed');
+    expect(toConnectionError(new McpError(-32001, 'Request timed out')).kind).toBe('timeout');
+    expect(toConnectionError(new McpError(ErrorCode.InternalError, 'boom')).kind).toBe('transient');
+    expect(toConnectionError(new McpError(ErrorCode.InvalidParams, 'bad')).kind).toBe('transient');
+  });
+
+  it('keeps the McpError message and the original error as cause', () => {
+    const cause = new McpError(-32001, 'Request timed out');
+    const error = toConnectionError(cause);
+    expect(error.message).toBe('MCP error -32001: Request timed out');
+    expect(error.cause).toBe(cause);
+  });
+
+  it('maps a Streamable HTTP 404 to session-expired only when a session id was sent', () => {
+    expect(toConnectionError(new StreamableHTTPError(404, 'Not Found'), { hadSession: true }).kind).toBe('session-expired');
+    expect(toConnectionError(new StreamableHTTPError(404, 'Not Found'), { hadSession: false }).kind).toBe('permanent');
+    expect(toConnectionError(new StreamableHTTPError(404, 'Not Found')).kind).toBe('permanent');
+  });
+
+  it('maps a Streamable HTTP 400 "No valid session ID" to session-expired', () => {
+    const error = new StreamableHTTPError(400, 'Error POSTing to endpoint: Bad Request: No valid session ID provided');
+    expect(toConnectionError(error).kind).toBe('session-expired');
+    expect(toConnectionError(new StreamableHTTPError(400, 'Bad Request: malformed body')).kind).toBe('transient');
+  });
+
+  it('maps HTTP 401 and 403 to permanent, and 5xx to transient', () => {
+    expect(toConnectionError(new StreamableHTTPError(401, 'Unauthorized')).kind).toBe('permanent');
+    expect(toConnectionError(new StreamableHTTPError(403, 'Forbidden')).kind).toBe('permanent');
+    expect(toConnectionError(new SseError(401, 'Unauthorized', new Event('error') as ConstructorParameters<typeof SseError>[2])).kind).toBe('permanent');
+    expect(toConnectionError(new UnauthorizedError()).kind).toBe('permanent');
+    expect(toConnectionError(new StreamableHTTPError(503, 'Service Unavailable')).kind).toBe('transient');
+    expect(toConnectionError(new Error('Error POSTing to endpoint (HTTP 401): Unauthorized')).kind).toBe('permanent');
+    expect(toConnectionError(new Error('Error POSTing to endpoint (HTTP 502): Bad Gateway')).kind).toBe('transient');
+  });
+
+  it('maps fetch failures with ECONNREFUSED in the cause chain to closed, naming the code', () => {
+    const error = toConnectionError(new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } }));
+    expect(error.kind).toBe('closed');
+    expect(error.message).toContain('fetch failed');
+    expect(error.message).toContain('ECONNREFUSED');
+  });
+
+  it('maps ECONNRESET, EPIPE and undici socket errors to closed', () => {
+    expect(toConnectionError(errnoError('ECONNRESET', 'read ECONNRESET')).kind).toBe('closed');
+    expect(toConnectionError(errnoError('EPIPE', 'write EPIPE', 'write')).kind).toBe('closed');
+    const undici = new TypeError('fetch failed', { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) });
+    expect(toConnectionError(undici).kind).toBe('closed');
+  });
+
+  it('maps an invalid URL to permanent', () => {
+    let thrown: unknown;
+    try {
+      new URL('not a url');
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(TypeError);
+    expect(toConnectionError(thrown).kind).toBe('permanent');
+    expect(toConnectionError(new TypeError('Invalid URL')).kind).toBe('permanent');
+  });
+
+  it('maps aborts and timeouts to timeout', () => {
+    const abort = Object.assign(new Error('This operation was aborted'), { name: 'AbortError' });
+    expect(toConnectionError(abort).kind).toBe('timeout');
+    expect(toConnectionError(new DOMException('The operation was aborted', 'AbortError')).kind).toBe('timeout');
+    expect(toConnectionError(AbortSignal.abort().reason).kind).toBe('timeout');
+    expect(toConnectionError(new DOMException('The operation timed out', 'TimeoutError')).kind).toBe('timeout');
+  });
+
+  it('maps "Not connected" to closed', () => {
+    expect(toConnectionError(new Error('Not connected')).kind).toBe('closed');
+  });
+
+  it('maps anything else to transient, strings and objects included', () => {
+    const plain = toConnectionError(new Error('something odd'));
+    expect(plain.kind).toBe('transient');
+    expect(plain.message).toBe('something odd');
+    expect(toConnectionError('a string').kind).toBe('transient');
+    expect(toConnectionError('a string').message).toBe('a string');
+    expect(toConnectionError({ weird: true }).kind).toBe('transient');
+    expect(toConnectionError(undefined).kind).toBe('transient');
+  });
+
+  it('passes a ConnectionError through unchanged', () => {
+    const original = new ConnectionError('session-expired', 'gone');
+    expect(toConnectionError(original)).toBe(original);
+    expect(toConnectionError(original, { hadSession: false })).toBe(original);
+    const permanent = new ConnectionError('transient', 'cannot start "x": command not found');
+    expect(toConnectionError(permanent).kind).toBe('transient');
+  });
+});
