@@ -1,6 +1,3 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI directly: tsx compiles src/ on the fly, so the package needs no build step.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/service/cli.ts');
+// The command line runs the built JavaScript (npm run build; `npm install` builds it via prepare).
+import '../dist/service/cli.js';

@@ -30,7 +30,7 @@ import { DEFAULT_STDIO_TEARDOWN } from '../../src/runtime/transports/stdio.js';
 import { startService } from '../../src/service/service.js';
 import type { RunningService } from '../../src/service/service.js';
 import { DEFAULT_SETTINGS } from '../../src/core/settings.js';
-import type { FleetEvent } from '../../src/fleet/supervisor.js';
+import type { FleetEvent } from '../../src/fleet/events.js';
 import { percentile, round, until } from '../harness.js';
 import type { Row, Scenario } from '../harness.js';
 

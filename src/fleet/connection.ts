@@ -23,12 +23,14 @@ export interface CreateConnectionOptions {
   seed?: number;
   stdioTeardown?: StdioTeardownTimings;
   /** Called with every top-level state change. */
-  onTransition?: (change: StateChange) => void;
+  onTransition?: (change: StateChanged) => void;
   /** Forwarded to `createActor` (e.g. `@statelyai/inspect`'s `inspector.inspect`). */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
-export interface StateChange {
+/** A connection entered a top-level state: the same fact, by the same name, as the supervisor's `state.changed`. */
+export interface StateChanged {
+  type: 'state.changed';
   id: string;
   from: ConnectionState | undefined;
   to: ConnectionState;
@@ -87,7 +89,7 @@ export class ManagedConnection {
 
   /** Resolves once the connection is `healthy` (or rejects after `timeoutMs`). */
   async ready(timeoutMs = 30_000): Promise<void> {
-    await waitFor(this.actor, (snapshot) => snapshot.matches('healthy'), { timeout: timeoutMs });
+    await waitFor(this.actor, (snapshot) => connectionStateOf(snapshot) === 'healthy', { timeout: timeoutMs });
   }
 
   listTools(options?: CallToolOptions): Promise<Tool[]> {
@@ -127,7 +129,7 @@ export class ManagedConnection {
     const from = this.lastState;
     this.lastState = state;
     const reason = REASONED_STATES.has(state) ? snapshot.context.lastError?.message : undefined;
-    this.options.onTransition?.({ id: this.id, from, to: state, at: snapshot.context.since, reason });
+    this.options.onTransition?.({ type: 'state.changed', id: this.id, from, to: state, at: snapshot.context.since, reason });
   }
 }
 

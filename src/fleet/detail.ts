@@ -1,6 +1,8 @@
 import type { ServerTarget } from '../core/target.js';
 import type { ConnectionSnapshot } from '../machines/connection.machine.js';
-import type { ActorView, Supervisor, TransitionRecord } from './supervisor.js';
+import type { ActorView } from './views.js';
+import type { Supervisor } from './supervisor.js';
+import type { TransitionRecord } from './stats.js';
 
 /**
  * A target as the API may show it: env values and headers are secrets and never leave the

@@ -2,110 +2,51 @@ import { performance } from 'node:perf_hooks';
 import { createActor, waitFor } from 'xstate';
 import type { Actor, InspectionEvent, Observer } from 'xstate';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { ConnectionError, ConnectionLostError, NotConnectedError } from '../core/errors.js';
+import type { FlapSettings } from '../core/policy/flapping.js';
+import type { PanicSettings } from '../core/policy/panic.js';
+import type { ConnectionState } from '../core/states.js';
+import { connectionStateOf } from '../machines/connection.machine.js';
+import type { ConnectionActorRef, ConnectionEmitted } from '../machines/connection.machine.js';
+import { supervisorMachine } from '../machines/supervisor.machine.js';
+import type { ConnectionCommand, SupervisedServer, SupervisorEmitted, SupervisorSnapshot } from '../machines/supervisor.machine.js';
 import { createConnectionLogic } from '../runtime/connection-logic.js';
 import { LogRing } from '../runtime/log-ring.js';
-import type { StdioTeardownTimings } from '../runtime/transports/stdio.js';
-import { ConnectionCalls } from './calls.js';
+import type { LogLine } from '../runtime/log-ring.js';
 import { ProcessRegistry } from '../runtime/process/registry.js';
-import type { ProcessFacts } from '../runtime/process/registry.js';
 import type { GroupWatchdog } from '../runtime/process/support.js';
-import { sampleProcess } from '../runtime/process/sampler.js';
-import type { ProcessSample } from '../runtime/process/sampler.js';
-import type { CallToolOptions } from './calls.js';
+import type { StdioTeardownTimings } from '../runtime/transports/stdio.js';
 import { parseConfig } from '../config/load.js';
 import type { ServerDefinition, SupervisorConfig } from '../config/load.js';
 import type { RawConfig } from '../config/schema.js';
+import { ConnectionCalls } from './calls.js';
+import type { CallToolOptions } from './calls.js';
+import { DuplicateServerError, UnknownServerError } from './errors.js';
 import { EventBus } from './event-bus.js';
 import type { SubscribeOptions } from './event-bus.js';
-import { ConnectionError, ConnectionLostError, NotConnectedError } from '../core/errors.js';
-import { connectionStateOf } from '../machines/connection.machine.js';
-import type { ConnectionActorRef, ConnectionEmitted, ConnectionSnapshot } from '../machines/connection.machine.js';
-import type { ConnectionState } from '../core/states.js';
-import { supervisorMachine } from '../machines/supervisor.machine.js';
-import type { ConnectionCommand, SupervisedServer, SupervisorEmitted, SupervisorSnapshot } from '../machines/supervisor.machine.js';
-import type { FlapSettings } from '../core/policy/flapping.js';
-import type { PanicSettings } from '../core/policy/panic.js';
+import type { CallOutcome, FleetEvent } from './events.js';
+import { DEFAULT_PROCESS_SAMPLE_INTERVAL_MS, ProcessSampling } from './process-sampling.js';
+import { StatsBook } from './stats.js';
+import type { ServerStats } from './stats.js';
+import { viewOf } from './views.js';
+import type { ActorView } from './views.js';
 
+/** Options of {@link createSupervisor}; every field has a default. */
 export interface CreateSupervisorOptions {
   /** Forwarded to `createActor` (e.g. `@statelyai/inspect`'s `inspector.inspect`). */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** Flap quarantine: deaths allowed in a window, and the quarantine lengths. */
   flap?: Partial<FlapSettings>;
+  /** Panic mode: how much of the fleet lost how fast, and the admission cap while it lasts. */
   panic?: Partial<PanicSettings>;
+  /** Reconnect slots only the top priority class may use; default 1 in 4. */
   reservedForTop?: number;
+  /** How long a stdio server gets after stdin closes, and after SIGTERM. */
   stdioTeardown?: StdioTeardownTimings;
   /** Ends every server process group if this process dies hard (see `startWatchdog`). */
   watchdog?: GroupWatchdog;
   /** How often server processes' CPU and memory are read from /proc; 0 turns sampling off. */
   processSampleIntervalMs?: number;
-}
-
-/** A modest interval: /proc reads are cheap, but a fleet has many processes. */
-export const DEFAULT_PROCESS_SAMPLE_INTERVAL_MS = 5_000;
-
-/** What one connection looks like from outside (docs/design.md §5 ActorView, without process facts yet). */
-export interface ActorView {
-  id: string;
-  state: ConnectionState;
-  transport: string;
-  priority: number;
-  since: number;
-  attempts: number;
-  lastError: { kind: string; message: string; at: number } | null;
-  quality: { score: number; latencyMs: { p50: number | null; p95: number | null }; successRate: number | null; trend: string };
-  /** Held in `reconnecting` by flap quarantine until this time (epoch ms). */
-  quarantinedUntil: number | null;
-  waitingForSlot: boolean;
-  /** For servers the supervisor runs as processes (stdio, launched HTTP). */
-  process?: ProcessFacts;
-}
-
-/** How a tool call through the supervisor ended; feeds metrics and the event stream. */
-export type CallOutcome = 'ok' | 'tool_error' | 'protocol_error' | 'timeout' | 'not_connected' | 'connection_lost' | 'transport_error';
-
-export interface CallCompleted {
-  type: 'call.completed';
-  id: string;
-  tool: string;
-  outcome: CallOutcome;
-  latencyMs: number;
-  at: number;
-}
-
-/** Everything the fleet reports: the supervisor actor's events plus the calls made through it. */
-export type FleetEvent = SupervisorEmitted | CallCompleted;
-
-export interface TransitionRecord {
-  from: ConnectionState | undefined;
-  to: ConnectionState;
-  at: number;
-  reason: string | undefined;
-}
-
-/** Per-server facts gathered from the event stream, for `/health` and the actor detail. */
-export interface ServerStats {
-  errorCount: number;
-  lastProbeAt: number | null;
-  history: TransitionRecord[];
-}
-
-/** States whose fall into `reconnecting` is a failure rather than a start. */
-const FAILURE_SOURCES: ReadonlySet<ConnectionState> = new Set(['connecting', 'healthy', 'degraded']);
-
-/** Transitions kept per server for the actor detail. */
-export const HISTORY_CAPACITY = 50;
-
-export class UnknownServerError extends Error {
-  override readonly name = 'UnknownServerError';
-  constructor(readonly id: string) {
-    super(`no server with id "${id}"`);
-  }
-}
-
-export class DuplicateServerError extends Error {
-  override readonly name = 'DuplicateServerError';
-  constructor(readonly id: string) {
-    super(`a server with id "${id}" already exists`);
-  }
 }
 
 function toSupervised(definition: ServerDefinition): SupervisedServer {
@@ -133,25 +74,25 @@ function toSupervised(definition: ServerDefinition): SupervisedServer {
  * await supervisor.stop();
  */
 export class Supervisor {
+  /** The supervisor actor; its children are the connection actors (`systemId` = server id). */
   readonly actor: Actor<typeof supervisorMachine>;
+  /** Every fleet event; prefer {@link Supervisor.subscribe}. */
   readonly events = new EventBus<FleetEvent>();
+  /** Facts about each server's processes across restarts. */
+  readonly processes = new ProcessRegistry();
   private readonly stderr = new Map<string, LogRing>();
   private readonly calls = new Map<string, ConnectionCalls>();
   private readonly definitions = new Map<string, ServerDefinition>();
-  /** Facts about each server's processes across restarts. */
-  readonly processes = new ProcessRegistry();
-  private readonly stats = new Map<string, ServerStats>();
+  private readonly stats = new StatsBook();
   private readonly toolCache = new Map<string, { tools: Tool[]; at: number }>();
-  /** Servers an operator just sent a command to, so the transition it causes is not an error. */
-  private readonly commanded = new Set<string>();
-  private sampler: NodeJS.Timeout | undefined;
-  private readonly lastSamples = new Map<number, ProcessSample>();
+  private readonly sampling = new ProcessSampling(this.processes);
   /**
    * Events emitted while the actor starts (first transitions and admissions) are held for one
    * microtask, so a subscriber added right after `createSupervisor` returns sees them too.
    */
   private startupBacklog: FleetEvent[] | undefined = [];
 
+  /** Prefer {@link createSupervisor}, which also accepts a raw config object. */
   constructor(config: SupervisorConfig, options: CreateSupervisorOptions = {}) {
     for (const definition of config.servers) if (!definition.disabled) this.definitions.set(definition.id, definition);
     const logic = supervisorMachine.provide({
@@ -175,11 +116,7 @@ export class Supervisor {
     });
     this.actor.on('*', (event) => this.onEmitted(event));
     this.actor.start();
-    const sampleEvery = options.processSampleIntervalMs ?? DEFAULT_PROCESS_SAMPLE_INTERVAL_MS;
-    if (sampleEvery > 0 && process.platform === 'linux') {
-      this.sampler = setInterval(() => this.sampleProcesses(), sampleEvery);
-      this.sampler.unref();
-    }
+    this.sampling.start(options.processSampleIntervalMs ?? DEFAULT_PROCESS_SAMPLE_INTERVAL_MS);
     queueMicrotask(() => {
       const backlog = this.startupBacklog ?? [];
       this.startupBacklog = undefined;
@@ -187,60 +124,61 @@ export class Supervisor {
     });
   }
 
+  /** The supervisor actor's current snapshot. */
   get snapshot(): SupervisorSnapshot {
     return this.actor.getSnapshot();
   }
 
+  /** Every supervised server's id. */
   ids(): string[] {
     return Object.keys(this.snapshot.context.servers);
   }
 
-  /** The connection actor of one server (`systemId` = server id). */
+  /** The connection actor of one server (`systemId` = server id); throws `UnknownServerError`. */
   connection(id: string): ConnectionActorRef {
     const ref = this.actor.system.get(id) as ConnectionActorRef | undefined;
     if (!ref || !(id in this.snapshot.context.servers)) throw new UnknownServerError(id);
     return ref;
   }
 
+  /** The server's connection state now. */
   state(id: string): ConnectionState {
     return connectionStateOf(this.connection(id).getSnapshot());
   }
 
+  /** What one server looks like from outside. */
   view(id: string): ActorView {
-    const snapshot: ConnectionSnapshot = this.connection(id).getSnapshot();
-    const { context } = snapshot;
-    const supervisor = this.snapshot.context;
-    const server = supervisor.servers[id];
-    const until = supervisor.quarantine[id]?.until;
-    return {
-      id,
-      state: connectionStateOf(snapshot),
-      transport: context.transport,
-      priority: server?.priority ?? 0,
-      since: context.since,
-      attempts: context.attempts,
-      lastError: context.lastError ?? null,
-      quality: {
-        score: context.quality.score,
-        latencyMs: { p50: context.quality.latencyMs.p50, p95: context.quality.latencyMs.p95 },
-        successRate: context.quality.successRate,
-        trend: context.quality.trend,
-      },
-      quarantinedUntil: until !== undefined && until > Date.now() ? until : null,
-      waitingForSlot: supervisor.queue.some((request) => request.id === id),
-      ...this.processView(id),
-    };
+    return viewOf(id, this.connection(id).getSnapshot(), this.snapshot.context, this.processes.facts(id));
   }
 
+  /** {@link Supervisor.view} of every server. */
   views(): ActorView[] {
     return this.ids().map((id) => this.view(id));
   }
 
-  /** Resolves when the server's connection is `healthy`. */
+  /** Resolves when the server's connection is `healthy`; rejects after `timeoutMs`. */
   async ready(id: string, timeoutMs = 30_000): Promise<void> {
-    await waitFor(this.connection(id), (snapshot) => snapshot.matches('healthy'), { timeout: timeoutMs });
+    await waitFor(this.connection(id), (snapshot) => connectionStateOf(snapshot) === 'healthy', { timeout: timeoutMs });
   }
 
+  /**
+   * Resolves when the server is serving (`healthy` or `degraded`), or after `timeoutMs` without
+   * complaint: callers go on to find out what state it is in (gRPC's wait-for-ready).
+   */
+  async whenServing(id: string, timeoutMs: number): Promise<void> {
+    const serving = (state: ConnectionState): boolean => state === 'healthy' || state === 'degraded';
+    try {
+      await waitFor(this.connection(id), (snapshot) => serving(connectionStateOf(snapshot)), { timeout: timeoutMs });
+    } catch {
+      // Not serving in time: the caller's next step reports the state it is in.
+    }
+  }
+
+  /**
+   * Calls a tool on one server. Throws `NotConnectedError` when the server is not serving,
+   * `ConnectionLostError` when the connection is lost during the call, `ConnectionError`
+   * (`timeout`, protocol errors) otherwise; a result with `isError` is returned, not thrown.
+   */
   async callTool(id: string, name: string, args: Record<string, unknown> = {}, options?: CallToolOptions): Promise<CallToolResult> {
     const calls = this.callsOf(id);
     const started = performance.now();
@@ -257,7 +195,7 @@ export class Supervisor {
     }
   }
 
-  /** Lists the server's tools now (all pages) and caches them for `cachedTools`. */
+  /** Lists the server's tools now (all pages) and caches them for {@link Supervisor.cachedTools}. */
   async listTools(id: string, options?: CallToolOptions): Promise<Tool[]> {
     const tools = await this.callsOf(id).listTools(options);
     this.toolCache.set(id, { tools, at: Date.now() });
@@ -270,8 +208,8 @@ export class Supervisor {
     return this.toolCache.get(id);
   }
 
-  /** Runs one health check now and resolves with its outcome. */
-  async probe(id: string): Promise<Extract<ConnectionEmitted, { type: 'probe.completed' }>> {
+  /** Runs one health check now and resolves with its outcome; `NotConnectedError` when not serving. */
+  async probe(id: string): Promise<ProbeCompleted> {
     const ref = this.connection(id);
     const state = connectionStateOf(ref.getSnapshot());
     if (state !== 'healthy' && state !== 'degraded') throw new NotConnectedError(id, state);
@@ -291,20 +229,17 @@ export class Supervisor {
     });
   }
 
+  /** The server's definition as configured (secrets included: never show it as is). */
   definition(id: string): ServerDefinition {
     const definition = this.definitions.get(id);
     if (!definition) throw new UnknownServerError(id);
     return definition;
   }
 
+  /** Error count, last probe time and recent transitions of one server. */
   statsOf(id: string): ServerStats {
     this.connection(id);
-    return this.stats.get(id) ?? { errorCount: 0, lastProbeAt: null, history: [] };
-  }
-
-  private processView(id: string): { process?: ProcessFacts } {
-    const facts = this.processes.facts(id);
-    return facts ? { process: facts } : {};
+    return this.stats.of(id);
   }
 
   /** The bounded log of one server's process (stderr, and stdout of launched HTTP servers). */
@@ -313,24 +248,27 @@ export class Supervisor {
     return this.stderrOf(id);
   }
 
-  /** The last lines a stdio server wrote to stderr. */
-  logs(id: string, lines = 100): ReturnType<LogRing['tail']> {
+  /** The last lines the server's process wrote. */
+  logs(id: string, lines = 100): LogLine[] {
     this.connection(id);
     return this.stderrOf(id).tail(lines);
   }
 
+  /** Sends an operator command (`start`, `stop`, `reconnect`, `probe`) to one connection. */
   command(id: string, command: ConnectionCommand): void {
     this.connection(id);
-    if (command !== 'probe') this.commanded.add(id);
+    if (command !== 'probe') this.stats.commandSent(id);
     this.actor.send({ type: 'connection.command', id, command });
   }
 
+  /** Reconnects the server with a fresh session (and process), or starts it when stopped. */
   restart(id: string): void {
     this.connection(id);
-    this.commanded.add(id);
+    this.stats.commandSent(id);
     this.actor.send({ type: 'server.restart', id });
   }
 
+  /** Starts supervising one more server; `DuplicateServerError` when the id is taken. */
   add(definition: ServerDefinition): void {
     if (definition.id in this.snapshot.context.servers) throw new DuplicateServerError(definition.id);
     this.definitions.set(definition.id, definition);
@@ -347,7 +285,7 @@ export class Supervisor {
     this.stderr.delete(id);
     this.definitions.delete(id);
     this.processes.forget(id);
-    this.stats.delete(id);
+    this.stats.forget(id);
     this.toolCache.delete(id);
   }
 
@@ -362,23 +300,19 @@ export class Supervisor {
       ),
     );
     for (const calls of this.calls.values()) calls.dispose();
-    clearInterval(this.sampler);
+    this.sampling.stop();
     this.actor.stop();
   }
 
-  /** Reads CPU and memory of every running server process group (the server may be a grandchild of a wrapper). */
+  /** Reads CPU and memory of every running server process group now (also done on a timer). */
   sampleProcesses(now = Date.now()): void {
-    const seen = new Set<number>();
-    for (const { id, pid } of this.processes.running()) {
-      seen.add(pid);
-      const sample = sampleProcess(pid, this.lastSamples.get(pid), now, { group: true });
-      if (!sample) continue;
-      this.lastSamples.set(pid, sample);
-      this.processes.recordSample(id, pid, { cpuRatio: sample.cpuRatio, rssBytes: sample.rssBytes });
-    }
-    for (const pid of this.lastSamples.keys()) if (!seen.has(pid)) this.lastSamples.delete(pid);
+    this.sampling.sample(now);
   }
 
+  /**
+   * Calls `listener` with every fleet event, in order, on a later turn of the event loop; a slow
+   * listener loses its own oldest events, never anyone else's. Returns the unsubscribe function.
+   */
   subscribe(listener: (event: FleetEvent) => void | Promise<void>, options?: SubscribeOptions): () => void {
     return this.events.subscribe(listener, options);
   }
@@ -403,7 +337,9 @@ export class Supervisor {
   }
 
   private onEmitted(event: SupervisorEmitted): void {
-    this.record(event);
+    this.stats.record(event);
+    // A new session may serve a different tool list.
+    if (event.type === 'state.changed' && event.to === 'connecting') this.toolCache.delete(event.id);
     this.publish(event);
   }
 
@@ -411,27 +347,10 @@ export class Supervisor {
     if (this.startupBacklog) this.startupBacklog.push(event);
     else this.events.publish(event);
   }
-
-  /** Keeps the few per-server facts the API shows; synchronous, so they are never behind. */
-  private record(event: SupervisorEmitted): void {
-    if (event.type !== 'transition' && event.type !== 'probe.completed') return;
-    const stats = this.stats.get(event.id) ?? { errorCount: 0, lastProbeAt: null, history: [] };
-    this.stats.set(event.id, stats);
-    if (event.type === 'probe.completed') {
-      stats.lastProbeAt = event.at;
-      if (event.outcome !== 'fast' && event.outcome !== 'slow' && event.outcome !== 'method-not-found') stats.errorCount += 1;
-      return;
-    }
-    stats.history.push({ from: event.from, to: event.to, at: event.at, reason: event.reason });
-    if (stats.history.length > HISTORY_CAPACITY) stats.history.shift();
-    const operatorAsked = this.commanded.delete(event.id);
-    if (event.to === 'failed' || event.to === 'zombie') stats.errorCount += 1;
-    // A first start, a start after stop and an operator's reconnect also pass through `reconnecting`.
-    else if (event.to === 'reconnecting' && !operatorAsked && event.from !== undefined && FAILURE_SOURCES.has(event.from)) stats.errorCount += 1;
-    // A new session may serve a different tool list.
-    if (event.to === 'connecting') this.toolCache.delete(event.id);
-  }
 }
+
+/** The outcome of one probe, as {@link Supervisor.probe} resolves it. */
+export type ProbeCompleted = Extract<ConnectionEmitted, { type: 'probe.completed' }>;
 
 function callOutcomeOf(error: unknown): CallOutcome {
   if (error instanceof NotConnectedError) return 'not_connected';

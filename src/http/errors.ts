@@ -2,7 +2,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ConfigError } from '../config/errors.js';
 import { ConnectionError, ConnectionLostError, NotConnectedError } from '../core/errors.js';
-import { DuplicateServerError, UnknownServerError } from '../fleet/supervisor.js';
+import { DuplicateServerError, UnknownServerError } from '../fleet/errors.js';
 
 /** The one error body of the API. */
 export interface ErrorBody {

@@ -90,10 +90,23 @@ export type ConnectionEmitted = {
  */
 export type SupervisorMessage =
   | { type: 'slot.requested'; id: string }
-  | { type: 'connection.changed'; id: string; state: ConnectionState; at: number; reason: string | undefined; earlyExit?: boolean }
+  | StateChangedMessage
   /** The child is stopped and its transport fully closed; safe to remove. */
   | { type: 'connection.closed'; id: string }
   | ConnectionEmitted;
+
+/** A connection entered a top-level state (the supervisor adds `from` when it re-emits it). */
+export interface StateChangedMessage {
+  type: 'state.changed';
+  id: string;
+  to: ConnectionState;
+  /** Epoch ms. */
+  at: number;
+  /** Why, for `reconnecting`, `zombie` and `failed`: the last error's message. */
+  reason: string | undefined;
+  /** The server's process died sooner than its `minUptimeMs` (counts toward flap quarantine). */
+  earlyExit?: boolean;
+}
 
 /** States whose cause is the last error; for the others it would be stale. */
 const REASONED_STATES: ReadonlySet<ConnectionState> = new Set(['reconnecting', 'zombie', 'failed']);
@@ -140,23 +153,6 @@ function lastErrorFrom(error: unknown): LastError {
   const base = { kind: errorKindOf(error), message: errorMessageOf(error), at: now() };
   return error instanceof ConnectionError && error.earlyExit ? { ...base, earlyExit: true } : base;
 }
-
-/** What `healthy` and `degraded` both do with transport facts, failed calls and commands. */
-const whileConnected = {
-  'transport.closed': [
-    // A process under `restart: never` that exits ends here, with its exit status.
-    { guard: 'isPermanentError', target: 'failed', actions: 'recordPermanentError' },
-    { target: 'reconnecting', actions: 'recordFailure' },
-  ],
-  'session.expired': { target: 'reconnecting', actions: 'recordSessionExpired' },
-  'call.failed': [
-    { guard: 'isClosedError', target: 'reconnecting', actions: ['recordCallFailed', 'recordFailure'] },
-    { guard: 'isSessionExpired', target: 'reconnecting', actions: ['recordCallFailed', 'recordSessionExpired'] },
-    { actions: 'recordCallFailed' },
-  ],
-  reconnect: { target: 'reconnecting', actions: 'skipBackoff' },
-  stop: 'stopped',
-} as const;
 
 export const connectionMachine = setup({
   types: {
@@ -215,7 +211,7 @@ export const connectionMachine = setup({
       const reason = REASONED_STATES.has(params.state) ? context.lastError?.message : undefined;
       const earlyExit = params.state === 'reconnecting' && context.lastError?.earlyExit === true;
       enqueue(
-        sendParent({ type: 'connection.changed', id: context.id, state: params.state, at, reason, ...(earlyExit ? { earlyExit } : {}) } satisfies SupervisorMessage),
+        sendParent({ type: 'state.changed', id: context.id, to: params.state, at, reason, ...(earlyExit ? { earlyExit } : {}) } satisfies SupervisorMessage),
       );
     }),
     storeSession: assign({
@@ -370,7 +366,7 @@ export const connectionMachine = setup({
       invoke: {
         src: 'connect',
         input: ({ context }) => ({ id: context.id, attempt: context.attempts, target: context.target }),
-        onDone: { target: 'healthy', actions: 'storeSession' },
+        onDone: { target: 'serving', actions: 'storeSession' },
         onError: [
           { guard: 'isPermanentError', target: 'failed', actions: 'recordPermanentError' },
           { target: 'reconnecting', actions: 'recordFailure' },
@@ -384,89 +380,105 @@ export const connectionMachine = setup({
       },
     },
 
-    healthy: {
-      entry: { type: 'enterState', params: { state: 'healthy' } },
-      initial: 'idle',
+    // Both states that answer calls; the session watcher runs once for the pair.
+    serving: {
+      initial: 'healthy',
       invoke: { src: 'watchSession', input: ({ context }) => ({ session: context.session }) },
-      after: {
-        resetAfter: { actions: 'resetAttempts' },
-      },
       on: {
-        ...whileConnected,
+        'transport.closed': [
+          // A process under `restart: never` that exits ends here, with its exit status.
+          { guard: 'isPermanentError', target: 'failed', actions: 'recordPermanentError' },
+          { target: 'reconnecting', actions: 'recordFailure' },
+        ],
+        'session.expired': { target: 'reconnecting', actions: 'recordSessionExpired' },
+        'call.failed': [
+          { guard: 'isClosedError', target: 'reconnecting', actions: ['recordCallFailed', 'recordFailure'] },
+          { guard: 'isSessionExpired', target: 'reconnecting', actions: ['recordCallFailed', 'recordSessionExpired'] },
+          { actions: 'recordCallFailed' },
+        ],
+        reconnect: { target: 'reconnecting', actions: 'skipBackoff' },
+        stop: 'stopped',
       },
       states: {
-        idle: {
-          after: { healthyProbeInterval: 'probing' },
-          on: {
-            probe: 'probing',
-            // Only a fast answer stands in for the due probe; a slow one is recorded and the probe still runs.
-            'call.succeeded': [
-              { guard: 'callWasFast', target: 'idle', reenter: true, actions: 'recordCallSucceeded' },
-              { actions: 'recordCallSucceeded' },
-            ],
-          },
-        },
-        probing: {
-          invoke: {
-            src: 'probe',
-            input: ({ context }) => ({ session: context.session, kind: context.probeKind }),
-            onDone: [
-              { guard: 'probeWasSlow', target: '#connection.degraded', actions: 'recordSlowProbe' },
-              { target: 'idle', actions: 'recordGoodProbe' },
-            ],
-            onError: [
-              { guard: 'isMethodNotFound', target: 'probing', reenter: true, actions: ['recordMethodNotFound', 'switchProbeToToolsList'] },
-              { guard: 'isClosedError', target: '#connection.reconnecting', actions: ['recordLostProbe', 'recordFailure'] },
-              { guard: 'isSessionExpired', target: '#connection.reconnecting', actions: ['recordLostProbe', 'recordSessionExpired'] },
-              { target: '#connection.degraded', actions: 'recordMissedProbe' },
-            ],
-          },
+        healthy: {
+          entry: { type: 'enterState', params: { state: 'healthy' } },
+          initial: 'idle',
           after: {
-            pingTimeout: { target: '#connection.degraded', actions: 'recordMissedProbe' },
+            resetAfter: { actions: 'resetAttempts' },
           },
-          on: {
-            'call.succeeded': { actions: 'recordCallSucceeded' },
+          states: {
+            idle: {
+              after: { healthyProbeInterval: 'probing' },
+              on: {
+                probe: 'probing',
+                // Only a fast answer stands in for the due probe; a slow one is recorded and the probe still runs.
+                'call.succeeded': [
+                  { guard: 'callWasFast', target: 'idle', reenter: true, actions: 'recordCallSucceeded' },
+                  { actions: 'recordCallSucceeded' },
+                ],
+              },
+            },
+            probing: {
+              invoke: {
+                src: 'probe',
+                input: ({ context }) => ({ session: context.session, kind: context.probeKind }),
+                onDone: [
+                  { guard: 'probeWasSlow', target: '#connection.serving.degraded', actions: 'recordSlowProbe' },
+                  { target: 'idle', actions: 'recordGoodProbe' },
+                ],
+                onError: [
+                  { guard: 'isMethodNotFound', target: 'probing', reenter: true, actions: ['recordMethodNotFound', 'switchProbeToToolsList'] },
+                  { guard: 'isClosedError', target: '#connection.reconnecting', actions: ['recordLostProbe', 'recordFailure'] },
+                  { guard: 'isSessionExpired', target: '#connection.reconnecting', actions: ['recordLostProbe', 'recordSessionExpired'] },
+                  { target: '#connection.serving.degraded', actions: 'recordMissedProbe' },
+                ],
+              },
+              after: {
+                pingTimeout: { target: '#connection.serving.degraded', actions: 'recordMissedProbe' },
+              },
+              on: {
+                'call.succeeded': { actions: 'recordCallSucceeded' },
+              },
+            },
           },
         },
-      },
-    },
 
-    degraded: {
-      entry: { type: 'enterState', params: { state: 'degraded' } },
-      initial: 'idle',
-      invoke: { src: 'watchSession', input: ({ context }) => ({ session: context.session }) },
-      on: {
-        ...whileConnected,
-        // Any answer proves the server alive, so calls reset the miss streak; recovery is left to probes.
-        'call.succeeded': { actions: 'recordCallAnswered' },
-      },
-      states: {
-        idle: {
-          after: { degradedProbeInterval: 'probing' },
-          on: { probe: 'probing' },
-        },
-        probing: {
-          invoke: {
-            src: 'probe',
-            input: ({ context }) => ({ session: context.session, kind: context.probeKind }),
-            onDone: [
-              { guard: 'probeWasSlow', target: 'idle', actions: 'recordSlowProbe' },
-              { guard: 'recoversWithThisProbe', target: '#connection.healthy', actions: ['recordGoodProbe', 'restartStretch'] },
-              { target: 'idle', actions: 'recordGoodProbe' },
-            ],
-            onError: [
-              { guard: 'isMethodNotFound', target: 'probing', reenter: true, actions: ['recordMethodNotFound', 'switchProbeToToolsList'] },
-              { guard: 'isClosedError', target: '#connection.reconnecting', actions: ['recordLostProbe', 'recordFailure'] },
-              { guard: 'isSessionExpired', target: '#connection.reconnecting', actions: ['recordLostProbe', 'recordSessionExpired'] },
-              { guard: 'zombieWithThisMiss', target: '#connection.zombie', actions: 'recordMissedProbe' },
-              { target: 'idle', actions: 'recordMissedProbe' },
-            ],
+        degraded: {
+          entry: { type: 'enterState', params: { state: 'degraded' } },
+          initial: 'idle',
+          on: {
+            // Any answer proves the server alive, so calls reset the miss streak; recovery is left to probes.
+            'call.succeeded': { actions: 'recordCallAnswered' },
           },
-          after: {
-            pingTimeout: [
-              { guard: 'zombieWithThisMiss', target: '#connection.zombie', actions: 'recordMissedProbe' },
-              { target: 'idle', actions: 'recordMissedProbe' },
-            ],
+          states: {
+            idle: {
+              after: { degradedProbeInterval: 'probing' },
+              on: { probe: 'probing' },
+            },
+            probing: {
+              invoke: {
+                src: 'probe',
+                input: ({ context }) => ({ session: context.session, kind: context.probeKind }),
+                onDone: [
+                  { guard: 'probeWasSlow', target: 'idle', actions: 'recordSlowProbe' },
+                  { guard: 'recoversWithThisProbe', target: '#connection.serving.healthy', actions: ['recordGoodProbe', 'restartStretch'] },
+                  { target: 'idle', actions: 'recordGoodProbe' },
+                ],
+                onError: [
+                  { guard: 'isMethodNotFound', target: 'probing', reenter: true, actions: ['recordMethodNotFound', 'switchProbeToToolsList'] },
+                  { guard: 'isClosedError', target: '#connection.reconnecting', actions: ['recordLostProbe', 'recordFailure'] },
+                  { guard: 'isSessionExpired', target: '#connection.reconnecting', actions: ['recordLostProbe', 'recordSessionExpired'] },
+                  { guard: 'zombieWithThisMiss', target: '#connection.zombie', actions: 'recordMissedProbe' },
+                  { target: 'idle', actions: 'recordMissedProbe' },
+                ],
+              },
+              after: {
+                pingTimeout: [
+                  { guard: 'zombieWithThisMiss', target: '#connection.zombie', actions: 'recordMissedProbe' },
+                  { target: 'idle', actions: 'recordMissedProbe' },
+                ],
+              },
+            },
           },
         },
       },
@@ -573,9 +585,16 @@ export type ConnectionMachine = typeof connectionMachine;
 export type ConnectionActorRef = ActorRefFrom<ConnectionMachine>;
 export type ConnectionSnapshot = SnapshotFrom<ConnectionMachine>;
 
-/** The top-level state name of a snapshot (`{ healthy: 'probing' }` → `healthy`). */
+/**
+ * The connection state of a snapshot, as the API names it: `{ serving: { healthy: 'probing' } }`
+ * → `healthy`, `{ reconnecting: 'backoff' }` → `reconnecting`.
+ */
 export function connectionStateOf(snapshot: Pick<ConnectionSnapshot, 'value'>): ConnectionState {
-  const { value } = snapshot;
-  const name = typeof value === 'string' ? value : Object.keys(value)[0];
+  let value: unknown = snapshot.value;
+  let name: string | undefined;
+  do {
+    name = typeof value === 'string' ? value : Object.keys(value as object)[0];
+    value = typeof value === 'string' ? undefined : (value as Record<string, unknown>)[name as string];
+  } while (name === 'serving');
   return name as ConnectionState;
 }

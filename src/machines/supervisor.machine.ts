@@ -1,4 +1,4 @@
-import { enqueueActions, setup } from 'xstate';
+import { enqueueActions, raise, setup, stateIn } from 'xstate';
 import type { ActorRefFrom, SnapshotFrom } from 'xstate';
 import { admit, compareRequests, defaultReservedSlots } from '../core/policy/admission.js';
 import type { SlotRequest } from '../core/policy/admission.js';
@@ -49,8 +49,9 @@ export interface LossWindow {
   count: number;
 }
 
+/** Panic bookkeeping; whether the supervisor panics now is its `admission.panicking` state. */
 export interface PanicStatus {
-  active: boolean;
+  /** When the current (or last) panic started. */
   since: number | undefined;
   /** How many times panic mode was entered. */
   count: number;
@@ -82,7 +83,6 @@ export interface SupervisorContext {
   topPriority: number;
   panic: PanicStatus;
   removing: string[];
-  shuttingDown: boolean;
 }
 
 export type ConnectionCommand = 'start' | 'stop' | 'reconnect' | 'probe';
@@ -95,15 +95,23 @@ export type SupervisorEvent =
   | { type: 'connection.command'; id: string; command: ConnectionCommand }
   /** Stop admitting and stop every connection (graceful shutdown). */
   | { type: 'shutdown' }
-  | { type: 'quarantine.scheduled' };
+  /** Internal: grant what slots the current admission mode allows. */
+  | { type: 'admit' }
+  | { type: 'quarantine.scheduled' }
+  | PanicChanged;
+
+/** Panic mode begins or ends; raised internally and emitted to observers. */
+export type PanicChanged =
+  | { type: 'panic.started'; lost: number; total: number; at: number }
+  | { type: 'panic.ended'; lost: number; total: number; at: number };
 
 /** The one event stream HTTP, metrics and logs read (`supervisor.on('*', …)`). */
 export type SupervisorEmitted =
-  | { type: 'transition'; id: string; from: ConnectionState | undefined; to: ConnectionState; at: number; reason: string | undefined }
+  | { type: 'state.changed'; id: string; from: ConnectionState | undefined; to: ConnectionState; at: number; reason: string | undefined }
   | ConnectionEmitted
-  | { type: 'admission'; id: string; waitedMs: number; inFlight: number; at: number }
-  | { type: 'quarantine'; id: string; until: number; times: number; at: number }
-  | { type: 'panic'; active: boolean; lost: number; total: number; at: number }
+  | { type: 'slot.granted'; id: string; waitedMs: number; inFlight: number; at: number }
+  | { type: 'quarantine.started'; id: string; until: number; times: number; at: number }
+  | PanicChanged
   | { type: 'server.added'; id: string; at: number }
   | { type: 'server.removed'; id: string; at: number };
 
@@ -113,6 +121,14 @@ const LOST: ReadonlySet<ConnectionState> = new Set(['reconnecting', 'zombie', 'f
 const DEATH_FROM: ReadonlySet<ConnectionState> = new Set(['healthy', 'degraded', 'zombie']);
 
 const now = (): number => Date.now();
+
+/**
+ * A guard on the admission mode for `enqueueActions`' `check` (its guard type is not inferred
+ * from `setup`, hence the cast; the guard itself is XState's `stateIn`).
+ */
+function inAdmission(mode: 'normal' | 'panicking'): never {
+  return stateIn({ admission: mode }) as never;
+}
 
 function connectionInput(server: SupervisedServer) {
   return {
@@ -260,7 +276,7 @@ export const supervisorMachine = setup({
       enqueue.sendTo(event.id, { type: event.command });
     }),
     beginShutdown: enqueueActions(({ context, enqueue }) => {
-      enqueue.assign({ shuttingDown: true, queue: [] });
+      enqueue.assign({ queue: [] });
       for (const id of Object.keys(context.servers)) enqueue.sendTo(id, { type: 'stop' });
     }),
     enqueueRequest: enqueueActions(({ context, event, enqueue }) => {
@@ -283,9 +299,9 @@ export const supervisorMachine = setup({
      * updated in place: copying them on every report made a storm O(fleet²) (3000 connections
      * took 27 s to come up), and they are the supervisor's own, never handed out for keeps.
      */
-    recordChange: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'connection.changed' || !(event.id in context.servers)) return;
-      const { id, state: to, at, reason } = event;
+    recordChange: enqueueActions(({ context, event, enqueue, check }) => {
+      if (event.type !== 'state.changed' || !(event.id in context.servers)) return;
+      const { id, to, at, reason } = event;
       const from = context.states[id];
       context.states[id] = to;
       const tally = {
@@ -296,7 +312,7 @@ export const supervisorMachine = setup({
       const inFlight = to === 'connecting' || !context.inFlight.includes(id) ? context.inFlight : context.inFlight.filter((held) => held !== id);
       const leavesQueue = (to === 'stopped' || to === 'failed') && context.queue.some((request) => request.id === id);
       const queue = leavesQueue ? context.queue.filter((request) => request.id !== id) : context.queue;
-      enqueue.emit({ type: 'transition', id, from, to, at, reason });
+      enqueue.emit({ type: 'state.changed', id, from, to, at, reason });
 
       // A process that crashes soon after starting is a death too, even if it never got healthy.
       const died = to === 'reconnecting' && ((from !== undefined && DEATH_FROM.has(from)) || event.earlyExit === true);
@@ -307,7 +323,7 @@ export const supervisorMachine = setup({
           const until = at + quarantineDuration(times, context.flap);
           context.quarantine[id] = { until, times };
           context.deaths[id] = [];
-          enqueue.emit({ type: 'quarantine', id, until, times, at });
+          enqueue.emit({ type: 'quarantine.started', id, until, times, at });
           enqueue.raise({ type: 'quarantine.scheduled' });
         } else {
           context.deaths[id] = recent;
@@ -318,14 +334,16 @@ export const supervisorMachine = setup({
       // Servers the operator stopped are not part of the fleet being judged.
       const total = tally.reported - tally.stopped;
       let panic = context.panic;
-      if (context.shuttingDown) {
-        // Shutting down is not a panic.
-      } else if (!panic.active && tooManyLost(losses.count, total, context.panicSettings)) {
-        panic = { active: true, since: at, count: panic.count + 1 };
-        enqueue.emit({ type: 'panic', active: true, lost: losses.count, total, at });
-      } else if (panic.active && panicOver(tally.serving, total, context.panicSettings)) {
-        panic = { ...panic, active: false, since: undefined };
-        enqueue.emit({ type: 'panic', active: false, lost: total - tally.serving, total, at });
+      if (check(inAdmission('normal')) && tooManyLost(losses.count, total, context.panicSettings)) {
+        panic = { since: at, count: panic.count + 1 };
+        const started = { type: 'panic.started', lost: losses.count, total, at } as const;
+        enqueue.emit(started);
+        // Raised before `admit`, so admission already runs under the panic cap.
+        enqueue.raise(started);
+      } else if (check(inAdmission('panicking')) && panicOver(tally.serving, total, context.panicSettings)) {
+        const ended = { type: 'panic.ended', lost: total - tally.serving, total, at } as const;
+        enqueue.emit(ended);
+        enqueue.raise(ended);
       }
       enqueue.assign({ tally, inFlight, queue, losses, panic });
     }),
@@ -339,11 +357,13 @@ export const supervisorMachine = setup({
     forwardProbe: enqueueActions(({ event, enqueue }) => {
       if (event.type === 'probe.completed') enqueue.emit(event);
     }),
+    /** Asks the admission region to grant what slots its mode allows (after any panic change raised before it). */
+    requestAdmission: raise({ type: 'admit' }),
     /** Grants slots to waiting connections in priority order, never beyond the cap. */
-    admitWaiting: enqueueActions(({ context, enqueue }) => {
-      if (context.shuttingDown || context.queue.length === 0) return;
+    admitWaiting: enqueueActions(({ context, enqueue }, params: { panicking: boolean }) => {
+      if (context.queue.length === 0) return;
       const at = now();
-      const cap = context.panic.active
+      const cap = params.panicking
         ? Math.min(context.maxConcurrentReconnects, context.panicSettings.panicConcurrency)
         : context.maxConcurrentReconnects;
       // Full: nothing to decide (the common case in a storm, so it must be cheap).
@@ -367,7 +387,7 @@ export const supervisorMachine = setup({
       for (const id of admitted) {
         const request = context.queue.find((waiting) => waiting.id === id);
         enqueue.sendTo(id, { type: 'slot.granted' });
-        enqueue.emit({ type: 'admission', id, waitedMs: at - (request?.requestedAt ?? at), inFlight: inFlight.length, at });
+        enqueue.emit({ type: 'slot.granted', id, waitedMs: at - (request?.requestedAt ?? at), inFlight: inFlight.length, at });
       }
     }),
   },
@@ -391,37 +411,65 @@ export const supervisorMachine = setup({
       losses: { log: [], count: 0 },
       tally: { reported: 0, stopped: 0, serving: 0 },
       topPriority: topPriorityOf(input.servers),
-      panic: { active: false, since: undefined, count: 0 },
+      panic: { since: undefined, count: 0 },
       removing: [],
-      shuttingDown: false,
     };
   },
   entry: 'spawnInitialServers',
   on: {
-    'slot.requested': { actions: ['enqueueRequest', 'admitWaiting'] },
-    'connection.changed': { actions: ['recordChange', 'admitWaiting'] },
-    'connection.closed': { actions: ['finishRemoval', 'admitWaiting'] },
+    'slot.requested': { actions: ['enqueueRequest', 'requestAdmission'] },
+    'state.changed': { actions: ['recordChange', 'requestAdmission'] },
+    'connection.closed': { actions: ['finishRemoval', 'requestAdmission'] },
     'probe.completed': { actions: 'forwardProbe' },
     'server.add': { actions: 'addServer' },
     'server.remove': { actions: 'beginRemoval' },
     'server.restart': { actions: 'restartServer' },
     'connection.command': { actions: 'forwardCommand' },
-    shutdown: { actions: 'beginShutdown' },
   },
-  // Quarantines end on a timer; the only timer the supervisor needs.
-  initial: 'idle',
+  type: 'parallel',
   states: {
-    idle: {
-      on: { 'quarantine.scheduled': 'quarantineTimer' },
-    },
-    quarantineTimer: {
-      always: { guard: 'noActiveQuarantine', target: 'idle' },
-      after: {
-        untilNextQuarantineEnds: { target: 'quarantineTimer', reenter: true, actions: ['endQuarantines', 'admitWaiting'] },
+    // How reconnections are admitted: the mode a reader of the chart needs to see.
+    admission: {
+      initial: 'normal',
+      states: {
+        normal: {
+          on: {
+            admit: { actions: { type: 'admitWaiting', params: { panicking: false } } },
+            'panic.started': 'panicking',
+            shutdown: 'shuttingDown',
+          },
+        },
+        // Most of the fleet was lost at once: admit slowly rather than hammer every server.
+        panicking: {
+          on: {
+            admit: { actions: { type: 'admitWaiting', params: { panicking: true } } },
+            'panic.ended': 'normal',
+            shutdown: 'shuttingDown',
+          },
+        },
+        // Graceful stop: no more admissions, every connection told to stop. Shutting down is not a panic.
+        shuttingDown: {
+          entry: 'beginShutdown',
+        },
       },
-      on: {
-        // A new quarantine may end before the one being timed: time again.
-        'quarantine.scheduled': { target: 'quarantineTimer', reenter: true },
+    },
+    // Quarantines end on a timer; the only timer the supervisor needs.
+    quarantine: {
+      initial: 'idle',
+      states: {
+        idle: {
+          on: { 'quarantine.scheduled': 'timing' },
+        },
+        timing: {
+          always: { guard: 'noActiveQuarantine', target: 'idle' },
+          after: {
+            untilNextQuarantineEnds: { target: 'timing', reenter: true, actions: ['endQuarantines', 'requestAdmission'] },
+          },
+          on: {
+            // A new quarantine may end before the one being timed: time again.
+            'quarantine.scheduled': { target: 'timing', reenter: true },
+          },
+        },
       },
     },
   },
@@ -430,6 +478,11 @@ export const supervisorMachine = setup({
 export type SupervisorMachine = typeof supervisorMachine;
 export type SupervisorActorRef = ActorRefFrom<SupervisorMachine>;
 export type SupervisorSnapshot = SnapshotFrom<SupervisorMachine>;
+
+/** Whether the supervisor is in panic mode now. */
+export function isPanicking(snapshot: Pick<SupervisorSnapshot, 'matches'>): boolean {
+  return snapshot.matches({ admission: 'panicking' });
+}
 
 /** Connections actually in `connecting` according to their own reports. */
 export function connectingCount(context: Pick<SupervisorContext, 'states'>): number {

@@ -1,6 +1,7 @@
 import { EventBus } from '../fleet/event-bus.js';
 import type { SubscribeOptions } from '../fleet/event-bus.js';
-import type { FleetEvent, Supervisor } from '../fleet/supervisor.js';
+import type { FleetEvent } from '../fleet/events.js';
+import type { Supervisor } from '../fleet/supervisor.js';
 
 /** Events this history itself lost (the supervisor published faster than it could record). */
 export interface HistoryGap {
@@ -12,11 +13,12 @@ export interface HistoryGap {
 export type StreamEvent = FleetEvent | HistoryGap;
 
 const TYPES: Record<StreamEvent['type'], true> = {
-  transition: true,
+  'state.changed': true,
   'probe.completed': true,
-  admission: true,
-  quarantine: true,
-  panic: true,
+  'slot.granted': true,
+  'quarantine.started': true,
+  'panic.started': true,
+  'panic.ended': true,
   'server.added': true,
   'server.removed': true,
   'call.completed': true,

@@ -1,8 +1,10 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { CONNECTION_STATES } from '../core/states.js';
 import type { ProbeOutcome } from '../machines/connection.machine.js';
-import type { CallOutcome, FleetEvent, Supervisor } from '../fleet/supervisor.js';
-import { HISTORY_CAPACITY } from '../fleet/supervisor.js';
+import { isPanicking } from '../machines/supervisor.machine.js';
+import type { CallOutcome, FleetEvent } from '../fleet/events.js';
+import type { Supervisor } from '../fleet/supervisor.js';
+import { HISTORY_CAPACITY } from '../fleet/stats.js';
 
 const CALL_OUTCOMES: readonly CallOutcome[] = ['ok', 'tool_error', 'protocol_error', 'timeout', 'not_connected', 'connection_lost', 'transport_error'];
 const PROBE_OUTCOMES: readonly ProbeOutcome[] = ['fast', 'slow', 'missed', 'closed', 'session-expired', 'method-not-found'];
@@ -118,7 +120,7 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
     help: 'Whether panic mode (too much of the fleet lost at once, reconnects slowed down) is active (1) or not (0).',
     registers,
     collect() {
-      this.set(supervisor.snapshot.context.panic.active ? 1 : 0);
+      this.set(isPanicking(supervisor.snapshot) ? 1 : 0);
     },
   });
 
@@ -200,7 +202,7 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
 
   const onEvent = (event: FleetEvent): void => {
     switch (event.type) {
-      case 'transition': {
+      case 'state.changed': {
         transitions.inc({ server: event.id, from: event.from ?? NO_STATE, to: event.to });
         if (event.to !== 'connecting') return;
         const first = firstConnectAt.get(event.id);

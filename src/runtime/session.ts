@@ -13,6 +13,7 @@ import type { InProcessServer, ServerTarget } from '../core/target.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { StdioProcessTransport } from './transports/stdio.js';
 import { LogRing } from './log-ring.js';
+import { packageVersion } from './package-info.js';
 import { processEnded, waitForListening } from './process/launch.js';
 import { ProcessGroup } from './process/process-group.js';
 import type { ProcessSupport } from './process/support.js';
@@ -31,7 +32,7 @@ export interface OpenSessionOptions {
   process?: ProcessSupport;
 }
 
-const DEFAULT_CLIENT_INFO = { name: 'mcp-supervisor', version: '0.1.0' };
+const clientInfo = (): { name: string; version: string } => ({ name: 'mcp-supervisor', version: packageVersion() });
 const STREAM_RETRIES = 2;
 /** What the SDK's Streamable HTTP transport reports once it gives up reopening its event stream. */
 const STREAM_GAVE_UP = /maximum reconnection attempts/i;
@@ -44,7 +45,7 @@ const STREAM_GAVE_UP = /maximum reconnection attempts/i;
 export async function openSession(target: ServerTarget, options: OpenSessionOptions): Promise<McpSession> {
   const launched = await launchServer(target, options);
   const transport = await createTransport(target, options);
-  const client = new Client(options.clientInfo ?? DEFAULT_CLIENT_INFO, { capabilities: {} });
+  const client = new Client(options.clientInfo ?? clientInfo(), { capabilities: {} });
   const policy: ProcessPolicy = target.type === 'memory' ? {} : target;
   const session = new SdkSession(client, transport, target.type, options.verifyTimeoutMs ?? 5_000, launched, policy, options.stdioTeardown);
   const abort = (): void => void session.close();

@@ -3,9 +3,10 @@ import { ConfigError } from '../config/errors.js';
 import type { InspectorBridge } from '../observe/inspector.js';
 import { createLogger } from '../observe/logger.js';
 import type { Logger } from '../observe/logger.js';
-import { DEFAULT_HOST, DEFAULT_PORT, packageVersion, SHUTDOWN_TIMEOUT_MS, startService } from './service.js';
+import { packageVersion } from '../runtime/package-info.js';
+import { DEFAULT_HOST, DEFAULT_PORT, SHUTDOWN_TIMEOUT_MS, startService } from './service.js';
 import type { RunningService } from './service.js';
-import type { FleetEvent } from '../fleet/supervisor.js';
+import type { FleetEvent } from '../fleet/events.js';
 
 const DEFAULT_INSPECT_PORT = 7412;
 
@@ -163,20 +164,23 @@ function portOf(flag: string, value: string | undefined, fallback: number): numb
 
 function logEvent(logger: Logger, event: FleetEvent): void {
   switch (event.type) {
-    case 'transition':
-      logger.info({ server: event.id, from: event.from, to: event.to, reason: event.reason }, 'transition');
+    case 'state.changed':
+      logger.info({ server: event.id, from: event.from, to: event.to, reason: event.reason }, 'state.changed');
       return;
     case 'probe.completed':
       logger.debug({ server: event.id, probe: event.kind, outcome: event.outcome, latencyMs: event.latencyMs }, 'probe');
       return;
-    case 'admission':
-      logger.debug({ server: event.id, waitedMs: event.waitedMs, inFlight: event.inFlight }, 'admitted');
+    case 'slot.granted':
+      logger.debug({ server: event.id, waitedMs: event.waitedMs, inFlight: event.inFlight }, 'slot.granted');
       return;
-    case 'quarantine':
+    case 'quarantine.started':
       logger.warn({ server: event.id, until: new Date(event.until).toISOString(), times: event.times }, 'flapping: quarantined');
       return;
-    case 'panic':
-      logger.warn({ active: event.active, lost: event.lost, total: event.total }, event.active ? 'panic: most of the fleet lost at once, admitting slowly' : 'panic over');
+    case 'panic.started':
+      logger.warn({ lost: event.lost, total: event.total }, 'panic: most of the fleet lost at once, admitting slowly');
+      return;
+    case 'panic.ended':
+      logger.warn({ lost: event.lost, total: event.total }, 'panic over');
       return;
     case 'server.added':
     case 'server.removed':

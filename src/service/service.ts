@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
@@ -9,6 +8,7 @@ import type { App } from '../http/app.js';
 import { createMetrics } from '../observe/metrics.js';
 import type { Logger } from '../observe/logger.js';
 import { createSupervisor } from '../fleet/supervisor.js';
+import { packageVersion } from '../runtime/package-info.js';
 import { startWatchdog } from '../runtime/process/watchdog.js';
 import type { CreateSupervisorOptions, Supervisor } from '../fleet/supervisor.js';
 
@@ -196,12 +196,4 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-let version: string | undefined;
-
-/** This package's version, from its package.json. */
-export function packageVersion(): string {
-  version ??= (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  return version;
 }

@@ -1,5 +1,8 @@
 /**
- * Test helpers for users' own test suites: network fault injection in front of a real server.
+ * Test helpers for your own test suites: a toxiproxy-style TCP proxy that injects network faults
+ * (latency, blackhole, reset, slicer, limit_data) in front of a real server.
+ *
+ * @packageDocumentation
  */
 export { startFaultProxy } from './fault-proxy.js';
 export type {

@@ -12,7 +12,7 @@ import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { connectionStateOf } from '../../src/machines/connection.machine.js';
 import type { ConnectionSnapshot } from '../../src/machines/connection.machine.js';
 import type { ConnectionState } from '../../src/core/states.js';
-import type { FleetEvent as SupervisorEmitted } from '../../src/fleet/supervisor.js';
+import type { FleetEvent as SupervisorEmitted } from '../../src/fleet/events.js';
 import { createSupervisor } from '../../src/fleet/supervisor.js';
 import type { Supervisor } from '../../src/fleet/supervisor.js';
 import { fixtureServerPath } from '../support/http-fixture.js';

@@ -1,10 +1,8 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import type { SSEMessage, SSEStreamingApi } from 'hono/streaming';
-import { waitFor } from 'xstate';
 import type { LogLine } from '../../runtime/log-ring.js';
 import { definitionFromEntry } from '../../config/load.js';
-import { connectionStateOf } from '../../machines/connection.machine.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import {
@@ -166,7 +164,7 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
       const { id, name } = c.req.valid('param');
       const { timeoutMs, waitForReady } = c.req.valid('query');
       const args = await readArguments(c.req.raw);
-      if (waitForReady) await waitUntilServing(deps, id, waitForReady);
+      if (waitForReady) await supervisor.whenServing(id, waitForReady);
       const result = await supervisor.callTool(id, name, args, { timeoutMs: timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS, signal: c.req.raw.signal });
       return c.json(result as never, 200);
     },
@@ -331,14 +329,4 @@ async function readArguments(request: Request): Promise<Record<string, unknown>>
     throw new ApiError(400, 'invalid_request', 'body must be a JSON object of tool arguments');
   }
   return parsed as Record<string, unknown>;
-}
-
-async function waitUntilServing(deps: AppDeps, id: string, timeoutMs: number): Promise<void> {
-  const ref = deps.supervisor.connection(id);
-  const serving = (state: string): boolean => state === 'healthy' || state === 'degraded';
-  try {
-    await waitFor(ref, (snapshot) => serving(connectionStateOf(snapshot)), { timeout: timeoutMs });
-  } catch {
-    // Not ready in time: the call below answers 503 with the state it is in.
-  }
 }

@@ -9,7 +9,7 @@ import type { EventStreamOptions } from '../../../src/http/deps.js';
 import { EventHistory } from '../../../src/observe/event-history.js';
 import { resolveSettings } from '../../../src/core/settings.js';
 import { Supervisor } from '../../../src/fleet/supervisor.js';
-import type { FleetEvent } from '../../../src/fleet/supervisor.js';
+import type { FleetEvent } from '../../../src/fleet/events.js';
 
 // --- fleet -------------------------------------------------------------------------------------
 

@@ -1,0 +1,25 @@
+/** Thrown by every per-server method of a `Supervisor` when no server has this id. */
+export class UnknownServerError extends Error {
+  override readonly name = 'UnknownServerError';
+  /** The id that was asked for. */
+  readonly id: string;
+
+  /** @param id - the id that was asked for */
+  constructor(id: string) {
+    super(`no server with id "${id}"`);
+    this.id = id;
+  }
+}
+
+/** Thrown by `Supervisor.add` when a server with this id is already supervised. */
+export class DuplicateServerError extends Error {
+  override readonly name = 'DuplicateServerError';
+  /** The id that is taken. */
+  readonly id: string;
+
+  /** @param id - the id that is taken */
+  constructor(id: string) {
+    super(`a server with id "${id}" already exists`);
+    this.id = id;
+  }
+}

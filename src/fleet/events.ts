@@ -1,0 +1,19 @@
+import type { SupervisorEmitted } from '../machines/supervisor.machine.js';
+
+/** How a tool call through the supervisor ended; feeds metrics and the event stream. */
+export type CallOutcome = 'ok' | 'tool_error' | 'protocol_error' | 'timeout' | 'not_connected' | 'connection_lost' | 'transport_error';
+
+/** One tool call made through the supervisor finished (any outcome). */
+export interface CallCompleted {
+  type: 'call.completed';
+  /** The server's id. */
+  id: string;
+  tool: string;
+  outcome: CallOutcome;
+  latencyMs: number;
+  /** Epoch ms. */
+  at: number;
+}
+
+/** Everything the fleet reports: the supervisor actor's events plus the calls made through it. */
+export type FleetEvent = SupervisorEmitted | CallCompleted;

@@ -1,0 +1,49 @@
+import type { ConnectionState } from '../core/states.js';
+import type { ProcessFacts } from '../runtime/process/registry.js';
+import { connectionStateOf } from '../machines/connection.machine.js';
+import type { ConnectionSnapshot } from '../machines/connection.machine.js';
+import type { SupervisorContext } from '../machines/supervisor.machine.js';
+
+/** What one connection looks like from outside (`/actors`, `supervisor.views()`). */
+export interface ActorView {
+  id: string;
+  state: ConnectionState;
+  /** `stdio`, `sse`, `streamable-http` or `memory`. */
+  transport: string;
+  priority: number;
+  /** When the current state was entered (epoch ms). */
+  since: number;
+  /** Failed or lost attempts since the counter was last reset. */
+  attempts: number;
+  lastError: { kind: string; message: string; at: number } | null;
+  quality: { score: number; latencyMs: { p50: number | null; p95: number | null }; successRate: number | null; trend: string };
+  /** Held in `reconnecting` by flap quarantine until this time (epoch ms). */
+  quarantinedUntil: number | null;
+  waitingForSlot: boolean;
+  /** For servers the supervisor runs as processes (stdio, launched HTTP). */
+  process?: ProcessFacts;
+}
+
+/** Builds the view of one connection from its snapshot and the supervisor's context. */
+export function viewOf(id: string, snapshot: ConnectionSnapshot, supervisor: SupervisorContext, process: ProcessFacts | undefined, now = Date.now()): ActorView {
+  const { context } = snapshot;
+  const until = supervisor.quarantine[id]?.until;
+  return {
+    id,
+    state: connectionStateOf(snapshot),
+    transport: context.transport,
+    priority: supervisor.servers[id]?.priority ?? 0,
+    since: context.since,
+    attempts: context.attempts,
+    lastError: context.lastError ?? null,
+    quality: {
+      score: context.quality.score,
+      latencyMs: { p50: context.quality.latencyMs.p50, p95: context.quality.latencyMs.p95 },
+      successRate: context.quality.successRate,
+      trend: context.quality.trend,
+    },
+    quarantinedUntil: until !== undefined && until > now ? until : null,
+    waitingForSlot: supervisor.queue.some((request) => request.id === id),
+    ...(process ? { process } : {}),
+  };
+}
