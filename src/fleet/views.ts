@@ -27,7 +27,7 @@ export interface ActorView {
 /** Builds the view of one connection from its snapshot and the supervisor's context. */
 export function viewOf(id: string, snapshot: ConnectionSnapshot, supervisor: SupervisorContext, process: ProcessFacts | undefined, now = Date.now()): ActorView {
   const { context } = snapshot;
-  const until = supervisor.quarantine[id]?.until;
+  const until = supervisor.quarantine.get(id)?.until;
   return {
     id,
     state: connectionStateOf(snapshot),

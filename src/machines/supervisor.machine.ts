@@ -1,5 +1,6 @@
 import { enqueueActions, raise, setup, stateIn } from 'xstate';
 import type { ActorRefFrom, SnapshotFrom } from 'xstate';
+import { List, Map as ImmutableMap } from 'immutable';
 import { admit, compareRequests, defaultReservedSlots } from '../core/policy/admission.js';
 import type { SlotRequest } from '../core/policy/admission.js';
 import { DEFAULT_FLAP_SETTINGS, isFlapping, quarantineDuration, recentDeaths } from '../core/policy/flapping.js';
@@ -44,8 +45,9 @@ export interface Quarantine {
   times: number;
 }
 
+/** Losses in time order, and how many are still lost within the panic window. */
 export interface LossWindow {
-  log: Array<{ id: string; at: number }>;
+  log: List<{ id: string; at: number }>;
   count: number;
 }
 
@@ -60,7 +62,7 @@ export interface PanicStatus {
 export interface SupervisorContext {
   servers: Record<string, SupervisedServer>;
   /** The last state each connection reported. */
-  states: Record<string, ConnectionState>;
+  states: ImmutableMap<string, ConnectionState>;
   /** Waiting for a slot, in arrival order (admission sorts). */
   queue: SlotRequest[];
   /** Holding a slot: granted and not yet reported out of `connecting`. */
@@ -71,10 +73,10 @@ export interface SupervisorContext {
   reservedForTop: number;
   flap: FlapSettings;
   panicSettings: PanicSettings;
-  deaths: Record<string, number[]>;
-  quarantine: Record<string, Quarantine>;
+  deaths: ImmutableMap<string, readonly number[]>;
+  quarantine: ImmutableMap<string, Quarantine>;
   /** When each connection last fell out of service; cleared once it is healthy again. */
-  lostAt: Record<string, number | undefined>;
+  lostAt: ImmutableMap<string, number>;
   /** Losses in time order and how many are still lost within the panic window. */
   losses: LossWindow;
   /** Counts over the reported states, kept up to date per report instead of recounted. */
@@ -142,40 +144,46 @@ function connectionInput(server: SupervisedServer) {
 }
 
 function isQuarantined(context: SupervisorContext, id: string, at: number): boolean {
-  const until = context.quarantine[id]?.until;
+  const until = context.quarantine.get(id)?.until;
   return until !== undefined && until > at;
 }
 
 function dependenciesHealthy(context: SupervisorContext, id: string): boolean {
-  return (context.servers[id]?.dependsOn ?? []).every((dependency) => context.states[dependency] === 'healthy');
+  return (context.servers[id]?.dependsOn ?? []).every((dependency) => context.states.get(dependency) === 'healthy');
 }
 
 /**
- * Keeps `lostAt` and the count of connections lost within the panic window, in amortized O(1)
- * per report: losses are logged in time order, and entries leave the count when they age out of
- * the window or when their connection serves again.
+ * The next `lostAt` table and loss window after one report, in amortized O(1) (persistent maps
+ * and lists, so the context is replaced, never mutated): losses are logged in time order, and
+ * entries leave the count when they age out of the window or when their connection serves again.
  */
-function trackLoss(context: SupervisorContext, id: string, from: ConnectionState | undefined, to: ConnectionState, at: number): LossWindow {
+function trackLoss(
+  context: SupervisorContext,
+  id: string,
+  from: ConnectionState | undefined,
+  to: ConnectionState,
+  at: number,
+): { lostAt: ImmutableMap<string, number>; losses: LossWindow } {
   const windowStart = at - context.panicSettings.windowMs;
-  let { count } = context.losses;
-  const { log } = context.losses;
-  const previous = context.lostAt[id];
+  let { count, log } = context.losses;
+  let { lostAt } = context;
+  const previous = lostAt.get(id);
   // Cleared once serving again (or stopped on purpose): a lost connection that is back in
   // `connecting` is still out of service and still counts toward panic.
   if (LIVE.has(to) || to === 'stopped') {
     if (previous !== undefined && previous > windowStart) count -= 1;
-    context.lostAt[id] = undefined;
+    lostAt = lostAt.delete(id);
   } else if (from !== undefined && LIVE.has(from)) {
     if (previous !== undefined && previous > windowStart) count -= 1;
-    context.lostAt[id] = at;
-    log.push({ id, at });
+    lostAt = lostAt.set(id, at);
+    log = log.push({ id, at });
     count += 1;
   }
-  while (log.length > 0 && (log[0]?.at ?? at) <= windowStart) {
-    const expired = log.shift();
-    if (expired && context.lostAt[expired.id] === expired.at) count -= 1;
+  for (let oldest = log.first(); oldest !== undefined && oldest.at <= windowStart; oldest = log.first()) {
+    log = log.shift();
+    if (lostAt.get(oldest.id) === oldest.at) count -= 1;
   }
-  return { log, count };
+  return { lostAt, losses: { log, count } };
 }
 
 /** Binary search for where `request` belongs in a queue sorted by `compareRequests`. */
@@ -214,11 +222,11 @@ export const supervisorMachine = setup({
     connection: connectionMachine,
   },
   guards: {
-    noActiveQuarantine: ({ context }) => !Object.keys(context.quarantine).some((id) => isQuarantined(context, id, now())),
+    noActiveQuarantine: ({ context }) => !context.quarantine.some((_entry, id) => isQuarantined(context, id, now())),
   },
   delays: {
     untilNextQuarantineEnds: ({ context }) => {
-      const ends = Object.values(context.quarantine)
+      const ends = [...context.quarantine.values()]
         .map((entry) => entry.until)
         .filter((until): until is number => until !== undefined);
       return Math.max(0, Math.min(...ends) - now());
@@ -247,7 +255,7 @@ export const supervisorMachine = setup({
       if (event.type !== 'connection.closed' || !context.removing.includes(event.id)) return;
       const { id } = event;
       enqueue.stopChild(id);
-      const state = context.states[id];
+      const state = context.states.get(id);
       const servers = without(context.servers, id);
       enqueue.assign({
         servers,
@@ -257,10 +265,10 @@ export const supervisorMachine = setup({
           stopped: context.tally.stopped - (state === 'stopped' ? 1 : 0),
           serving: context.tally.serving - (state !== undefined && LIVE.has(state) ? 1 : 0),
         },
-        states: without(context.states, id),
-        deaths: without(context.deaths, id),
-        quarantine: without(context.quarantine, id),
-        lostAt: without(context.lostAt, id),
+        states: context.states.delete(id),
+        deaths: context.deaths.delete(id),
+        quarantine: context.quarantine.delete(id),
+        lostAt: context.lostAt.delete(id),
         queue: context.queue.filter((request) => request.id !== id),
         inFlight: context.inFlight.filter((held) => held !== id),
         removing: context.removing.filter((removing) => removing !== id),
@@ -269,7 +277,7 @@ export const supervisorMachine = setup({
     }),
     restartServer: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'server.restart' || !(event.id in context.servers)) return;
-      enqueue.sendTo(event.id, { type: context.states[event.id] === 'stopped' ? 'start' : 'reconnect' });
+      enqueue.sendTo(event.id, { type: context.states.get(event.id) === 'stopped' ? 'start' : 'reconnect' });
     }),
     forwardCommand: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'connection.command' || !(event.id in context.servers)) return;
@@ -291,19 +299,16 @@ export const supervisorMachine = setup({
     }),
     /**
      * Everything a reported state change means to the supervisor: slot release, the event
-     * stream, flap counting and quarantine, and panic detection.
-     */
-    /**
-     * Everything a reported state change means to the supervisor: slot release, the event
      * stream, flap counting and quarantine, and panic detection. The per-server tables are
-     * updated in place: copying them on every report made a storm O(fleet²) (3000 connections
-     * took 27 s to come up), and they are the supervisor's own, never handed out for keeps.
+     * persistent maps (Immutable.js): each report replaces the context in O(log n) without
+     * mutating it. Copying plain records on every report made a storm O(fleet²) (3000
+     * connections took 27 s to come up), and mutating them in place broke snapshot immutability.
      */
     recordChange: enqueueActions(({ context, event, enqueue, check }) => {
       if (event.type !== 'state.changed' || !(event.id in context.servers)) return;
       const { id, to, at, reason } = event;
-      const from = context.states[id];
-      context.states[id] = to;
+      const from = context.states.get(id);
+      const states = context.states.set(id, to);
       const tally = {
         reported: context.tally.reported + (from === undefined ? 1 : 0),
         stopped: context.tally.stopped + (to === 'stopped' ? 1 : 0) - (from === 'stopped' ? 1 : 0),
@@ -315,22 +320,23 @@ export const supervisorMachine = setup({
       enqueue.emit({ type: 'state.changed', id, from, to, at, reason });
 
       // A process that crashes soon after starting is a death too, even if it never got healthy.
+      let { deaths, quarantine } = context;
       const died = to === 'reconnecting' && ((from !== undefined && DEATH_FROM.has(from)) || event.earlyExit === true);
       if (died) {
-        const recent = [...recentDeaths(context.deaths[id] ?? [], at, context.flap.flapWindowMs), at];
+        const recent = [...recentDeaths(context.deaths.get(id) ?? [], at, context.flap.flapWindowMs), at];
         if (isFlapping(recent, at, context.flap)) {
-          const times = (context.quarantine[id]?.times ?? 0) + 1;
+          const times = (context.quarantine.get(id)?.times ?? 0) + 1;
           const until = at + quarantineDuration(times, context.flap);
-          context.quarantine[id] = { until, times };
-          context.deaths[id] = [];
+          quarantine = quarantine.set(id, { until, times });
+          deaths = deaths.set(id, []);
           enqueue.emit({ type: 'quarantine.started', id, until, times, at });
           enqueue.raise({ type: 'quarantine.scheduled' });
         } else {
-          context.deaths[id] = recent;
+          deaths = deaths.set(id, recent);
         }
       }
 
-      const losses = trackLoss(context, id, from, to, at);
+      const { lostAt, losses } = trackLoss(context, id, from, to, at);
       // Servers the operator stopped are not part of the fleet being judged.
       const total = tally.reported - tally.stopped;
       let panic = context.panic;
@@ -345,13 +351,11 @@ export const supervisorMachine = setup({
         enqueue.emit(ended);
         enqueue.raise(ended);
       }
-      enqueue.assign({ tally, inFlight, queue, losses, panic });
+      enqueue.assign({ states, deaths, quarantine, lostAt, tally, inFlight, queue, losses, panic });
     }),
     endQuarantines: enqueueActions(({ context, enqueue }) => {
       const at = now();
-      const quarantine = Object.fromEntries(
-        Object.entries(context.quarantine).map(([id, entry]) => [id, entry.until !== undefined && entry.until <= at ? { ...entry, until: undefined } : entry]),
-      );
+      const quarantine = context.quarantine.map((entry) => (entry.until !== undefined && entry.until <= at ? { ...entry, until: undefined } : entry));
       enqueue.assign({ quarantine });
     }),
     forwardProbe: enqueueActions(({ event, enqueue }) => {
@@ -397,7 +401,7 @@ export const supervisorMachine = setup({
     const maxConcurrentReconnects = input.maxConcurrentReconnects ?? 4;
     return {
       servers: Object.fromEntries(input.servers.map((server) => [server.id, server])),
-      states: {},
+      states: ImmutableMap<string, ConnectionState>(),
       queue: [],
       inFlight: [],
       maxInFlightSeen: 0,
@@ -405,10 +409,10 @@ export const supervisorMachine = setup({
       reservedForTop: input.reservedForTop ?? defaultReservedSlots(maxConcurrentReconnects),
       flap: { ...DEFAULT_FLAP_SETTINGS, ...input.flap },
       panicSettings: { ...DEFAULT_PANIC_SETTINGS, ...input.panic },
-      deaths: {},
-      quarantine: {},
-      lostAt: {},
-      losses: { log: [], count: 0 },
+      deaths: ImmutableMap<string, readonly number[]>(),
+      quarantine: ImmutableMap<string, Quarantine>(),
+      lostAt: ImmutableMap<string, number>(),
+      losses: { log: List<{ id: string; at: number }>(), count: 0 },
       tally: { reported: 0, stopped: 0, serving: 0 },
       topPriority: topPriorityOf(input.servers),
       panic: { since: undefined, count: 0 },
@@ -486,5 +490,5 @@ export function isPanicking(snapshot: Pick<SupervisorSnapshot, 'matches'>): bool
 
 /** Connections actually in `connecting` according to their own reports. */
 export function connectingCount(context: Pick<SupervisorContext, 'states'>): number {
-  return Object.values(context.states).filter((state) => state === 'connecting').length;
+  return context.states.count((state) => state === 'connecting');
 }
