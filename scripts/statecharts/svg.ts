@@ -54,10 +54,12 @@ const LAYERED: Record<string, string> = {
   'elk.edgeLabels.placement': 'CENTER',
   // Labels next to the layer the edge ends in: the label is found by looking at the target.
   'elk.layered.edgeLabels.centerLabelPlacementStrategy': 'HEAD_LAYER',
-  // States flow down from the initial state (a depth-first walk from it, ties broken in
-  // definition order); the transitions that go back up are the ones that close cycles.
-  // (Node model order, `NODES_AND_EDGES` or `PREFER_NODES`, crashes ELK 0.12 on some nested charts.)
-  'elk.layered.considerModelOrder.strategy': 'PREFER_EDGES',
+  // States flow down from the initial state (a depth-first walk from it); the transitions that
+  // go back up are the ones that close cycles. Model order is not considered: every model-order
+  // strategy (`PREFER_EDGES`, `NODES_AND_EDGES`, `PREFER_NODES`) crashes ELK 0.12 on charts
+  // three levels deep (the connection machine's `serving.healthy.probing`) or with parallel
+  // regions (the supervisor's `admission` and `quarantine`).
+  'elk.layered.considerModelOrder.strategy': 'NONE',
   'elk.layered.cycleBreaking.strategy': 'DEPTH_FIRST',
   'elk.layered.nodePlacement.strategy': 'NETWORK_SIMPLEX',
   'elk.spacing.nodeNode': '32',
