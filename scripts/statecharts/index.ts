@@ -1,7 +1,7 @@
 /**
  * The statechart docs: for each machine, `docs/statecharts/<name>.md` (a Mermaid diagram) and
  * `docs/statecharts/<name>.svg`, generated from the machine definitions. `npm run statecharts`
- * writes them; `test/unit/statecharts.test.ts` fails when the committed ones are stale.
+ * writes them; `test/unit/scripts/statecharts.test.ts` fails when the committed ones are stale.
  */
 import type { AnyStateMachine } from 'xstate';
 import { connectionMachine } from '../../src/machines/connection.machine.js';

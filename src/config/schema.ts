@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 const positiveMs = z.number().int().positive();
 
-/** Per-connection overrides of `src/settings.ts`; every field optional. */
+/** Per-connection overrides of `src/core/settings.ts`; every field optional. */
 export const healthOverridesSchema = z
   .object({
     connectTimeoutMs: positiveMs,
