@@ -212,6 +212,8 @@ afterEach(() => {
 
 describe('connection model (xstate/graph)', () => {
   it('crosses every transition the machine defines', () => {
+    const sizes = MODELS.map(({ name, plan }) => `${name}: ${plan.stateCount} abstract states, ${plan.edgeCount} edges, ${plan.paths.length} paths`);
+    console.info(`connection model: ${STATE_NODE_IDS.length} state nodes, ${DEFINED_TRANSITIONS.length} transitions; ${sizes.join('; ')}`);
     const crossed = new Set(MODELS.flatMap(({ plan }) => [...plan.crossed]));
     expect(new Set(DEFINED_TRANSITIONS).size).toBe(DEFINED_TRANSITIONS.length);
     expect(DEFINED_TRANSITIONS.filter((key) => !crossed.has(key))).toEqual([]);

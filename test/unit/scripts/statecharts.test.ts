@@ -135,13 +135,17 @@ describe('toMermaid', () => {
   it('names every state of the connection machine and every event it handles', () => {
     const text = toMermaid(connectionMachine);
     const chart = toChart(connectionMachine);
-    for (const state of CONNECTION_STATES) expect(text).toMatch(new RegExp(`^\\s*(state "${state}" as |state )?${state}( \\{)?$`, 'm'));
+    // `healthy` and `degraded` are children of `serving`, so their path-based names start with it.
+    for (const state of CONNECTION_STATES) {
+      const name = state === 'healthy' || state === 'degraded' ? `serving_${state}` : state;
+      expect(text).toMatch(new RegExp(`^\\s*(state "${state}" as |state )?${name}( \\{)?$`, 'm'));
+    }
     // Nested states by path-based name and by label.
     for (const state of chartStates(chart).slice(1)) {
       expect(text).toContain(state.name);
       expect(text).toContain(state.label);
     }
-    expect(text).toContain('state "probing" as healthy_probing');
+    expect(text).toContain('state "probing" as serving_healthy_probing');
 
     // Every event type the machine declares, checked by the compiler against ConnectionEvent.
     const declared: Record<ConnectionEvent['type'], true> = {
@@ -167,8 +171,8 @@ describe('toMermaid', () => {
     }
     // Absolute targets are mapped to state names, never written as ids.
     expect(text).not.toContain('#');
-    expect(text).toContain('healthy_probing --> degraded: after pingTimeout');
-    expect(text).toContain('degraded_probing --> zombie: after pingTimeout [zombieWithThisMiss]');
+    expect(text).toContain('serving_healthy_probing --> serving_degraded: after pingTimeout');
+    expect(text).toContain('serving_degraded_probing --> zombie: after pingTimeout [zombieWithThisMiss]');
     expect(text).toContain('reconnecting_awaitingSlot --> connecting: slot.granted');
   });
 });
