@@ -11,7 +11,7 @@ import type { Actor } from 'xstate';
 import { connectionMachine, connectionStateOf } from '../../../src/machines/connection.machine.js';
 import type { ConnectInput, ConnectionActorRef, ConnectionEvent, ProbeInput, ProbeResult, SessionInput } from '../../../src/machines/connection.machine.js';
 import type { ConnectionState } from '../../../src/core/states.js';
-import { supervisorMachine } from '../../../src/machines/supervisor.machine.js';
+import { isPanicking, supervisorMachine } from '../../../src/machines/supervisor.machine.js';
 import type { SupervisedServer, SupervisorContext, SupervisorEmitted, SupervisorInput } from '../../../src/machines/supervisor.machine.js';
 import { ConnectionError } from '../../../src/core/errors.js';
 import { fullJitterDelay } from '../../../src/core/policy/backoff.js';
@@ -92,7 +92,7 @@ class Fleet {
 
   /** Highest number of children seen in `connecting` at once, recounted on every inspection event. */
   maxConnecting = 0;
-  /** The same, only while the supervisor's context says panic is active. */
+  /** The same, only while the supervisor is in panic mode (its `admission.panicking` state). */
   maxConnectingInPanic = 0;
   inspections = 0;
   actor!: SupervisorActor;
@@ -145,7 +145,7 @@ class Fleet {
         this.inspections += 1;
         const count = this.connectingNow();
         this.maxConnecting = Math.max(this.maxConnecting, count);
-        if (this.actor.getSnapshot().context.panic.active) this.maxConnectingInPanic = Math.max(this.maxConnectingInPanic, count);
+        if (isPanicking(this.actor.getSnapshot())) this.maxConnectingInPanic = Math.max(this.maxConnectingInPanic, count);
       },
     });
     this.actor.on('*', (event) => this.events.push(event));
@@ -212,11 +212,20 @@ class Fleet {
 
   /** Admissions as [id, relative time]. */
   admissions(): Array<[string, number]> {
-    return this.of('admission').map((event) => [event.id, event.at - this.t0]);
+    return this.of('slot.granted').map((event) => [event.id, event.at - this.t0]);
+  }
+
+  /** `panic.started` and `panic.ended`, in order. */
+  panics(): Array<Extract<SupervisorEmitted, { type: 'panic.started' | 'panic.ended' }>> {
+    return this.events.filter((event) => event.type === 'panic.started' || event.type === 'panic.ended');
+  }
+
+  panicking(): boolean {
+    return isPanicking(this.actor.getSnapshot());
   }
 
   admittedIds(): string[] {
-    return this.of('admission').map((event) => event.id);
+    return this.of('slot.granted').map((event) => event.id);
   }
 
   connectTimes(id: string): number[] {
@@ -276,7 +285,7 @@ describe('admission cap', () => {
 
     await advanceTo(f, 400);
     expect(allIn(f, 'healthy')).toBe(true);
-    expect(Object.values(f.ctx().states).every((state) => state === 'healthy')).toBe(true);
+    expect([...f.ctx().states.values()].every((state) => state === 'healthy')).toBe(true);
     expect(f.inspections).toBeGreaterThan(100);
     expect(f.maxConnecting).toBe(3);
     expect(f.ctx().maxInFlightSeen).toBe(3);
@@ -285,7 +294,7 @@ describe('admission cap', () => {
     // Three at a time, in waves as slots come free.
     expect(f.admissions().map(([, at]) => at)).toEqual([0, 0, 0, 100, 100, 100, 200, 200, 200, 300]);
     expect(new Set(f.admittedIds())).toEqual(new Set(names));
-    expect(f.of('admission').map((event) => event.inFlight)).toEqual([1, 2, 3, 3, 3, 3, 3, 3, 3, 3]);
+    expect(f.of('slot.granted').map((event) => event.inFlight)).toEqual([1, 2, 3, 3, 3, 3, 3, 3, 3, 3]);
     expect(f.connectCalls).toHaveLength(10);
   });
 
@@ -301,7 +310,7 @@ describe('admission cap', () => {
       ['s2', 200],
       ['s3', 300],
     ]);
-    expect(f.of('admission').map((event) => event.waitedMs)).toEqual([0, 100, 200, 300]);
+    expect(f.of('slot.granted').map((event) => event.waitedMs)).toEqual([0, 100, 200, 300]);
   });
 });
 
@@ -362,7 +371,7 @@ describe('slot release', () => {
       ['a', 0],
       ['b', way.releasedAt],
     ]);
-    expect(f.of('admission')[1]?.waitedMs).toBe(way.releasedAt);
+    expect(f.of('slot.granted')[1]?.waitedMs).toBe(way.releasedAt);
     expect(f.ctx().inFlight).toEqual(['b']);
     expect(f.state('b')).toBe('connecting');
     if (way.name === 'server.remove') {
@@ -414,7 +423,7 @@ describe('queue order', () => {
       ['x', 1200],
       ['w', 1300],
     ]);
-    expect(f.of('admission').map((event) => event.waitedMs)).toEqual([0, 700, 1000, 1000, 1250]);
+    expect(f.of('slot.granted').map((event) => event.waitedMs)).toEqual([0, 700, 1000, 1000, 1250]);
     expect(allIn(f, 'healthy')).toBe(true);
   });
 
@@ -461,7 +470,7 @@ describe('queue order', () => {
     f.kill('top');
     await flush();
     expect(f.admissions().at(-1)).toEqual(['top', 1000]);
-    expect(f.of('admission').at(-1)).toMatchObject({ id: 'top', waitedMs: 0, inFlight: 4 });
+    expect(f.of('slot.granted').at(-1)).toMatchObject({ id: 'top', waitedMs: 0, inFlight: 4 });
     expect(f.connectingNow()).toBe(4);
     await advanceTo(f, 1100);
     expect(f.state('top')).toBe('healthy');
@@ -507,7 +516,7 @@ describe('dependsOn', () => {
       ['db', 200],
       ['app', 500],
     ]);
-    expect(f.of('admission').at(-1)?.waitedMs).toBe(500);
+    expect(f.of('slot.granted').at(-1)?.waitedMs).toBe(500);
     await advance(CONNECT_MS);
     expect(f.state('app')).toBe('healthy');
   });
@@ -555,7 +564,7 @@ describe('backoff', () => {
 
     await advanceTo(f, 100 + delay);
     expect(f.admissions().at(-1)).toEqual(['a', 100 + delay]);
-    expect(f.of('admission').at(-1)?.waitedMs).toBe(0);
+    expect(f.of('slot.granted').at(-1)?.waitedMs).toBe(0);
     await advance(CONNECT_MS);
     expect(allIn(f, 'healthy')).toBe(true);
     expect(f.maxConnecting).toBe(1);
@@ -582,8 +591,8 @@ describe('flap quarantine', () => {
     expect(allIn(f, 'healthy')).toBe(true);
 
     await flap(f, 'flappy', 5); // deaths at 200 … 600
-    expect(f.of('quarantine')).toEqual([]);
-    expect(f.ctx().deaths.flappy).toHaveLength(5);
+    expect(f.of('quarantine.started')).toEqual([]);
+    expect(f.ctx().deaths.get('flappy')).toHaveLength(5);
     expect(f.state('flappy')).toBe('healthy');
 
     // The sixth death within the window.
@@ -591,9 +600,9 @@ describe('flap quarantine', () => {
     f.kill('flappy');
     await flush();
     const until = f.t0 + 700 + 30_000;
-    expect(f.of('quarantine')).toEqual([{ type: 'quarantine', id: 'flappy', until, times: 1, at: f.t0 + 700 }]);
-    expect(f.ctx().quarantine.flappy).toEqual({ until, times: 1 });
-    expect(f.ctx().deaths.flappy).toEqual([]);
+    expect(f.of('quarantine.started')).toEqual([{ type: 'quarantine.started', id: 'flappy', until, times: 1, at: f.t0 + 700 }]);
+    expect(f.ctx().quarantine.get('flappy')).toEqual({ until, times: 1 });
+    expect(f.ctx().deaths.get('flappy')).toEqual([]);
     expect(f.value('flappy')).toEqual({ reconnecting: 'awaitingSlot' });
     expect(f.ctx().queue.map((request) => request.id)).toEqual(['flappy']);
     expect(f.ctx().inFlight).toEqual([]);
@@ -611,18 +620,18 @@ describe('flap quarantine', () => {
     expect(f.value('flappy')).toEqual({ reconnecting: 'awaitingSlot' });
     await advance(1);
     expect(f.admissions().at(-1)).toEqual(['flappy', 30_700]);
-    expect(f.of('admission').at(-1)?.waitedMs).toBe(30_000);
-    expect(f.ctx().quarantine.flappy).toEqual({ until: undefined, times: 1 });
+    expect(f.of('slot.granted').at(-1)?.waitedMs).toBe(30_000);
+    expect(f.ctx().quarantine.get('flappy')).toEqual({ until: undefined, times: 1 });
     await advance(CONNECT_MS);
     expect(f.state('flappy')).toBe('healthy');
 
     // Six more deaths: quarantined again, for 2 × 30 s.
     await flap(f, 'flappy', 5);
-    expect(f.of('quarantine')).toHaveLength(1);
+    expect(f.of('quarantine.started')).toHaveLength(1);
     const second = f.now();
     f.kill('flappy');
     await flush();
-    expect(f.of('quarantine').at(-1)).toEqual({ type: 'quarantine', id: 'flappy', until: f.t0 + second + 60_000, times: 2, at: f.t0 + second });
+    expect(f.of('quarantine.started').at(-1)).toEqual({ type: 'quarantine.started', id: 'flappy', until: f.t0 + second + 60_000, times: 2, at: f.t0 + second });
     await advanceTo(f, second + 60_000 - 1);
     expect(f.value('flappy')).toEqual({ reconnecting: 'awaitingSlot' });
     expect(f.admittedIds().filter((id) => id === 'flappy')).toHaveLength(1 + 5 + 1 + 5);
@@ -630,7 +639,7 @@ describe('flap quarantine', () => {
     expect(f.admissions().at(-1)).toEqual(['flappy', second + 60_000]);
     await advance(CONNECT_MS);
     expect(allIn(f, 'healthy')).toBe(true);
-    expect(f.actor.getSnapshot().value).toBe('idle');
+    expect(f.actor.getSnapshot().value).toEqual({ admission: 'normal', quarantine: 'idle' });
   });
 
   it('deaths spread wider than the window do not quarantine', async () => {
@@ -641,8 +650,8 @@ describe('flap quarantine', () => {
       f.kill('slow-flapper');
       await advance(CONNECT_MS);
     }
-    expect(f.of('quarantine')).toEqual([]);
-    expect(f.ctx().deaths['slow-flapper']!.length).toBeLessThanOrEqual(5);
+    expect(f.of('quarantine.started')).toEqual([]);
+    expect(f.ctx().deaths.get('slow-flapper')!.length).toBeLessThanOrEqual(5);
   });
 
   it('two quarantines ending at different times are each timed', async () => {
@@ -658,7 +667,7 @@ describe('flap quarantine', () => {
       if (index < 5) await advance(CONNECT_MS);
     }
     await flush();
-    const [p, q] = f.of('quarantine');
+    const [p, q] = f.of('quarantine.started');
     expect(p?.id).toBe('p');
     expect(q?.id).toBe('q');
     await advanceTo(f, p!.until - f.t0);
@@ -690,18 +699,21 @@ describe('panic', () => {
     const admittedBefore = f.admissions().length;
     for (const id of ids('s', 8)) f.kill(id);
     await flush();
-    expect(f.of('panic')).toEqual([{ type: 'panic', active: true, lost: 6, total: 10, at: f.t0 + 1000 }]);
-    expect(f.ctx().panic).toEqual({ active: true, since: f.t0 + 1000, count: 1 });
+    expect(f.panics()).toEqual([{ type: 'panic.started', lost: 6, total: 10, at: f.t0 + 1000 }]);
+    expect(f.panicking()).toBe(true);
+    expect(f.ctx().panic).toEqual({ since: f.t0 + 1000, count: 1 });
     expect(f.connectingNow()).toBe(1);
 
     await advanceTo(f, 1299);
     expect(f.maxConnectingInPanic).toBe(1);
-    expect(f.ctx().panic.active).toBe(true);
+    expect(f.panicking()).toBe(true);
     await advance(1);
     // s0..s2 reconnected one at a time: 5 of 10 serve again.
-    expect(f.of('panic')).toHaveLength(2);
-    expect(f.of('panic')[1]).toEqual({ type: 'panic', active: false, lost: 5, total: 10, at: f.t0 + 1300 });
-    expect(f.ctx().panic).toEqual({ active: false, since: undefined, count: 1 });
+    expect(f.panics()).toHaveLength(2);
+    expect(f.panics()[1]).toEqual({ type: 'panic.ended', lost: 5, total: 10, at: f.t0 + 1300 });
+    expect(f.panicking()).toBe(false);
+    // `since` keeps when the last panic started.
+    expect(f.ctx().panic).toEqual({ since: f.t0 + 1000, count: 1 });
     expect(f.connectingNow()).toBe(4);
 
     await advanceTo(f, 2000);
@@ -709,14 +721,14 @@ describe('panic', () => {
     expect(f.admissions().slice(admittedBefore).map(([, at]) => at)).toEqual([1000, 1100, 1200, 1300, 1300, 1300, 1300, 1400]);
     expect(f.maxConnectingInPanic).toBe(1);
     expect(f.maxConnecting).toBe(4);
-    expect(f.of('panic')).toHaveLength(2);
+    expect(f.panics()).toHaveLength(2);
   });
 
   it('half the fleet is not more than half: no panic', async () => {
     const f = await healthyFleet();
     for (const id of ids('s', 5)) f.kill(id);
     await flush();
-    expect(f.of('panic')).toEqual([]);
+    expect(f.panics()).toEqual([]);
     expect(f.connectingNow()).toBe(4);
   });
 
@@ -729,11 +741,11 @@ describe('panic', () => {
       await advanceTo(f, 1000 + index * 500);
       f.kill(id);
       await flush();
-      if (index < 5) expect(f.of('panic')).toEqual([]);
+      if (index < 5) expect(f.panics()).toEqual([]);
     }
     // Six of ten lost within 2.5 s, none back yet.
     expect(victims.every((id) => f.state(id) !== 'healthy')).toBe(true);
-    expect(f.of('panic')).toEqual([{ type: 'panic', active: true, lost: 6, total: 10, at: f.t0 + 3500 }]);
+    expect(f.panics()).toEqual([{ type: 'panic.started', lost: 6, total: 10, at: f.t0 + 3500 }]);
   });
 
   it('losses spread wider than 10 s do not panic', async () => {
@@ -743,7 +755,7 @@ describe('panic', () => {
       f.kill(id);
     }
     await advance(5000);
-    expect(f.of('panic')).toEqual([]);
+    expect(f.panics()).toEqual([]);
   });
 
   it('an operator stopping most of the fleet is not a panic', async () => {
@@ -751,8 +763,8 @@ describe('panic', () => {
     for (const id of ids('s', 8)) f.send({ type: 'connection.command', id, command: 'stop' });
     await advance(5000);
     expect(ids('s', 8).every((id) => f.state(id) === 'stopped')).toBe(true);
-    expect(f.of('panic')).toEqual([]);
-    expect(f.ctx().panic.active).toBe(false);
+    expect(f.panics()).toEqual([]);
+    expect(f.panicking()).toBe(false);
   });
 
   it('shutdown is not a panic', async () => {
@@ -760,7 +772,7 @@ describe('panic', () => {
     f.send({ type: 'shutdown' });
     await advance(5000);
     expect(allIn(f, 'stopped')).toBe(true);
-    expect(f.of('panic')).toEqual([]);
+    expect(f.panics()).toEqual([]);
   });
 });
 
@@ -780,7 +792,7 @@ describe('run-time changes', () => {
     expect(f.admissions().at(-1)).toEqual(['new', 500]);
     await advance(CONNECT_MS);
     expect(f.state('new')).toBe('healthy');
-    expect(f.ctx().states.new).toBe('healthy');
+    expect(f.ctx().states.get('new')).toBe('healthy');
 
     // A duplicate id is ignored.
     f.send({ type: 'server.add', server: server('new', 0) });
@@ -797,13 +809,13 @@ describe('run-time changes', () => {
     f.send({ type: 'server.remove', id: 'a' });
     await flush();
     expect(f.closeCalls.filter((call) => call.session === session)).toHaveLength(1);
-    const trail = f.events.filter((event) => 'id' in event && event.id === 'a').map((event) => (event.type === 'transition' ? `${event.to}` : event.type));
+    const trail = f.events.filter((event) => 'id' in event && event.id === 'a').map((event) => (event.type === 'state.changed' ? `${event.to}` : event.type));
     expect(trail.slice(-2)).toEqual(['stopped', 'server.removed']);
     expect(f.of('server.removed')).toEqual([{ type: 'server.removed', id: 'a', at: f.t0 + 500 }]);
     expect(f.actor.getSnapshot().children.a).toBeUndefined();
     expect(Object.keys(f.ctx().servers)).toEqual(['b']);
-    expect(Object.keys(f.ctx().states)).toEqual(['b']);
-    expect(f.ctx().quarantine.a).toBeUndefined();
+    expect([...f.ctx().states.keys()]).toEqual(['b']);
+    expect(f.ctx().quarantine.get('a')).toBeUndefined();
     expect(f.ctx().removing).toEqual([]);
     expect(f.state('b')).toBe('healthy');
   });
@@ -894,7 +906,7 @@ describe('run-time changes', () => {
     expect(allIn(f, 'healthy')).toBe(true);
     expect(f.connectTimes('a')).toEqual([0, 500]);
     expect(f.connectTimes('b')).toEqual([0, 500]);
-    const transitions = (id: string) => f.of('transition').filter((event) => event.id === id).map((event) => event.to);
+    const transitions = (id: string) => f.of('state.changed').filter((event) => event.id === id).map((event) => event.to);
     expect(transitions('a')).toEqual(['reconnecting', 'connecting', 'healthy', 'reconnecting', 'connecting', 'healthy']);
     expect(transitions('b')).toEqual(['reconnecting', 'connecting', 'healthy', 'stopped', 'reconnecting', 'connecting', 'healthy']);
     // The old session was closed before the new one.
@@ -926,7 +938,7 @@ describe('run-time changes', () => {
     f.send({ type: 'shutdown' });
     await flush();
     expect(allIn(f, 'stopped')).toBe(true);
-    expect(f.ctx().shuttingDown).toBe(true);
+    expect(f.actor.getSnapshot().matches({ admission: 'shuttingDown' })).toBe(true);
     expect(f.ctx().queue).toEqual([]);
     expect(f.ctx().inFlight).toEqual([]);
     expect(f.children().every((child) => child.getSnapshot().context.session === undefined)).toBe(true);
@@ -935,7 +947,7 @@ describe('run-time changes', () => {
     await advance(10_000);
     expect(f.admissions()).toEqual([['a', 0]]);
     expect(f.connectCalls).toHaveLength(1);
-    expect(f.of('panic')).toEqual([]);
+    expect(f.panics()).toEqual([]);
   });
 });
 
@@ -950,14 +962,14 @@ describe('event stream', () => {
     f.plan('a', transient(), ok());
     f.start({ servers: [server('a')], maxConcurrentReconnects: 1 });
     await advanceTo(f, 300);
-    expect(f.of('transition').map(({ from, to, at, reason }) => ({ from, to, at: at - f.t0, reason }))).toEqual([
+    expect(f.of('state.changed').map(({ from, to, at, reason }) => ({ from, to, at: at - f.t0, reason }))).toEqual([
       { from: undefined, to: 'reconnecting', at: 0, reason: undefined },
       { from: 'reconnecting', to: 'connecting', at: 0, reason: undefined },
       { from: 'connecting', to: 'reconnecting', at: 100, reason: 'a: transient connect failure' },
       { from: 'reconnecting', to: 'connecting', at: 100, reason: undefined },
       { from: 'connecting', to: 'healthy', at: 200, reason: undefined },
     ]);
-    expect(f.of('transition').every((event) => event.id === 'a')).toBe(true);
+    expect(f.of('state.changed').every((event) => event.id === 'a')).toBe(true);
   });
 
   it('forwards probe results', async () => {
@@ -971,7 +983,7 @@ describe('event stream', () => {
   it('admissions carry how long each connection waited and how many slots are held', async () => {
     const f = fleet({ servers: ids('s', 3).map((id) => server(id)), maxConcurrentReconnects: 2 });
     await advanceTo(f, 300);
-    expect(f.of('admission').map(({ id, waitedMs, inFlight, at }) => ({ id, waitedMs, inFlight, at: at - f.t0 }))).toEqual([
+    expect(f.of('slot.granted').map(({ id, waitedMs, inFlight, at }) => ({ id, waitedMs, inFlight, at: at - f.t0 }))).toEqual([
       { id: 's0', waitedMs: 0, inFlight: 1, at: 0 },
       { id: 's1', waitedMs: 0, inFlight: 2, at: 0 },
       { id: 's2', waitedMs: 100, inFlight: 2, at: 100 },
@@ -982,13 +994,13 @@ describe('event stream', () => {
     const f = fleet({ servers: [server('a')], maxConcurrentReconnects: 1 });
     await advanceTo(f, 200);
     const before = f.events.length;
-    f.send({ type: 'connection.changed', id: 'ghost', state: 'reconnecting', at: Date.now(), reason: undefined });
+    f.send({ type: 'state.changed', id: 'ghost', to: 'reconnecting', at: Date.now(), reason: undefined });
     f.send({ type: 'slot.requested', id: 'ghost' });
     f.send({ type: 'connection.command', id: 'ghost', command: 'stop' });
     f.send({ type: 'server.restart', id: 'ghost' });
     await flush();
     expect(f.events.length).toBe(before);
     expect(f.ctx().queue).toEqual([]);
-    expect(Object.keys(f.ctx().states)).toEqual(['a']);
+    expect([...f.ctx().states.keys()]).toEqual(['a']);
   });
 });

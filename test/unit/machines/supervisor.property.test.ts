@@ -30,7 +30,7 @@ import type { Actor, AnyActorRef, InspectionEvent } from 'xstate';
 import { connectionMachine, connectionStateOf } from '../../../src/machines/connection.machine.js';
 import type { ConnectInput, ConnectionEvent, ConnectionSnapshot, ProbeInput, ProbeResult, SessionInput } from '../../../src/machines/connection.machine.js';
 import type { ConnectionState } from '../../../src/core/states.js';
-import { supervisorMachine } from '../../../src/machines/supervisor.machine.js';
+import { isPanicking, supervisorMachine } from '../../../src/machines/supervisor.machine.js';
 import type { SupervisedServer, SupervisorContext, SupervisorEmitted } from '../../../src/machines/supervisor.machine.js';
 import type { SlotRequest } from '../../../src/core/policy/admission.js';
 import { ConnectionError } from '../../../src/core/errors.js';
@@ -292,11 +292,11 @@ async function runScenario(scenario: Scenario, options: { fullScanEveryEvent: bo
 
   // ---- (c) priority order at each admission ------------------------------------------------
   const admissible = (context: SupervisorContext, request: SlotRequest, at: number): boolean => {
-    const until = context.quarantine[request.id]?.until;
+    const until = context.quarantine.get(request.id)?.until;
     if (until !== undefined && until > at) return false;
-    return (context.servers[request.id]?.dependsOn ?? []).every((dependency) => context.states[dependency] === 'healthy');
+    return (context.servers[request.id]?.dependsOn ?? []).every((dependency) => context.states.get(dependency) === 'healthy');
   };
-  const onAdmission = (event: Extract<SupervisorEmitted, { type: 'admission' }>): void => {
+  const onAdmission = (event: Extract<SupervisorEmitted, { type: 'slot.granted' }>): void => {
     admitted.set(event.id, (admitted.get(event.id) ?? 0) + 1);
     if (!supervisor) return;
     // The snapshot is the one after this admission round (emitted events are delivered after it is set).
@@ -317,7 +317,7 @@ async function runScenario(scenario: Scenario, options: { fullScanEveryEvent: bo
       }
     }
     // A full recount at every admission as a cross-check of the incremental count.
-    checkCap(fullCount(), 'admission');
+    checkCap(fullCount(), 'slot.granted');
   };
 
   let panics = 0;
@@ -326,10 +326,13 @@ async function runScenario(scenario: Scenario, options: { fullScanEveryEvent: bo
     inspect,
   });
   running = supervisor;
-  supervisor.on('admission', onAdmission);
-  supervisor.on('panic', () => {
+  supervisor.on('slot.granted', onAdmission);
+  // Every panic event, as it begins and as it ends.
+  const countPanic = (): void => {
     panics += 1;
-  });
+  };
+  supervisor.on('panic.started', countPanic);
+  supervisor.on('panic.ended', countPanic);
 
   // Transport closes of live connections, on schedule; one timer at a time (fake timers cost
   // O(pending timers) per firing).
@@ -355,7 +358,7 @@ async function runScenario(scenario: Scenario, options: { fullScanEveryEvent: bo
   const actor = supervisor;
   const allHealthy = (): boolean => {
     const { states } = actor.getSnapshot().context;
-    return servers.every((server) => states[server.id] === 'healthy');
+    return servers.every((server) => states.get(server.id) === 'healthy');
   };
 
   await vi.advanceTimersByTimeAsync(T);
@@ -386,7 +389,7 @@ async function runScenario(scenario: Scenario, options: { fullScanEveryEvent: bo
   // ---- (d) --------------------------------------------------------------------------------------
   const statesAtEnd = actor.getSnapshot().context.states;
   let laterTransitions = 0;
-  const off = actor.on('transition', () => {
+  const off = actor.on('state.changed', () => {
     laterTransitions += 1;
   });
   await vi.advanceTimersByTimeAsync(10_000);
@@ -394,12 +397,12 @@ async function runScenario(scenario: Scenario, options: { fullScanEveryEvent: bo
   for (const id of ids) {
     const ref = childRefs.get(id);
     const own = ref ? stateOfRef(ref) : undefined;
-    if (own !== 'healthy' || statesAtEnd[id] !== 'healthy') violate(`(d) ${id} is ${own} (context says ${statesAtEnd[id]})`);
+    if (own !== 'healthy' || statesAtEnd.get(id) !== 'healthy') violate(`(d) ${id} is ${own} (context says ${statesAtEnd.get(id)})`);
   }
   if (laterTransitions > 0) violate(`(d) ${laterTransitions} transitions after the fleet was healthy`);
   const finalContext = actor.getSnapshot().context;
   if (finalContext.inFlight.length > 0) violate(`(d) slots still held: ${finalContext.inFlight.join(', ')}`);
-  if (finalContext.panic.active) violate('(d) still in panic');
+  if (isPanicking(actor.getSnapshot())) violate('(d) still in panic');
   if (finalContext.maxInFlightSeen > cap) violate(`(a) maxInFlightSeen ${finalContext.maxInFlightSeen} > cap ${cap}`);
   checkCap(fullCount(), 'end');
 
