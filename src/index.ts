@@ -56,3 +56,43 @@ export type { ServerDefinition, SupervisorConfig } from './config/load.js';
 export type { RawConfig } from './config/schema.js';
 export { ConfigError } from './config/errors.js';
 export type { ConfigIssue } from './config/errors.js';
+// Types the facade's signatures use: the actors' snapshots and events, and what they are made of.
+export type {
+  connectionMachine,
+  ConnectInput,
+  ConnectionActorRef,
+  ConnectionContext,
+  ConnectionEmitted,
+  ConnectionEvent,
+  ConnectionInput,
+  ConnectionMachine,
+  ConnectionSnapshot,
+  LastError,
+  ProbeInput,
+  ProbeOutcome,
+  ProbeResult,
+  SessionInput,
+  StateChangedMessage,
+} from './machines/connection.machine.js';
+export type {
+  ConnectionCommand,
+  LossWindow,
+  PanicChanged,
+  PanicStatus,
+  Quarantine,
+  SupervisedServer,
+  supervisorMachine,
+  SupervisorContext,
+  SupervisorEmitted,
+  SupervisorInput,
+  SupervisorMachine,
+  SupervisorSnapshot,
+} from './machines/supervisor.machine.js';
+export type { McpSession, SessionEvent } from './core/session.js';
+export type { SlotRequest } from './core/policy/admission.js';
+export type { FlapSettings } from './core/policy/flapping.js';
+export type { PanicSettings } from './core/policy/panic.js';
+export type { LogListener, LogRing } from './runtime/log-ring.js';
+export type { TeardownTimings } from './runtime/process/process-group.js';
+export type { Env } from './config/load.js';
+export type { configSchema } from './config/schema.js';

@@ -26,7 +26,8 @@ export interface SupervisorConfig {
   servers: ServerDefinition[];
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
+/** Environment variables for `${VAR}` expansion in a config, by name (`process.env` by default). */
+export type Env = Readonly<Record<string, string | undefined>>;
 
 export async function loadConfigFile(path: string, env: Env = process.env): Promise<SupervisorConfig> {
   let text: string;

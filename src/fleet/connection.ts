@@ -2,14 +2,13 @@ import { createActor, waitFor } from 'xstate';
 import type { Actor, InspectionEvent, Observer } from 'xstate';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { createConnectionLogic } from '../runtime/connection-logic.js';
-import type { ConnectionLogic } from '../runtime/connection-logic.js';
 import { ConnectionCalls } from './calls.js';
 import type { CallToolOptions } from './calls.js';
 import { LogRing } from '../runtime/log-ring.js';
 import type { ServerTarget } from '../core/target.js';
 import type { StdioTeardownTimings } from '../runtime/transports/stdio.js';
 import { connectionStateOf } from '../machines/connection.machine.js';
-import type { ConnectionSnapshot } from '../machines/connection.machine.js';
+import type { ConnectionMachine, ConnectionSnapshot } from '../machines/connection.machine.js';
 import type { ConnectionState } from '../core/states.js';
 import { resolveSettings } from '../core/settings.js';
 import type { ConnectionSettings } from '../core/settings.js';
@@ -54,7 +53,7 @@ const REASONED_STATES: ReadonlySet<ConnectionState> = new Set(['reconnecting', '
  */
 export class ManagedConnection {
   readonly id: string;
-  readonly actor: Actor<ConnectionLogic>;
+  readonly actor: Actor<ConnectionMachine>;
   /** The stdio server's stderr (bounded); empty for HTTP transports. */
   readonly stderr = new LogRing();
   private readonly calls: ConnectionCalls;

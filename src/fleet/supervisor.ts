@@ -9,7 +9,7 @@ import type { ConnectionState } from '../core/states.js';
 import { connectionStateOf } from '../machines/connection.machine.js';
 import type { ConnectionActorRef, ConnectionEmitted } from '../machines/connection.machine.js';
 import { supervisorMachine } from '../machines/supervisor.machine.js';
-import type { ConnectionCommand, SupervisedServer, SupervisorEmitted, SupervisorSnapshot } from '../machines/supervisor.machine.js';
+import type { ConnectionCommand, SupervisedServer, SupervisorEmitted, SupervisorMachine, SupervisorSnapshot } from '../machines/supervisor.machine.js';
 import { createConnectionLogic } from '../runtime/connection-logic.js';
 import { LogRing } from '../runtime/log-ring.js';
 import type { LogLine } from '../runtime/log-ring.js';
@@ -75,11 +75,11 @@ function toSupervised(definition: ServerDefinition): SupervisedServer {
  */
 export class Supervisor {
   /** The supervisor actor; its children are the connection actors (`systemId` = server id). */
-  readonly actor: Actor<typeof supervisorMachine>;
-  /** Every fleet event; prefer {@link Supervisor.subscribe}. */
-  readonly events = new EventBus<FleetEvent>();
+  readonly actor: Actor<SupervisorMachine>;
+  /** Every fleet event; read it through {@link Supervisor.subscribe}. */
+  private readonly events = new EventBus<FleetEvent>();
   /** Facts about each server's processes across restarts. */
-  readonly processes = new ProcessRegistry();
+  private readonly processes = new ProcessRegistry();
   private readonly stderr = new Map<string, LogRing>();
   private readonly calls = new Map<string, ConnectionCalls>();
   private readonly definitions = new Map<string, ServerDefinition>();

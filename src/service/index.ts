@@ -25,3 +25,56 @@ export { createLogger } from '../observe/logger.js';
 export type { Logger } from '../observe/logger.js';
 export { startWatchdog, Watchdog } from '../runtime/process/watchdog.js';
 export type { WatchdogOptions } from '../runtime/process/watchdog.js';
+// Types the service's signatures use: the supervisor it runs (and what that is made of), the event history it serves.
+export type { ServerDefinition, SupervisorConfig } from '../config/load.js';
+export type { ConnectionError, ErrorKind } from '../core/errors.js';
+export type { SlotRequest } from '../core/policy/admission.js';
+export type { FlapSettings } from '../core/policy/flapping.js';
+export type { PanicSettings } from '../core/policy/panic.js';
+export type { Quality, QualityParts, QualitySample, Trend } from '../core/quality/types.js';
+export type { McpSession, ProbeKind, SessionEvent, TransportKind } from '../core/session.js';
+export type { BackoffSettings, ConnectionSettings, HealthSettings } from '../core/settings.js';
+export type { CONNECTION_STATES, ConnectionState } from '../core/states.js';
+export type { InProcessServer, ProcessParams, ProcessPolicy, RestartPolicy, ServerTarget } from '../core/target.js';
+export type { CallToolOptions } from '../fleet/calls.js';
+export type { SubscribeOptions } from '../fleet/event-bus.js';
+export type { CallCompleted, CallOutcome, FleetEvent } from '../fleet/events.js';
+export type { ServerStats, TransitionRecord } from '../fleet/stats.js';
+export type { CreateSupervisorOptions, ProbeCompleted, Supervisor } from '../fleet/supervisor.js';
+export type { ActorView } from '../fleet/views.js';
+export type {
+  ConnectInput,
+  ConnectionActorRef,
+  ConnectionContext,
+  ConnectionEmitted,
+  ConnectionEvent,
+  ConnectionInput,
+  ConnectionMachine,
+  connectionMachine,
+  LastError,
+  ProbeInput,
+  ProbeOutcome,
+  ProbeResult,
+  SessionInput,
+  StateChangedMessage,
+} from '../machines/connection.machine.js';
+export type {
+  ConnectionCommand,
+  LossWindow,
+  PanicChanged,
+  PanicStatus,
+  Quarantine,
+  SupervisedServer,
+  SupervisorContext,
+  SupervisorEmitted,
+  SupervisorInput,
+  SupervisorMachine,
+  supervisorMachine,
+  SupervisorSnapshot,
+} from '../machines/supervisor.machine.js';
+export type { EventHistoryOptions, HistoryGap, Replay, Sequenced, StreamEvent } from '../observe/event-history.js';
+export type { LogLine, LogListener, LogRing } from '../runtime/log-ring.js';
+export type { ProcessExit, TeardownTimings } from '../runtime/process/process-group.js';
+export type { ProcessFacts } from '../runtime/process/registry.js';
+export type { GroupWatchdog } from '../runtime/process/support.js';
+export type { StdioTeardownTimings } from '../runtime/transports/stdio.js';
