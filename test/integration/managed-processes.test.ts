@@ -178,8 +178,8 @@ describe('restart policy', () => {
 
   it('a process that keeps dying within minUptimeMs is quarantined as flapping', async () => {
     const { supervisor, events } = supervise({ crashy: { command: process.execPath, args: ['-e', 'process.exit(1)'], minUptimeMs: 5_000 } });
-    await waitFor(supervisor.actor, () => events.some((event) => event.type === 'quarantine'), { timeout: 20_000 }).catch(() => undefined);
-    const quarantine = events.find((event) => event.type === 'quarantine');
+    await waitFor(supervisor.actor, () => events.some((event) => event.type === 'quarantine.started'), { timeout: 20_000 }).catch(() => undefined);
+    const quarantine = events.find((event) => event.type === 'quarantine.started');
     expect(quarantine).toMatchObject({ id: 'crashy', times: 1 });
     expect(supervisor.view('crashy').quarantinedUntil).toEqual(expect.any(Number));
     expect(supervisor.view('crashy').state).toBe('reconnecting');

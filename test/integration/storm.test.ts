@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { connectionStateOf } from '../../src/machines/connection.machine.js';
 import type { ConnectionSnapshot } from '../../src/machines/connection.machine.js';
+import { isPanicking } from '../../src/machines/supervisor.machine.js';
 import type { ConnectionState } from '../../src/core/states.js';
 import type { FleetEvent as SupervisorEmitted } from '../../src/fleet/events.js';
 import { createSupervisor } from '../../src/fleet/supervisor.js';
@@ -96,7 +97,7 @@ describe('reconnection storm on 50 real stdio servers', () => {
     running.subscribe(
       (event) => {
         events.push(event);
-        if (event.type === 'transition') streamed.observe(event.id, event.to);
+        if (event.type === 'state.changed') streamed.observe(event.id, event.to);
       },
       { bufferSize: 100_000 },
     );
@@ -105,7 +106,7 @@ describe('reconnection storm on 50 real stdio servers', () => {
     /** The stream is delivered asynchronously: waits until it has every server's healthy transition since `since`. */
     const streamCaughtUp = (since: number): Promise<void> =>
       until(
-        () => ids.every((id) => events.some((event) => event.type === 'transition' && event.id === id && event.to === 'healthy' && event.at >= since)),
+        () => ids.every((id) => events.some((event) => event.type === 'state.changed' && event.id === id && event.to === 'healthy' && event.at >= since)),
         () => 'event stream behind',
         5_000,
         25,
@@ -157,9 +158,8 @@ describe('reconnection storm on 50 real stdio servers', () => {
     expect(streamed.max).toBeLessThanOrEqual(CAP);
 
     // Panic: one event, more than half of the fleet lost within 10 s of the kill.
-    type PanicEvent = Extract<SupervisorEmitted, { type: 'panic' }>;
-    const panics = events.filter((event): event is PanicEvent => event.type === 'panic' && event.at >= killedAt);
-    const entered = panics.filter((event) => event.active);
+    type PanicStarted = Extract<SupervisorEmitted, { type: 'panic.started' }>;
+    const entered = events.filter((event): event is PanicStarted => event.type === 'panic.started' && event.at >= killedAt);
     expect(entered).toHaveLength(1);
     const panic = entered[0]!;
     expect(panic.at - killedAt).toBeLessThan(10_000);
@@ -167,17 +167,17 @@ describe('reconnection storm on 50 real stdio servers', () => {
     expect(panic.lost).toBeGreaterThan(SERVERS / 2);
     // ... and admission slowed, not stopped: servers kept being admitted during and after the panic,
     // and the panic ended once half the fleet was serving again.
-    const admissions = events.filter((event) => event.type === 'admission' && event.at >= killedAt);
+    const admissions = events.filter((event) => event.type === 'slot.granted' && event.at >= killedAt);
     expect(admissions.filter((event) => event.at >= panic.at).length).toBeGreaterThan(0);
     expect(new Set(admissions.map((event) => (event as { id: string }).id)).size).toBe(SERVERS);
     const panicStart = events.indexOf(panic);
-    const panicEnd = events.findIndex((event, index) => index > panicStart && event.type === 'panic' && !event.active);
+    const panicEnd = events.findIndex((event, index) => index > panicStart && event.type === 'panic.ended');
     expect(panicEnd).toBeGreaterThan(panicStart);
     // In panic, one admission at a time (panicConcurrency 1); afterwards the full cap again.
-    const duringPanic = events.slice(panicStart, panicEnd).filter((event) => event.type === 'admission');
+    const duringPanic = events.slice(panicStart, panicEnd).filter((event) => event.type === 'slot.granted');
     expect(duringPanic.length).toBeGreaterThan(0);
     expect(duringPanic.every((event) => event.inFlight === 1)).toBe(true);
-    expect(running.snapshot.context.panic.active).toBe(false);
+    expect(isPanicking(running.snapshot)).toBe(false);
 
     // Every killed process is reaped, not left as a zombie.
     const oldAlive = [...oldPids.values()].filter(isAlive);

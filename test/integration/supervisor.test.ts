@@ -6,7 +6,9 @@ import { ConfigError } from '../../src/config/errors.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { ServerDefinition } from '../../src/config/load.js';
 import type { RawConfig } from '../../src/config/schema.js';
+import { connectionStateOf } from '../../src/machines/connection.machine.js';
 import type { ConnectionSnapshot } from '../../src/machines/connection.machine.js';
+import { isPanicking } from '../../src/machines/supervisor.machine.js';
 import type { FleetEvent as SupervisorEmitted } from '../../src/fleet/events.js';
 import { createSupervisor } from '../../src/fleet/supervisor.js';
 import { UnknownServerError } from '../../src/fleet/errors.js';
@@ -71,7 +73,7 @@ async function waitForConnection(supervisor: Supervisor, id: string, predicate: 
 
 /** Healthy with a process other than `not` (a fresh one after a kill, restart or stop/start). */
 function healthyWithNewPid(supervisor: Supervisor, id: string, not: number | undefined): Promise<ConnectionSnapshot> {
-  return waitForConnection(supervisor, id, (snapshot) => snapshot.matches('healthy') && snapshot.context.session?.pid !== undefined && snapshot.context.session.pid !== not);
+  return waitForConnection(supervisor, id, (snapshot) => connectionStateOf(snapshot) === 'healthy' && snapshot.context.session?.pid !== undefined && snapshot.context.session.pid !== not);
 }
 
 /** The stream is delivered asynchronously; waits until it has caught up with `predicate`. */
@@ -95,17 +97,17 @@ describe('supervisor on real stdio servers', () => {
     const { supervisor, events } = start({ b: { ...fixture, dependsOn: ['a'] }, a: fixture });
     await supervisor.ready('a', 15_000);
     await supervisor.ready('b', 15_000);
-    await waitForEvent(events, (event) => event.type === 'transition' && event.id === 'b' && event.to === 'healthy');
+    await waitForEvent(events, (event) => event.type === 'state.changed' && event.id === 'b' && event.to === 'healthy');
 
     const index = (predicate: (event: SupervisorEmitted) => boolean): number => events.findIndex(predicate);
-    const aHealthy = index((event) => event.type === 'transition' && event.id === 'a' && event.to === 'healthy');
-    const bAdmitted = index((event) => event.type === 'admission' && event.id === 'b');
-    const bConnecting = index((event) => event.type === 'transition' && event.id === 'b' && event.to === 'connecting');
+    const aHealthy = index((event) => event.type === 'state.changed' && event.id === 'a' && event.to === 'healthy');
+    const bAdmitted = index((event) => event.type === 'slot.granted' && event.id === 'b');
+    const bConnecting = index((event) => event.type === 'state.changed' && event.id === 'b' && event.to === 'connecting');
     expect(aHealthy).toBeGreaterThanOrEqual(0);
     expect(bAdmitted).toBeGreaterThan(aHealthy);
     expect(bConnecting).toBeGreaterThan(bAdmitted);
     // b asked for a slot at once and waited in `reconnecting` until then: never `connecting` before a was healthy.
-    const bBefore = events.slice(0, aHealthy).filter((event) => event.type === 'transition' && event.id === 'b');
+    const bBefore = events.slice(0, aHealthy).filter((event) => event.type === 'state.changed' && event.id === 'b');
     expect(bBefore.map((event) => (event as { to: string }).to)).not.toContain('connecting');
   });
 
@@ -161,7 +163,7 @@ describe('supervisor on real stdio servers', () => {
     expect(supervisor.view('a').state).toBe('stopped');
     expect(isAlive(before as number)).toBe(false);
     // Stopped by the operator: not lost, and nothing else is disturbed.
-    expect(supervisor.snapshot.context.panic.active).toBe(false);
+    expect(isPanicking(supervisor.snapshot)).toBe(false);
     expect(supervisor.state('other')).toBe('healthy');
 
     supervisor.command('a', 'start');
@@ -187,7 +189,7 @@ describe('supervisor on real stdio servers', () => {
     await supervisor.stop();
     expect(pids.filter(isAlive), describePids(pids)).toEqual([]);
     // The connection actors are gone with the supervisor actor; their last reported states remain.
-    expect(supervisor.snapshot.context.states).toEqual({ a: 'stopped', b: 'stopped', c: 'stopped' });
+    expect(supervisor.snapshot.context.states.toJS()).toEqual({ a: 'stopped', b: 'stopped', c: 'stopped' });
     const left = descendantPids();
     expect(left, describePids(left)).toEqual([]);
   });

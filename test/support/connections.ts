@@ -1,6 +1,6 @@
 import { waitFor } from 'xstate';
 import { createConnection } from '../../src/fleet/connection.js';
-import type { CreateConnectionOptions, ManagedConnection, StateChange } from '../../src/fleet/connection.js';
+import type { CreateConnectionOptions, ManagedConnection, StateChanged } from '../../src/fleet/connection.js';
 import type { ConnectionState } from '../../src/core/states.js';
 import { connectionStateOf } from '../../src/machines/connection.machine.js';
 import type { ConnectionSettings } from '../../src/core/settings.js';
@@ -25,7 +25,7 @@ export interface Watched {
   connection: ManagedConnection;
   /** Every top-level state in order, starting with the first. */
   states: ConnectionState[];
-  changes: StateChange[];
+  changes: StateChanged[];
 }
 
 const open = new Set<ManagedConnection>();

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { waitFor } from 'xstate';
 import type { ServerDefinition } from '../../../src/config/load.js';
 import { createApp } from '../../../src/http/app.js';
-import type { ConfigPersistence } from '../../../src/http/deps.js';
+import type { ConfigPersistence } from '../../../src/config/store.js';
 import { resolveSettings } from '../../../src/core/settings.js';
 import { Supervisor } from '../../../src/fleet/supervisor.js';
 import type { InProcessServer } from '../../../src/core/target.js';

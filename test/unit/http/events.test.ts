@@ -48,7 +48,7 @@ async function fleet(ids: string[], options: Omit<EventStreamOptions, 'history'>
   const app = createApp({ supervisor, eventStream: { keepAliveMs: 0, ...options, history } });
   await Promise.all(ids.map((id) => supervisor.ready(id)));
   // The history records asynchronously; start every test from a fleet it has fully seen.
-  const recorded = (id: string): boolean => history.since(0).events.some(({ event }) => event.type === 'transition' && event.id === id && event.to === 'healthy');
+  const recorded = (id: string): boolean => history.since(0).events.some(({ event }) => event.type === 'state.changed' && event.id === id && event.to === 'healthy');
   await until(() => ids.every(recorded), 'the history to record the startup');
   return { supervisor, app, history };
 }
@@ -198,9 +198,9 @@ async function connect(
 
 const parsed = (message: Message): FleetEvent => JSON.parse(message.data) as FleetEvent;
 const isTransition = (id: string, to: string) => (message: Message): boolean => {
-  if (message.event !== 'transition') return false;
+  if (message.event !== 'state.changed') return false;
   const event = parsed(message);
-  return event.type === 'transition' && event.id === id && event.to === to;
+  return event.type === 'state.changed' && event.id === id && event.to === to;
 };
 const ids = (messages: Message[]): number[] => messages.filter((message) => message.id !== undefined).map((message) => Number(message.id));
 
@@ -214,7 +214,7 @@ describe('GET /events', () => {
 
     await cycle(supervisor, 'files');
     const stop = await client.next(isTransition('files', 'stopped'));
-    expect(parsed(stop)).toMatchObject({ type: 'transition', id: 'files', from: 'healthy', to: 'stopped', at: expect.any(Number) });
+    expect(parsed(stop)).toMatchObject({ type: 'state.changed', id: 'files', from: 'healthy', to: 'stopped', at: expect.any(Number) });
     const healthy = await client.next(isTransition('files', 'healthy'));
     expect(Number(healthy.id)).toBeGreaterThan(Number(stop.id));
 
@@ -224,7 +224,7 @@ describe('GET /events', () => {
     seen.forEach((id, index) => index > 0 && expect(id).toBe(seen[index - 1]! + 1));
     expect(client.messages.every((message) => message.event === parsed(message).type)).toBe(true);
     expect(client.messages.some(isTransition('files', 'connecting'))).toBe(true);
-    expect(client.messages.some((message) => parsed(message).type === 'transition' && (parsed(message) as { from?: string }).from === undefined)).toBe(false);
+    expect(client.messages.some((message) => parsed(message).type === 'state.changed' && (parsed(message) as { from?: string }).from === undefined)).toBe(false);
   });
 
   it('resumes after Last-Event-ID with the retained events, then live ones, without gap or duplicate', async () => {
@@ -233,7 +233,7 @@ describe('GET /events', () => {
     const resumeAfter = history.lastId;
 
     await cycle(supervisor, 'files');
-    await until(() => history.since(resumeAfter).events.some((entry) => entry.event.type === 'transition' && entry.event.to === 'healthy'), 'the cycle to be recorded');
+    await until(() => history.since(resumeAfter).events.some((entry) => entry.event.type === 'state.changed' && entry.event.to === 'healthy'), 'the cycle to be recorded');
     // Events keep happening while the client replays and switches to live.
     supervisor.command('search', 'stop');
     const { client } = await connect(app, '/events', { 'Last-Event-ID': String(resumeAfter) });
@@ -283,22 +283,22 @@ describe('GET /events', () => {
 
   it('sends only the types asked for', async () => {
     const { supervisor, app, history } = await fleet(['files']);
-    const { client } = await connect(app, '/events?types=admission,server.added');
+    const { client } = await connect(app, '/events?types=slot.granted,server.added');
     const all = await connect(app, '/events');
     await until(() => history.subscriberCount === 2, 'both clients to subscribe');
     await cycle(supervisor, 'files');
     await all.client.next(isTransition('files', 'healthy'));
     const admission = await client.next();
-    expect(admission.event).toBe('admission');
+    expect(admission.event).toBe('slot.granted');
     supervisor.add(server('later'));
     await supervisor.ready('later');
     await all.client.next(isTransition('later', 'healthy'));
-    const added = await client.next((message) => message.event !== 'admission');
+    const added = await client.next((message) => message.event !== 'slot.granted');
     expect(added.event).toBe('server.added');
-    expect(client.messages.every((message) => message.event === 'admission' || message.event === 'server.added')).toBe(true);
-    expect(all.client.messages.some((message) => message.event === 'transition')).toBe(true);
+    expect(client.messages.every((message) => message.event === 'slot.granted' || message.event === 'server.added')).toBe(true);
+    expect(all.client.messages.some((message) => message.event === 'state.changed')).toBe(true);
 
-    const bad = await app.request('/events?types=transition,nonsense');
+    const bad = await app.request('/events?types=state.changed,nonsense');
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { message: string } }).error.message).toContain('nonsense');
   });
@@ -322,7 +322,7 @@ describe('GET /events', () => {
 
     // The supervisor kept working, and the others got every event.
     expect(supervisor.state('files')).toBe('healthy');
-    await until(() => direct.filter((event) => event.type === 'transition' && event.to === 'stopped').length === rounds, 'direct events');
+    await until(() => direct.filter((event) => event.type === 'state.changed' && event.to === 'stopped').length === rounds, 'direct events');
     expect(reading.client.messages.filter(isTransition('files', 'stopped'))).toHaveLength(rounds);
     await cycle(supervisor, 'files');
     await reading.client.next(isTransition('files', 'healthy'));
