@@ -42,8 +42,8 @@ class StormWatch {
 
   constructor(supervisor: Supervisor) {
     supervisor.actor.on('*', (event) => {
-      if (event.type === 'panic' && event.active) this.panicked = true;
-      if (event.type !== 'transition') return;
+      if (event.type === 'panic.started') this.panicked = true;
+      if (event.type !== 'state.changed') return;
       const from = this.states.get(event.id);
       this.states.set(event.id, event.to);
       if (from === 'connecting') this.connecting -= 1;

@@ -49,7 +49,7 @@ async function measure(count: number): Promise<Row[]> {
   try {
     let healthy = 0;
     supervisor.actor.on('*', (event) => {
-      if (event.type === 'transition') healthy += (event.to === 'healthy' ? 1 : 0) - (event.from === 'healthy' ? 1 : 0);
+      if (event.type === 'state.changed') healthy += (event.to === 'healthy' ? 1 : 0) - (event.from === 'healthy' ? 1 : 0);
     });
     await until(() => healthy === count, 300_000, 50);
     const upMs = performance.now() - started;

@@ -173,9 +173,9 @@ export const scenario: Scenario = {
     try {
       service = await startService({ configPath, port: 0 });
       const { supervisor, url } = service;
-      const transitions: Array<Extract<FleetEvent, { type: 'transition' }>> = [];
+      const transitions: Array<Extract<FleetEvent, { type: 'state.changed' }>> = [];
       const unsubscribe = supervisor.subscribe((event) => {
-        if (event.type === 'transition' && event.id === ID) transitions.push(event);
+        if (event.type === 'state.changed' && event.id === ID) transitions.push(event);
         if (event.type === 'probe.completed' && event.id === ID) probes += 1;
       });
       /** ms from `t0` (epoch ms) until the first transition to `to` at or after it. */
