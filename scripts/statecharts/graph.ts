@@ -17,7 +17,7 @@
  */
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
 
-export type ChartStateType = 'atomic' | 'compound' | 'parallel' | 'final' | 'history';
+type ChartStateType = 'atomic' | 'compound' | 'parallel' | 'final' | 'history';
 
 export interface ChartState {
   /** Unique across the chart, safe as a Mermaid and SVG id: `healthy_probing`. */
@@ -173,7 +173,7 @@ function actorName(src: unknown, id: string): string {
 type GuardLike = string | { type?: unknown } | ((...args: never[]) => unknown);
 
 /** `name`, `not(name)`, `and(a, b)`, `or(a, b)`, `in(state)`; inline functions by their name. */
-export function guardName(guard: unknown): string {
+function guardName(guard: unknown): string {
   const g = guard as GuardLike;
   if (typeof g === 'string') return g;
   if (typeof g === 'function') {

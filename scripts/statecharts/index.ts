@@ -10,11 +10,9 @@ import { toChart } from './graph.js';
 import { chartToMermaid } from './mermaid.js';
 import { chartToSvg } from './svg.js';
 
-export { chartStates, guardName, toChart } from './graph.js';
-export type { Chart, ChartEdge, ChartState, ChartStateType } from './graph.js';
-export { chartToMermaid, toMermaid } from './mermaid.js';
-export { chartToSvg, textWidth, toSvg } from './svg.js';
-export type { SvgOptions } from './svg.js';
+export { chartStates, toChart } from './graph.js';
+export { toMermaid } from './mermaid.js';
+export { toSvg } from './svg.js';
 
 export interface StatechartSource {
   /** File name stem under `docs/statecharts/`. */
@@ -29,7 +27,7 @@ export const STATECHARTS: readonly StatechartSource[] = [
   { name: 'supervisor', source: 'src/machines/supervisor.machine.ts', machine: supervisorMachine },
 ];
 
-export const STATECHART_DIR = 'docs/statecharts';
+const STATECHART_DIR = 'docs/statecharts';
 
 export interface GeneratedFile {
   /** Relative to the repository root, with `/` separators. */

@@ -95,7 +95,7 @@ const GLYPH_WIDTHS: Record<string, number> = {
  * Text width at 12px, with room to spare: viewers fall back to wider faces than Helvetica for
  * `sans-serif` (DejaVu Sans is about 10% wider), and a label must not overflow its box.
  */
-export function textWidth(text: string, bold = false): number {
+function textWidth(text: string, bold = false): number {
   let units = 0;
   for (const char of text) units += GLYPH_WIDTHS[char] ?? 556;
   return Math.ceil(((units * FONT_SIZE) / 1000) * (bold ? 1.2 : 1.12));

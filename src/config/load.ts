@@ -109,7 +109,7 @@ export function definitionFromEntry(
   };
 }
 
-export function targetOf(entry: ServerEntry): ServerTarget {
+function targetOf(entry: ServerEntry): ServerTarget {
   const policy = { restart: entry.restart, minUptimeMs: entry.minUptimeMs };
   if (entry.type === 'stdio') return { type: 'stdio', command: entry.command, args: entry.args, env: entry.env, cwd: entry.cwd, ...policy };
   const launch = entry.command === undefined ? undefined : { command: entry.command, args: entry.args ?? [], env: entry.env, cwd: entry.cwd };

@@ -3,7 +3,7 @@ import { z } from 'zod';
 const positiveMs = z.number().int().positive();
 
 /** Per-connection overrides of `src/core/settings.ts`; every field optional. */
-export const healthOverridesSchema = z
+const healthOverridesSchema = z
   .object({
     connectTimeoutMs: positiveMs,
     pingTimeoutMs: positiveMs,
@@ -121,4 +121,3 @@ export const configSchema = z
 export type RawConfig = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;
 export type ServerEntry = z.output<typeof serverEntrySchema>;
-export type HealthOverrides = z.output<typeof healthOverridesSchema>;

@@ -122,7 +122,7 @@ export async function startInspector(options: StartInspectorOptions = {}): Promi
  * every value replaced, `target`s look as they do in the API, objects with `toJSON` (sessions,
  * actor refs, snapshots) are reduced to it, and nesting stops at a fixed depth.
  */
-export function redactSecrets(value: unknown, depth = 0, seen: WeakSet<object> = new WeakSet()): unknown {
+function redactSecrets(value: unknown, depth = 0, seen: WeakSet<object> = new WeakSet()): unknown {
   if (typeof value === 'function') return undefined;
   if (typeof value !== 'object' || value === null) return value;
   if (seen.has(value)) return '[circular]';

@@ -79,5 +79,3 @@ export function createConnectionLogic(options: ConnectionLogicOptions = {}) {
     },
   });
 }
-
-export type ConnectionLogic = ReturnType<typeof createConnectionLogic>;

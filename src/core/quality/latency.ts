@@ -16,7 +16,7 @@ export function percentile(values: readonly number[], p: number): number | null 
   return sorted[rank - 1] ?? null;
 }
 
-export const DEFAULT_EWMA_ALPHA = 0.3;
+const DEFAULT_EWMA_ALPHA = 0.3;
 
 /**
  * Exponentially weighted moving average over values given oldest first,

@@ -10,14 +10,14 @@ export const TREND_MIN_SAMPLES = 6;
  * 0.15 lets one failure among ten samples per half, or latency jitter inside
  * the fast band, read as 'stable', while a sustained slide is still caught.
  */
-export const TREND_DEAD_BAND = 0.15;
+const TREND_DEAD_BAND = 0.15;
 
 /**
  * Goodness of an ok sample never drops below this, so a slow answer always
  * beats a failure: a connection recovering from errors to slow-but-working
  * replies must read as improving, not stable.
  */
-export const OK_GOODNESS_FLOOR = 0.2;
+const OK_GOODNESS_FLOOR = 0.2;
 
 /**
  * Per-sample goodness in 0..1: a failure is 0, an ok sample scales with the

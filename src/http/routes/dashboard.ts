@@ -7,7 +7,7 @@ import { Hono } from 'hono';
 
 const ASSETS = fileURLToPath(new URL('../dashboard/', import.meta.url));
 /** Where `npm run statecharts` writes the generated charts. */
-export const DEFAULT_STATECHARTS_DIR = fileURLToPath(new URL('../../../docs/statecharts/', import.meta.url));
+const DEFAULT_STATECHARTS_DIR = fileURLToPath(new URL('../../../docs/statecharts/', import.meta.url));
 
 export interface DashboardOptions {
   /** Directory the `/statecharts/<name>.svg` files are read from (at request time); default docs/statecharts. */

@@ -8,7 +8,7 @@ import type { AppDeps } from '../deps.js';
 
 const SERVING: ReadonlySet<ConnectionState> = new Set(['healthy', 'degraded']);
 
-export const ServerHealthSchema = z
+const ServerHealthSchema = z
   .object({
     state: z.enum(CONNECTION_STATES),
     required: z.boolean().openapi({ description: 'only required servers decide the status' }),
@@ -18,7 +18,7 @@ export const ServerHealthSchema = z
   })
   .openapi('ServerHealth');
 
-export const HealthSchema = z
+const HealthSchema = z
   .object({
     status: z.enum(['ok', 'unavailable']),
     servers: z.record(z.string(), ServerHealthSchema),
@@ -31,7 +31,7 @@ export type Health = z.infer<typeof HealthSchema>;
  * The fleet's verdict: `ok` when every required server is healthy or degraded (also when there
  * are none), else `unavailable`. Servers with `required: false` are listed but never decide.
  */
-export function fleetHealth(supervisor: Supervisor): Health {
+function fleetHealth(supervisor: Supervisor): Health {
   const servers: Health['servers'] = {};
   let ok = true;
   for (const id of supervisor.ids()) {

@@ -128,7 +128,7 @@ export class ProcessGroup {
   }
 }
 
-export function signalGroup(groupId: number, signal: NodeJS.Signals): void {
+function signalGroup(groupId: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-groupId, signal);
   } catch {

@@ -146,7 +146,7 @@ export function summarize(
 }
 
 /** The live (non-zombie) processes of group `pgid`, from a scan of /proc. */
-export function groupMembers(pgid: number, leader?: ProcStatFields): ProcStatFields[] {
+function groupMembers(pgid: number, leader?: ProcStatFields): ProcStatFields[] {
   let entries: string[];
   try {
     entries = readdirSync('/proc');
@@ -164,7 +164,7 @@ export function groupMembers(pgid: number, leader?: ProcStatFields): ProcStatFie
 }
 
 /** /proc/<pid>/stat parsed; undefined when there is no such process (or no /proc). */
-export function readStat(pid: number): ProcStatFields | undefined {
+function readStat(pid: number): ProcStatFields | undefined {
   try {
     return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {

@@ -1,0 +1,56 @@
+/**
+ * Unused files, exports, types and dependencies: `npm run check:unused` (docs/architecture.md).
+ *
+ * Entry files are the package's public API (package.json "exports" and "bin") plus everything
+ * that is run rather than imported: scripts, the bench, the tests and their fixtures, the
+ * examples. Exports of the entry files are used by definition (includeEntryExports is off), so
+ * an export is reported only when no entry file reaches it. Fix a report by deleting the code,
+ * or by dropping `export` from a helper used only in its own file; ignore something here only
+ * when it is used in a way knip cannot see, and say how.
+ *
+ * Also entries, found by knip's plugins rather than listed here (listing them again only earns
+ * "redundant entry pattern" hints): bin/mcp-supervisor.mjs (package.json "bin"),
+ * src/service/cli.ts (`npm start`: tsx src/service/cli.ts), bench/run.ts (`npm run bench`),
+ * vitest.config.ts and the test files (the vitest plugin; the test glob is listed anyway below so
+ * the tests stay entries whatever vitest.config.ts includes).
+ */
+import type { KnipConfig } from 'knip';
+
+const config: KnipConfig = {
+  entry: [
+    // Public entry points: package.json "exports".
+    'src/index.ts',
+    'src/machines/index.ts',
+    'src/service/index.ts',
+    'src/testing/index.ts',
+    'src/inspector/index.ts',
+    // Spawned by path (src/runtime/process/watchdog.ts: new URL('./watchdog-process.mjs',
+    // import.meta.url)), never imported.
+    'src/runtime/process/watchdog-process.mjs',
+    // Run, not imported.
+    'scripts/*.{ts,mjs}',
+    'bench/scenarios/*.ts',
+    'test/**/*.test.ts',
+    // Test servers and programs the tests spawn by path.
+    'test/fixtures/*',
+    'examples/*.mjs',
+    // Spawned by path from examples/embed.mjs (args: [path('./servers/flaky-server.mjs')]).
+    'examples/servers/*.mjs',
+  ],
+  project: [
+    'src/**/*.{ts,mjs}',
+    'bin/**/*.mjs',
+    'scripts/**/*.{ts,mjs}',
+    'bench/**/*.ts',
+    'test/**/*.{ts,mjs}',
+    'examples/**/*.mjs',
+  ],
+  ignoreDependencies: [
+    // Used by path, which knip cannot see: the tests and examples/embed.mjs spawn
+    // node_modules/@modelcontextprotocol/server-everything/dist/index.js (located with
+    // createRequire().resolve or a relative path), they never import it.
+    '@modelcontextprotocol/server-everything',
+  ],
+};
+
+export default config;
