@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureServerPath } from '../support/http-fixture.js';
 import { describePids, waitForExit, waitForNoDescendants } from '../support/processes.js';
 import { FAST_HEALTH, killAllClis, startCli } from '../support/cli.js';
