@@ -241,11 +241,11 @@ describe('mcp-supervisor CLI, running', () => {
       const pid = await pidOf(cli, auth, 'a');
       serverPids.add(pid);
       process.kill(pid, 'SIGKILL');
-      const lost = await events.waitFor((event) => event.event === 'transition' && event.data.id === 'a' && event.data.to === 'reconnecting');
+      const lost = await events.waitFor((event) => event.event === 'state.changed' && event.data.id === 'a' && event.data.to === 'reconnecting');
       expect(['healthy', 'degraded']).toContain(lost.data.from);
       expect(lost.id).toMatch(/^\d+$/);
-      await events.waitFor((event) => event.event === 'transition' && event.data.id === 'a' && event.data.to === 'healthy' && Number(event.id) > Number(lost.id));
-      const states = events.events.filter((event) => event.event === 'transition' && event.data.id === 'a').map((event) => event.data.to);
+      await events.waitFor((event) => event.event === 'state.changed' && event.data.id === 'a' && event.data.to === 'healthy' && Number(event.id) > Number(lost.id));
+      const states = events.events.filter((event) => event.event === 'state.changed' && event.data.id === 'a').map((event) => event.data.to);
       expect(states).toEqual(expect.arrayContaining(['reconnecting', 'connecting', 'healthy']));
       const next = await pidOf(cli, auth, 'a');
       expect(next).not.toBe(pid);
@@ -384,7 +384,7 @@ describe('mcp-supervisor CLI, running', () => {
     expect(['connection_lost', 'not_connected']).toContain(call.body.error?.code);
 
     await events.close();
-    const stopped = events.events.filter((event) => event.event === 'transition' && event.data.to === 'stopped').map((event) => event.data.id);
+    const stopped = events.events.filter((event) => event.event === 'state.changed' && event.data.to === 'stopped').map((event) => event.data.id);
     expect(stopped).toEqual(expect.arrayContaining(['a', 'b', 'remote']));
 
     for (const pid of serverPids) expect(isAlive(pid), `server process ${pid} left running`).toBe(false);

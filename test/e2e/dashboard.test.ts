@@ -212,8 +212,9 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
     const chart = page.locator('#statechart');
     await page.locator('#statechart[data-mode="svg"], #statechart[data-mode="missing"]').waitFor();
     if (existsSync(statechartPath)) {
-      // The generated chart marks each state's box with data-state="<path>" (or id="state-<path>").
-      await chart.locator('svg :is([data-state="healthy"], #state-healthy).sc-active').waitFor();
+      // The generated chart marks each state's box with data-state="<path>" (or id="state-<path>");
+      // `healthy` sits under `serving`.
+      await chart.locator('svg :is([data-state="serving.healthy"], #state-serving_healthy).sc-active').waitFor();
       expect(await chart.locator('svg .sc-current').count()).toBe(1);
     } else {
       await chart.locator('.state-list li.current[data-state="healthy"]').waitFor();
@@ -229,11 +230,13 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
       other.setDefaultTimeout(UI_TIMEOUT_MS);
       let svg: string | undefined = [
         '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="100">',
-        ...['connecting', 'healthy', 'degraded', 'zombie', 'reconnecting', 'failed', 'stopped'].map(
+        ...['connecting', 'serving', 'zombie', 'reconnecting', 'failed', 'stopped'].map(
           (state, index) => `<g data-state="${state}"><rect x="${index * 55}" y="10" width="50" height="30"/><text x="${index * 55}" y="30">${state}</text></g>`,
         ),
-        '<g data-state="healthy.idle"><rect x="60" y="50" width="40" height="20"/></g>',
-        '<g data-state="healthy.probing"><rect x="110" y="50" width="40" height="20"/></g>',
+        '<g data-state="serving.healthy"><rect x="60" y="45" width="50" height="30"/></g>',
+        '<g data-state="serving.degraded"><rect x="115" y="45" width="50" height="30"/></g>',
+        '<g data-state="serving.healthy.idle"><rect x="60" y="80" width="40" height="20"/></g>',
+        '<g data-state="serving.healthy.probing"><rect x="110" y="80" width="40" height="20"/></g>',
         '</svg>',
       ].join('');
       await other.route('**/statecharts/connection.svg', (route) =>
@@ -243,9 +246,10 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
       await other.fill('#token-input', token);
       await other.click('#token-submit');
       const chart = other.locator('#statechart');
-      await chart.locator('svg g[data-state="healthy"].sc-active').waitFor();
-      await expect.poll(() => chart.locator('svg .sc-current').getAttribute('data-state'), { timeout: UI_TIMEOUT_MS }).toMatch(/^healthy\.(idle|probing)$/);
-      expect(await chart.locator('svg .sc-active').count()).toBe(2);
+      await chart.locator('svg g[data-state="serving.healthy"].sc-active').waitFor();
+      await expect.poll(() => chart.locator('svg .sc-current').getAttribute('data-state'), { timeout: UI_TIMEOUT_MS }).toMatch(/^serving\.healthy\.(idle|probing)$/);
+      // serving, serving.healthy and the leaf.
+      expect(await chart.locator('svg .sc-active').count()).toBe(3);
 
       svg = undefined;
       await other.reload();

@@ -5,6 +5,8 @@
 (() => {
   const TOKEN_KEY = 'mcp-supervisor.token';
   const STATES = ['connecting', 'healthy', 'degraded', 'zombie', 'reconnecting', 'failed', 'stopped'];
+  /** The states under the chart's `serving` parent (the two that answer calls). */
+  const SERVING = new Set(['healthy', 'degraded']);
   const SPARK_POINTS = 40;
   /** Probe and call events refresh an actor's quality at most this often. */
   const QUIET_REFRESH_MS = 1000;
@@ -439,20 +441,23 @@
 
   function handle(type, event) {
     switch (type) {
-      case 'transition':
+      case 'state.changed':
         return applyTransition(event);
       case 'probe.completed':
         return applyProbe(event);
       case 'call.completed':
-      case 'admission':
-      case 'quarantine':
+      case 'slot.granted':
+      case 'quarantine.started':
         return refreshQuietly(event.id);
       case 'server.added':
         return refreshActor(event.id);
       case 'server.removed':
         return removeActor(event.id);
-      case 'panic':
-        panic = event.active ? event : null;
+      case 'panic.started':
+        panic = event;
+        return renderSummary();
+      case 'panic.ended':
+        panic = null;
         return renderSummary();
       case 'gap':
       case 'reset':
@@ -646,7 +651,8 @@
     badge.textContent = view.state;
     badge.dataset.state = view.state;
     const paths = statePaths(entry);
-    const sub = [view.transport, paths.length > 1 ? `in ${paths[paths.length - 1]}` : null];
+    const deepest = paths[paths.length - 1];
+    const sub = [view.transport, deepest !== statePath(view.state) ? `in ${deepest}` : null];
     if (detail?.required) sub.push('required');
     if (detail?.dependsOn?.length) sub.push(`depends on ${detail.dependsOn.join(', ')}`);
     $('detail-sub').textContent = sub.filter(Boolean).join(' · ');
@@ -654,7 +660,7 @@
     renderTransitions(detail?.history ?? []);
   }
 
-  /** `healthy`, `healthy.probing`, … for the selected actor, outermost first. */
+  /** `serving`, `serving.healthy`, `serving.healthy.probing`, … for the selected actor, outermost first. */
   function statePaths(entry) {
     const state = entry.view.state;
     const value = entry.detail?.snapshot?.value;
@@ -665,7 +671,13 @@
     };
     const paths = walk(value, '');
     // The snapshot may lag a transition that already arrived on the stream: the state wins.
-    return paths[0] === state ? paths : [state];
+    if (paths.includes(statePath(state))) return paths;
+    return SERVING.has(state) ? ['serving', statePath(state)] : [state];
+  }
+
+  /** Where a state sits in the chart: `healthy` and `degraded` are children of `serving`. */
+  function statePath(state) {
+    return SERVING.has(state) ? `serving.${state}` : state;
   }
 
   async function loadStatechart() {
