@@ -49,8 +49,8 @@ describe('examples/embed.mjs', () => {
     expect(stdout).toMatch(/^view everything: healthy/m);
     expect(stdout).toMatch(/^view flaky: healthy/m);
     // Every event is one line, from the first admission to the last stop.
-    expect(stdout).toMatch(/^event admission everything /m);
-    expect(stdout).toMatch(/^event transition flaky .*"to":"stopped"/m);
+    expect(stdout).toMatch(/^event slot\.granted everything /m);
+    expect(stdout).toMatch(/^event state\.changed flaky .*"to":"stopped"/m);
 
     expect(servers.size, 'no server process was seen while the example ran').toBeGreaterThanOrEqual(2);
     const alive = [...servers].filter(isAlive);
