@@ -10,25 +10,45 @@ import type { ParsedConfig, ServerEntry } from './schema.js';
 
 /** One server, ready to supervise: transport target plus fully resolved settings. */
 export interface ServerDefinition {
+  /** The server's id: its key in `mcpServers`. */
   id: string;
+  /** Where the server is and how to reach it (secrets included). */
   target: ServerTarget;
+  /** Higher is admitted first when reconnect slots are scarce; default 0. */
   priority: number;
+  /** Ids of servers that must be `healthy` before this one is admitted; default none. */
   dependsOn: string[];
+  /** Whether the server counts toward the `/health` verdict; default true. */
   required: boolean;
+  /** A disabled server is kept in the config but not supervised; default false. */
   disabled: boolean;
+  /** Defaults, then `supervisor.health`, then the server's own `health`. */
   settings: ConnectionSettings;
 }
 
+/** A validated config: the supervisor-wide settings and every server, ready to supervise. */
 export interface SupervisorConfig {
+  /** At most this many connections in `connecting` at once; default 4. */
   maxConcurrentReconnects: number;
   /** The HTTP API's bearer token, if the config sets one. */
   token?: string;
+  /** Every server of the config, in config order (disabled ones included). */
   servers: ServerDefinition[];
 }
 
 /** Environment variables for `${VAR}` expansion in a config, by name (`process.env` by default). */
 export type Env = Readonly<Record<string, string | undefined>>;
 
+/**
+ * Reads and validates an `mcpServers` JSON config file, expanding `${VAR}` placeholders from
+ * `env`; throws `ConfigError` listing every problem (an unreadable file or bad JSON included).
+ *
+ * @example
+ * ```ts
+ * const config = await loadConfigFile('mcp.json');
+ * const supervisor = createSupervisor(config);
+ * ```
+ */
 export async function loadConfigFile(path: string, env: Env = process.env): Promise<SupervisorConfig> {
   let text: string;
   try {

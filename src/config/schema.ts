@@ -102,6 +102,11 @@ export const serverIdSchema = z
   .max(128)
   .regex(/^[A-Za-z0-9._-]+$/, 'server ids may use letters, digits, ".", "_" and "-"');
 
+/**
+ * The zod schema of a config file: an optional `supervisor` section and the `mcpServers` map
+ * (the format Claude Desktop, Cursor and mcpo use). `parseConfig` applies it after `${VAR}`
+ * expansion and adds the checks it cannot express (unknown and cyclic `dependsOn`).
+ */
 export const configSchema = z
   .object({
     $schema: z.string().optional(),
@@ -118,6 +123,7 @@ export const configSchema = z
   })
   .strict();
 
+/** A config as written (before defaults): what `createSupervisor` and `parseConfig` accept as a plain object. */
 export type RawConfig = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;
 export type ServerEntry = z.output<typeof serverEntrySchema>;

@@ -70,6 +70,16 @@ export class ConfigFileError extends Error {
   override readonly name = 'ConfigFileError';
 }
 
+/** Where servers registered or removed through the API are written (the config file). */
+export interface ConfigPersistence {
+  /** Writes the server entry `entry` (as given, placeholders unexpanded) under `mcpServers[id]`. */
+  add(id: string, entry: Record<string, unknown>): Promise<void>;
+  /** Deletes `mcpServers[id]` from the file. */
+  remove(id: string): Promise<void>;
+  /** The config's supervisor-wide health settings, applied to servers added at run time. */
+  supervisorHealth(): Partial<ConnectionSettings> | undefined;
+}
+
 /**
  * Writes servers registered or removed at run time back to the config file. Every change re-reads
  * the file, touches only `mcpServers[id]` (every other key, unknown top-level fields and `${VAR}`
@@ -79,17 +89,11 @@ export class ConfigFileError extends Error {
  * are applied one at a time, in call order, so concurrent requests never lose each other's edits.
  *
  * @example
+ * ```ts
  * const store = await ConfigStore.open('mcp.json');
  * await store.add('files', { command: 'npx', args: ['-y', '@modelcontextprotocol/server-filesystem', '.'] });
+ * ```
  */
-/** Where servers registered or removed through the API are written (the config file). */
-export interface ConfigPersistence {
-  add(id: string, entry: Record<string, unknown>): Promise<void>;
-  remove(id: string): Promise<void>;
-  /** The config's supervisor-wide health settings, applied to servers added at run time. */
-  supervisorHealth(): Partial<ConnectionSettings> | undefined;
-}
-
 export class ConfigStore implements ConfigPersistence {
   readonly path: string;
   private readonly fs: StoreFileSystem;

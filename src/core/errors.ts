@@ -20,8 +20,15 @@ export type ErrorKind =
   | 'method-not-found'
   | 'transient';
 
+/**
+ * A failure with its {@link ErrorKind}: what every transport's exceptions are mapped onto, what
+ * the connection machine decides on, and what tool calls reject with for timeouts and protocol
+ * errors.
+ */
 export class ConnectionError extends Error {
+  /** Always `'ConnectionError'`. */
   override readonly name = 'ConnectionError';
+  /** How this failure steers the connection (see {@link ErrorKind}). */
   readonly kind: ErrorKind;
   /** The server's process died sooner than its `minUptimeMs`: a crash loop in the making. */
   readonly earlyExit: boolean;
@@ -38,8 +45,11 @@ export class ConnectionError extends Error {
  * so callers get a typed answer instead of waiting on a socket nobody reads any more.
  */
 export class ConnectionLostError extends Error {
+  /** Always `'ConnectionLostError'`. */
   override readonly name = 'ConnectionLostError';
+  /** The id of the server whose connection was lost. */
   readonly serverId: string;
+  /** The connection state when the call was rejected (e.g. `reconnecting`). */
   readonly state: string;
 
   constructor(serverId: string, state: string, cause?: unknown) {
@@ -56,8 +66,11 @@ export class ConnectionLostError extends Error {
 
 /** Raised when a call is attempted while the connection is not `healthy` or `degraded`. */
 export class NotConnectedError extends Error {
+  /** Always `'NotConnectedError'`. */
   override readonly name = 'NotConnectedError';
+  /** The id of the server that was called. */
   readonly serverId: string;
+  /** The connection state it was in instead (e.g. `connecting`, `stopped`). */
   readonly state: string;
 
   constructor(serverId: string, state: string) {
@@ -67,6 +80,7 @@ export class NotConnectedError extends Error {
   }
 }
 
+/** The kind of a `ConnectionError`; anything else is `transient` (worth retrying with backoff). */
 export function errorKindOf(error: unknown): ErrorKind {
   return error instanceof ConnectionError ? error.kind : 'transient';
 }

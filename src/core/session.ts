@@ -1,6 +1,10 @@
 import type { CallToolRequest, CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ConnectionError } from './errors.js';
 
+/**
+ * How a connection reaches its server: a child process's stdio, legacy HTTP+SSE, Streamable HTTP,
+ * or an in-process server over the SDK's `InMemoryTransport`.
+ */
 export type TransportKind = 'stdio' | 'sse' | 'streamable-http' | 'memory';
 
 /**
@@ -20,12 +24,17 @@ export type SessionEvent =
  * and hands it to its actors; every method here is I/O and lives in `src/runtime`.
  */
 export interface McpSession {
+  /** The transport this session runs over. */
   readonly transport: TransportKind;
   /** The child's pid for stdio, if one is running. */
   readonly pid: number | undefined;
+  /** The name and version the server announced in the `initialize` handshake. */
   readonly serverInfo: { name: string; version: string } | undefined;
+  /** One health check of this kind; rejects with a `ConnectionError` (or when `signal` aborts). */
   probe(kind: ProbeKind, signal: AbortSignal): Promise<void>;
+  /** Every tool the server offers, all pages of `tools/list` followed. */
   listTools(signal?: AbortSignal): Promise<Tool[]>;
+  /** Calls one tool; `timeoutMs` bounds the request. A result with `isError` resolves, it is not thrown. */
   callTool(params: CallToolRequest['params'], options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<CallToolResult>;
   /** Subscribes to transport facts; returns the unsubscribe function. */
   onEvent(listener: (event: SessionEvent) => void): () => void;

@@ -22,9 +22,16 @@ export interface HealthSettings {
   recoverAfter: number;
 }
 
+/**
+ * How reconnect attempts are spaced: exponential backoff with full jitter, capped (gRPC's
+ * connection backoff).
+ */
 export interface BackoffSettings {
+  /** Ceiling of the first retry's delay (ms); each attempt waits a random time below its ceiling. */
   initialBackoffMs: number;
+  /** Growth of the ceiling per failed attempt (gRPC's 1.6 by default). */
   multiplier: number;
+  /** The ceiling never grows beyond this (ms). */
   maxBackoffMs: number;
   /** Healthy time after which the attempt counter starts from zero again (PM2, Pekko). */
   resetAfterMs: number;
@@ -32,6 +39,7 @@ export interface BackoffSettings {
   maxAttempts: number;
 }
 
+/** Every setting of one connection: health checks and backoff (`DEFAULT_SETTINGS` has the defaults). */
 export type ConnectionSettings = HealthSettings & BackoffSettings;
 
 /** The defaults of docs/design.md §2; see docs/connection.md for where each number comes from. */

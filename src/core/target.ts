@@ -2,16 +2,21 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 
 /** An MCP server in this process, as the SDK's `McpServer` and `Server` both are. */
 export interface InProcessServer {
+  /** Starts serving over `transport` (one end of an `InMemoryTransport` pair). */
   connect(transport: Transport): Promise<void>;
+  /** Stops serving; called when the session closes. */
   close(): Promise<void>;
 }
 
 /** A server process to start: what `child_process.spawn` needs, no shell involved. */
 export interface ProcessParams {
+  /** The executable, looked up on `PATH`; never run through a shell. */
   command: string;
+  /** Its arguments; default none. */
   args?: string[];
   /** Set on top of a minimal inherited environment. */
   env?: Record<string, string>;
+  /** Working directory; default the supervisor's. */
   cwd?: string;
 }
 

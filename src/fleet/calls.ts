@@ -8,8 +8,11 @@ import type { ConnectionActorRef } from '../machines/connection.machine.js';
 import type { ConnectionState } from '../core/states.js';
 import type { McpSession } from '../core/session.js';
 
+/** Options of one call through a connection. */
 export interface CallToolOptions {
+  /** Deadline of a tool call (ms); the MCP SDK's default (60 000) when unset. `listTools` ignores it. */
   timeoutMs?: number;
+  /** Aborts the call: it rejects, and the request is cancelled on the server. */
   signal?: AbortSignal;
 }
 

@@ -13,13 +13,17 @@ import type { ConnectionState } from '../core/states.js';
 import { resolveSettings } from '../core/settings.js';
 import type { ConnectionSettings } from '../core/settings.js';
 
+/** Options of {@link createConnection}. */
 export interface CreateConnectionOptions {
   /** Stable server id; the actor's `systemId`. */
   id: string;
+  /** Where the server is and how to reach it. */
   target: ServerTarget;
+  /** Overrides of `DEFAULT_SETTINGS` for this connection. */
   settings?: Partial<ConnectionSettings>;
   /** Seed for backoff jitter (reproducible runs); defaults to a random one. */
   seed?: number;
+  /** How long a stdio server gets after stdin closes, and after SIGTERM; default 500 ms and 2000 ms. */
   stdioTeardown?: StdioTeardownTimings;
   /** Called with every top-level state change. */
   onTransition?: (change: StateChanged) => void;
@@ -29,11 +33,17 @@ export interface CreateConnectionOptions {
 
 /** A connection entered a top-level state: the same fact, by the same name, as the supervisor's `state.changed`. */
 export interface StateChanged {
+  /** Always `'state.changed'`. */
   type: 'state.changed';
+  /** The connection's id. */
   id: string;
+  /** The state it left; undefined for its first state. */
   from: ConnectionState | undefined;
+  /** The state it entered. */
   to: ConnectionState;
+  /** When it entered `to` (epoch ms). */
   at: number;
+  /** Why, for `reconnecting`, `zombie` and `failed`: the last error's message. */
   reason: string | undefined;
 }
 
@@ -46,13 +56,17 @@ const REASONED_STATES: ReadonlySet<ConnectionState> = new Set(['reconnecting', '
  * at once with `ConnectionLostError` instead of waiting for a transport that may never answer.
  *
  * @example
+ * ```ts
  * const files = createConnection({ id: 'files', target: { type: 'stdio', command: 'node', args: ['server.mjs'] } });
  * await files.ready();
  * const result = await files.callTool('echo', { message: 'hi' });
  * await files.dispose();
+ * ```
  */
 export class ManagedConnection {
+  /** The server's id, as given in the options. */
   readonly id: string;
+  /** The running connection actor (the connection machine on real transports); started on construction. */
   readonly actor: Actor<ConnectionMachine>;
   /** The stdio server's stderr (bounded); empty for HTTP transports. */
   readonly stderr = new LogRing();
@@ -78,10 +92,12 @@ export class ManagedConnection {
     this.actor.start();
   }
 
+  /** The connection state now (`healthy`, `reconnecting`, …). */
   get state(): ConnectionState {
     return connectionStateOf(this.actor.getSnapshot());
   }
 
+  /** The actor's current snapshot: state value and context (attempts, last error, quality, …). */
   get snapshot(): ConnectionSnapshot {
     return this.actor.getSnapshot();
   }
@@ -91,22 +107,34 @@ export class ManagedConnection {
     await waitFor(this.actor, (snapshot) => connectionStateOf(snapshot) === 'healthy', { timeout: timeoutMs });
   }
 
+  /** Lists the server's tools (all pages); `NotConnectedError` when not `healthy` or `degraded`. */
   listTools(options?: CallToolOptions): Promise<Tool[]> {
     return this.calls.listTools(options);
   }
 
+  /**
+   * Calls a tool. Throws `NotConnectedError` when the connection is not serving,
+   * `ConnectionLostError` when it is lost during the call, `ConnectionError` (`timeout`, protocol
+   * errors) otherwise; a result with `isError` is returned, not thrown.
+   */
   callTool(name: string, args: Record<string, unknown> = {}, options?: CallToolOptions): Promise<CallToolResult> {
     return this.calls.callTool(name, args, options);
   }
 
+  /** Starts a `stopped` connection again, with a fresh attempt count; ignored in other states. */
   start(): void {
     this.actor.send({ type: 'start' });
   }
 
+  /** Stops the connection and closes its transport (the actor keeps running; see {@link ManagedConnection.dispose}). */
   stop(): void {
     this.actor.send({ type: 'stop' });
   }
 
+  /**
+   * Drops the session and connects afresh without waiting out backoff; from `failed` it also
+   * forgives past attempts. Ignored while `stopped` (use {@link ManagedConnection.start}).
+   */
   reconnect(): void {
     this.actor.send({ type: 'reconnect' });
   }
@@ -132,6 +160,19 @@ export class ManagedConnection {
   }
 }
 
+/**
+ * Starts supervising one MCP server on its own: no supervisor, no admission cap. The connection
+ * starts connecting at once and keeps itself healthy (probes, backoff, zombie detection) until
+ * disposed.
+ *
+ * @example
+ * ```ts
+ * const files = createConnection({ id: 'files', target: { type: 'stdio', command: 'node', args: ['server.mjs'] } });
+ * await files.ready();
+ * await files.callTool('echo', { message: 'hi' });
+ * await files.dispose();
+ * ```
+ */
 export function createConnection(options: CreateConnectionOptions): ManagedConnection {
   return new ManagedConnection(options);
 }

@@ -1,5 +1,6 @@
 /** Thrown by every per-server method of a `Supervisor` when no server has this id. */
 export class UnknownServerError extends Error {
+  /** Always `'UnknownServerError'`. */
   override readonly name = 'UnknownServerError';
   /** The id that was asked for. */
   readonly id: string;
@@ -13,6 +14,7 @@ export class UnknownServerError extends Error {
 
 /** Thrown by `Supervisor.add` when a server with this id is already supervised. */
 export class DuplicateServerError extends Error {
+  /** Always `'DuplicateServerError'`. */
   override readonly name = 'DuplicateServerError';
   /** The id that is taken. */
   readonly id: string;

@@ -1,5 +1,6 @@
+/** How one subscriber to an event stream is buffered. */
 export interface SubscribeOptions {
-  /** Events held for a slow subscriber before the oldest are dropped. */
+  /** Events held for a slow subscriber before the oldest are dropped; default 1000. */
   bufferSize?: number;
   /** Told how many events this subscriber lost, once per overflow. */
   onOverflow?: (dropped: number) => void;

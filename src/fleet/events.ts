@@ -5,11 +5,15 @@ export type CallOutcome = 'ok' | 'tool_error' | 'protocol_error' | 'timeout' | '
 
 /** One tool call made through the supervisor finished (any outcome). */
 export interface CallCompleted {
+  /** Always `'call.completed'`. */
   type: 'call.completed';
   /** The server's id. */
   id: string;
+  /** The tool's name. */
   tool: string;
+  /** How the call ended; `tool_error` is a result with `isError`. */
   outcome: CallOutcome;
+  /** How long the call took (ms), whatever the outcome. */
   latencyMs: number;
   /** Epoch ms. */
   at: number;

@@ -3,10 +3,13 @@ import type { SupervisorEmitted } from '../machines/supervisor.machine.js';
 
 /** One top-level state change of a connection, as kept in its history. */
 export interface TransitionRecord {
+  /** The state left; undefined for the connection's first state. */
   from: ConnectionState | undefined;
+  /** The state entered. */
   to: ConnectionState;
   /** Epoch ms. */
   at: number;
+  /** Why, for `reconnecting`, `zombie` and `failed`: the last error's message. */
   reason: string | undefined;
 }
 
@@ -14,8 +17,9 @@ export interface TransitionRecord {
 export interface ServerStats {
   /** Failed probes, zombies, failures and unplanned falls into `reconnecting`. */
   errorCount: number;
+  /** When the last probe completed (epoch ms); null before the first. */
   lastProbeAt: number | null;
-  /** The last {@link HISTORY_CAPACITY} transitions, oldest first. */
+  /** The last 50 transitions (`HISTORY_CAPACITY`), oldest first. */
   history: TransitionRecord[];
 }
 

@@ -31,7 +31,7 @@ import type { ServerStats } from './stats.js';
 import { viewOf } from './views.js';
 import type { ActorView } from './views.js';
 
-/** Options of {@link createSupervisor}; every field has a default. */
+/** Options of `createSupervisor`; every field has a default. */
 export interface CreateSupervisorOptions {
   /** Forwarded to `createActor` (e.g. `@statelyai/inspect`'s `inspector.inspect`). */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
@@ -64,14 +64,16 @@ function toSupervised(definition: ServerDefinition): SupervisedServer {
  * A running fleet: one connection actor per server under one supervisor actor that admits
  * reconnections under a concurrency cap, by priority and dependencies, quarantines flapping
  * servers and slows down in a panic. Every transition, probe, admission, quarantine and panic
- * goes to `events`.
+ * is a fleet event ({@link Supervisor.subscribe}).
  *
  * @example
+ * ```ts
  * const supervisor = createSupervisor({ mcpServers: { files: { command: 'node', args: ['server.mjs'] } } });
- * supervisor.events.subscribe((event) => console.log(event));
+ * supervisor.subscribe((event) => console.log(event));
  * await supervisor.ready('files');
  * await supervisor.callTool('files', 'echo', { message: 'hi' });
  * await supervisor.stop();
+ * ```
  */
 export class Supervisor {
   /** The supervisor actor; its children are the connection actors (`systemId` = server id). */
@@ -92,7 +94,7 @@ export class Supervisor {
    */
   private startupBacklog: FleetEvent[] | undefined = [];
 
-  /** Prefer {@link createSupervisor}, which also accepts a raw config object. */
+  /** Prefer `createSupervisor`, which also accepts a raw config object. */
   constructor(config: SupervisorConfig, options: CreateSupervisorOptions = {}) {
     for (const definition of config.servers) if (!definition.disabled) this.definitions.set(definition.id, definition);
     const logic = supervisorMachine.provide({
@@ -364,7 +366,20 @@ function callOutcomeOf(error: unknown): CallOutcome {
 
 /**
  * Starts supervising every server of a config: either the parsed result of `loadConfigFile` /
- * `parseConfig`, or a raw `mcpServers` object (validated here; throws `ConfigError`).
+ * `parseConfig`, or a raw `mcpServers` object (validated here, `${VAR}` expanded from
+ * `process.env`; throws `ConfigError`). Disabled servers are not started.
+ *
+ * @example
+ * ```ts
+ * const supervisor = createSupervisor(
+ *   { supervisor: { maxConcurrentReconnects: 4 }, mcpServers: { files: { command: 'node', args: ['server.mjs'] } } },
+ *   { flap: { flapLimit: 3 } },
+ * );
+ * const unsubscribe = supervisor.subscribe((event) => console.log(event.type, event));
+ * await supervisor.ready('files');
+ * await supervisor.stop();
+ * unsubscribe();
+ * ```
  */
 export function createSupervisor(config: SupervisorConfig | RawConfig, options?: CreateSupervisorOptions): Supervisor {
   const parsed = 'mcpServers' in config ? parseConfig(config) : config;

@@ -6,19 +6,25 @@ import type { SupervisorContext } from '../machines/supervisor.machine.js';
 
 /** What one connection looks like from outside (`/actors`, `supervisor.views()`). */
 export interface ActorView {
+  /** The server's id. */
   id: string;
+  /** The connection state now. */
   state: ConnectionState;
   /** `stdio`, `sse`, `streamable-http` or `memory`. */
   transport: string;
+  /** The server's configured priority; higher is admitted first. */
   priority: number;
   /** When the current state was entered (epoch ms). */
   since: number;
   /** Failed or lost attempts since the counter was last reset. */
   attempts: number;
+  /** The last failure: its kind (an `ErrorKind`, `zombie` or `exhausted`), message and time (epoch ms); null if none yet. */
   lastError: { kind: string; message: string; at: number } | null;
+  /** The connection's quality in brief: score 0..100, p50/p95 latency (ms), success rate 0..1, trend. */
   quality: { score: number; latencyMs: { p50: number | null; p95: number | null }; successRate: number | null; trend: string };
   /** Held in `reconnecting` by flap quarantine until this time (epoch ms). */
   quarantinedUntil: number | null;
+  /** Whether it is queued for a reconnect slot from the supervisor right now. */
   waitingForSlot: boolean;
   /** For servers the supervisor runs as processes (stdio, launched HTTP). */
   process?: ProcessFacts;

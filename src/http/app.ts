@@ -23,8 +23,13 @@ const defaultHook: Hook<unknown, Env, string, unknown> = (result) => {
  * in the CLI, and tests call `app.request()`.
  *
  * @example
- * const app = createApp({ supervisor });
- * const response = await app.request('/actors');
+ * ```ts
+ * import { serve } from '@hono/node-server';
+ * const supervisor = createSupervisor(await loadConfigFile('mcp.json'));
+ * const app = createApp({ supervisor, token: process.env.MCP_SUPERVISOR_TOKEN });
+ * const response = await app.request('/actors'); // in tests; or serve it:
+ * serve({ fetch: app.fetch, port: 7411, hostname: '127.0.0.1' });
+ * ```
  */
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono({ defaultHook });
@@ -61,4 +66,5 @@ export function createApp(deps: AppDeps) {
   return app;
 }
 
+/** The Hono app {@link createApp} returns: serve it with `@hono/node-server`, or call `app.request()`. */
 export type App = ReturnType<typeof createApp>;

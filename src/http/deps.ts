@@ -20,13 +20,18 @@ export interface EventStreamOptions {
 
 /** Everything the HTTP app needs; tests pass their own. */
 export interface AppDeps {
+  /** The fleet the API shows and commands. */
   supervisor: Supervisor;
+  /** Where `POST /actors` and `DELETE /actors/:id` write their changes; without it they change only the running fleet. */
   persistence?: ConfigPersistence;
   /** `/metrics` source; default `createMetrics(supervisor)` per app. */
   metrics?: MetricsSource;
+  /** How `/events` streams (history, buffers, keep-alive). */
   eventStream?: EventStreamOptions;
   /** When set, every route but `/health` requires `Authorization: Bearer <token>`. */
   token?: string;
+  /** Where failed requests are logged (500s as errors, other 5xx at debug); default none. */
   logger?: Logger;
+  /** The version `/openapi.json` reports; default `0.0.0`. */
   version?: string;
 }

@@ -17,9 +17,13 @@ import type { ConnectionState } from '../core/states.js';
 export const QUALITY_SAMPLE_CAPACITY = 100;
 const TRANSITION_TIMES_CAPACITY = 100;
 
+/** What a connection actor is created with (`createActor(connectionMachine, { input })`). */
 export interface ConnectionInput {
+  /** The server's id; names the connection in events and messages. */
   id: string;
+  /** The transport the target uses; shown in views, opaque to the machine. */
   transport: TransportKind;
+  /** Every threshold and interval this connection uses (`resolveSettings()` fills in the defaults). */
   settings: ConnectionSettings;
   /** Where the server is; opaque to the machine, handed to the `connect` actor. */
   target?: ServerTarget;
@@ -29,38 +33,60 @@ export interface ConnectionInput {
   seed?: number;
 }
 
+/** The last failure of a connection, as its context keeps it. */
 export interface LastError {
+  /** An `ErrorKind`, or `zombie` (probes missed in a row) or `exhausted` (`maxAttempts` reached). */
   kind: ErrorKind | 'zombie' | 'exhausted';
+  /** What happened, in words. */
   message: string;
+  /** When (epoch ms). */
   at: number;
   /** The server's process died sooner than its `minUptimeMs` (counts toward flap quarantine). */
   earlyExit?: boolean;
 }
 
+/** Everything a connection actor knows; what its snapshots carry. */
 export interface ConnectionContext {
+  /** The server's id. */
   id: string;
+  /** The transport the target uses. */
   transport: TransportKind;
+  /** Every threshold and interval this connection uses. */
   settings: ConnectionSettings;
+  /** Where the server is (secrets included: never show it as is). */
   target: ServerTarget | undefined;
+  /** Whether a parent supervisor grants slots (and is told of every state change). */
   supervised: boolean;
+  /** The live session while connected; undefined once it is closed. */
   session: McpSession | undefined;
+  /** How probes check the server: `ping`, or `tools/list` once the server answered ping with -32601. */
   probeKind: ProbeKind;
   /** Failed or lost attempts since the counter was last reset. */
   attempts: number;
   /** Good answers in a row: stretches the healthy interval, and counts toward recovery. */
   goodStreak: number;
+  /** Probes missed in a row; `zombieAfter` of them make a zombie. */
   missedStreak: number;
   /** The delay the current `reconnecting` waits before asking for a slot. */
   backoffMs: number;
+  /** State of the seeded PRNG that draws the jitter, so backoff stays a pure function of context. */
   rngState: number;
+  /** The last failure, if any; kept after recovery for the record. */
   lastError: LastError | undefined;
   /** When the current top-level state was entered (epoch ms). */
   since: number;
+  /** When the connection entered each of its last 100 top-level states (epoch ms), for the stability part of quality. */
   transitionTimes: number[];
+  /** The last `QUALITY_SAMPLE_CAPACITY` (100) probe and call outcomes. */
   samples: QualitySample[];
+  /** The quality computed from `samples` and `transitionTimes` at the last sample. */
   quality: Quality;
 }
 
+/**
+ * What a connection actor accepts: operator commands (`start`, `stop`, `reconnect`, `probe`),
+ * the supervisor's `slot.granted`, transport facts, and the outcomes of calls made through it.
+ */
 export type ConnectionEvent =
   | { type: 'start' }
   | { type: 'stop' }
@@ -71,6 +97,11 @@ export type ConnectionEvent =
   | { type: 'call.succeeded'; latencyMs: number }
   | { type: 'call.failed'; error: unknown; latencyMs?: number };
 
+/**
+ * How a probe ended: answered in time (`fast`) or slower than `degradedLatencyMs` (`slow`), no
+ * answer in time or an error (`missed`), transport gone (`closed`), session forgotten (`session-expired`),
+ * or ping unsupported (`method-not-found`; the next probe uses `tools/list`).
+ */
 export type ProbeOutcome = 'fast' | 'slow' | 'missed' | 'closed' | 'session-expired' | 'method-not-found';
 
 /** Facts the actor emits (`actor.on(...)`) besides its transitions. */
@@ -97,8 +128,11 @@ export type SupervisorMessage =
 
 /** A connection entered a top-level state (the supervisor adds `from` when it re-emits it). */
 export interface StateChangedMessage {
+  /** Always `'state.changed'`. */
   type: 'state.changed';
+  /** The connection's id. */
   id: string;
+  /** The state it entered. */
   to: ConnectionState;
   /** Epoch ms. */
   at: number;
@@ -111,19 +145,30 @@ export interface StateChangedMessage {
 /** States whose cause is the last error; for the others it would be stale. */
 const REASONED_STATES: ReadonlySet<ConnectionState> = new Set(['reconnecting', 'zombie', 'failed']);
 
+/** Input of the `connect` actor: which server, which attempt, where it is. */
 export interface ConnectInput {
+  /** The server's id. */
   id: string;
+  /** Failed or lost attempts since the counter was last reset (`context.attempts`). */
   attempt: number;
+  /** Where the server is (the context's `target`). */
   target: ServerTarget | undefined;
 }
+/** Input of the `probe` actor. */
 export interface ProbeInput {
+  /** The session to check. */
   session: McpSession | undefined;
+  /** How to check it. */
   kind: ProbeKind;
 }
+/** What a successful `probe` actor resolves with. */
 export interface ProbeResult {
+  /** How long the server took to answer (ms). */
   latencyMs: number;
 }
+/** Input of the `closeSession` and `watchSession` actors. */
 export interface SessionInput {
+  /** The session to close or watch; undefined when there is none. */
   session: McpSession | undefined;
 }
 
@@ -154,6 +199,28 @@ function lastErrorFrom(error: unknown): LastError {
   return error instanceof ConnectionError && error.earlyExit ? { ...base, earlyExit: true } : base;
 }
 
+/**
+ * The connection statechart: `connecting` → `serving` (`healthy` ⇄ `degraded`) → `zombie` /
+ * `reconnecting` (close, backoff, await a slot) → `connecting` …, plus `failed` and `stopped`.
+ * Pure: its I/O is four actors (`connect`, `probe`, `closeSession`, `watchSession`) to provide
+ * with `.provide()`; `connect` and `probe` throw until provided. Timers are `delays` computed from
+ * the context's settings, so they run in virtual time under test.
+ *
+ * @example
+ * ```ts
+ * import { createActor, fromPromise } from 'xstate';
+ * const actor = createActor(
+ *   connectionMachine.provide({
+ *     actors: {
+ *       connect: fromPromise(async () => mySession),
+ *       probe: fromPromise(async () => ({ latencyMs: 5 })),
+ *     },
+ *   }),
+ *   { input: { id: 'files', transport: 'memory', settings: resolveSettings() } },
+ * ).start();
+ * actor.subscribe((snapshot) => console.log(connectionStateOf(snapshot)));
+ * ```
+ */
 export const connectionMachine = setup({
   types: {
     context: {} as ConnectionContext,
@@ -581,8 +648,11 @@ function probeEmitted(context: ConnectionContext, outcome: ProbeOutcome, latency
   return { type: 'probe.completed', id: context.id, kind: context.probeKind, outcome, latencyMs, at };
 }
 
+/** The type of {@link connectionMachine}. */
 export type ConnectionMachine = typeof connectionMachine;
+/** A reference to a running connection actor (e.g. a supervisor's child). */
 export type ConnectionActorRef = ActorRefFrom<ConnectionMachine>;
+/** A connection actor's snapshot: its state value and {@link ConnectionContext}. */
 export type ConnectionSnapshot = SnapshotFrom<ConnectionMachine>;
 
 /**

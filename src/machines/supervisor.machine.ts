@@ -16,9 +16,13 @@ import type { ConnectionState } from '../core/states.js';
 
 /** One server the supervisor keeps a connection actor for. */
 export interface SupervisedServer {
+  /** The server's id; also its connection actor's id and `systemId`. */
   id: string;
+  /** The transport the target uses. */
   transport: TransportKind;
+  /** Where the server is; handed to the connection's `connect` actor. */
   target?: ServerTarget;
+  /** The connection's resolved settings. */
   settings: ConnectionSettings;
   /** Higher is admitted first. */
   priority: number;
@@ -28,16 +32,21 @@ export interface SupervisedServer {
   seed?: number;
 }
 
+/** What the supervisor actor is created with. */
 export interface SupervisorInput {
+  /** The servers to start with; more can be added with `server.add`. */
   servers: SupervisedServer[];
   /** At most this many connections in `connecting` at any instant (docs/design.md §3). */
   maxConcurrentReconnects?: number;
   /** Slots only the top priority class may use; default 1 in 4. */
   reservedForTop?: number;
+  /** Overrides of `DEFAULT_FLAP_SETTINGS`. */
   flap?: Partial<FlapSettings>;
+  /** Overrides of `DEFAULT_PANIC_SETTINGS`. */
   panic?: Partial<PanicSettings>;
 }
 
+/** One connection's flap quarantine record. */
 export interface Quarantine {
   /** Epoch ms when the quarantine ends; undefined when not quarantined now. */
   until: number | undefined;
@@ -47,7 +56,9 @@ export interface Quarantine {
 
 /** Losses in time order, and how many are still lost within the panic window. */
 export interface LossWindow {
+  /** Every loss (which connection, when in epoch ms) not yet aged out of the window, oldest first. */
   log: List<{ id: string; at: number }>;
+  /** Connections lost within the window and not serving again: what the panic threshold is checked against. */
   count: number;
 }
 
@@ -59,7 +70,9 @@ export interface PanicStatus {
   count: number;
 }
 
+/** Everything the supervisor actor knows; what its snapshots carry. */
 export interface SupervisorContext {
+  /** Every supervised server, by id. */
   servers: Record<string, SupervisedServer>;
   /** The last state each connection reported. */
   states: ImmutableMap<string, ConnectionState>;
@@ -69,11 +82,17 @@ export interface SupervisorContext {
   inFlight: string[];
   /** The most slots ever held at once; the cap invariant says this never exceeds the cap. */
   maxInFlightSeen: number;
+  /** The cap: slots that may be held at once outside panic; default 4. */
   maxConcurrentReconnects: number;
+  /** Slots only the top priority class may use. */
   reservedForTop: number;
+  /** Flap quarantine settings in force. */
   flap: FlapSettings;
+  /** Panic mode settings in force. */
   panicSettings: PanicSettings;
+  /** Each connection's deaths (epoch ms) that count toward flapping: pruned to the flap window at each death, cleared on quarantine. */
   deaths: ImmutableMap<string, readonly number[]>;
+  /** Each connection's quarantine record, once it has been quarantined. */
   quarantine: ImmutableMap<string, Quarantine>;
   /** When each connection last fell out of service; cleared once it is healthy again. */
   lostAt: ImmutableMap<string, number>;
@@ -83,12 +102,19 @@ export interface SupervisorContext {
   tally: { reported: number; stopped: number; serving: number };
   /** The highest priority configured: that class may use the reserved slots. */
   topPriority: number;
+  /** Panic bookkeeping (when the last panic started, how many there were). */
   panic: PanicStatus;
+  /** Servers being removed: stopped, waiting for their transport to close. */
   removing: string[];
 }
 
+/** An operator command to one connection, forwarded by the supervisor (`connection.command`). */
 export type ConnectionCommand = 'start' | 'stop' | 'reconnect' | 'probe';
 
+/**
+ * What the supervisor actor accepts: its children's messages, fleet changes (`server.add`,
+ * `server.remove`, `server.restart`), operator commands, `shutdown`, and internal events.
+ */
 export type SupervisorEvent =
   | SupervisorMessage
   | { type: 'server.add'; server: SupervisedServer }
@@ -210,6 +236,24 @@ function without<T>(record: Record<string, T>, id: string): Record<string, T> {
   return rest;
 }
 
+/**
+ * The supervisor statechart: one connection child per server (`systemId` = server id) and two
+ * parallel regions, `admission` (`normal`, `panicking`, `shuttingDown`) and `quarantine` (the
+ * timer that ends quarantines). It grants reconnect slots under a concurrency cap, by priority
+ * and dependencies, quarantines flapping connections and admits slowly in a panic; every fact
+ * it emits is a {@link SupervisorEmitted}. Provide the `connection` actor with
+ * `.provide()`: real I/O, or scripted actors in tests.
+ *
+ * @example
+ * ```ts
+ * import { createActor } from 'xstate';
+ * const supervisor = createActor(
+ *   supervisorMachine.provide({ actors: { connection: myConnectionLogic } }),
+ *   { input: { servers: [{ id: 'files', transport: 'stdio', settings: resolveSettings(), priority: 0, dependsOn: [] }] } },
+ * ).start();
+ * supervisor.on('*', (event) => console.log(event.type, event));
+ * ```
+ */
 export const supervisorMachine = setup({
   types: {
     context: {} as SupervisorContext,
@@ -479,8 +523,11 @@ export const supervisorMachine = setup({
   },
 });
 
+/** The type of {@link supervisorMachine}. */
 export type SupervisorMachine = typeof supervisorMachine;
+/** A reference to a running supervisor actor. */
 export type SupervisorActorRef = ActorRefFrom<SupervisorMachine>;
+/** A supervisor actor's snapshot: its regions' state and {@link SupervisorContext}. */
 export type SupervisorSnapshot = SnapshotFrom<SupervisorMachine>;
 
 /** Whether the supervisor is in panic mode now. */

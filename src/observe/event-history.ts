@@ -5,11 +5,15 @@ import type { Supervisor } from '../fleet/supervisor.js';
 
 /** Events this history itself lost (the supervisor published faster than it could record). */
 export interface HistoryGap {
+  /** Always `'gap'`. */
   type: 'gap';
+  /** How many events were lost. */
   dropped: number;
+  /** When the gap was recorded (epoch ms). */
   at: number;
 }
 
+/** What the `/events` stream carries: every fleet event, plus a gap marker where the history lost some. */
 export type StreamEvent = FleetEvent | HistoryGap;
 
 const TYPES: Record<StreamEvent['type'], true> = {
@@ -34,10 +38,13 @@ export function isStreamEventType(type: string): type is StreamEvent['type'] {
 
 /** One event with its place in the stream: ids start at 1 and increase by 1 per event. */
 export interface Sequenced {
+  /** The event's id (the SSE `id:`, what a client resumes after with `Last-Event-ID`). */
   id: number;
+  /** The event itself. */
   event: StreamEvent;
 }
 
+/** Options of an `EventHistory`; every field has a default. */
 export interface EventHistoryOptions {
   /** Events retained for resuming clients; default 1000. */
   capacity?: number;
@@ -108,6 +115,7 @@ export class EventHistory {
     return this.live.subscribe(listener, options);
   }
 
+  /** Stops recording the supervisor's events; clients already subscribed get no more. */
   close(): void {
     this.unsubscribe();
   }

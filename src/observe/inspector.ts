@@ -7,20 +7,23 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { ServerTarget } from '../core/target.js';
 import { publicTarget } from '../fleet/detail.js';
 
+/** Options of {@link startInspector}; every field has a default. */
 export interface StartInspectorOptions {
   /** Interface the bridge listens on; loopback by default, like the API. */
   host?: string;
-  /** 0 lets the OS pick. */
+  /** 0 (default) lets the OS pick. */
   port?: number;
-  /** The Stately inspector UI the bridge page embeds. */
+  /** The Stately inspector UI the bridge page embeds; default `https://stately.ai/inspect`. */
   inspectorUrl?: string;
 }
 
+/** A running inspector bridge. */
 export interface InspectorBridge {
   /** Open this in a browser to watch every statechart live. */
   url: string;
   /** Pass as `createSupervisor(config, { inspect })`. */
   inspect: Observer<InspectionEvent>;
+  /** Stops the inspector, disconnects every browser and stops listening. */
   close(): Promise<void>;
 }
 
@@ -35,6 +38,16 @@ const RECENT_EVENTS = 200;
  * every live actor and its latest snapshot, not just the last few events. Secrets are taken out
  * before anything leaves the process: env values and headers keep only their names, targets are
  * shown as the API shows them.
+ *
+ * @example
+ * ```ts
+ * const inspector = await startInspector();
+ * const supervisor = createSupervisor(config, { inspect: inspector.inspect });
+ * console.log(`open ${inspector.url}`);
+ * // on shutdown
+ * await supervisor.stop();
+ * await inspector.close();
+ * ```
  */
 export async function startInspector(options: StartInspectorOptions = {}): Promise<InspectorBridge> {
   const host = options.host ?? '127.0.0.1';

@@ -12,8 +12,9 @@ const PROBE_OUTCOMES: readonly ProbeOutcome[] = ['fast', 'slow', 'missed', 'clos
 const NO_STATE = 'none';
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
+/** Options of {@link createMetrics}; every field has a default. */
 export interface CreateMetricsOptions {
-  /** Events held for the metrics subscriber before the oldest are dropped (counted in `mcp_metrics_events_dropped_total`). */
+  /** Events held for the metrics subscriber before the oldest are dropped (counted in `mcp_metrics_events_dropped_total`); default 10 000. */
   bufferSize?: number;
   /** Node's process metrics (`process_*`, `nodejs_*`); default true. */
   defaultMetrics?: boolean;
@@ -21,11 +22,15 @@ export interface CreateMetricsOptions {
 
 /** A Prometheus text exposition of the fleet. */
 export interface MetricsSource {
+  /** The `Content-Type` of the exposition (Prometheus text format). */
   contentType: string;
+  /** Every metric now, in the text exposition format. */
   render(): Promise<string>;
 }
 
+/** The metrics of one supervisor: a {@link MetricsSource} for `/metrics`, and their registry. */
 export type Metrics = MetricsSource & {
+  /** The prom-client registry holding them (to merge into your own, or to read in tests). */
   registry: Registry;
   /** Stops listening to the supervisor's events. */
   close(): void;
@@ -42,8 +47,12 @@ export type Metrics = MetricsSource & {
  * counter and histogram series are dropped when its `server.removed` event arrives.
  *
  * @example
+ * ```ts
  * const metrics = createMetrics(supervisor);
  * const app = createApp({ supervisor, metrics });
+ * // on shutdown
+ * metrics.close();
+ * ```
  */
 export function createMetrics(supervisor: Supervisor, options: CreateMetricsOptions = {}): Metrics {
   const registry = new Registry();

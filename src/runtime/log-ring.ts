@@ -1,7 +1,10 @@
 /** One line a server wrote, with when and on which stream. */
 export interface LogLine {
+  /** When the chunk holding the line's end was read (epoch ms). */
   at: number;
+  /** Which stream it came from (stdout only for launched HTTP servers; for stdio it is the protocol). */
   stream: 'stderr' | 'stdout';
+  /** The line without its line break, cut at `maxLineLength` characters. */
   text: string;
 }
 
@@ -22,11 +25,13 @@ export class LogRing {
   private dropped = 0;
 
   constructor(
+    /** Lines kept; the oldest go first. */
     readonly capacity = 500,
     /** Longer lines are cut: one runaway line must not defeat the bound. */
     readonly maxLineLength = 4_096,
   ) {}
 
+  /** Appends a chunk of a stream's output; each line it completes enters the ring. */
   write(chunk: string, stream: LogLine['stream'] = 'stderr', at = Date.now()): void {
     const parts = (this.partial[stream] + chunk).split('\n');
     this.partial[stream] = (parts.pop() ?? '').slice(0, this.maxLineLength);
@@ -65,6 +70,7 @@ export class LogRing {
     };
   }
 
+  /** Listeners subscribed now. */
   get subscriberCount(): number {
     return this.listeners.size;
   }

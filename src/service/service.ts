@@ -19,14 +19,17 @@ export const DEFAULT_PORT = 7411;
 /** `close()` finishes within this, whatever the servers do. */
 export const SHUTDOWN_TIMEOUT_MS = 10_000;
 
+/** Options of {@link startService}; only `configPath` is required. */
 export interface StartServiceOptions {
   /** The `mcpServers` config file; servers added or removed through the API are written back to it. */
   configPath: string;
+  /** Interface to listen on; default `127.0.0.1` (loopback only). */
   host?: string;
   /** 0 (default) lets the OS pick; read the chosen one from the result. */
   port?: number;
   /** When set, every route but `/health` requires `Authorization: Bearer <token>`. */
   token?: string;
+  /** Where the service logs (pino); default none. */
   logger?: Logger;
   /** An XState inspection observer (e.g. `startInspector().inspect`). */
   inspect?: CreateSupervisorOptions['inspect'];
@@ -40,12 +43,17 @@ export interface StartServiceOptions {
   watchdog?: false;
 }
 
+/** The service {@link startService} started. */
 export interface RunningService {
   /** Base URL, e.g. `http://127.0.0.1:7411`. */
   url: string;
+  /** The interface it listens on. */
   host: string;
+  /** The port it listens on (the one the OS chose when asked for 0). */
   port: number;
+  /** The fleet it supervises. */
   supervisor: Supervisor;
+  /** The HTTP app it serves. */
   app: App;
   /** Whether the API requires a bearer token (from the options or the config). */
   requiresToken: boolean;
@@ -64,9 +72,11 @@ export interface RunningService {
  * spawned), then starts supervising and serves the HTTP API.
  *
  * @example
- * const service = await startService({ configPath: 'mcp.json' });
+ * ```ts
+ * const service = await startService({ configPath: 'mcp.json', port: 7411, logger: createLogger('info') });
  * console.log(`open ${service.url}/actors`);
  * process.once('SIGTERM', () => void service.close());
+ * ```
  */
 export async function startService(options: StartServiceOptions): Promise<RunningService> {
   const host = options.host ?? DEFAULT_HOST;

@@ -17,10 +17,13 @@ export type ToxicDirection = 'upstream' | 'downstream' | 'both';
  * by about `latencyMs`; `both` doubles that.
  */
 export interface LatencyToxic {
+  /** Selects this toxic. */
   type: 'latency';
+  /** How long each chunk is held (ms). */
   latencyMs: number;
   /** Uniform ± spread around `latencyMs`, drawn from `random`. */
   jitterMs?: number;
+  /** Default `downstream`. */
   direction?: ToxicDirection;
 }
 
@@ -34,7 +37,9 @@ export interface LatencyToxic {
  * `both`: nothing passes either way.
  */
 export interface BlackholeToxic {
+  /** Selects this toxic. */
   type: 'blackhole';
+  /** Default `both`. */
   direction?: ToxicDirection;
 }
 
@@ -46,6 +51,7 @@ export interface BlackholeToxic {
  * are accepted and reset at once (never reaching the upstream).
  */
 export interface ResetToxic {
+  /** Selects this toxic. */
   type: 'reset';
 }
 
@@ -56,11 +62,15 @@ export interface ResetToxic {
  * bytes (at least 1), written `delayMs` apart. Default direction `downstream`.
  */
 export interface SlicerToxic {
+  /** Selects this toxic. */
   type: 'slicer';
+  /** Mean size of a piece (bytes, at least 1). */
   averageSize: number;
+  /** Uniform ± spread around `averageSize` (bytes); default 0. */
   sizeVariation?: number;
   /** Pause between two pieces; 0 (default) writes them back to back. */
   delayMs?: number;
+  /** Default `downstream`. */
   direction?: ToxicDirection;
 }
 
@@ -72,13 +82,18 @@ export interface SlicerToxic {
  * and then end of stream. Default direction `downstream`.
  */
 export interface LimitDataToxic {
+  /** Selects this toxic. */
   type: 'limit_data';
+  /** Bytes let through per connection and direction before it is closed. */
   bytes: number;
+  /** Default `downstream`. */
   direction?: ToxicDirection;
 }
 
+/** One network fault a {@link FaultProxy} can inject; several may be set at once. */
 export type Toxic = LatencyToxic | BlackholeToxic | ResetToxic | SlicerToxic | LimitDataToxic;
 
+/** Options of {@link startFaultProxy}. */
 export interface FaultProxyOptions {
   /** Where connections are forwarded; `host` defaults to 127.0.0.1. */
   upstream: { host?: string; port: number };
@@ -90,8 +105,11 @@ export interface FaultProxyOptions {
   random?: () => number;
 }
 
+/** A running fault proxy: set and clear toxics while a test runs. */
 export interface FaultProxy {
+  /** The port it listens on (the one the OS chose when asked for 0). */
   readonly port: number;
+  /** The address it listens on. */
   readonly host: string;
   /** `http://<host>:<port><path>`, e.g. `proxy.url('/mcp')`. */
   url(path?: string): string;
@@ -120,11 +138,14 @@ const LINGER_MS = 1_000;
  * fragmentation and truncation without touching the server.
  *
  * @example
+ * ```ts
  * const proxy = await startFaultProxy({ upstream: { port: serverPort } });
  * const connection = createConnection({ id: 'x', target: { type: 'streamable-http', url: proxy.url('/mcp') } });
- * proxy.setToxics([{ type: 'blackhole' }]); // the server turns zombie
+ * proxy.setToxics([{ type: 'latency', latencyMs: 1_500, jitterMs: 100 }]); // slow: degraded
+ * proxy.setToxics([{ type: 'blackhole' }]); // no answers: zombie, then reconnecting
  * proxy.clear();
  * await proxy.close();
+ * ```
  */
 export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
   validateUpstream(options.upstream);

@@ -1,17 +1,22 @@
 /** One connection waiting in `reconnecting.awaitingSlot` for the supervisor's go-ahead. */
 export interface SlotRequest {
+  /** The server's id. */
   id: string;
+  /** The server's configured priority; higher is admitted first. */
   priority: number;
   /** When it started waiting (epoch ms); earlier waits first within a priority. */
   requestedAt: number;
 }
 
+/** What {@link admit} decides on: the waiting requests, the slots held, and the limits. */
 export interface AdmissionInput {
+  /** Every request waiting for a slot, in any order (admission sorts with {@link compareRequests}). */
   queue: readonly SlotRequest[];
   /** Ids holding a slot now (granted, or in `connecting`). */
   inFlight: ReadonlySet<string>;
   /** Priority of each in-flight id, to count the reserved share. */
   priorityOf: (id: string) => number;
+  /** The cap: slots that may be held at once (in panic, the lower panic cap). */
   maxConcurrent: number;
   /** Slots only the top priority class may use. */
   reservedForTop: number;

@@ -1,11 +1,17 @@
+/**
+ * Panic mode: when most of the fleet is lost at once the cause is probably shared (our network,
+ * a gateway), so reconnections are admitted slowly instead of all at once.
+ */
 export interface PanicSettings {
   /** Share of all connections that must fall unhealthy within the window. */
   threshold: number;
+  /** How recent a loss must be to count toward the threshold (ms). */
   windowMs: number;
   /** Admissions allowed at once while in panic. */
   panicConcurrency: number;
 }
 
+/** Panic when more than half the fleet is lost within 10 s; admit one reconnection at a time while it lasts. */
 export const DEFAULT_PANIC_SETTINGS: Readonly<PanicSettings> = Object.freeze({ threshold: 0.5, windowMs: 10_000, panicConcurrency: 1 });
 
 /**

@@ -51,6 +51,10 @@ export const EMPTY_QUALITY: Quality = Object.freeze({
   samples: 0,
 });
 
+/**
+ * Scores a connection from its recent samples and state changes; pure and deterministic. Throws
+ * `RangeError` when `degradedLatencyMs` is not a positive finite number.
+ */
 export function computeQuality(input: QualityInput): Quality {
   const { samples, transitionTimes, now, degradedLatencyMs } = input;
   // Validate even on the empty path so a bad config fails on the first call, not the first sample.

@@ -5,11 +5,15 @@ import type { ProcessParams } from '../../core/target.js';
 import type { LogRing } from '../log-ring.js';
 
 
+/** How a process ended: its exit code, or the signal that killed it. */
 export interface ProcessExit {
+  /** The exit code; null when a signal ended the process. */
   code: number | null;
+  /** The signal that ended the process (e.g. `SIGKILL`); null when it exited on its own. */
   signal: NodeJS.Signals | null;
 }
 
+/** How long a stdio server is given at each step of its teardown (close stdin → SIGTERM → SIGKILL). */
 export interface TeardownTimings {
   /** After closing stdin, how long a well-behaved server gets to exit on its own. */
   stdinGraceMs: number;

@@ -2,14 +2,19 @@ import type { ProcessExit, ProcessObserver } from './process-group.js';
 
 /** What the API shows about a server's process (docs/design.md §5 ActorView `process`). */
 export interface ProcessFacts {
+  /** The running process's pid (its group's id too); null when none runs now. */
   pid: number | null;
+  /** When the current (or last) process started (epoch ms); null before the first. */
   startedAt: number | null;
+  /** How long the current process has been running (ms); null when none runs. */
   uptimeMs: number | null;
   /** Processes started for this server after the first one. */
   restarts: number;
+  /** How the last process ended (exit code or signal) and when (epoch ms); null if none has ended. */
   lastExit: { code: number | null; signal: string | null; at: number } | null;
   /** CPU seconds per wall second over the last sampling interval (1 = one full core). */
   cpuRatio: number | null;
+  /** Resident memory of the process group (bytes) at the last sample; null before one (and off Linux). */
   rssBytes: number | null;
 }
 

@@ -34,6 +34,7 @@ import type { GroupWatchdog } from './support.js';
 
 const HELPER = fileURLToPath(new URL('./watchdog-process.mjs', import.meta.url));
 
+/** Options of {@link startWatchdog}; every field has a default. */
 export interface WatchdogOptions {
   /** After SIGTERM to the groups of a dead supervisor, how long before SIGKILL; default 2000. */
   graceMs?: number;
@@ -88,6 +89,7 @@ export class Watchdog implements GroupWatchdog {
     this.send(`+${pgid}`);
   }
 
+  /** Stops watching `pgid`: call it once the group has ended, before its id can be reused. */
   forget(pgid: number): void {
     if (!this.groups.delete(pgid)) return;
     this.send(`-${pgid}`);
@@ -126,7 +128,18 @@ export class Watchdog implements GroupWatchdog {
   }
 }
 
-/** Starts the helper process; resolves once it runs and listens. */
+/**
+ * Starts the helper process; resolves once it runs and listens (rejects after `readyTimeoutMs`).
+ *
+ * @example
+ * ```ts
+ * const watchdog = await startWatchdog();
+ * const supervisor = createSupervisor(config, { watchdog });
+ * // on shutdown, after the servers have stopped
+ * await supervisor.stop();
+ * await watchdog.close();
+ * ```
+ */
 export function startWatchdog(options: WatchdogOptions = {}): Promise<Watchdog> {
   const graceMs = options.graceMs ?? 2_000;
   const readyTimeoutMs = options.readyTimeoutMs ?? 5_000;

@@ -8,6 +8,7 @@ import type { ProcessExit, TeardownTimings } from '../process/process-group.js';
 import type { ProcessSupport } from '../process/support.js';
 
 export type StdioServerParams = ProcessParams;
+/** How long a stdio server gets after stdin closes, and after SIGTERM; default 500 ms and 2000 ms. */
 export type StdioTeardownTimings = TeardownTimings;
 export type { ProcessExit };
 export const DEFAULT_STDIO_TEARDOWN = DEFAULT_TEARDOWN;
