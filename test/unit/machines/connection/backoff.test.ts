@@ -1,0 +1,132 @@
+/**
+ * The connection machine in virtual time (harness: test/support/connection-harness.ts).
+ * Reconnecting: full-jitter backoff, attempts and their reset, maxAttempts.
+ */
+import { describe, expect, it } from 'vitest';
+import { backoffCeiling } from '../../../../src/core/policy/backoff.js';
+import { resolveSettings } from '../../../../src/core/settings.js';
+import { S, SMALL, SEED, SLOW, B, err, expectedBackoffs, harness, advance, advanceTo, flush, useConnectionHarness } from '../../../support/connection-harness.js';
+
+useConnectionHarness();
+
+// ---------------------------------------------------------------------------------------------
+// Backoff and attempts
+// ---------------------------------------------------------------------------------------------
+
+describe('backoff', () => {
+  async function failingBackoffs(seed: number, count: number): Promise<Array<{ attempts: number; backoffMs: number }>> {
+    const h = harness({ seed });
+    h.connectDefault = { reject: err('transient') };
+    h.start();
+    await flush();
+    const seen: Array<{ attempts: number; backoffMs: number }> = [];
+    for (let index = 0; index < count; index += 1) {
+      expect(h.state()).toBe('reconnecting');
+      const { attempts, backoffMs } = h.ctx();
+      seen.push({ attempts, backoffMs });
+      await advance(backoffMs);
+    }
+    expect(h.connectCalls.map((call) => call.input.attempt)).toEqual(Array.from({ length: count + 1 }, (_, index) => index));
+    return seen;
+  }
+
+  it('counts each failure and draws a full-jitter delay within min(maxBackoffMs, initial * multiplier^attempt)', async () => {
+    const seen = await failingBackoffs(SEED, 16);
+    expect(seen.map((entry) => entry.attempts)).toEqual(Array.from({ length: 16 }, (_, index) => index + 1));
+    seen.forEach(({ backoffMs }, attempt) => {
+      const ceiling = Math.min(S.maxBackoffMs, S.initialBackoffMs * S.multiplier ** attempt);
+      expect(ceiling).toBe(backoffCeiling(attempt, S));
+      expect(backoffMs).toBeGreaterThanOrEqual(0);
+      expect(backoffMs).toBeLessThan(ceiling);
+    });
+    // Exactly the seeded sequence, so a fleet's behaviour is reproducible.
+    expect(seen.map((entry) => entry.backoffMs)).toEqual(B);
+    // The capped region is actually reached and jittered.
+    expect(new Set(seen.slice(4).map((entry) => entry.backoffMs)).size).toBeGreaterThan(1);
+  });
+
+  it('the same seed gives the same delays; another seed gives others', async () => {
+    const first = await failingBackoffs(SEED, 8);
+    const again = await failingBackoffs(SEED, 8);
+    const other = await failingBackoffs(SEED + 1, 8);
+    expect(again).toEqual(first);
+    expect(other.map((entry) => entry.backoffMs)).not.toEqual(first.map((entry) => entry.backoffMs));
+  });
+
+  it('attempts reset only after resetAfterMs of continuous healthy', async () => {
+    const h = harness();
+    h.connectPlan.push({ reject: err('transient') }, { reject: err('transient') }, 'ok');
+    h.start();
+    await advance(B[0]!);
+    await advance(B[1]!);
+    expect(h.value()).toEqual({ serving: { healthy: 'idle' } });
+    const since = h.now();
+    expect(h.ctx().attempts).toBe(2);
+    await advanceTo(h, since + S.resetAfterMs - 1);
+    expect(h.ctx().attempts).toBe(2);
+    await advance(1);
+    expect(h.ctx().attempts).toBe(0);
+    expect(h.states).toEqual(['connecting', 'reconnecting', 'connecting', 'reconnecting', 'connecting', 'healthy']);
+  });
+
+  it('a spell in degraded restarts the healthy clock for the reset', async () => {
+    const h = harness();
+    h.connectPlan.push({ reject: err('transient') }, 'ok');
+    h.start();
+    await advance(B[0]!);
+    const since = h.now();
+    h.probePlan.push({ latencyMs: SLOW });
+    await advanceTo(h, since + 1000);
+    expect(h.state()).toBe('degraded');
+    await advanceTo(h, since + 2000);
+    expect(h.state()).toBe('healthy');
+    await advanceTo(h, since + S.resetAfterMs);
+    expect(h.ctx().attempts).toBe(1);
+    await advanceTo(h, since + 2000 + S.resetAfterMs - 1);
+    expect(h.ctx().attempts).toBe(1);
+    await advance(1);
+    expect(h.ctx().attempts).toBe(0);
+  });
+
+  it('maxAttempts reached → failed with lastError kind "exhausted"', async () => {
+    const h = harness({ settings: { maxAttempts: 3 } });
+    h.connectDefault = { reject: err('transient', 'refused again') };
+    h.start();
+    await advance(10_000);
+    expect(h.connectCalls).toHaveLength(3);
+    expect(h.states).toEqual(['connecting', 'reconnecting', 'connecting', 'reconnecting', 'connecting', 'failed']);
+    expect(h.ctx().attempts).toBe(3);
+    expect(h.ctx().lastError).toMatchObject({ kind: 'exhausted' });
+    expect(h.ctx().lastError?.message).toContain('gave up after 3 attempts');
+    expect(h.ctx().lastError?.message).toContain('refused again');
+  });
+
+  it('maxAttempts holds even when the drawn backoff happens to be 0', async () => {
+    // Seed 1 draws 0 ms for attempt 1 (see expectedBackoffs): the limit must still stop it.
+    const settings = resolveSettings(SMALL, { maxAttempts: 2 });
+    expect(expectedBackoffs(1, 2, settings)[1]).toBe(0);
+    const h = harness({ seed: 1, settings: { maxAttempts: 2 } });
+    h.connectDefault = { reject: err('transient') };
+    h.start();
+    await advance(10_000);
+    expect(h.connectCalls).toHaveLength(2);
+    expect(h.state()).toBe('failed');
+    expect(h.ctx().lastError).toMatchObject({ kind: 'exhausted' });
+  });
+
+  it('maxAttempts reached from healthy still closes the live session before failing', async () => {
+    const h = harness({ settings: { maxAttempts: 2 } });
+    h.connectPlan.push({ reject: err('transient') }, 'ok');
+    h.start();
+    await advance(B[0]!);
+    expect(h.state()).toBe('healthy');
+    h.transport({ type: 'transport.closed', error: err('closed') });
+    await flush();
+    expect(h.state()).toBe('failed');
+    // `failed` closes whatever session it holds; here reconnecting already closed it.
+    expect(h.closeCalls.filter((call) => call.session !== undefined).map((call) => call.session)).toEqual([h.sessions[0]]);
+    expect(h.ctx().session).toBeUndefined();
+    expect(h.ctx().lastError).toMatchObject({ kind: 'exhausted' });
+    expect(h.states).toEqual(['connecting', 'reconnecting', 'connecting', 'healthy', 'reconnecting', 'failed']);
+  });
+});
