@@ -61,7 +61,7 @@ export function expectedBackoffs(seed: number, count: number, settings: Connecti
 }
 export const B = expectedBackoffs(SEED, 16);
 
-export function fakeSession(n: number): McpSession {
+function fakeSession(n: number): McpSession {
   return {
     transport: 'stdio',
     pid: 1000 + n,
@@ -79,7 +79,7 @@ export type ConnectStep = 'ok' | 'hang' | { reject: unknown };
 export type ProbeStep = { latencyMs: number } | 'hang' | { reject: unknown };
 export type CloseStep = 'ok' | 'hang' | { reject: unknown };
 
-export const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
+const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
 
 // ---------------------------------------------------------------------------------------------
 // Transition coverage: every transition any test takes is recorded here via the inspection API.
@@ -103,19 +103,19 @@ export interface TransitionLike {
   reenter: boolean;
 }
 
-export const covered = new Set<string>();
+const covered = new Set<string>();
 
 export function shortId(id: string): string {
   return id === 'connection' ? '(root)' : id.replace(/^connection\./, '');
 }
 
-export function nameOf(thing: unknown): string {
+function nameOf(thing: unknown): string {
   if (typeof thing === 'string') return thing;
   if (thing && typeof thing === 'object' && 'type' in thing) return String(thing.type);
   return '<inline>';
 }
 
-export function eventName(transition: TransitionLike): string {
+function eventName(transition: TransitionLike): string {
   const { eventType, source } = transition;
   if (eventType === '') return 'always';
   const actor = /^xstate\.(done|error)\.actor\.(.+)$/.exec(eventType);
@@ -136,7 +136,7 @@ export function describeTransition(transition: TransitionLike): string {
   return `${shortId(transition.source.id)} · ${eventName(transition)}${guard} → ${target}${reenter}${actions}`;
 }
 
-export function recordCoverage(event: InspectionEvent): void {
+function recordCoverage(event: InspectionEvent): void {
   if (event.type !== '@xstate.microstep') return;
   for (const transition of event._transitions as unknown as TransitionLike[]) {
     if (transition.source.id === 'connection' || transition.source.id.startsWith('connection.')) {
@@ -332,7 +332,7 @@ export class Harness {
   }
 }
 
-export const harnesses: Harness[] = [];
+const harnesses: Harness[] = [];
 export function harness(options?: HarnessOptions): Harness {
   const created = new Harness(options);
   harnesses.push(created);
