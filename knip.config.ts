@@ -2,9 +2,10 @@
  * Unused files, exports, types and dependencies: `npm run check:unused` (docs/architecture.md).
  *
  * Entry files are the package's public API (package.json "exports" and "bin") plus everything
- * that is run rather than imported: scripts, the bench, the tests and their fixtures, the
- * examples. Exports of the entry files are used by definition (includeEntryExports is off), so
- * an export is reported only when no entry file reaches it. Fix a report by deleting the code,
+ * that is run rather than imported: scripts, the bench, the tests and their fixtures (test/fixtures/,
+ * and fixtures/ for the servers the bench shares with the tests), the examples. Exports of the
+ * entry files are used by definition (includeEntryExports is off), so an export is reported only
+ * when no entry file reaches it. Fix a report by deleting the code,
  * or by dropping `export` from a helper used only in its own file; ignore something here only
  * when it is used in a way knip cannot see, and say how.
  *
@@ -31,8 +32,9 @@ const config: KnipConfig = {
     'scripts/*.{ts,mjs}',
     'bench/scenarios/*.ts',
     'test/**/*.test.ts',
-    // Test servers and programs the tests spawn by path.
+    // Test servers and programs the tests (and, for fixtures/, the bench) spawn by path.
     'test/fixtures/*',
+    'fixtures/*.mjs',
     'examples/*.mjs',
     // Spawned by path from examples/embed.mjs (args: [path('./servers/flaky-server.mjs')]).
     'examples/servers/*.mjs',
@@ -43,6 +45,7 @@ const config: KnipConfig = {
     'scripts/**/*.{ts,mjs}',
     'bench/**/*.ts',
     'test/**/*.{ts,mjs}',
+    'fixtures/**/*.{ts,mjs}',
     'examples/**/*.mjs',
   ],
   ignoreDependencies: [

@@ -4,7 +4,7 @@ import { openSession } from '../../src/runtime/session.js';
 import { mean, percentile, round } from '../harness.js';
 import type { Row, Scenario } from '../harness.js';
 
-const fixture = fileURLToPath(new URL('../../test/fixtures/fixture-server.mjs', import.meta.url));
+const fixture = fileURLToPath(new URL('../../fixtures/fixture-server.mjs', import.meta.url));
 const COUNT = 2_000;
 
 export const scenario: Scenario = {

@@ -10,12 +10,12 @@ import { resolveSettings } from '../../src/core/settings.js';
 import type { ConnectionSettings } from '../../src/core/settings.js';
 import { startFaultProxy } from '../../src/testing/fault-proxy.js';
 import type { FaultProxy } from '../../src/testing/fault-proxy.js';
-import { startHttpFixture } from '../../test/support/http-fixture.js';
-import type { HttpFixture } from '../../test/support/http-fixture.js';
+import { startHttpFixture } from '../../fixtures/http-fixture.js';
+import type { HttpFixture } from '../../fixtures/http-fixture.js';
 import { percentile, round, until } from '../harness.js';
 import type { Row, Scenario } from '../harness.js';
 
-const fixture = fileURLToPath(new URL('../../test/fixtures/fixture-server.mjs', import.meta.url));
+const fixture = fileURLToPath(new URL('../../fixtures/fixture-server.mjs', import.meta.url));
 const STDIN_GRACE_MS = 500;
 
 interface Profile {

@@ -12,7 +12,7 @@ import { Supervisor } from '../../src/fleet/supervisor.js';
 import { mean, round, until } from '../harness.js';
 import type { Row, Scenario } from '../harness.js';
 
-const fixture = fileURLToPath(new URL('../../test/fixtures/fixture-server.mjs', import.meta.url));
+const fixture = fileURLToPath(new URL('../../fixtures/fixture-server.mjs', import.meta.url));
 const settings = resolveSettings({
   // Probes far apart: the storm is about reconnection, not probing.
   healthyIntervalMs: 60_000,

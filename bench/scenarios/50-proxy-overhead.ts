@@ -16,7 +16,7 @@ import type { RunningService } from '../../src/service/service.js';
 import { percentile, round } from '../harness.js';
 import type { Row, Scenario } from '../harness.js';
 
-const fixture = fileURLToPath(new URL('../../test/fixtures/fixture-server.mjs', import.meta.url));
+const fixture = fileURLToPath(new URL('../../fixtures/fixture-server.mjs', import.meta.url));
 const SERVER_ID = 'fx';
 const COUNT = 2_000;
 const WARMUP = 200;

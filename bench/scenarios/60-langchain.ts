@@ -34,7 +34,7 @@ import type { FleetEvent } from '../../src/fleet/events.js';
 import { percentile, round, until } from '../harness.js';
 import type { Row, Scenario } from '../harness.js';
 
-const fixture = fileURLToPath(new URL('../../test/fixtures/fixture-server.mjs', import.meta.url));
+const fixture = fileURLToPath(new URL('../../fixtures/fixture-server.mjs', import.meta.url));
 const ID = 'fx';
 /** The fast health profile: 1 s probes. */
 const FAST = { healthyIntervalMs: 1_000, stableIntervalMs: 1_000, degradedIntervalMs: 1_000, pingTimeoutMs: 1_000 };

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureServerPath } from '../support/http-fixture.js';
+import { fixtureServerPath } from '../../fixtures/http-fixture.js';
 import { describePids, waitForExit, waitForNoDescendants } from '../support/processes.js';
 import { FAST_HEALTH, killAllClis, startCli } from '../support/cli.js';
 import type { Cli } from '../support/cli.js';

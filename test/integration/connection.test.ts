@@ -4,8 +4,8 @@ import { ConnectionLostError } from '../../src/core/errors.js';
 import type { ManagedConnection } from '../../src/fleet/connection.js';
 import { disposeAll, waitForEntry, waitForState, watchConnection } from '../support/connections.js';
 import type { Watched } from '../support/connections.js';
-import { fixtureServerPath, startHttpFixture } from '../support/http-fixture.js';
-import type { HttpFixture } from '../support/http-fixture.js';
+import { fixtureServerPath, startHttpFixture } from '../../fixtures/http-fixture.js';
+import type { HttpFixture } from '../../fixtures/http-fixture.js';
 import { descendantPids, describePids, isAlive, waitForExit, waitForNoDescendants, waitForState as waitForProcessState } from '../support/processes.js';
 import { waitUntil } from '../support/wait.js';
 

@@ -5,8 +5,8 @@ import { startFaultProxy } from '../../src/testing/index.js';
 import type { FaultProxy } from '../../src/testing/index.js';
 import { disposeAll, waitForEntry, waitForState, watchConnection } from '../support/connections.js';
 import type { Watched } from '../support/connections.js';
-import { startHttpFixture } from '../support/http-fixture.js';
-import type { HttpFixture } from '../support/http-fixture.js';
+import { startHttpFixture } from '../../fixtures/http-fixture.js';
+import type { HttpFixture } from '../../fixtures/http-fixture.js';
 import { describePids, waitForNoDescendants } from '../support/processes.js';
 
 // Real connection actors, real SDK HTTP transports, the real fixture server: only the network

@@ -7,7 +7,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fixtureServerPath, startHttpFixture, type HttpFixture } from '../support/http-fixture.js';
+import { fixtureServerPath, startHttpFixture, type HttpFixture } from '../../fixtures/http-fixture.js';
 import {
   describePids,
   descendantPids,

@@ -6,7 +6,7 @@ import { connectionStateOf } from '../../src/machines/connection.machine.js';
 import type { ConnectionState } from '../../src/core/states.js';
 import { Supervisor } from '../../src/fleet/supervisor.js';
 import type { FleetEvent } from '../../src/fleet/events.js';
-import { fixtureServerPath } from '../support/http-fixture.js';
+import { fixtureServerPath } from '../../fixtures/http-fixture.js';
 import { describePids, isAlive, processGroupMembers, waitForExit, waitForNoDescendants, waitForState as waitForProcessState } from '../support/processes.js';
 import { freePort } from '../support/ports.js';
 

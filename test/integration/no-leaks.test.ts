@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { fixtureServerPath } from '../support/http-fixture.js';
+import { fixtureServerPath } from '../../fixtures/http-fixture.js';
 import { isAlive } from '../support/processes.js';
 
 const script = fileURLToPath(new URL('../fixtures/embed-and-exit.ts', import.meta.url));

@@ -13,7 +13,7 @@ import type { FleetEvent as SupervisorEmitted } from '../../src/fleet/events.js'
 import { createSupervisor } from '../../src/fleet/supervisor.js';
 import { UnknownServerError } from '../../src/fleet/errors.js';
 import type { Supervisor } from '../../src/fleet/supervisor.js';
-import { fixtureServerPath } from '../support/http-fixture.js';
+import { fixtureServerPath } from '../../fixtures/http-fixture.js';
 import { descendantPids, describePids, isAlive, waitForNoDescendants } from '../support/processes.js';
 import { until } from '../support/wait.js';
 

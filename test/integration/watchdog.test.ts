@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startWatchdog } from '../../src/runtime/process/watchdog.js';
 import type { Watchdog } from '../../src/runtime/process/watchdog.js';
-import { fixtureServerPath } from '../support/http-fixture.js';
+import { fixtureServerPath } from '../../fixtures/http-fixture.js';
 import { describePids, isAlive, readProcStat, waitForExit, waitForNoDescendants } from '../support/processes.js';
 
 const script = fileURLToPath(new URL('../fixtures/hard-death.ts', import.meta.url));

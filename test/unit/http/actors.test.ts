@@ -10,6 +10,7 @@ import type { ConfigPersistence } from '../../../src/config/store.js';
 import { resolveSettings } from '../../../src/core/settings.js';
 import { Supervisor } from '../../../src/fleet/supervisor.js';
 import type { InProcessServer } from '../../../src/core/target.js';
+import { fixtureServerPath } from '../../../fixtures/http-fixture.js';
 
 const FAST = resolveSettings({ healthyIntervalMs: 200, stableIntervalMs: 400, pingTimeoutMs: 500, initialBackoffMs: 20, maxBackoffMs: 50 });
 
@@ -308,9 +309,8 @@ describe('tools', () => {
 
 describe('logs', () => {
   it('returns the last lines a stdio server wrote to stderr', async () => {
-    const fixture = new URL('../../fixtures/fixture-server.mjs', import.meta.url).pathname;
     const supervisor = fleet([
-      { id: 's', target: { type: 'stdio', command: process.execPath, args: [fixture, 'stdio'], env: { FIXTURE_FORK_GRANDCHILD: '1' } }, priority: 0, dependsOn: [], required: true, disabled: false, settings: FAST },
+      { id: 's', target: { type: 'stdio', command: process.execPath, args: [fixtureServerPath, 'stdio'], env: { FIXTURE_FORK_GRANDCHILD: '1' } }, priority: 0, dependsOn: [], required: true, disabled: false, settings: FAST },
     ]);
     await supervisor.ready('s');
     await waitFor(supervisor.connection('s'), () => supervisor.logs('s').some((line) => line.text.startsWith('grandchild')), { timeout: 5_000 }).catch(() => undefined);
