@@ -5,7 +5,6 @@
 import { describe, expect, it } from 'vitest';
 import { toConnectionError } from '../../../../src/runtime/classify.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ConnectionError } from '../../../../src/core/errors.js';
 import { S, B, err, harness, advance, advanceTo, flush, useConnectionHarness } from '../../../support/connection-harness.js';
 
 useConnectionHarness();
