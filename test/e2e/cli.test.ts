@@ -185,7 +185,8 @@ describe('mcp-supervisor CLI, running', () => {
       supervisor: { maxConcurrentReconnects: 4, health: FAST_HEALTH },
       mcpServers: {
         a: stdioServer({ env: { API_KEY: secrets.envLiteral, OTHER: '${PLANTED_SECRET}' }, priority: 10 }),
-        b: stdioServer(),
+        // Logs each tool call as it arrives, so the shutdown test can see its call reach the server.
+        b: stdioServer({ env: { FIXTURE_LOG_CALLS: '1' } }),
         remote: { type: 'streamable-http', url: fixture.mcpUrl, headers: { Authorization: `Bearer ${secrets.header}` } },
       },
     };
@@ -361,20 +362,26 @@ describe('mcp-supervisor CLI, running', () => {
     });
     expect(latency.status).toBe(200);
     await latency.body?.cancel();
+    const echoesSeen = async (): Promise<number> => {
+      const { body } = await getJson<{ lines: Array<{ text: string }> }>(`${cli.url}/actors/b/logs?lines=1000`, auth);
+      return body.lines.filter((line) => line.text.endsWith('call echo')).length;
+    };
+    const echoesBefore = await echoesSeen();
     const inFlight = fetch(`${cli.url}/actors/b/tools/echo?timeoutMs=120000`, {
       method: 'POST',
       headers: { ...auth, 'content-type': 'application/json' },
       body: JSON.stringify({ message: 'never answered' }),
     }).then(async (response) => ({ status: response.status, body: (await response.json()) as { error?: { code: string } } }));
-    // Give the request a moment to reach the server (not a wait for any state).
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The call is in flight once b has it: b logs each call as it arrives, and holds only the reply.
+    await waitUntil(async () => (await echoesSeen()) > echoesBefore, 10_000, () => 'the echo call never reached b');
 
     const sent = Date.now();
     cli.child.kill('SIGTERM');
-    const exit = await Promise.race([
-      cli.exited,
-      new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), SHUTDOWN_BUDGET_MS + 2_000)),
-    ]);
+    const exit = await waitUntil(
+      () => (cli.child.exitCode !== null || cli.child.signalCode !== null ? { code: cli.child.exitCode, signal: cli.child.signalCode } : undefined),
+      SHUTDOWN_BUDGET_MS + 2_000,
+      () => `no exit within ${SHUTDOWN_BUDGET_MS + 2_000} ms of SIGTERM; stderr:\n${cli.stderr()}`,
+    );
     const tookMs = Date.now() - sent;
     expect(exit, `stderr:\n${cli.stderr()}`).toEqual({ code: 0, signal: null });
     expect(tookMs).toBeLessThan(SHUTDOWN_BUDGET_MS);

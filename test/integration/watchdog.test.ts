@@ -8,6 +8,7 @@ import { startWatchdog } from '../../src/runtime/process/watchdog.js';
 import type { Watchdog } from '../../src/runtime/process/watchdog.js';
 import { fixtureServerPath } from '../../fixtures/http-fixture.js';
 import { describePids, isAlive, readProcStat, waitForExit, waitForNoDescendants } from '../support/processes.js';
+import { waitUntil } from '../support/wait.js';
 
 const script = fileURLToPath(new URL('../fixtures/hard-death.ts', import.meta.url));
 
@@ -51,20 +52,13 @@ async function supervisorStandIn(mode: 'watch' | 'close' | 'idle'): Promise<{ ch
   let stdout = '';
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const pids = await new Promise<Pids>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no pids within 20 s; stderr: ${stderr}`)), 20_000);
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      const line = stdout.split('\n').find((candidate) => candidate.startsWith('{'));
-      if (line === undefined || !stdout.includes('\n')) return;
-      clearTimeout(timer);
-      resolve(JSON.parse(line) as Pids);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`exited (${code}, ${signal}) before printing; stderr: ${stderr}`));
-    });
-  });
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  // The one line of pids, once it is complete.
+  const pidsLine = (): Pids | undefined => {
+    const line = stdout.split('\n').find((candidate, index, lines) => candidate.startsWith('{') && index < lines.length - 1);
+    return line === undefined ? undefined : (JSON.parse(line) as Pids);
+  };
+  const pids = await waitUntil(pidsLine, 20_000, () => `no pids printed; stderr: ${stderr}`, exitOf(child));
   for (const pid of [pids.watchdog, pids.server, pids.stubborn, pids.forgotten]) if (pid !== undefined) groups.add(pid);
   return { child, pids, stderr: () => stderr };
 }
@@ -74,6 +68,7 @@ function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: Nod
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
+/** Only for measuring that nothing happens for a while, never to wait for something. */
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('watchdog', () => {
@@ -112,7 +107,8 @@ describe('watchdog', () => {
 
     child.kill('SIGKILL');
     await exitOf(child);
-    // Longer than the watchdog's grace period and parent poll together.
+    // What is measured: nothing ends these groups for longer than the watchdog's grace period and
+    // parent poll together would take (there is no event for "nothing happened" to wait on).
     await sleep(3_000);
     expect(isAlive(grandchild), 'the grandchild of a closed watchdog').toBe(true);
     expect(isAlive(stubborn), 'the SIGTERM-ignoring server of a closed watchdog').toBe(true);
@@ -120,7 +116,11 @@ describe('watchdog', () => {
 
   it('does not keep the process alive: one that merely started a watchdog exits by itself, and then so does the watchdog', async () => {
     const { child, pids } = await supervisorStandIn('idle');
-    const exit = await Promise.race([exitOf(child), sleep(10_000).then(() => 'hung' as const)]);
+    const exit = await waitUntil(
+      () => (child.exitCode !== null || child.signalCode !== null ? { code: child.exitCode, signal: child.signalCode } : undefined),
+      10_000,
+      () => 'the process that only started a watchdog did not exit by itself',
+    );
     expect(exit).toEqual({ code: 0, signal: null });
     expect(await waitForExit(pids.watchdog, 2_000), describePids([pids.watchdog])).toBe(true);
   });
@@ -140,6 +140,7 @@ describe('watchdog', () => {
     expect(isAlive(watchdog.pid)).toBe(false);
     watchdog.watch(pgid);
     expect(watchdog.watched.size).toBe(0);
+    // What is measured: the group outlives the closed watchdog for a while (nothing to wait on).
     await sleep(300);
     expect(isAlive(pgid)).toBe(true);
     process.kill(-pgid, 'SIGKILL');

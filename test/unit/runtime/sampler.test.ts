@@ -119,6 +119,7 @@ async function node(code: string): Promise<{ child: ChildProcess; firstLine: str
 }
 
 const SPIN = "console.log('spinning'); const end = Date.now() + 10000; while (Date.now() < end) {}";
+/** The interval a CPU ratio is measured over: the thing measured, not a wait for something. */
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.runIf(process.platform === 'linux')('sampleProcess on this machine', () => {
