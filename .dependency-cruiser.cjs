@@ -157,10 +157,12 @@ module.exports = {
     // ---------------------------------------------------------------- hygiene
     {
       name: 'no-import-from-test-bench-scripts',
-      comment: 'Shipped code never imports from test/, bench/ or scripts/ (they are not published).',
+      comment:
+        'Shipped code never imports from test/, bench/ or scripts/ (they are not published), nor ' +
+        'from fixtures/ (the test servers the tests and the bench share).',
       severity: 'error',
       from: { path: '^src/' },
-      to: { path: '^(test|bench|scripts)/' },
+      to: { path: '^(test|bench|scripts|fixtures)/' },
     },
     {
       name: 'no-circular',
