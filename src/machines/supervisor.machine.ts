@@ -144,8 +144,6 @@ export type SupervisorEmitted =
   | { type: 'server.removed'; id: string; at: number };
 
 const LIVE: ReadonlySet<ConnectionState> = new Set(['healthy', 'degraded']);
-/** Out of service against the operator's will; `stopped` is a choice, not a loss. */
-const LOST: ReadonlySet<ConnectionState> = new Set(['reconnecting', 'zombie', 'failed']);
 const DEATH_FROM: ReadonlySet<ConnectionState> = new Set(['healthy', 'degraded', 'zombie']);
 
 const now = (): number => Date.now();
