@@ -6,7 +6,7 @@ import { waitUntil } from './wait.js';
 
 export { waitUntil };
 
-export const bin = fileURLToPath(new URL('../../bin/mcp-supervisor.mjs', import.meta.url));
+const bin = fileURLToPath(new URL('../../bin/mcp-supervisor.mjs', import.meta.url));
 
 /** Probe timings scaled down so a fault shows within a second on loopback. */
 export const FAST_HEALTH = {

@@ -54,7 +54,7 @@ import type { McpSession } from '../../src/core/session.js';
  * them (healthy intervals are multiples of 125 ms, and 4999 is no sum of them, nor of them plus the
  * 300 ms ping timeout). The model refuses tied timers, as their order would be up to the clock.
  */
-export const MODEL_SETTINGS: ConnectionSettings = resolveSettings({
+const MODEL_SETTINGS: ConnectionSettings = resolveSettings({
   healthyIntervalMs: 1000,
   stableIntervalMs: 4000,
   degradedIntervalMs: 500,
@@ -74,11 +74,11 @@ export function modelInput(supervised: boolean): ConnectionInput {
   return { id: supervised ? 'model-supervised' : 'model', transport: 'memory', settings: MODEL_SETTINGS, supervised, seed: 7 };
 }
 
-export const ERROR_KINDS: readonly ErrorKind[] = ['permanent', 'closed', 'session-expired', 'timeout', 'method-not-found', 'transient'];
+const ERROR_KINDS: readonly ErrorKind[] = ['permanent', 'closed', 'session-expired', 'timeout', 'method-not-found', 'transient'];
 const ERRORS: readonly ConnectionError[] = ERROR_KINDS.map((kind) => new ConnectionError(kind, `${kind} failure`));
 
-export const FAST_MS = 1;
-export const SLOW_MS = 10_000;
+const FAST_MS = 1;
+const SLOW_MS = 10_000;
 
 /** What a resolved `connect` hands over; the model only needs it to be a session. */
 export function modelSession(name = 'model'): McpSession {
@@ -97,7 +97,7 @@ export function modelSession(name = 'model'): McpSession {
 const SESSION = modelSession();
 
 /** A user/transport event, or a synthetic actor outcome or timer the test makes happen. */
-export type ModelEvent = ConnectionEvent | { type: string; output?: unknown; error?: unknown };
+type ModelEvent = ConnectionEvent | { type: string; output?: unknown; error?: unknown };
 
 /** Concrete events for each event type a state may handle; a type not listed is tried as `{ type }`. */
 const USER_EVENTS: Record<string, readonly ModelEvent[]> = {
@@ -132,7 +132,7 @@ function nameOf(thing: unknown): string {
 }
 
 /** `after(backoff)`, `done(connect)`, `error(probe)`, `always`, or the event type. */
-export function eventLabel(eventType: string, source?: AnyStateNode): string {
+function eventLabel(eventType: string, source?: AnyStateNode): string {
   if (eventType === '') return 'always';
   const actor = /^xstate\.(done|error)\.actor\.(.+)$/.exec(eventType);
   if (actor) {
@@ -230,7 +230,7 @@ interface Timer {
   seq: number;
 }
 
-export type TimedSnapshot = Snapshot<undefined> & {
+type TimedSnapshot = Snapshot<undefined> & {
   machine: ConnectionSnapshot;
   /** Virtual ms since the start. */
   now: number;
@@ -247,7 +247,7 @@ export const isAfterEvent = (type: string): boolean => type.startsWith('xstate.a
 export const ACTOR_EVENT = /^xstate\.(done|error)\.actor\.(.+)$/;
 
 /** The `src` of the actor invoked with `id` in one of the snapshot's active state nodes. */
-export function invokedSrc(snapshot: ConnectionSnapshot, id: string): string | undefined {
+function invokedSrc(snapshot: ConnectionSnapshot, id: string): string | undefined {
   for (const node of snapshot._nodes as AnyStateNode[]) {
     const definition = node.invoke.find((invoke) => invoke.id === id);
     if (definition) return nameOf(definition.src);
@@ -300,7 +300,7 @@ function recordingScope(): { scope: AnyActorScope; record: <T>(run: (scope: AnyA
   };
 }
 
-export function createTimedModel(input: ConnectionInput): ActorLogic<TimedSnapshot, ModelEvent> {
+function createTimedModel(input: ConnectionInput): ActorLogic<TimedSnapshot, ModelEvent> {
   const { record } = recordingScope();
   const memo = new WeakMap<TimedSnapshot, Map<string, TimedSnapshot>>();
   let seq = 0;
@@ -370,7 +370,7 @@ export function createTimedModel(input: ConnectionInput): ActorLogic<TimedSnapsh
 }
 
 /** The concrete events worth trying from a model state. */
-export function modelEvents(snapshot: TimedSnapshot): ModelEvent[] {
+function modelEvents(snapshot: TimedSnapshot): ModelEvent[] {
   const { machine } = snapshot;
   const types = [...new Set((machine._nodes as AnyStateNode[]).flatMap((node) => node.ownEvents as string[]))];
   const events: ModelEvent[] = [];
@@ -398,7 +398,7 @@ export function modelEvents(snapshot: TimedSnapshot): ModelEvent[] {
 }
 
 /** Short, readable form of an event, also used to compare event sequences. */
-export function formatEvent(event: ModelEvent, snapshot?: ConnectionSnapshot): string {
+function formatEvent(event: ModelEvent, snapshot?: ConnectionSnapshot): string {
   const actor = ACTOR_EVENT.exec(event.type);
   const base = actor && snapshot ? `${actor[1]}(${invokedSrc(snapshot, actor[2] ?? '') ?? actor[2]})` : eventLabel(event.type);
   const details: string[] = [];

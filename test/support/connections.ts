@@ -6,7 +6,7 @@ import { connectionStateOf } from '../../src/machines/connection.machine.js';
 import type { ConnectionSettings } from '../../src/core/settings.js';
 
 /** Probe timings scaled down so faults show within a second or two on loopback. */
-export const FAST_SETTINGS: Partial<ConnectionSettings> = {
+const FAST_SETTINGS: Partial<ConnectionSettings> = {
   connectTimeoutMs: 5_000,
   pingTimeoutMs: 400,
   healthyIntervalMs: 150,
@@ -66,9 +66,4 @@ export async function waitForEntry(watched: Watched, state: ConnectionState, aft
 export async function disposeAll(): Promise<void> {
   await Promise.all([...open].map((connection) => connection.dispose().catch(() => connection.actor.stop())));
   open.clear();
-}
-
-/** The states seen from the first `from` on, for asserting one fault's path. */
-export function statesSince(watched: Watched, index: number): ConnectionState[] {
-  return watched.states.slice(index);
 }
