@@ -249,6 +249,11 @@ export const connectionMachine = setup({
   guards: {
     isPermanentError: ({ event }) => 'error' in event && errorKindOf(event.error) === 'permanent',
     isClosedError: ({ event }) => 'error' in event && errorKindOf(event.error) === 'closed',
+    callFailureNeedsProbe: ({ event }) => {
+      if (!('error' in event)) return false;
+      const kind = errorKindOf(event.error);
+      return kind !== 'closed' && kind !== 'session-expired';
+    },
     isSessionExpired: ({ event }) => 'error' in event && errorKindOf(event.error) === 'session-expired',
     isMethodNotFound: ({ context, event }) =>
       context.probeKind === 'ping' && 'error' in event && errorKindOf(event.error) === 'method-not-found',
@@ -275,6 +280,9 @@ export const connectionMachine = setup({
       const at = now();
       enqueue.assign({ since: at, transitionTimes: appendBounded(context.transitionTimes, at, TRANSITION_TIMES_CAPACITY) });
       if (!context.supervised) return;
+      // The first start passes through `reconnecting` only to wait for a slot: not a transition
+      // worth reporting, so the first one a supervisor (and its observers) sees is `connecting`.
+      if (params.state === 'reconnecting' && context.transitionTimes.length === 0) return;
       const reason = REASONED_STATES.has(params.state) ? context.lastError?.message : undefined;
       const earlyExit = params.state === 'reconnecting' && context.lastError?.earlyExit === true;
       enqueue(
@@ -478,6 +486,11 @@ export const connectionMachine = setup({
               after: { healthyProbeInterval: 'probing' },
               on: {
                 probe: 'probing',
+                // Calls are evidence: a call that timed out (or failed without closing the
+                // transport) triggers one probe now instead of at the next interval, so a server
+                // that hangs under traffic leaves `healthy` within `pingTimeoutMs` of it. A closed
+                // transport or lost session is handled by `serving`.
+                'call.failed': { guard: 'callFailureNeedsProbe', target: 'probing', actions: 'recordCallFailed' },
                 // Only a fast answer stands in for the due probe; a slow one is recorded and the probe still runs.
                 'call.succeeded': [
                   { guard: 'callWasFast', target: 'idle', reenter: true, actions: 'recordCallSucceeded' },

@@ -157,6 +157,21 @@ describe.each(harnesses.map((make) => [make().kind, make] as const))('connection
     expect(states).not.toContain('failed');
   });
 
+  it('leaves healthy within pingTimeoutMs of the first call that timed out on a hung server (calls are evidence)', async () => {
+    // Probes are a minute apart, so only the timed-out call can bring the probe forward.
+    const { connection } = connect({ healthyIntervalMs: 60_000, stableIntervalMs: 60_000, pingTimeoutMs: 500 });
+    await waitForState(connection, 'healthy');
+    await harness.freeze(connection);
+    const outcome = await settleTime(connection.callTool('echo', { message: 'hung' }, { timeoutMs: 300 }));
+    expect(outcome.error).toBeDefined();
+    await waitForState(connection, 'degraded', 5_000);
+    const degraded = watched.changes.find((change) => change.to === 'degraded');
+    expect(degraded).toBeDefined();
+    // One probe started with the failed call and missed: pingTimeoutMs (500) plus scheduling.
+    expect((degraded?.at ?? 0) - outcome.at).toBeLessThan(500 + 300);
+    await harness.thaw();
+  });
+
   it('goes degraded under latency above degradedLatencyMs and healthy again once it drops', async () => {
     const { connection, states } = connect({ pingTimeoutMs: 1_500, degradedLatencyMs: 150 });
     await waitForState(connection, 'healthy');

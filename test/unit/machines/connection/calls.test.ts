@@ -37,22 +37,38 @@ describe('call.failed', () => {
 
   it('other kinds only record a failed sample', async () => {
     const h = await healthyHarness();
-    h.send({ type: 'call.failed', error: err('timeout'), latencyMs: 900 });
     h.send({ type: 'call.failed', error: err('method-not-found') });
     h.send({ type: 'call.failed', error: err('permanent') });
     h.send({ type: 'call.failed', error: new Error('tool threw') });
-    expect(h.value()).toEqual({ serving: { healthy: 'idle' } });
+    h.send({ type: 'call.failed', error: err('timeout'), latencyMs: 900 });
+    // Each of these while healthy triggers one probe at once (calls are evidence); while that
+    // probe runs, further failures are only recorded.
+    expect(h.value()).toEqual({ serving: { healthy: 'probing' } });
     expect(h.ctx().samples.map((sample) => [sample.ok, sample.latencyMs, sample.source])).toEqual([
+      [false, 0, 'call'],
+      [false, 0, 'call'],
+      [false, 0, 'call'],
       [false, 900, 'call'],
-      [false, 0, 'call'],
-      [false, 0, 'call'],
-      [false, 0, 'call'],
     ]);
     expect(h.ctx().attempts).toBe(0);
     expect(h.ctx().quality.successRate).toBe(0);
-    await advanceTo(h, 1000);
-    expect(h.probeTimes()).toEqual([1000]); // failed calls do not stand in for probes
+    await flush();
+    expect(h.probeTimes()).toEqual([0]); // the probe ran at once, not at the 1000 ms interval
     expect(h.states).toEqual(['connecting', 'healthy']);
+  });
+
+  it('a timed-out call while healthy and idle triggers one immediate probe; a hung server leaves healthy within pingTimeoutMs', async () => {
+    const h = await healthyHarness();
+    h.probePlan.push('hang');
+    h.send({ type: 'call.failed', error: err('timeout'), latencyMs: 900 });
+    expect(h.value()).toEqual({ serving: { healthy: 'probing' } });
+    await flush();
+    expect(h.probeTimes()).toEqual([0]);
+    // The probe started with the failed call gets no answer: degraded at t = pingTimeoutMs (300),
+    // not at the next interval (1000) plus the timeout.
+    await advanceTo(h, 300);
+    expect(h.state()).toBe('degraded');
+    expect(h.outcomes()).toEqual(['missed']);
   });
 
   it('works the same while degraded', async () => {

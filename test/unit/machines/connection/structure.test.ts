@@ -69,6 +69,7 @@ const EXPECTED_TRANSITIONS = [
   'serving · stop → stopped',
   'serving.healthy · after(resetAfter) → (stay) / resetAttempts',
   'serving.healthy.idle · probe → serving.healthy.probing',
+  'serving.healthy.idle · call.failed [callFailureNeedsProbe] → serving.healthy.probing / recordCallFailed',
   'serving.healthy.idle · call.succeeded [callWasFast] → serving.healthy.idle (reenter) / recordCallSucceeded',
   'serving.healthy.idle · call.succeeded → (stay) / recordCallSucceeded',
   'serving.healthy.idle · after(healthyProbeInterval) → serving.healthy.probing',

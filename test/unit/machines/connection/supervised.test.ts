@@ -15,21 +15,20 @@ describe('supervised', () => {
   it('waits in reconnecting.awaitingSlot and asks the parent; only slot.granted connects', async () => {
     const h = harness({ supervised: true, id: 'files' }).startUnderParent();
     expect(h.value()).toEqual({ reconnecting: 'awaitingSlot' });
-    expect(h.inbox()).toEqual([
-      { type: 'state.changed', id: 'files', to: 'reconnecting', at: h.t0, reason: undefined },
-      { type: 'slot.requested', id: 'files' },
-    ]);
+    // The first start's pass through `reconnecting` is not reported: the first transition the
+    // parent hears of is `connecting`.
+    expect(h.inbox()).toEqual([{ type: 'slot.requested', id: 'files' }]);
     await advance(60_000);
     expect(h.connectCalls).toEqual([]);
     expect(h.state()).toBe('reconnecting');
 
     h.send({ type: 'slot.granted' });
     expect(h.state()).toBe('connecting');
-    expect(h.trail()).toEqual(['reconnecting', 'slot.requested', 'connecting']);
+    expect(h.trail()).toEqual(['slot.requested', 'connecting']);
     await flush();
     expect(h.state()).toBe('healthy');
     // Reporting `healthy` is what frees the slot: the supervisor holds it until a non-connecting state.
-    expect(h.trail()).toEqual(['reconnecting', 'slot.requested', 'connecting', 'healthy']);
+    expect(h.trail()).toEqual(['slot.requested', 'connecting', 'healthy']);
     expect(h.states).toEqual(['reconnecting', 'connecting', 'healthy']);
   });
 
@@ -40,14 +39,14 @@ describe('supervised', () => {
     h.send({ type: 'slot.granted' });
     await flush();
     expect(h.value()).toEqual({ reconnecting: 'backoff' });
-    expect(h.trail()).toEqual(['reconnecting', 'slot.requested', 'connecting', 'reconnecting']);
+    expect(h.trail()).toEqual(['slot.requested', 'connecting', 'reconnecting']);
     const failure = h.inbox().at(-1);
     expect(failure).toMatchObject({ type: 'state.changed', to: 'reconnecting', reason: expect.any(String) });
     await advance(B[0]! - 1);
-    expect(h.inbox()).toHaveLength(4);
+    expect(h.inbox()).toHaveLength(3);
     await advance(1);
     expect(h.value()).toEqual({ reconnecting: 'awaitingSlot' });
-    expect(h.trail()).toEqual(['reconnecting', 'slot.requested', 'connecting', 'reconnecting', 'slot.requested']);
+    expect(h.trail()).toEqual(['slot.requested', 'connecting', 'reconnecting', 'slot.requested']);
     await advance(10_000);
     expect(h.connectCalls).toHaveLength(1);
     h.send({ type: 'slot.granted' });
@@ -62,7 +61,7 @@ describe('supervised', () => {
     timeout.startUnderParent();
     timeout.send({ type: 'slot.granted' });
     await advance(S.connectTimeoutMs);
-    expect(timeout.trail()).toEqual(['reconnecting', 'slot.requested', 'connecting', 'reconnecting']);
+    expect(timeout.trail()).toEqual(['slot.requested', 'connecting', 'reconnecting']);
 
     const permanent = harness({ supervised: true });
     permanent.connectPlan.push({ reject: err('permanent') });
@@ -70,7 +69,7 @@ describe('supervised', () => {
     permanent.send({ type: 'slot.granted' });
     await flush();
     expect(permanent.state()).toBe('failed');
-    expect(permanent.trail()).toEqual(['reconnecting', 'slot.requested', 'connecting', 'failed']);
+    expect(permanent.trail()).toEqual(['slot.requested', 'connecting', 'failed']);
 
     const stopped = harness({ supervised: true });
     stopped.connectPlan.push('hang');
@@ -80,7 +79,7 @@ describe('supervised', () => {
     expect(stopped.state()).toBe('stopped');
     await flush();
     // `connection.closed` follows once the transport is fully closed: safe to remove the child.
-    expect(stopped.trail()).toEqual(['reconnecting', 'slot.requested', 'connecting', 'stopped', 'connection.closed']);
+    expect(stopped.trail()).toEqual(['slot.requested', 'connecting', 'stopped', 'connection.closed']);
   });
 
   it('session expiry skips the backoff but still goes through a slot', async () => {
@@ -91,7 +90,7 @@ describe('supervised', () => {
     h.transport({ type: 'session.expired', error: err('session-expired') });
     await flush();
     expect(h.value()).toEqual({ reconnecting: 'awaitingSlot' });
-    expect(h.trail()).toEqual(['reconnecting', 'slot.requested', 'connecting', 'healthy', 'reconnecting', 'slot.requested']);
+    expect(h.trail()).toEqual(['slot.requested', 'connecting', 'healthy', 'reconnecting', 'slot.requested']);
     expect(h.connectCalls).toHaveLength(1);
   });
 
@@ -114,16 +113,16 @@ describe('supervised', () => {
     await flush();
     expect(h.states).toEqual(['reconnecting', 'stopped']);
     expect(h.connectCalls).toEqual([]);
-    expect(h.trail()).toEqual(['reconnecting', 'slot.requested', 'stopped', 'connection.closed']);
+    expect(h.trail()).toEqual(['slot.requested', 'stopped', 'connection.closed']);
   });
 
   it('a stop while already stopped and closed reports closed again, for a supervisor removing it', async () => {
     const h = harness({ supervised: true }).startUnderParent();
     h.send({ type: 'stop' });
     await flush();
-    expect(h.trail()).toEqual(['reconnecting', 'slot.requested', 'stopped', 'connection.closed']);
+    expect(h.trail()).toEqual(['slot.requested', 'stopped', 'connection.closed']);
     h.send({ type: 'stop' });
-    expect(h.trail()).toEqual(['reconnecting', 'slot.requested', 'stopped', 'connection.closed', 'connection.closed']);
+    expect(h.trail()).toEqual(['slot.requested', 'stopped', 'connection.closed', 'connection.closed']);
     expect(h.states).toEqual(['reconnecting', 'stopped']);
   });
 
