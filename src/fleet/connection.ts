@@ -2,6 +2,7 @@ import { createActor, waitFor } from 'xstate';
 import type { Actor, InspectionEvent, Observer } from 'xstate';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { createConnectionLogic } from '../runtime/connection-logic.js';
+import { PendingTeardowns } from '../runtime/teardowns.js';
 import { ConnectionCalls } from './calls.js';
 import type { CallToolOptions } from './calls.js';
 import { LogRing } from '../runtime/log-ring.js';
@@ -71,11 +72,12 @@ export class ManagedConnection {
   /** The stdio server's stderr (bounded); empty for HTTP transports. */
   readonly stderr = new LogRing();
   private readonly calls: ConnectionCalls;
+  private readonly teardowns = new PendingTeardowns();
   private lastState: ConnectionState | undefined;
 
   constructor(private readonly options: CreateConnectionOptions) {
     this.id = options.id;
-    const logic = createConnectionLogic({ stderrOf: () => this.stderr, stdioTeardown: options.stdioTeardown });
+    const logic = createConnectionLogic({ stderrOf: () => this.stderr, stdioTeardown: options.stdioTeardown, teardowns: this.teardowns });
     this.actor = createActor(logic, {
       systemId: options.id,
       inspect: options.inspect,
@@ -142,10 +144,13 @@ export class ManagedConnection {
   /** Stops the connection, waits for its transport (and any child process) to close, stops the actor. */
   async dispose(timeoutMs = 10_000): Promise<void> {
     if (this.actor.getSnapshot().status === 'stopped') return;
+    const deadline = Date.now() + timeoutMs;
     this.actor.send({ type: 'stop' });
     await waitFor(this.actor, (snapshot) => snapshot.matches('stopped') && snapshot.context.session === undefined, {
       timeout: timeoutMs,
     });
+    // An attempt cut short by the stop closes its process in the background: wait for it too.
+    await this.teardowns.settled(Math.max(0, deadline - Date.now()));
     this.calls.dispose();
     this.actor.stop();
   }

@@ -14,6 +14,7 @@ import { createConnectionLogic } from '../runtime/connection-logic.js';
 import { LogRing } from '../runtime/log-ring.js';
 import type { LogLine } from '../runtime/log-ring.js';
 import { ProcessRegistry } from '../runtime/process/registry.js';
+import { PendingTeardowns } from '../runtime/teardowns.js';
 import type { GroupWatchdog } from '../runtime/process/support.js';
 import type { StdioTeardownTimings } from '../runtime/transports/stdio.js';
 import { parseConfig } from '../config/load.js';
@@ -88,6 +89,7 @@ export class Supervisor {
   private readonly stats = new StatsBook();
   private readonly toolCache = new Map<string, { tools: Tool[]; at: number }>();
   private readonly sampling = new ProcessSampling(this.processes);
+  private readonly teardowns = new PendingTeardowns();
   /**
    * Events emitted while the actor starts (first transitions and admissions) are held for one
    * microtask, so a subscriber added right after `createSupervisor` returns sees them too.
@@ -103,6 +105,7 @@ export class Supervisor {
           stderrOf: (id) => this.stderrOf(id),
           stdioTeardown: options.stdioTeardown,
           processSupportOf: (id) => ({ observer: this.processes.observerFor(id), watchdog: options.watchdog }),
+          teardowns: this.teardowns,
         }),
       },
     });
@@ -294,6 +297,7 @@ export class Supervisor {
   /** Stops admitting, stops every connection, waits for every transport to close, stops the actor. */
   async stop(timeoutMs = 15_000): Promise<void> {
     if (this.actor.getSnapshot().status !== 'active') return;
+    const deadline = Date.now() + timeoutMs;
     this.actor.send({ type: 'shutdown' });
     const refs = this.ids().map((id) => this.connection(id));
     await Promise.all(
@@ -301,6 +305,8 @@ export class Supervisor {
         waitFor(ref, (snapshot) => snapshot.matches('stopped') && snapshot.context.session === undefined, { timeout: timeoutMs }),
       ),
     );
+    // Attempts cut short by the stop close their processes in the background: wait for those too.
+    await this.teardowns.settled(Math.max(0, deadline - Date.now()));
     for (const calls of this.calls.values()) calls.dispose();
     this.sampling.stop();
     this.actor.stop();

@@ -8,6 +8,7 @@ import { LogRing } from './log-ring.js';
 import { openSession } from './session.js';
 import type { StdioTeardownTimings } from './transports/stdio.js';
 import type { ProcessSupport } from './process/support.js';
+import type { PendingTeardowns } from './teardowns.js';
 
 export interface ConnectionLogicOptions {
   /** The stderr ring of each connection, by id; kept across attempts so logs survive restarts. */
@@ -16,6 +17,8 @@ export interface ConnectionLogicOptions {
   clientInfo?: { name: string; version: string };
   /** Where each connection's server processes are reported (facts, hard-death watchdog). */
   processSupportOf?: (id: string) => ProcessSupport;
+  /** Told of every teardown (closing sessions, aborted attempts), so a graceful stop can wait for them all. */
+  teardowns?: PendingTeardowns;
 }
 
 /**
@@ -36,6 +39,7 @@ export function createConnectionLogic(options: ConnectionLogicOptions = {}) {
       return ring;
     });
   const track = (id: string, promise: Promise<unknown>): void => {
+    options.teardowns?.add(promise);
     const settled = Promise.allSettled([gates.get(id), promise]);
     gates.set(id, settled);
     // Forget a settled gate so a long-lived fleet with churn does not keep every id forever.

@@ -9,6 +9,10 @@ import type { RunningService } from './service.js';
 import type { FleetEvent } from '../fleet/events.js';
 
 const DEFAULT_INSPECT_PORT = 7412;
+/** Signals that stop the service gracefully. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/** A repeat of the stop signal within this long is an echo of the first, not a request to force. */
+const SIGNAL_ECHO_MS = 1_000;
 
 const HELP = `mcp-supervisor — keeps MCP server connections alive and honest
 
@@ -30,8 +34,9 @@ Options:
   -v, --version            print the version
 
 Logs are JSON lines (pino) on stdout; the line saying where to connect goes to stderr.
-SIGINT / SIGTERM shut down gracefully: every server is stopped and its process reaped
-within ${SHUTDOWN_TIMEOUT_MS / 1000} s, then the process exits 0.
+SIGINT / SIGTERM / SIGHUP shut down gracefully: every server is stopped and its process reaped
+within ${SHUTDOWN_TIMEOUT_MS / 1000} s, then the process exits 0. The same signal again
+more than a second later forces an immediate exit.
 `;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -79,9 +84,10 @@ async function main(argv: string[]): Promise<number> {
 async function run(options: Options): Promise<number> {
   const logger = createLogger(options.level);
   // Listening from the start: a signal during startup shuts down once started, never leaving children behind.
+  // SIGHUP (the terminal closed) is a graceful stop too, not a reload: reloading a config that
+  // spawns processes on a signal anyone with the same uid can send is not worth the surprise.
   const signalled = new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    for (const name of STOP_SIGNALS) process.once(name, resolve);
   });
   let inspector: InspectorBridge | undefined;
   let service: RunningService;
@@ -106,7 +112,7 @@ async function run(options: Options): Promise<number> {
       return 1;
     }
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
       process.stderr.write(`mcp-supervisor: cannot listen on ${options.host}:${options.port}: ${(error as Error).message}\n`);
       return 1;
     }
@@ -123,13 +129,20 @@ async function run(options: Options): Promise<number> {
   const signal = await signalled;
   const started = Date.now();
   logger.info({ signal }, 'shutting down');
-  // A second signal, or a shutdown that overruns its budget, ends the process at once.
+  // A second signal, or a shutdown that overruns its budget, ends the process at once. One Ctrl-C
+  // often arrives twice (the terminal signals the whole process group, and `npm start` forwards
+  // it again), so a repeat within SIGNAL_ECHO_MS is the same keypress, not a second one.
   const force = (reason: string) => (): void => {
     logger.error({ reason }, 'forced exit');
     process.exit(1);
   };
-  process.once('SIGINT', force('second SIGINT'));
-  process.once('SIGTERM', force('second SIGTERM'));
+  for (const name of STOP_SIGNALS) {
+    const onRepeat = (): void => {
+      if (Date.now() - started < SIGNAL_ECHO_MS) process.once(name, onRepeat);
+      else force(`second ${name}`)();
+    };
+    process.once(name, onRepeat);
+  }
   setTimeout(force(`shutdown took longer than ${SHUTDOWN_TIMEOUT_MS + 1_000} ms`), SHUTDOWN_TIMEOUT_MS + 1_000).unref();
 
   await service.close();

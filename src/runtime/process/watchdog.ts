@@ -95,6 +95,23 @@ export class Watchdog implements GroupWatchdog {
     this.send(`-${pgid}`);
   }
 
+  /**
+   * Shutdown that left server groups behind (a teardown overran its budget): the helper ends
+   * every group still watched (SIGTERM, then SIGKILL), exactly as if this process had died, and
+   * exits. Without groups left this is {@link Watchdog.close}. Idempotent.
+   */
+  abandon(): Promise<void> {
+    if (this.groups.size === 0) return this.close();
+    this.closing ??= (async () => {
+      this.child.ref();
+      // EOF without `close` is the helper's "the supervisor is gone".
+      this.child.stdin?.end();
+      await this.exited;
+      this.groups.clear();
+    })();
+    return this.closing;
+  }
+
   /** Normal shutdown: the helper exits without signalling anything. Idempotent. */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
