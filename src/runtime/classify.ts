@@ -4,18 +4,55 @@ import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { ConnectionError, errorMessageOf } from '../core/errors.js';
 import type { ErrorKind } from '../core/errors.js';
+import { redact } from '../core/secrets.js';
 
 const CLOSED_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTCONN', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ERR_STREAM_DESTROYED']);
-const PERMANENT_SPAWN_CODES = new Set(['ENOENT', 'EACCES', 'ENOEXEC', 'ENOTDIR']);
+/**
+ * Spawn failures no retry can fix: the command is missing or not executable, a path component
+ * is not a directory, the arguments and environment are too big for the kernel (E2BIG), or a
+ * value is one Node refuses (a NUL byte in an argument or env value). Resource exhaustion
+ * (EAGAIN, EMFILE, ENOMEM) is not here: it may pass.
+ */
+const PERMANENT_SPAWN_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'ENOEXEC', 'ENOTDIR', 'EISDIR', 'ELOOP', 'ENAMETOOLONG', 'E2BIG']);
+/** Node's argument validation, thrown synchronously by `spawn` (and by `fetch` for some values). */
+const INVALID_VALUE_CODES = new Set(['ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_CHAR', 'ERR_INVALID_HTTP_TOKEN']);
+/** What `fetch` (undici) throws for a request it can never send, whatever the server does. */
+const UNSENDABLE_REQUEST = [
+  /invalid header (name|value)/i,
+  /cannot be constructed from a url that includes credentials/i,
+  /unknown scheme/i,
+  /only absolute urls are supported/i,
+];
+
+/** What {@link toConnectionError} knows about where the error happened. */
+export interface ClassifyContext {
+  /** A session id was sent (Streamable HTTP / SSE): a 404 then means the session expired. */
+  hadSession?: boolean;
+  /** Values that must not appear in the message (see `redact` in `src/core/secrets.ts`). */
+  secrets?: readonly string[];
+}
 
 /**
  * Maps whatever a transport or the SDK threw onto the few kinds the machine acts on. This is the
  * one place that knows SDK and Node error shapes; everything above it sees `ConnectionError`.
+ * The message is redacted here, where it is born: every secret in `context.secrets` and any URL
+ * credentials or query values become `***`, so what reaches the machine (`lastError`, transition
+ * reasons, events, views, logs, the inspector) never carries them.
  */
-export function toConnectionError(error: unknown, context?: { hadSession?: boolean }): ConnectionError {
-  if (error instanceof ConnectionError) return error;
+export function toConnectionError(error: unknown, context?: ClassifyContext): ConnectionError {
+  if (error instanceof ConnectionError) return redactError(error, context?.secrets);
   const kind = classify(error, context?.hadSession ?? false);
-  return new ConnectionError(kind, describe(error, kind), { cause: error });
+  return new ConnectionError(kind, redact(describe(error, kind), context?.secrets), { cause: error });
+}
+
+/**
+ * The same error with its message redacted (a new `ConnectionError` with the same kind, cause
+ * and `earlyExit`), or `error` itself when there was nothing to redact.
+ */
+export function redactError(error: ConnectionError, secrets?: readonly string[]): ConnectionError {
+  const message = redact(error.message, secrets);
+  if (message === error.message) return error;
+  return new ConnectionError(error.kind, message, { cause: error.cause, earlyExit: error.earlyExit });
 }
 
 function classify(error: unknown, hadSession: boolean): ErrorKind {
@@ -31,9 +68,11 @@ function classify(error: unknown, hadSession: boolean): ErrorKind {
   }
   const code = errnoCode(error);
   if (code && PERMANENT_SPAWN_CODES.has(code) && isSpawnError(error)) return 'permanent';
+  if (code && INVALID_VALUE_CODES.has(code)) return 'permanent';
   if (code && CLOSED_CODES.has(code)) return 'closed';
   const message = errorMessageOf(error);
   if (error instanceof TypeError && /invalid url/i.test(message)) return 'permanent';
+  if (messagesOf(error).some((text) => UNSENDABLE_REQUEST.some((pattern) => pattern.test(text)))) return 'permanent';
   const status = /\(HTTP (\d{3})\)/.exec(message)?.[1];
   if (status) return classifyHttpStatus(Number(status), message, hadSession);
   if (isAbort(error)) return 'timeout';
@@ -62,16 +101,42 @@ function isSpawnError(error: unknown): boolean {
   return typeof error === 'object' && error !== null && 'syscall' in error && String(error.syscall).startsWith('spawn');
 }
 
+/** The messages of an error and its causes (fetch hides the real reason in `cause`). */
+function messagesOf(error: unknown): string[] {
+  const messages: string[] = [];
+  for (let current = error, depth = 0; current !== undefined && current !== null && depth < 5; depth += 1) {
+    messages.push(errorMessageOf(current));
+    current = typeof current === 'object' && 'cause' in current ? current.cause : undefined;
+  }
+  return messages;
+}
+
 function isAbort(error: unknown): boolean {
   return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
 }
 
+const SPAWN_REASONS: Record<string, string> = {
+  ENOENT: 'command not found',
+  EACCES: 'permission denied (not executable, or a directory on the way is not searchable)',
+  EPERM: 'operation not permitted',
+  ENOEXEC: 'not an executable format',
+  ENOTDIR: 'a component of the path is not a directory',
+  EISDIR: 'is a directory',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'name too long',
+  E2BIG: 'the arguments and environment are too long for the system (E2BIG)',
+};
+
 function describe(error: unknown, kind: ErrorKind): string {
-  const message = errorMessageOf(error);
-  if (kind === 'permanent' && isSpawnError(error)) {
-    const path = typeof error === 'object' && error !== null && 'path' in error ? String(error.path) : 'command';
-    return `cannot start "${path}": ${errnoCode(error) === 'ENOENT' ? 'command not found' : message}`;
-  }
   const code = errnoCode(error);
+  // Node quotes the offending value ("Received 'abc\x00…'"), escaped so that redaction might
+  // miss it: the value is left out, the name of the argument or property is enough.
+  const message = code && INVALID_VALUE_CODES.has(code) ? errorMessageOf(error).replace(/\.?\s*Received[\s\S]*$/, '') : errorMessageOf(error);
+  if (kind === 'permanent' && isSpawnError(error)) {
+    const path = typeof error === 'object' && error !== null && 'path' in error && error.path ? String(error.path) : 'the server process';
+    const reason = code ? SPAWN_REASONS[code] : undefined;
+    return `cannot start ${path === 'the server process' ? path : `"${path}"`}: ${reason ?? message}${reason && code && !reason.includes(code) ? ` (${code})` : ''}`;
+  }
+  if (kind === 'permanent' && code && INVALID_VALUE_CODES.has(code)) return `invalid value, retrying cannot help: ${message} (${code})`;
   return code && !message.includes(code) ? `${message} (${code})` : message;
 }

@@ -4,6 +4,7 @@ import { connectionMachine } from '../machines/connection.machine.js';
 import type { ConnectInput, ProbeInput, ProbeResult, SessionInput } from '../machines/connection.machine.js';
 import { ConnectionError } from '../core/errors.js';
 import type { McpSession } from '../core/session.js';
+import { roundMs } from '../core/round.js';
 import { LogRing } from './log-ring.js';
 import { openSession } from './session.js';
 import type { StdioTeardownTimings } from './transports/stdio.js';
@@ -71,7 +72,7 @@ export function createConnectionLogic(options: ConnectionLogicOptions = {}) {
         if (!input.session) throw new ConnectionError('closed', 'no session to probe');
         const started = performance.now();
         await input.session.probe(input.kind, signal);
-        return { latencyMs: performance.now() - started };
+        return { latencyMs: roundMs(performance.now() - started) };
       }),
       closeSession: fromPromise<void, SessionInput>(async ({ input }) => {
         if (!input.session) return;

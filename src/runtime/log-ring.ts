@@ -23,6 +23,7 @@ export class LogRing {
   private readonly partial: Record<LogLine['stream'], string> = { stderr: '', stdout: '' };
   private readonly listeners = new Set<LogListener>();
   private dropped = 0;
+  private redact: ((text: string) => string) | undefined;
 
   constructor(
     /** Lines kept; the oldest go first. */
@@ -31,18 +32,27 @@ export class LogRing {
     readonly maxLineLength = 4_096,
   ) {}
 
+  /**
+   * Every line completed from now on goes through `redact` before it is kept or told to
+   * listeners: a server that prints its own token or URL must not have it shown by `/logs`.
+   * Lines are redacted whole, so a secret split across two chunks of the stream is still found.
+   */
+  redactWith(redact: (text: string) => string): void {
+    this.redact = redact;
+  }
+
   /** Appends a chunk of a stream's output; each line it completes enters the ring. */
   write(chunk: string, stream: LogLine['stream'] = 'stderr', at = Date.now()): void {
     const parts = (this.partial[stream] + chunk).split('\n');
     this.partial[stream] = (parts.pop() ?? '').slice(0, this.maxLineLength);
-    for (const part of parts) this.push({ at, stream, text: part.replace(/\r$/, '').slice(0, this.maxLineLength) });
+    for (const part of parts) this.push({ at, stream, text: this.clean(part.replace(/\r$/, '')).slice(0, this.maxLineLength) });
   }
 
   /** Keeps a stream's unfinished last line: a crash message often has no trailing newline. */
   flush(stream: LogLine['stream'], at = Date.now()): void {
     const rest = this.partial[stream];
     this.partial[stream] = '';
-    if (rest !== '') this.push({ at, stream, text: rest.replace(/\r$/, '') });
+    if (rest !== '') this.push({ at, stream, text: this.clean(rest.replace(/\r$/, '')) });
   }
 
   /** The newest `count` lines, oldest first. */
@@ -73,6 +83,10 @@ export class LogRing {
   /** Listeners subscribed now. */
   get subscriberCount(): number {
     return this.listeners.size;
+  }
+
+  private clean(text: string): string {
+    return this.redact ? this.redact(text) : text;
   }
 
   private push(line: LogLine): void {

@@ -5,8 +5,9 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolRequest, CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { ConnectionError } from '../core/errors.js';
+import { redact, secretsOf } from '../core/secrets.js';
 import type { McpSession, ProbeKind, SessionEvent, TransportKind } from '../core/session.js';
-import { toConnectionError } from './classify.js';
+import { redactError, toConnectionError } from './classify.js';
 import { PROBE_STRATEGIES } from './probes.js';
 import { NO_SDK_TIMEOUT } from './sdk-timeouts.js';
 import type { InProcessServer, ServerTarget } from '../core/target.js';
@@ -40,14 +41,27 @@ const STREAM_GAVE_UP = /maximum reconnection attempts/i;
 /**
  * Starts a fresh transport and SDK `Client` and completes the MCP handshake. If `signal` aborts
  * first, everything started is closed before the promise rejects, so no process outlives the
- * attempt that spawned it.
+ * attempt that spawned it. It rejects with a `ConnectionError` whose message carries none of the
+ * target's secrets (`secretsOf`), and so does every error the session reports later; the lines
+ * the server's process writes to `options.stderr` are redacted the same way.
  */
 export async function openSession(target: ServerTarget, options: OpenSessionOptions): Promise<McpSession> {
+  const secrets = secretsOf(target);
+  if (options.stderr && secrets.length > 0) options.stderr.redactWith((text) => redact(text, secrets));
+  try {
+    return await open(target, options, secrets);
+  } catch (error) {
+    throw toConnectionError(error, { secrets });
+  }
+}
+
+async function open(target: ServerTarget, options: OpenSessionOptions, secrets: readonly string[]): Promise<McpSession> {
+  checkTarget(target);
   const launched = await launchServer(target, options);
   const transport = await createTransport(target, options);
   const client = new Client(options.clientInfo ?? clientInfo(), { capabilities: {} });
   const policy: ProcessPolicy = target.type === 'memory' ? {} : target;
-  const session = new SdkSession(client, transport, target.type, options.verifyTimeoutMs ?? 5_000, launched, policy, options.stdioTeardown);
+  const session = new SdkSession(client, transport, target.type, options.verifyTimeoutMs ?? 5_000, launched, policy, options.stdioTeardown, secrets);
   const abort = (): void => void session.close();
   options.signal.addEventListener('abort', abort, { once: true });
   try {
@@ -134,6 +148,45 @@ function parseUrl(url: string): URL {
   }
 }
 
+/**
+ * Refuses, before anything starts, what no retry can make work: a URL that is not http(s), a URL
+ * with credentials (fetch will not send a request to one; put them in an `Authorization` header),
+ * a header name or value fetch rejects (a line break in a token pasted from a file). The messages
+ * name the header, never its value.
+ */
+function checkTarget(target: ServerTarget): void {
+  if (target.type !== 'sse' && target.type !== 'streamable-http') return;
+  const url = parseUrl(target.url);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConnectionError('permanent', `unsupported URL scheme "${url.protocol}" (${target.type} needs http: or https:)`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new ConnectionError(
+      'permanent',
+      `the URL includes credentials (user:password@), which fetch refuses to send; put them in an "Authorization" header instead: ${target.url}`,
+    );
+  }
+  for (const [name, value] of Object.entries(target.headers ?? {})) {
+    try {
+      new Headers([[name, value]]);
+    } catch (error) {
+      const invalidName = (() => {
+        try {
+          new Headers([[name, '']]);
+          return false;
+        } catch {
+          return true;
+        }
+      })();
+      throw new ConnectionError(
+        'permanent',
+        invalidName ? `invalid header name "${name}"` : `invalid value for header "${name}" (line breaks, NUL or other control characters are not allowed)`,
+        { cause: error },
+      );
+    }
+  }
+}
+
 class SdkSession implements McpSession {
   private readonly listeners = new Set<(event: SessionEvent) => void>();
   private connected = false;
@@ -150,6 +203,8 @@ class SdkSession implements McpSession {
     private readonly launched: ProcessGroup | undefined,
     private readonly policy: ProcessPolicy,
     private readonly teardown: StdioTeardownTimings | undefined,
+    /** Redacted from every error this session reports. */
+    private readonly secrets: readonly string[] = [],
   ) {
     client.onclose = () => this.handleClosed();
     client.onerror = (error) => this.handleTransportError(error);
@@ -169,7 +224,8 @@ class SdkSession implements McpSession {
   /** An error for a failed attempt or a lost session, with what the process's end means. */
   failure(error: unknown): ConnectionError {
     const group = this.processGroup;
-    return (group && processEnded(group, this.policy, error)) ?? toConnectionError(error);
+    const ended = group && processEnded(group, this.policy, error);
+    return ended ? redactError(ended, this.secrets) : toConnectionError(error, { secrets: this.secrets });
   }
 
   get serverInfo(): { name: string; version: string } | undefined {
@@ -239,13 +295,15 @@ class SdkSession implements McpSession {
   }
 
   private classify(error: unknown): ConnectionError {
-    return toConnectionError(error, { hadSession: this.transport === 'streamable-http' || this.transport === 'sse' });
+    return toConnectionError(error, { hadSession: this.transport === 'streamable-http' || this.transport === 'sse', secrets: this.secrets });
   }
 
+  /** Tells the machine the session is gone; the error's message is redacted on the way out. */
   private emit(event: SessionEvent): void {
     if (!this.connected || this.ended) return;
     this.ended = true;
-    for (const listener of this.listeners) listener(event);
+    const safe = { ...event, error: toConnectionError(event.error, { secrets: this.secrets }) } as SessionEvent;
+    for (const listener of this.listeners) listener(safe);
   }
 
   private handleClosed(): void {

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { ConnectionError } from '../../core/errors.js';
 import type { ProcessParams } from '../../core/target.js';
 import type { LogRing } from '../log-ring.js';
 
@@ -60,21 +62,30 @@ export class ProcessGroup {
 
   /**
    * Spawns `params` in a new process group. Resolves once it runs; rejects with the spawn error
-   * (ENOENT, EACCES) when there is no process at all.
+   * when there is no process at all: emitted (ENOENT, EACCES) or thrown at once by `spawn` (E2BIG,
+   * ENOTDIR, ERR_INVALID_ARG_VALUE for a NUL byte in an argument or env value), with the command as
+   * its `path`. A missing working directory, which Node reports as the command's ENOENT, is said
+   * as such.
    */
   static spawn(
     params: ProcessParams,
     options: { logs: LogRing; stdoutIsProtocol: boolean; observer?: ProcessObserver; onGroupStarted?: (pgid: number) => void; onGroupEnded?: (pgid: number) => void },
   ): Promise<ProcessGroup> {
     return new Promise<ProcessGroup>((resolve, reject) => {
-      const child = spawn(params.command, params.args ?? [], {
-        env: { ...getDefaultEnvironment(), ...params.env },
-        cwd: params.cwd,
-        stdio: ['pipe', 'pipe', 'pipe'],
-        detached: true,
-        shell: false,
-        windowsHide: true,
-      });
+      let child: ChildProcess;
+      try {
+        child = spawn(params.command, params.args ?? [], {
+          env: { ...getDefaultEnvironment(), ...params.env },
+          cwd: params.cwd,
+          stdio: ['pipe', 'pipe', 'pipe'],
+          detached: true,
+          shell: false,
+          windowsHide: true,
+        });
+      } catch (error) {
+        reject(spawnFailure(error, params));
+        return;
+      }
       child.stdin?.on('error', () => undefined);
       child.stderr?.setEncoding('utf8');
       child.stderr?.on('data', (chunk: string) => options.logs.write(chunk, 'stderr'));
@@ -85,7 +96,7 @@ export class ProcessGroup {
         child.stdout?.once('end', () => options.logs.flush('stdout'));
       }
       child.once('error', (error) => {
-        if (child.pid === undefined) reject(error);
+        if (child.pid === undefined) reject(spawnFailure(error, params));
       });
       child.once('spawn', () => {
         const pid = child.pid;
@@ -130,6 +141,17 @@ export class ProcessGroup {
     signalGroup(this.pid, 'SIGKILL');
     this.onEnded?.(this.pid);
   }
+}
+
+/** A spawn error with the command as its `path` (E2BIG and ENOTDIR come without), or a clearer one. */
+function spawnFailure(error: unknown, params: ProcessParams): unknown {
+  if (typeof error !== 'object' || error === null) return error;
+  const failure = error as NodeJS.ErrnoException;
+  if (failure.code === 'ENOENT' && params.cwd !== undefined && !existsSync(params.cwd)) {
+    return new ConnectionError('permanent', `cannot start "${params.command}": the working directory "${params.cwd}" does not exist`, { cause: error });
+  }
+  if (typeof failure.syscall === 'string' && failure.syscall.startsWith('spawn') && failure.path === undefined) failure.path = params.command;
+  return error;
 }
 
 function signalGroup(groupId: number, signal: NodeJS.Signals): void {

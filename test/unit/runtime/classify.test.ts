@@ -137,3 +137,58 @@ describe('toConnectionError', () => {
     expect(toConnectionError(permanent).kind).toBe('transient');
   });
 });
+
+describe('toConnectionError: errors no retry can fix are permanent', () => {
+  it('maps spawn E2BIG, ENOTDIR, EISDIR and ENAMETOOLONG to permanent, saying why', () => {
+    // E2BIG and ENOTDIR are thrown by spawn at once, with syscall "spawn" and no path.
+    const e2big = toConnectionError(Object.assign(new Error('spawn E2BIG'), { code: 'E2BIG', errno: -7, syscall: 'spawn' }));
+    expect(e2big.kind).toBe('permanent');
+    expect(e2big.message).toBe('cannot start the server process: the arguments and environment are too long for the system (E2BIG)');
+    expect(toConnectionError(Object.assign(new Error('spawn ENOTDIR'), { code: 'ENOTDIR', syscall: 'spawn', path: '/f/x' })).message).toBe(
+      'cannot start "/f/x": a component of the path is not a directory (ENOTDIR)',
+    );
+    expect(toConnectionError(spawnError('EISDIR', '/tmp')).kind).toBe('permanent');
+    expect(toConnectionError(spawnError('ENAMETOOLONG', 'x')).kind).toBe('permanent');
+  });
+
+  it('keeps resource exhaustion at spawn transient', () => {
+    expect(toConnectionError(spawnError('EAGAIN', 'node')).kind).toBe('transient');
+    expect(toConnectionError(spawnError('EMFILE', 'node')).kind).toBe('transient');
+  });
+
+  it('maps ERR_INVALID_ARG_VALUE (a NUL byte in an argument or env value) to permanent, without the value', () => {
+    const nul = Object.assign(new TypeError("The argument 'args[1]' must be a string without null bytes. Received 'sec\\x00ret'"), { code: 'ERR_INVALID_ARG_VALUE' });
+    const error = toConnectionError(nul);
+    expect(error.kind).toBe('permanent');
+    expect(error.message).toBe("invalid value, retrying cannot help: The argument 'args[1]' must be a string without null bytes (ERR_INVALID_ARG_VALUE)");
+    expect(toConnectionError(Object.assign(new TypeError('The "x" argument must be of type string'), { code: 'ERR_INVALID_ARG_TYPE' })).kind).toBe('permanent');
+  });
+
+  it('maps the requests fetch refuses to send to permanent: invalid headers, URL credentials, unknown schemes', () => {
+    expect(toConnectionError(new TypeError('Headers.append: "x\ny" is an invalid header value.')).kind).toBe('permanent');
+    expect(toConnectionError(new TypeError('Headers.append: "A B" is an invalid header name.')).kind).toBe('permanent');
+    const credentials = toConnectionError(new TypeError('Request cannot be constructed from a URL that includes credentials: http://u:pw@h/mcp?token=q'));
+    expect(credentials.kind).toBe('permanent');
+    expect(credentials.message).toBe('Request cannot be constructed from a URL that includes credentials: http://***:***@h/mcp?token=***');
+    expect(toConnectionError(new TypeError('fetch failed', { cause: new Error('unknown scheme') })).kind).toBe('permanent');
+  });
+});
+
+describe('toConnectionError: messages are redacted where they are born', () => {
+  it('replaces the given secrets and masks URL credentials in the message', () => {
+    const error = toConnectionError(new TypeError('Headers.append: "Bearer tok-123\n" is an invalid header value.'), { secrets: ['Bearer tok-123\n'] });
+    expect(error.message).toBe('Headers.append: "***" is an invalid header value.');
+    const fetchFailed = toConnectionError(new TypeError('fetch failed for http://user:pw@h:1/mcp?k=v', { cause: { code: 'ECONNREFUSED' } }));
+    expect(fetchFailed.message).toBe('fetch failed for http://***:***@h:1/mcp?k=*** (ECONNREFUSED)');
+  });
+
+  it('redacts a ConnectionError passed in, keeping kind, cause and earlyExit', () => {
+    const cause = new Error('raw');
+    const original = new ConnectionError('closed', 'the server process exited: token tok-999 refused', { cause, earlyExit: true });
+    const redacted = toConnectionError(original, { secrets: ['tok-999'] });
+    expect(redacted).not.toBe(original);
+    expect(redacted).toMatchObject({ kind: 'closed', earlyExit: true, message: 'the server process exited: token *** refused' });
+    expect(redacted.cause).toBe(cause);
+    expect(redacted.stack).not.toContain('tok-999');
+  });
+});
