@@ -1,43 +1,59 @@
-import type { ServerTarget } from '../core/target.js';
+import type { ProcessParams, ServerTarget } from '../core/target.js';
+import { maskUrls, redact, secretsOf, writtenOf } from '../core/secrets.js';
+import { roundMs, roundRatio, roundTo } from '../core/round.js';
+import type { Quality, QualitySample } from '../core/quality/index.js';
 import type { ConnectionSnapshot } from '../machines/connection.machine.js';
 import type { ActorView } from './views.js';
 import type { Supervisor } from './supervisor.js';
 import type { TransitionRecord } from './stats.js';
 
 /**
- * A target as the API may show it: env values and headers are secrets and never leave the
- * process; their names are enough to debug a config. Credentials in a URL are masked too.
+ * A target as the API may show it. The command, args, cwd and URL are shown as written in the
+ * config, `${VAR}` placeholders and all, never with the values they expanded to (when the written
+ * form is unknown, e.g. a target built in code, every known secret in them is `***`). Env values
+ * and header values are secrets and never leave the process: their names are enough to debug a
+ * config. A URL's userinfo and query values are masked (`***`), written or not.
  */
 export function publicTarget(target: ServerTarget | undefined): Record<string, unknown> | undefined {
   if (!target) return undefined;
+  const written = writtenOf(target);
+  const secrets = secretsOf(target);
+  const show = (value: string | undefined): string | undefined => (value === undefined ? undefined : redact(value, secrets));
+  const processOf = (params: ProcessParams): Record<string, unknown> => ({
+    command: show(written?.command ?? params.command),
+    args: (written?.args ?? params.args ?? []).map((arg) => show(arg)),
+    cwd: show(written?.cwd ?? params.cwd),
+    envKeys: Object.keys(params.env ?? {}),
+  });
   switch (target.type) {
     case 'stdio':
-      return { type: 'stdio', command: target.command, args: target.args ?? [], cwd: target.cwd, envKeys: Object.keys(target.env ?? {}) };
+      return { type: 'stdio', ...processOf(target) };
     case 'sse':
     case 'streamable-http':
       return {
         type: target.type,
-        url: maskUrl(target.url),
+        url: maskUrls(show(written?.url ?? target.url) ?? ''),
         headerNames: Object.keys(target.headers ?? {}),
-        ...(target.launch ? { launch: { command: target.launch.command, args: target.launch.args ?? [], cwd: target.launch.cwd, envKeys: Object.keys(target.launch.env ?? {}) } } : {}),
+        ...(target.launch ? { launch: processOf(target.launch) } : {}),
       };
     case 'memory':
       return { type: 'memory' };
   }
 }
 
-function maskUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.username) parsed.username = '***';
-    if (parsed.password) parsed.password = '***';
-    for (const key of [...parsed.searchParams.keys()]) {
-      if (/token|key|secret|password|auth/i.test(key)) parsed.searchParams.set(key, '***');
-    }
-    return parsed.toString();
-  } catch {
-    return '(invalid URL)';
-  }
+/** A connection's quality with its numbers rounded for JSON: latencies to the microsecond. */
+function publicQuality(quality: Quality): Quality {
+  return {
+    ...quality,
+    parts: { latency: roundTo(quality.parts.latency, 3), success: roundTo(quality.parts.success, 3), stability: roundTo(quality.parts.stability, 3) },
+    latencyMs: { p50: roundMs(quality.latencyMs.p50), p95: roundMs(quality.latencyMs.p95), ewma: roundMs(quality.latencyMs.ewma) },
+    successRate: roundRatio(quality.successRate),
+    transitionsPerHour: roundTo(quality.transitionsPerHour, 3),
+  };
+}
+
+function publicSample(sample: QualitySample): QualitySample {
+  return { ...sample, latencyMs: roundMs(sample.latencyMs) };
 }
 
 export interface ActorDetail extends ActorView {
@@ -50,8 +66,13 @@ export interface ActorDetail extends ActorView {
 /** One actor in full: its view, its XState snapshot (minus secrets and live objects), its history. */
 export function actorDetail(supervisor: Supervisor, id: string): ActorDetail {
   const view = supervisor.view(id);
+  if (view.disabled) {
+    // No actor yet: the definition stands in for the snapshot until `start` enables it.
+    const definition = supervisor.definition(id);
+    return { ...view, required: definition.required, dependsOn: definition.dependsOn, snapshot: { value: 'stopped', context: { target: publicTarget(definition.target) } }, history: [] };
+  }
   const snapshot = supervisor.connection(id).getSnapshot();
-  const { session, target, rngState: _rngState, samples, ...context } = snapshot.context;
+  const { session, target, rngState: _rngState, samples, quality, ...context } = snapshot.context;
   const definition = supervisor.definition(id);
   return {
     ...view,
@@ -61,9 +82,10 @@ export function actorDetail(supervisor: Supervisor, id: string): ActorDetail {
       value: snapshot.value,
       context: {
         ...context,
+        quality: publicQuality(quality),
         target: publicTarget(target),
         session: session ? session.toJSON() : null,
-        recentSamples: samples.slice(-20),
+        recentSamples: samples.slice(-20).map(publicSample),
       },
     },
     history: supervisor.statsOf(id).history,

@@ -6,6 +6,7 @@ import { ConnectionError, ConnectionLostError, NotConnectedError } from '../core
 import type { FlapSettings } from '../core/policy/flapping.js';
 import type { PanicSettings } from '../core/policy/panic.js';
 import type { ConnectionState } from '../core/states.js';
+import { roundMs } from '../core/round.js';
 import { connectionStateOf } from '../machines/connection.machine.js';
 import type { ConnectionActorRef, ConnectionEmitted } from '../machines/connection.machine.js';
 import { supervisorMachine } from '../machines/supervisor.machine.js';
@@ -196,7 +197,7 @@ export class Supervisor {
       outcome = callOutcomeOf(error);
       throw error;
     } finally {
-      this.publish({ type: 'call.completed', id, tool: name, outcome, latencyMs: performance.now() - started, at: Date.now() });
+      this.publish({ type: 'call.completed', id, tool: name, outcome, latencyMs: roundMs(performance.now() - started), at: Date.now() });
     }
   }
 

@@ -6,6 +6,7 @@ import type { InspectionEvent, Observer } from 'xstate';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { ServerTarget } from '../core/target.js';
 import { publicTarget } from '../fleet/detail.js';
+import { maskUrls } from '../core/secrets.js';
 
 /** Options of {@link startInspector}; every field has a default. */
 export interface StartInspectorOptions {
@@ -137,6 +138,9 @@ export async function startInspector(options: StartInspectorOptions = {}): Promi
  */
 function redactSecrets(value: unknown, depth = 0, seen: WeakSet<object> = new WeakSet()): unknown {
   if (typeof value === 'function') return undefined;
+  // Messages are redacted where they are born (src/runtime); URL credentials and query values
+  // in any string are masked here once more, for whatever else reaches the inspector.
+  if (typeof value === 'string') return maskUrls(value);
   if (typeof value !== 'object' || value === null) return value;
   if (seen.has(value)) return '[circular]';
   if (depth > DEPTH_LIMIT) return '[…]';
