@@ -35,7 +35,15 @@ interface ActorDetail {
   id: string;
   state: string;
   process?: { pid: number | null };
+  lastError: { kind: string; message: string; at: number } | null;
   history: Array<{ from: string | null; to: string }>;
+}
+
+/** Which of a card's command buttons are enabled. */
+interface Commands {
+  reconnect: boolean;
+  stop: boolean;
+  start: boolean;
 }
 
 async function getJson<T>(url: string, headers: Record<string, string>): Promise<T> {
@@ -72,13 +80,25 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
   /** Every value the card's data-state attribute took since `watchCard` (needs no luck with timing). */
   const seenStates = (id: string) => page.evaluate((cardId: string) => (window.__seenStates?.[cardId] ?? []) as string[], id);
   const transitionsTo = (state: string) => page.locator(`#transitions li[data-to="${state}"]`);
+  const commands = (id: string) =>
+    page.evaluate((cardId: string): Commands => {
+      const element = document.querySelector(`.card[data-id="${cardId}"]`);
+      const enabled = (name: string) => !element.querySelector(`button[data-command="${name}"]`).disabled as boolean;
+      return { reconnect: enabled('reconnect'), stop: enabled('stop'), start: enabled('start') };
+    }, id);
+  /** Waits until the card's buttons are enabled as `expected` (they follow its state live). */
+  const commandsBecome = (id: string, expected: Commands) => expect.poll(() => commands(id), { timeout: UI_TIMEOUT_MS }).toEqual(expected);
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
       throw new Error(`the dashboard test needs Chromium at ${CHROMIUM}: install it with "apt-get install -y chromium" (.ci/run does this)`);
     }
     const configPath = join(dir, 'mcp.json');
-    const config = { supervisor: { maxConcurrentReconnects: 4, health: FAST_HEALTH }, mcpServers: { filesystem: stdioServer(), search: stdioServer() } };
+    // `fragile` is not restarted when its process ends: it fails, and stays failed until reconnected.
+    const config = {
+      supervisor: { maxConcurrentReconnects: 4, health: FAST_HEALTH },
+      mcpServers: { filesystem: stdioServer(), search: stdioServer(), fragile: { ...stdioServer(), restart: 'never' } },
+    };
     await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
     cli = await startCli(['--config', configPath, '--port', '0', '--token', token]);
     browser = await chromium.launch({
@@ -133,6 +153,7 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
     await page.click('#token-submit');
     await cardIn('filesystem', 'healthy').waitFor();
     await cardIn('search', 'healthy').waitFor();
+    await cardIn('fragile', 'healthy').waitFor();
     await page.locator('#stream-status[data-status="live"]').waitFor();
     expect(await page.locator('#login').isVisible()).toBe(false);
     expect(await page.evaluate(() => window.sessionStorage.getItem('mcp-supervisor.token') as string)).toBe(token);
@@ -184,7 +205,10 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
     const next = (await detail('filesystem')).process!.pid!;
     await card('filesystem').locator('[data-fact="pid"] dd', { hasText: String(next) }).waitFor();
     await card('filesystem').locator('[data-fact="last exit"] dd', { hasText: 'SIGKILL' }).waitFor();
-    await card('filesystem').locator('.last-error').waitFor({ state: 'visible' });
+    // The card now shows the view that carries the error it recovered from; healthy, it is history.
+    expect((await detail('filesystem')).lastError?.message).toMatch(/SIGKILL/);
+    expect(await cardIn('filesystem', 'healthy').count()).toBe(1);
+    expect(await card('filesystem').locator('.last-error').isVisible()).toBe(false);
 
     // Still the same document: no navigation, no reload happened.
     expect(await page.evaluate(() => window.__marker as string)).toBe('same-page');
@@ -259,22 +283,59 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
     }
   });
 
-  it('stops and starts a server from its card; saves the screenshot', async () => {
+  it('shows why a server failed, offers reconnect (not start), and drops the error once it is healthy again', async () => {
+    await commandsBecome('fragile', { reconnect: true, stop: true, start: false });
+    expect(await card('fragile').locator('.last-error').isVisible()).toBe(false);
+    await card('fragile').locator('.name').click();
+    await page.locator('#detail[data-id="fragile"]').waitFor();
+
+    const pid = (await detail('fragile')).process!.pid!;
+    process.kill(pid, 'SIGKILL'); // restart: never, so it fails
+    await cardIn('fragile', 'failed').waitFor();
+    const error = card('fragile').locator('.last-error');
+    await error.locator('.last-error-text', { hasText: /permanent.*SIGKILL/ }).waitFor({ state: 'visible' });
+    expect(await error.locator('.last-error-head').textContent()).toMatch(/^last error · \d+s ago$/);
+    await commandsBecome('fragile', { reconnect: true, stop: true, start: false });
+
+    await card('fragile').locator('button[data-command="reconnect"]').click();
+    await cardIn('fragile', 'healthy').waitFor();
+    expect(await waitForExit(pid, 5_000)).toBe(true);
+    await expect.poll(async () => (await detail('fragile')).process?.pid, { timeout: UI_TIMEOUT_MS }).not.toBe(pid);
+    const next = (await detail('fragile')).process!.pid!;
+    await card('fragile').locator('[data-fact="pid"] dd', { hasText: String(next) }).waitFor();
+    // The API still reports the error; the healthy card no longer shows it.
+    expect((await detail('fragile')).lastError?.kind).toBe('permanent');
+    expect(await cardIn('fragile', 'healthy').count()).toBe(1);
+    expect(await error.isVisible()).toBe(false);
+    await commandsBecome('fragile', { reconnect: true, stop: true, start: false });
+  });
+
+  it('stops and starts a server from its card, its buttons following its state; saves the screenshot', async () => {
+    await commandsBecome('search', { reconnect: true, stop: true, start: false });
     await card('search').locator('button[data-command="stop"]').click();
     await cardIn('search', 'stopped').waitFor();
-    expect(await card('search').locator('button[data-command="start"]').isEnabled()).toBe(true);
-    expect(await card('search').locator('button[data-command="stop"]').isEnabled()).toBe(false);
+    await commandsBecome('search', { reconnect: false, stop: false, start: true });
     // The process ends a moment after the transition; the card follows without an event for it.
     await card('search').locator('[data-fact="pid"] dd', { hasText: /^–$/ }).waitFor();
     await card('search').locator('[data-fact="last exit"]').waitFor();
-    await cardIn('filesystem', 'healthy').waitFor();
+    await card('search').locator('.name').click();
 
+    // The picture: one server healthy with its chart open, one stopped, one failed with its error.
+    const pid = (await detail('fragile')).process!.pid!;
+    process.kill(pid, 'SIGKILL');
+    await cardIn('fragile', 'failed').waitFor();
+    await card('fragile').locator('.last-error').waitFor({ state: 'visible' });
+    await card('filesystem').locator('.name').click();
+    await cardIn('filesystem', 'healthy').waitFor();
+    await page.locator('#detail[data-id="filesystem"] #statechart svg .sc-current').waitFor();
+    await page.mouse.move(0, 0); // no hover effects in the picture
     await mkdir(dirname(screenshotPath), { recursive: true });
     await page.screenshot({ path: screenshotPath, fullPage: true });
     expect((await stat(screenshotPath)).size).toBeGreaterThan(10_000);
 
     await card('search').locator('button[data-command="start"]').click();
     await cardIn('search', 'healthy').waitFor();
+    await commandsBecome('search', { reconnect: true, stop: true, start: false });
     expect(await page.evaluate(() => window.__marker as string)).toBe('same-page');
   });
 });

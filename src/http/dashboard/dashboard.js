@@ -226,6 +226,7 @@
       timer: null,
       followUp: null,
       lastQuietRefresh: 0,
+      pending: null,
     };
     actors.set(id, entry);
     card.addEventListener('click', (event) => {
@@ -311,6 +312,7 @@
 
   async function command(entry, name, button) {
     const note = entry.card.querySelector('.action-note');
+    entry.pending = name;
     button.disabled = true;
     note.classList.remove('error');
     note.textContent = `${name}…`;
@@ -322,6 +324,7 @@
       note.classList.add('error');
       note.textContent = `${name} failed: ${error.message}`;
     } finally {
+      entry.pending = null;
       renderButtons(entry);
       clearTimeout(entry.noteTimer);
       entry.noteTimer = setTimeout(() => {
@@ -528,16 +531,7 @@
 
     renderFacts(entry);
 
-    const lastError = card.querySelector('.last-error');
-    if (view.lastError) {
-      const kind = document.createElement('b');
-      kind.textContent = view.lastError.kind;
-      lastError.replaceChildren(kind, ` ${view.lastError.message}`);
-      lastError.title = `${view.lastError.kind}: ${view.lastError.message} (${new Date(view.lastError.at).toLocaleString()})`;
-      lastError.hidden = false;
-    } else {
-      lastError.hidden = true;
-    }
+    renderLastError(entry);
     renderButtons(entry);
     renderSpark(entry);
     card.classList.toggle('selected', selected === entry.id);
@@ -574,11 +568,42 @@
     entry.card.querySelector('.facts').replaceChildren(...rows);
   }
 
+  /**
+   * Why the connection is not serving. An actor keeps its last error after it recovers, so once it
+   * is healthy or degraded again the error is history (it stays in the transitions' reasons).
+   */
+  function renderLastError(entry) {
+    const { view } = entry;
+    const box = entry.card.querySelector('.last-error');
+    const error = SERVING.has(view.state) ? null : view.lastError;
+    box.hidden = !error;
+    if (!error) return;
+    const kind = document.createElement('b');
+    kind.textContent = error.kind;
+    box.querySelector('.last-error-text').replaceChildren(kind, ` ${error.message}`);
+    box.title = `${error.kind}: ${error.message} (${new Date(error.at).toLocaleString()})`;
+    renderErrorAge(entry);
+  }
+
+  function renderErrorAge(entry) {
+    const error = entry.view.lastError;
+    const box = entry.card.querySelector('.last-error');
+    if (box.hidden || !error || typeof error.at !== 'number') return;
+    box.querySelector('.ago').textContent = `${duration(Date.now() - error.at)} ago`;
+  }
+
+  /** What the connection accepts in its state: start only when stopped, stop and reconnect unless stopped. */
+  const COMMANDS = {
+    reconnect: (state) => state !== 'stopped',
+    stop: (state) => state !== 'stopped',
+    start: (state) => state === 'stopped',
+  };
+
   function renderButtons(entry) {
     const state = entry.view.state;
     for (const button of entry.card.querySelectorAll('button[data-command]')) {
       const name = button.dataset.command;
-      button.disabled = (name === 'start' && state !== 'stopped') || (name === 'stop' && state === 'stopped');
+      button.disabled = entry.pending === name || !COMMANDS[name]?.(state);
     }
   }
 
@@ -863,7 +888,10 @@
 
   // Durations move on by themselves.
   setInterval(() => {
-    for (const entry of actors.values()) renderFacts(entry);
+    for (const entry of actors.values()) {
+      renderFacts(entry);
+      renderErrorAge(entry);
+    }
   }, 1000);
   setInterval(() => {
     if (!loginShown && !document.hidden && !$('main').hidden) void loadAll(false);
