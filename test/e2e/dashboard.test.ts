@@ -173,6 +173,28 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
     expect(await page.locator('#login').isVisible()).toBe(false);
   });
 
+  it('says that a card opens its statechart, and opens it from the keyboard', async () => {
+    const hint = card('search').locator('button.open-chart');
+    expect(await hint.isVisible()).toBe(true);
+    expect(await hint.textContent()).toMatch(/statechart/);
+    expect(await card('search').getAttribute('title')).toMatch(/statechart/);
+    expect(await hint.getAttribute('aria-expanded')).toBe('false');
+    // The card takes the focus; Enter opens its chart, Escape closes it and gives the focus back.
+    expect(await card('search').getAttribute('tabindex')).toBe('0');
+    await card('search').focus();
+    await page.keyboard.press('Enter');
+    await page.locator('#detail[data-id="search"]').waitFor();
+    expect(await hint.getAttribute('aria-expanded')).toBe('true');
+    await page.keyboard.press('Escape');
+    await page.locator('#detail').waitFor({ state: 'hidden' });
+    expect(await page.evaluate(() => document.activeElement?.dataset?.id as string)).toBe('search');
+    // The hint is a button of its own: Tab reaches it, and it opens the chart too.
+    await card('filesystem').focus();
+    for (let tabs = 0; tabs < 10 && !(await card('filesystem').locator('button.open-chart:focus').count()); tabs++) await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.locator('#detail[data-id="filesystem"]').waitFor();
+  });
+
   it("changes a killed server's card live, without a reload, and shows it reconnect", async () => {
     await page.evaluate(() => {
       window.__marker = 'same-page';
@@ -286,7 +308,7 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
   it('shows why a server failed, offers reconnect (not start), and drops the error once it is healthy again', async () => {
     await commandsBecome('fragile', { reconnect: true, stop: true, start: false });
     expect(await card('fragile').locator('.last-error').isVisible()).toBe(false);
-    await card('fragile').locator('.name').click();
+    await card('fragile').locator('button.open-chart').click();
     await page.locator('#detail[data-id="fragile"]').waitFor();
 
     const pid = (await detail('fragile')).process!.pid!;
@@ -318,14 +340,14 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
     // The process ends a moment after the transition; the card follows without an event for it.
     await card('search').locator('[data-fact="pid"] dd', { hasText: /^–$/ }).waitFor();
     await card('search').locator('[data-fact="last exit"]').waitFor();
-    await card('search').locator('.name').click();
+    await card('search').locator('button.open-chart').click();
 
     // The picture: one server healthy with its chart open, one stopped, one failed with its error.
     const pid = (await detail('fragile')).process!.pid!;
     process.kill(pid, 'SIGKILL');
     await cardIn('fragile', 'failed').waitFor();
     await card('fragile').locator('.last-error').waitFor({ state: 'visible' });
-    await card('filesystem').locator('.name').click();
+    await card('filesystem').locator('button.open-chart').click();
     await cardIn('filesystem', 'healthy').waitFor();
     await page.locator('#detail[data-id="filesystem"] #statechart svg .sc-current').waitFor();
     await page.mouse.move(0, 0); // no hover effects in the picture

@@ -242,6 +242,7 @@
     for (const button of card.querySelectorAll('button[data-command]')) {
       button.addEventListener('click', () => void command(entry, button.dataset.command, button));
     }
+    card.querySelector('.open-chart').addEventListener('click', () => select(id));
     $('cards').append(card);
     $('empty').hidden = true;
     return entry;
@@ -535,6 +536,7 @@
     renderButtons(entry);
     renderSpark(entry);
     card.classList.toggle('selected', selected === entry.id);
+    card.querySelector('.open-chart').setAttribute('aria-expanded', String(selected === entry.id));
   }
 
   function renderFacts(entry) {
@@ -649,7 +651,10 @@
     selected = id;
     const hash = id ? `#${encodeURIComponent(id)}` : '';
     if (location.hash !== hash) history.replaceState(null, '', `${location.pathname}${location.search}${hash}`);
-    for (const entry of actors.values()) entry.card.classList.toggle('selected', entry.id === id);
+    for (const entry of actors.values()) {
+      entry.card.classList.toggle('selected', entry.id === id);
+      entry.card.querySelector('.open-chart').setAttribute('aria-expanded', String(entry.id === id));
+    }
     renderDetail();
     if (id) {
       if (chart.status === 'unloaded') void loadStatechart();
@@ -659,6 +664,13 @@
   }
 
   $('detail-close').addEventListener('click', () => select(null));
+  // Escape closes the statechart and puts the focus back on the card it belongs to.
+  document.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape' || !selected || $('detail').hidden || !$('login').hidden) return;
+    const card = actors.get(selected)?.card;
+    select(null);
+    card?.focus();
+  });
   $('chart-zoom').addEventListener('click', () => {
     chart.zoomed = !chart.zoomed;
     chart.centeredOn = null;
