@@ -46,6 +46,16 @@ interface Commands {
   start: boolean;
 }
 
+/**
+ * The generated chart's edge labels (the texts drawn straight under its root) that the
+ * #statechart container shows, whole or cut by its edges or the SVG's viewBox.
+ */
+interface ChartLabels {
+  total: number;
+  whole: string[];
+  cut: string[];
+}
+
 async function getJson<T>(url: string, headers: Record<string, string>): Promise<T> {
   const response = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
   if (!response.ok) throw new Error(`${url}: ${response.status} ${await response.text()}`);
@@ -88,6 +98,38 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
     }, id);
   /** Waits until the card's buttons are enabled as `expected` (they follow its state live). */
   const commandsBecome = (id: string, expected: Commands) => expect.poll(() => commands(id), { timeout: UI_TIMEOUT_MS }).toEqual(expected);
+  const chartLabels = () =>
+    page.evaluate((): ChartLabels => {
+      interface Edges {
+        left: number;
+        top: number;
+        right: number;
+        bottom: number;
+      }
+      const container = document.getElementById('statechart');
+      const svg = container.querySelector('svg');
+      const texts = svg ? [...svg.querySelectorAll(':scope > text')] : [];
+      const outer = container.getBoundingClientRect();
+      const left: number = outer.left + container.clientLeft;
+      const top: number = outer.top + container.clientTop;
+      const view: Edges = { left, top, right: left + container.clientWidth, bottom: top + container.clientHeight };
+      const inside = (r: Edges, edges: Edges) => r.left >= edges.left - 0.5 && r.right <= edges.right + 0.5 && r.top >= edges.top - 0.5 && r.bottom <= edges.bottom + 0.5;
+      const result: ChartLabels = { total: texts.length, whole: [], cut: [] };
+      for (const text of texts) {
+        const r: Edges = text.getBoundingClientRect();
+        const seen = r.right > view.left && r.left < view.right && r.bottom > view.top && r.top < view.bottom;
+        if (!seen) continue;
+        (inside(r, view) && inside(r, svg.getBoundingClientRect()) ? result.whole : result.cut).push(text.textContent as string);
+      }
+      return result;
+    });
+  /** The chart's edge labels in view are whole: none cut by the container's edges or the viewBox. */
+  const expectLabelsWhole = async () => {
+    await expect.poll(async () => (await chartLabels()).cut, { timeout: UI_TIMEOUT_MS }).toEqual([]);
+    const labels = await chartLabels();
+    expect(labels.total).toBeGreaterThan(10);
+    expect(labels.whole.length).toBeGreaterThan(0);
+  };
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
@@ -262,6 +304,14 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
       // `healthy` sits under `serving`.
       await chart.locator('svg :is([data-state="serving.healthy"], #state-serving_healthy).sc-active').waitFor();
       expect(await chart.locator('svg .sc-current').count()).toBe(1);
+      // Zoomed to the state, no edge label is cut by the container; whole, none by the viewBox.
+      await expectLabelsWhole();
+      await page.click('#chart-zoom');
+      await page.locator('#statechart:not(.zoomed)').waitFor();
+      await expectLabelsWhole();
+      expect((await chartLabels()).whole.length).toBe((await chartLabels()).total);
+      await page.click('#chart-zoom');
+      await page.locator('#statechart.zoomed').waitFor();
     } else {
       await chart.locator('.state-list li.current[data-state="healthy"]').waitFor();
       expect(await chart.locator('.state-list li').count()).toBe(7);
@@ -318,6 +368,10 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
     await error.locator('.last-error-text', { hasText: /permanent.*SIGKILL/ }).waitFor({ state: 'visible' });
     expect(await error.locator('.last-error-head').textContent()).toMatch(/^last error · \d+s ago$/);
     await commandsBecome('fragile', { reconnect: true, stop: true, start: false });
+    if (existsSync(statechartPath)) {
+      await page.locator('#statechart svg #state-failed.sc-current').waitFor();
+      await expectLabelsWhole();
+    }
 
     await card('fragile').locator('button[data-command="reconnect"]').click();
     await cardIn('fragile', 'healthy').waitFor();
@@ -341,6 +395,10 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
     await card('search').locator('[data-fact="pid"] dd', { hasText: /^–$/ }).waitFor();
     await card('search').locator('[data-fact="last exit"]').waitFor();
     await card('search').locator('button.open-chart').click();
+    if (existsSync(statechartPath)) {
+      await page.locator('#detail[data-id="search"] #statechart svg #state-stopped.sc-current').waitFor();
+      await expectLabelsWhole();
+    }
 
     // The picture: one server healthy with its chart open, one stopped, one failed with its error.
     const pid = (await detail('fragile')).process!.pid!;

@@ -39,7 +39,7 @@
   let loginShown = false;
   let panic = null;
   /** The generated chart: shown zoomed to the current state (readable), or whole. */
-  const chart = { status: 'unloaded', svg: null, zoomed: true, centeredOn: null };
+  const chart = { status: 'unloaded', svg: null, zoomed: true, centeredOn: null, scale: null, labels: null };
   /** Zoomed, the chart's text is drawn at about this many pixels. */
   const ZOOMED_FONT_PX = 8.5;
 
@@ -741,6 +741,7 @@
           svg.removeAttribute('width');
           svg.removeAttribute('height');
           chart.svg = document.importNode(svg, true);
+          chart.labels = null;
           chart.status = 'svg';
         }
       }
@@ -811,39 +812,151 @@
     if (chart.status === 'svg') zoomChart(container, paths);
   }
 
-  /** Sizes the chart; zoomed, scrolls the outermost current state into view when it changed. */
+  /**
+   * Sizes the chart. Zoomed, it shows the current state (the outermost one that fits) when that
+   * changed, placed so that no edge label is cut by the container's edges: the nearest position
+   * that cuts none. Margins of half a view around the chart let a view near its edges move out
+   * past them when that is what keeps a label whole.
+   */
   function zoomChart(container, paths) {
     const svg = chart.svg;
     const viewBox = svg.viewBox?.baseVal;
-    const zoomed = chart.zoomed && viewBox && viewBox.width > 0;
+    const zoomed = chart.zoomed && viewBox && viewBox.width > 0 && viewBox.height > 0;
     $('chart-zoom').textContent = chart.zoomed ? 'whole chart' : 'zoom to state';
     container.classList.toggle('zoomed', Boolean(zoomed));
     if (!zoomed) {
       svg.style.width = '';
+      svg.style.margin = '';
       chart.centeredOn = null;
+      chart.scale = null;
       return;
     }
     const fontSize = parseFloat(svg.getAttribute('font-size') ?? '') || 12;
-    const scale = Math.min(1, ZOOMED_FONT_PX / fontSize);
-    svg.style.width = `${viewBox.width * scale}px`;
-    const outer = paths.map((path) => findState(svg, path)).find(Boolean);
-    if (!outer || chart.centeredOn === paths[0]) return;
-    chart.centeredOn = paths[0];
-    requestAnimationFrame(() => {
-      let box;
-      try {
-        box = outer.getBBox();
-      } catch {
-        return;
+    const nominal = Math.min(1, ZOOMED_FONT_PX / fontSize);
+    svg.style.width = `${viewBox.width * (chart.scale ?? nominal)}px`;
+    let view = { width: container.clientWidth, height: container.clientHeight };
+    if (view.width <= 0 || view.height <= 0) return; // not laid out yet: placed on the next render
+    const focus = focusOf(svg, paths, view, nominal);
+    if (!focus || chart.centeredOn === focus.path) return;
+    chart.centeredOn = focus.path;
+    // Placed again if the view changed size meanwhile (a scrollbar came or went).
+    for (let pass = 0; pass < 2; pass++) {
+      const margin = { x: Math.round(view.width / 2), y: Math.round(view.height / 2) };
+      let placed = null;
+      // Small enough to show the whole chart, any position will do: this ends.
+      for (let scale = nominal; !placed; scale *= 0.9) placed = placeView(focus.box, scale, view, margin, viewBox, chartLabels(svg));
+      chart.scale = placed.scale;
+      svg.style.width = `${viewBox.width * placed.scale}px`;
+      svg.style.margin = `${margin.y}px ${margin.x}px`;
+      container.scrollLeft = Math.round(margin.x + placed.x * placed.scale);
+      container.scrollTop = Math.round(margin.y + placed.y * placed.scale);
+      if (container.clientWidth === view.width && container.clientHeight === view.height) break;
+      view = { width: container.clientWidth, height: container.clientHeight };
+    }
+  }
+
+  /** The outermost current state whose box fits the view at the zoomed scale, else the innermost. */
+  function focusOf(svg, paths, view, scale) {
+    let focus = null;
+    for (const path of paths) {
+      const element = findState(svg, path);
+      const box = element && boxOf(element);
+      if (!box) continue;
+      focus = { path, box };
+      if (box.width * scale <= view.width - 24 && box.height * scale <= view.height - 24) break;
+    }
+    return focus;
+  }
+
+  /** The chart's edge labels in its own units: each is a rect and its lines of text, drawn straight under the root. */
+  function chartLabels(svg) {
+    if (chart.labels) return chart.labels;
+    const labels = [];
+    let label = null;
+    for (const element of svg.children) {
+      const isText = element.localName === 'text';
+      // The background is a rect too, without a position.
+      const isBox = element.localName === 'rect' && element.hasAttribute('x');
+      if (!isText && !isBox) {
+        label = null;
+        continue;
       }
-      const x = (box.x - viewBox.x) * scale;
-      const y = (box.y - viewBox.y) * scale;
-      const width = box.width * scale;
-      const height = box.height * scale;
-      // Centred when it fits, else its top left corner with a margin.
-      container.scrollLeft = width < container.clientWidth ? x + width / 2 - container.clientWidth / 2 : x - 12;
-      container.scrollTop = height < container.clientHeight ? y + height / 2 - container.clientHeight / 2 : y - 12;
-    });
+      const box = boxOf(element);
+      if (!box) continue;
+      if (isText && label) {
+        const right = Math.max(label.x + label.width, box.x + box.width);
+        const bottom = Math.max(label.y + label.height, box.y + box.height);
+        label.x = Math.min(label.x, box.x);
+        label.y = Math.min(label.y, box.y);
+        label.width = right - label.x;
+        label.height = bottom - label.y;
+      } else {
+        label = { ...box };
+        labels.push(label);
+      }
+    }
+    chart.labels = labels;
+    return labels;
+  }
+
+  function boxOf(element) {
+    try {
+      const { x, y, width, height } = element.getBBox();
+      return { x, y, width, height };
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Where the view goes at this scale (its top left corner, in chart units from the chart's):
+   * holding `focus`, as near its centre as lets every label the view touches be whole in it,
+   * the chart filling the view where it can. Null when no position does.
+   */
+  function placeView(focus, scale, view, margin, viewBox, labels) {
+    const size = { x: view.width / scale, y: view.height / scale };
+    const total = { x: viewBox.width, y: viewBox.height };
+    const spans = (axis) => {
+      const origin = axis === 'x' ? viewBox.x : viewBox.y;
+      const extent = axis === 'x' ? 'width' : 'height';
+      return (box) => [box[axis] - origin, box[axis] - origin + box[extent]];
+    };
+    const candidates = (axis) => {
+      const span = spans(axis);
+      const [from, to] = span(focus);
+      const length = size[axis];
+      const max = total[axis] - length;
+      // Centred on the focus when it fits (else from its top left corner), but not past the chart's edges.
+      const wanted = to - from <= length ? (from + to) / 2 - length / 2 : from - 12;
+      const ideal = max <= 0 ? max / 2 : Math.min(max, Math.max(0, wanted));
+      const low = Math.min(0, max / 2) - margin[axis] / scale;
+      const high = Math.max(max, max / 2) + margin[axis] / scale;
+      const gap = 4;
+      const raw = [ideal];
+      for (const [a, b] of labels.map(span)) raw.push(a - gap, b + gap, b + gap - length, a - gap - length);
+      const holdsFocus = to - from <= length;
+      const found = raw
+        .map((at) => Math.min(high, Math.max(low, at)))
+        .filter((at) => !holdsFocus || (at <= from && at + length >= to))
+        // Moving out past the chart's edges shows nothing: it costs more than moving along it.
+        .map((at) => ({ at, distance: Math.abs(at - ideal) + 2 * Math.max(0, -at, at - Math.max(0, max)) }));
+      return { ideal, found };
+    };
+    const xs = candidates('x');
+    const ys = candidates('y');
+    const spanX = spans('x');
+    const spanY = spans('y');
+    const boxes = labels.map((label) => [...spanX(label), ...spanY(label)]);
+    const pairs = [];
+    for (const x of xs.found) for (const y of ys.found) pairs.push({ x: x.at, y: y.at, distance: x.distance ** 2 + y.distance ** 2 });
+    pairs.sort((a, b) => a.distance - b.distance);
+    // Within a unit counts as touching: scroll offsets are whole pixels.
+    const cuts = (x, y) => ([left, right, top, bottom]) => {
+      const seen = left < x + size.x + 1 && right > x - 1 && top < y + size.y + 1 && bottom > y - 1;
+      return seen && (left < x || right > x + size.x || top < y || bottom > y + size.y);
+    };
+    const best = pairs.find(({ x, y }) => !boxes.some(cuts(x, y)));
+    return best ? { scale, x: best.x, y: best.y } : null;
   }
 
   function renderTransitions(history) {
