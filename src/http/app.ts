@@ -1,12 +1,13 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Hook } from '@hono/zod-openapi';
 import type { Env } from 'hono';
-import { swaggerUI } from '@hono/swagger-ui';
 import { bearerAuth } from './auth.js';
 import type { AppDeps } from './deps.js';
 import { ApiError, toErrorResponse } from './errors.js';
+import { bodyLimits, fleetLimit, jsonBodies, localOnly, resolveLimits, StreamSlots } from './guards.js';
 import { actorRoutes } from './routes/actors.js';
 import { dashboardRoutes } from './routes/dashboard.js';
+import { docsRoutes, isDocsPath } from './routes/docs.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -43,18 +44,28 @@ export function createApp(deps: AppDeps) {
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
 
+  // The front door (docs/security.md), in order: is this request for us at all (Host, Origin),
+  // may it ask (token), may it ask that much (fleet size, media type, body size, JSON depth).
+  const limits = resolveLimits(deps.limits);
+  app.use('*', localOnly({ host: deps.host, port: deps.port, allowedHosts: deps.allowedHosts }));
   if (deps.token) {
     const auth = bearerAuth(deps.token);
-    // The dashboard page holds no data: it loads without a token and asks for one.
-    const open = (path: string, method: string) => path === '/health' || (path === '/' && (method === 'GET' || method === 'HEAD'));
+    // The dashboard and docs pages hold no data: they load without a token and ask for one.
+    const page = (path: string) => path === '/' || isDocsPath(path);
+    const open = (path: string, method: string) => path === '/health' || (page(path) && (method === 'GET' || method === 'HEAD'));
     app.use('*', async (c, next) => (open(c.req.path, c.req.method) ? next() : auth(c, next)));
   }
+  app.use('*', fleetLimit(deps.supervisor, limits.maxServers));
+  app.use('*', bodyLimits(limits));
+  app.use('*', jsonBodies(limits));
+  const streams = new StreamSlots(limits.maxEventClients);
 
-  app.route('/actors', actorRoutes(deps, defaultHook));
+  app.route('/actors', actorRoutes(deps, defaultHook, streams));
   app.route('/health', healthRoutes(deps, defaultHook));
   app.route('/metrics', metricsRoutes(deps, defaultHook));
-  app.route('/events', eventRoutes(deps, defaultHook));
+  app.route('/events', eventRoutes(deps, defaultHook, streams));
   app.route('/', dashboardRoutes());
+  app.route('/', docsRoutes());
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
@@ -62,7 +73,6 @@ export function createApp(deps: AppDeps) {
     security: deps.token ? [{ bearer: [] }] : [],
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
-  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
   return app;
 }
 

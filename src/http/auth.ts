@@ -1,5 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
+import { bearerOf, tokenMatcher } from '../observe/local-access.js';
 import { ApiError } from './errors.js';
 
 /**
@@ -7,12 +7,9 @@ import { ApiError } from './errors.js';
  * constant-time regardless of the presented token's length.
  */
 export function bearerAuth(token: string): MiddlewareHandler {
-  const expected = createHash('sha256').update(token).digest();
+  const matches = tokenMatcher(token);
   return async (c, next) => {
-    const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    const presented = createHash('sha256').update(match?.[1] ?? '').digest();
-    if (!match || !timingSafeEqual(presented, expected)) {
+    if (!matches(bearerOf(c.req.header('authorization')))) {
       c.header('WWW-Authenticate', 'Bearer realm="mcp-supervisor"');
       throw new ApiError(401, 'unauthorized', 'a valid "Authorization: Bearer <token>" header is required');
     }

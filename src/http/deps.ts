@@ -18,6 +18,23 @@ export interface EventStreamOptions {
   keepAliveMs?: number;
 }
 
+/**
+ * What one request may cost; every field has a default. Beyond a limit the request is refused
+ * before any work is done (docs/security.md).
+ */
+export interface HttpLimits {
+  /** Largest body of every route but tool calls (bytes), else 413; default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Largest body of a tool call, `POST /actors/:id/tools/:name` (bytes), else 413; default 4 MiB. */
+  maxCallBodyBytes?: number;
+  /** Deepest nesting of arrays and objects in a JSON body, else 400; default 64. */
+  maxJsonDepth?: number;
+  /** Event streams open at once (`/events` and `/actors/:id/logs?follow=1` together), else 503; default 64. */
+  maxEventClients?: number;
+  /** Servers in the fleet beyond which `POST /actors` answers 409 `limit_reached`; default 1000. */
+  maxServers?: number;
+}
+
 /** Everything the HTTP app needs; tests pass their own. */
 export interface AppDeps {
   /** The fleet the API shows and commands. */
@@ -34,4 +51,16 @@ export interface AppDeps {
   logger?: Logger;
   /** The version `/openapi.json` reports; default `0.0.0`. */
   version?: string;
+  /**
+   * The interface the server is bound to. Requests whose `Host` is not this address,
+   * `localhost`, `127.0.0.1`, `[::1]` or an {@link AppDeps.allowedHosts} entry get 403
+   * `forbidden_host`, and so do state-changing requests from another `Origin`.
+   */
+  host?: string;
+  /** The port the server listens on: `Host` and `Origin` must carry it (any port while unset, as in `app.request()` tests). */
+  port?: number;
+  /** Further names the API answers to (e.g. behind a reverse proxy): `name` (any port) or `name:port`. */
+  allowedHosts?: readonly string[];
+  /** Body size, JSON depth, event-stream and fleet-size limits. */
+  limits?: HttpLimits;
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createWebSocketInspector } from '@statelyai/inspect';
 import type { InspectionEvent, Observer } from 'xstate';
@@ -7,6 +8,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { ServerTarget } from '../core/target.js';
 import { publicTarget } from '../fleet/detail.js';
 import { maskUrls } from '../core/secrets.js';
+import { bearerOf, HostPolicy, tokenMatcher } from './local-access.js';
 
 /** Options of {@link startInspector}; every field has a default. */
 export interface StartInspectorOptions {
@@ -16,11 +18,24 @@ export interface StartInspectorOptions {
   port?: number;
   /** The Stately inspector UI the bridge page embeds; default `https://stately.ai/inspect`. */
   inspectorUrl?: string;
+  /**
+   * The API's bearer token. When set, a browser's WebSocket must present it, or the bridge's own
+   * access key (a random one per bridge, which {@link InspectorBridge.url} carries so the token
+   * itself is never printed), as `?token=` or `Authorization: Bearer`; without it the upgrade is
+   * refused with 401 and nothing is sent.
+   */
+  token?: string;
+  /**
+   * Further names the bridge answers to besides its own address, `localhost`, `127.0.0.1` and
+   * `[::1]` (`name` or `name:port`). Other `Host`s get 403, and so do WebSocket upgrades whose
+   * `Origin` is present and not a page of one of these.
+   */
+  allowedHosts?: readonly string[];
 }
 
 /** A running inspector bridge. */
 export interface InspectorBridge {
-  /** Open this in a browser to watch every statechart live. */
+  /** Open this in a browser to watch every statechart live (with a token configured, it carries the bridge's access key). */
   url: string;
   /** Pass as `createSupervisor(config, { inspect })`. */
   inspect: Observer<InspectionEvent>;
@@ -54,20 +69,56 @@ export async function startInspector(options: StartInspectorOptions = {}): Promi
   const host = options.host ?? '127.0.0.1';
   const inspectorUrl = options.inspectorUrl ?? 'https://stately.ai/inspect';
   const key = randomBytes(16).toString('hex');
+  const isKey = tokenMatcher(key);
+  // With a token, browsers may present it or this key (the one the printed URL carries).
+  const accessKey = options.token === undefined ? undefined : randomBytes(16).toString('base64url');
+  const isAccess = options.token === undefined ? undefined : [tokenMatcher(options.token), tokenMatcher(accessKey!)];
+  let policy = new HostPolicy({ host, allowedHosts: options.allowedHosts });
 
   const actors = new Map<string, string>();
   const snapshots = new Map<string, string>();
   const recent: string[] = [];
   const browsers = new Set<WebSocket>();
 
-  const http = createServer((_request, response) => {
-    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+  const http = createServer((request, response) => {
+    if (!policy.allowsHost(request.headers.host)) {
+      response.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end('forbidden_host: this is not the name of the inspector bridge\n');
+      return;
+    }
+    response.writeHead(200, {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      // The page's address may carry the access key: never send it on, not even to the inspector frame.
+      'referrer-policy': 'no-referrer',
+      'x-content-type-options': 'nosniff',
+      'content-security-policy': "frame-ancestors 'none'",
+    });
     response.end(bridgePage(inspectorUrl));
   });
-  const wss = new WebSocketServer({ server: http });
+  /** Who may open a WebSocket: the right Host and Origin, and the publisher's key or (with a token) a browser's credential. */
+  const verify = (request: IncomingMessage): { ok: true } | { ok: false; status: 401 | 403; reason: string } => {
+    if (!policy.allowsHost(request.headers.host)) return { ok: false, status: 403, reason: 'forbidden_host' };
+    const origin = request.headers.origin;
+    if (origin !== undefined && !policy.allowsOrigin(origin)) return { ok: false, status: 403, reason: 'forbidden_origin' };
+    const url = new URL(request.url ?? '/', 'http://bridge');
+    if (url.pathname === '/publish') return isKey(url.searchParams.get('key') ?? undefined) ? { ok: true } : { ok: false, status: 401, reason: 'unauthorized' };
+    if (!isAccess) return { ok: true };
+    const presented = url.searchParams.get('token') ?? bearerOf(request.headers.authorization);
+    // Both compared, always: the time taken says nothing about which one was close.
+    const results = isAccess.map((matches) => matches(presented));
+    return results.some(Boolean) ? { ok: true } : { ok: false, status: 401, reason: 'unauthorized' };
+  };
+  const wss = new WebSocketServer({
+    server: http,
+    verifyClient: ({ req }, done) => {
+      const verdict = verify(req);
+      if (verdict.ok) done(true);
+      else done(false, verdict.status, verdict.reason);
+    },
+  });
   wss.on('connection', (socket, request) => {
     socket.on('error', () => socket.terminate());
-    if (request.url === `/publish?key=${key}`) {
+    if (new URL(request.url ?? '/', 'http://bridge').pathname === '/publish') {
       socket.on('message', (data) => relay(data.toString()));
       return;
     }
@@ -112,6 +163,7 @@ export async function startInspector(options: StartInspectorOptions = {}): Promi
   });
   const { port } = http.address() as AddressInfo;
   const authority = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  policy = new HostPolicy({ host, port, allowedHosts: options.allowedHosts });
 
   const inspector = createWebSocketInspector({
     url: `ws://${authority}/publish?key=${key}`,
@@ -119,7 +171,7 @@ export async function startInspector(options: StartInspectorOptions = {}): Promi
   });
 
   return {
-    url: `http://${authority}/`,
+    url: `http://${authority}/${accessKey === undefined ? '' : `?token=${accessKey}`}`,
     inspect: inspector.inspect,
     async close() {
       inspector.stop();
@@ -189,8 +241,16 @@ function bridgePage(inspectorUrl: string): string {
       for (const data of pending.splice(0)) frame.contentWindow.postMessage(data, '*');
     }
   });
+  // The access key the printed address carries: kept for reconnects, taken out of the address bar.
+  const params = new URLSearchParams(location.search);
+  if (params.has('token')) {
+    sessionStorage.setItem('mcp-supervisor.inspector-token', params.get('token'));
+    history.replaceState(null, '', location.pathname);
+  }
+  const token = sessionStorage.getItem('mcp-supervisor.inspector-token');
   function connect() {
-    const socket = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/');
+    const query = token ? '?token=' + encodeURIComponent(token) : '';
+    const socket = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/' + query);
     socket.onmessage = (message) => {
       const data = JSON.parse(message.data);
       if (ready) frame.contentWindow.postMessage(data, '*');

@@ -1,5 +1,8 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/errors.js';
+import { loadConfigFile } from '../config/load.js';
+import type { HttpLimits } from '../http/deps.js';
+import { isHostEntry } from '../observe/local-access.js';
 import type { InspectorBridge } from '../observe/inspector.js';
 import { createLogger } from '../observe/logger.js';
 import type { Logger } from '../observe/logger.js';
@@ -26,6 +29,18 @@ Options:
       --token <secret>     require "Authorization: Bearer <secret>" on every
                            route but /health; prefer the environment
                            variable MCP_SUPERVISOR_TOKEN (a flag shows in ps)
+      --allowed-hosts <a,b>
+                           further names (name or name:port) the API and the
+                           inspector answer to in Host and Origin, e.g. a
+                           reverse proxy's; their own address, localhost,
+                           127.0.0.1 and [::1] always; any other gets 403
+      --max-call-body <n>  largest tool-call body, in bytes or with KiB/MiB
+                           (other routes: 1MiB)                      [4MiB]
+      --max-event-clients <n>
+                           event streams open at once (/events and
+                           logs?follow=1 together); more get 503     [64]
+      --max-servers <n>    servers the fleet may hold; POST /actors beyond
+                           answers 409 limit_reached                 [1000]
       --log-level <lvl>    fatal|error|warn|info|debug|trace|silent  [info]
       --inspect            watch every statechart live in the Stately inspector
                            (prints the page to open)
@@ -49,6 +64,8 @@ interface Options {
   host: string;
   port: number;
   token: string | undefined;
+  allowedHosts: string[];
+  limits: HttpLimits;
   level: LogLevel;
   inspect: boolean;
   inspectPort: number;
@@ -95,13 +112,17 @@ async function run(options: Options): Promise<number> {
     if (options.inspect) {
       // Loaded only when asked for: it pulls in a WebSocket stack.
       const { startInspector } = await import('../observe/inspector.js');
-      inspector = await startInspector({ host: options.host, port: options.inspectPort });
+      // The bridge needs the API's token too (a config file's, when no flag or variable gives one).
+      const token = options.token ?? (await loadConfigFile(options.config)).token;
+      inspector = await startInspector({ host: options.host, port: options.inspectPort, token, allowedHosts: options.allowedHosts });
     }
     service = await startService({
       configPath: options.config,
       host: options.host,
       port: options.port,
       token: options.token,
+      allowedHosts: options.allowedHosts,
+      limits: options.limits,
       logger,
       inspect: inspector?.inspect,
     });
@@ -121,7 +142,7 @@ async function run(options: Options): Promise<number> {
 
   const { supervisor, url } = service;
   supervisor.subscribe((event) => logEvent(logger, event));
-  logger.info({ url, config: options.config, servers: supervisor.ids(), auth: service.requiresToken, inspector: inspector?.url }, 'listening');
+  logger.info({ url, config: options.config, servers: supervisor.ids(), auth: service.requiresToken, inspector: inspector?.url.replace(/\?.*$/, '') }, 'listening');
   const auth = service.requiresToken ? ' -H "Authorization: Bearer <token>"' : '';
   process.stderr.write(`mcp-supervisor listening on ${url} — try: curl${auth} ${url}/actors\n`);
   if (inspector) process.stderr.write(`mcp-supervisor statecharts: open ${inspector.url} in a browser\n`);
@@ -162,6 +183,12 @@ function validate(values: ReturnType<typeof parse>['values']): Options {
     host: values.host ?? DEFAULT_HOST,
     port: portOf('--port', values.port, DEFAULT_PORT),
     token,
+    allowedHosts: hostsOf(values['allowed-hosts']),
+    limits: {
+      maxCallBodyBytes: sizeOf('--max-call-body', values['max-call-body']),
+      maxEventClients: countOf('--max-event-clients', values['max-event-clients']),
+      maxServers: countOf('--max-servers', values['max-servers']),
+    },
     level,
     inspect: values.inspect ?? false,
     inspectPort: portOf('--inspect-port', values['inspect-port'], DEFAULT_INSPECT_PORT),
@@ -173,6 +200,32 @@ function portOf(flag: string, value: string | undefined, fallback: number): numb
   const port = Number(value);
   if (!/^\d+$/.test(value) || port > 65_535) throw new UsageError(`${flag} must be a port number from 0 to 65535, got "${value}"`);
   return port;
+}
+
+function hostsOf(value: string | undefined): string[] {
+  const hosts = (value ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  const bad = hosts.filter((entry) => !isHostEntry(entry));
+  if (bad.length > 0) throw new UsageError(`--allowed-hosts takes names or name:port (IPv6 in brackets), got ${bad.map((entry) => `"${entry}"`).join(', ')}`);
+  return hosts;
+}
+
+/** A positive whole number of bytes, or of KiB/MiB with that suffix (k, KiB, m, MiB, any case). */
+function sizeOf(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+)\s*(k|kib|m|mib)?$/i.exec(value.trim());
+  const size = match ? Number(match[1]) * (match[2] ? (match[2].toLowerCase().startsWith('k') ? 1024 : 1024 * 1024) : 1) : NaN;
+  if (!Number.isSafeInteger(size) || size < 1) throw new UsageError(`${flag} must be a size in bytes (e.g. 4194304, 512KiB, 8MiB), got "${value}"`);
+  return size;
+}
+
+function countOf(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const count = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(count) || count < 1) throw new UsageError(`${flag} must be a whole number of at least 1, got "${value}"`);
+  return count;
 }
 
 function logEvent(logger: Logger, event: FleetEvent): void {
@@ -213,6 +266,10 @@ function parse(argv: string[]) {
       host: { type: 'string' },
       port: { type: 'string', short: 'p' },
       token: { type: 'string' },
+      'allowed-hosts': { type: 'string' },
+      'max-call-body': { type: 'string' },
+      'max-event-clients': { type: 'string' },
+      'max-servers': { type: 'string' },
       'log-level': { type: 'string' },
       inspect: { type: 'boolean' },
       'inspect-port': { type: 'string' },

@@ -16,7 +16,7 @@ export { DEFAULT_HOST, DEFAULT_PORT, SHUTDOWN_TIMEOUT_MS, startService } from '.
 export type { RunningService, StartServiceOptions } from './service.js';
 export { createApp } from '../http/app.js';
 export type { App } from '../http/app.js';
-export type { AppDeps, EventStreamOptions } from '../http/deps.js';
+export type { AppDeps, EventStreamOptions, HttpLimits } from '../http/deps.js';
 export type { ConfigPersistence } from '../config/store.js';
 export { createMetrics } from '../observe/metrics.js';
 export type { CreateMetricsOptions, Metrics, MetricsSource } from '../observe/metrics.js';

@@ -5,6 +5,7 @@ import { loadConfigFile } from '../config/load.js';
 import { ConfigStore } from '../config/store.js';
 import { createApp } from '../http/app.js';
 import type { App } from '../http/app.js';
+import type { HttpLimits } from '../http/deps.js';
 import { createMetrics } from '../observe/metrics.js';
 import type { Logger } from '../observe/logger.js';
 import { createSupervisor } from '../fleet/supervisor.js';
@@ -29,6 +30,13 @@ export interface StartServiceOptions {
   port?: number;
   /** When set, every route but `/health` requires `Authorization: Bearer <token>`. */
   token?: string;
+  /**
+   * Further names the API answers to besides its own address, `localhost`, `127.0.0.1` and
+   * `[::1]` (`name` for any port, `name:port` for one); other `Host`s and `Origin`s get 403.
+   */
+  allowedHosts?: readonly string[];
+  /** Body size, JSON depth, event-stream and fleet-size limits of the API (docs/security.md). */
+  limits?: HttpLimits;
   /** Where the service logs (pino); default none. */
   logger?: Logger;
   /** An XState inspection observer (e.g. `startInspector().inspect`). */
@@ -115,7 +123,18 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   let metrics: ReturnType<typeof createMetrics>;
   try {
     metrics = createMetrics(supervisor);
-    app = createApp({ supervisor, persistence, metrics, token, logger, version: packageVersion() });
+    app = createApp({
+      supervisor,
+      persistence,
+      metrics,
+      token,
+      logger,
+      version: packageVersion(),
+      host,
+      port,
+      allowedHosts: options.allowedHosts,
+      limits: options.limits,
+    });
   } catch (error) {
     await supervisor.stop().catch(() => undefined);
     await watchdog?.close();

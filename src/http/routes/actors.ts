@@ -17,6 +17,8 @@ import {
 } from '../schemas.js';
 import { actorDetail } from '../../fleet/detail.js';
 import { DEFAULT_CLIENT_BUFFER, DEFAULT_KEEP_ALIVE_MS } from './events.js';
+import type { StreamSlots } from '../guards.js';
+import { ensureKnownTool, unknownToolError, unknownToolResult } from '../tools.js';
 import type { Hook } from '@hono/zod-openapi';
 import type { Env } from 'hono';
 
@@ -26,7 +28,7 @@ const errors = (...statuses: number[]) =>
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 
 /** `/actors`: every connection actor, its commands, its tools and its logs. */
-export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, string, unknown>) {
+export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, string, unknown>, streams: StreamSlots) {
   const { supervisor } = deps;
   const app = new OpenAPIHono({ defaultHook });
 
@@ -157,16 +159,19 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
       },
       responses: {
         200: json(z.record(z.string(), z.unknown()), 'the tool result; `isError` results pass through'),
-        ...errors(400, 404, 502, 503, 504),
+        ...errors(400, 404, 413, 415, 502, 503, 504),
       },
     }),
     async (c) => {
       const { id, name } = c.req.valid('param');
       const { timeoutMs, waitForReady } = c.req.valid('query');
-      const args = await readArguments(c.req.raw);
+      const args = await readArguments(c.req);
       if (waitForReady) await supervisor.whenServing(id, waitForReady);
-      const result = await supervisor.callTool(id, name, args, { timeoutMs: timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS, signal: c.req.raw.signal });
-      return c.json(result as never, 200);
+      await ensureKnownTool(supervisor, id, name);
+      const result = await supervisor
+        .callTool(id, name, args, { timeoutMs: timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS, signal: c.req.raw.signal })
+        .catch((error: unknown) => Promise.reject(unknownToolError(error, id, name)));
+      return c.json(unknownToolResult(result, id, name) as never, 200);
     },
   );
 
@@ -198,8 +203,13 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
       // Throws for an unknown id (404) before any stream starts. Snapshot and subscription are
       // taken in one synchronous step: no line can fall between them, none comes twice.
       const ring = supervisor.logRing(id);
+      const release = streams.acquire(); // 503 too_many_clients when every stream slot is taken
       const follower = new LogFollower(deps.eventStream?.clientBufferSize ?? DEFAULT_CLIENT_BUFFER);
-      const unsubscribe = ring.subscribe((line) => follower.push(line));
+      const unsubscribeLines = ring.subscribe((line) => follower.push(line));
+      const unsubscribe = (): void => {
+        unsubscribeLines();
+        release();
+      };
       const snapshot = ring.tail(lines);
       const signal = c.req.raw.signal;
       const keepAliveMs = deps.eventStream?.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
@@ -316,7 +326,7 @@ class LogFollower {
 }
 
 /** The body is the tool's arguments: a JSON object, or nothing at all. */
-async function readArguments(request: Request): Promise<Record<string, unknown>> {
+async function readArguments(request: { text(): Promise<string> }): Promise<Record<string, unknown>> {
   const text = await request.text();
   if (text.trim() === '') return {};
   let parsed: unknown;

@@ -5,6 +5,7 @@ import { streamSSE } from 'hono/streaming';
 import type { SSEMessage, SSEStreamingApi } from 'hono/streaming';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
+import type { StreamSlots } from '../guards.js';
 import { EventHistory, isStreamEventType, STREAM_EVENT_TYPES } from '../../observe/event-history.js';
 import type { Sequenced, StreamEvent } from '../../observe/event-history.js';
 
@@ -34,8 +35,11 @@ A client that does not read fast enough (more than 1000 events waiting) is dropp
 
 type Subscription = Pick<EventHistory, 'since' | 'subscribe' | 'lastId' | 'firstId'>;
 
-/** `/events`: the fleet's events as Server-Sent Events, resumable with `Last-Event-ID`. */
-export function eventRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, string, unknown>) {
+/**
+ * `/events`: the fleet's events as Server-Sent Events, resumable with `Last-Event-ID`. Each open
+ * stream holds one of `streams`' slots until it ends; without a free one, 503 `too_many_clients`.
+ */
+export function eventRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, string, unknown>, streams: StreamSlots) {
   const history = deps.eventStream?.history ?? new EventHistory(deps.supervisor, { capacity: deps.eventStream?.historyCapacity });
   const clientBufferSize = deps.eventStream?.clientBufferSize ?? DEFAULT_CLIENT_BUFFER;
   const keepAliveMs = deps.eventStream?.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
@@ -59,6 +63,10 @@ export function eventRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
           description: 'an endless event stream',
         },
         400: { content: { 'application/json': { schema: z.object({ error: z.object({ code: z.string(), message: z.string() }) }) } }, description: 'unknown event type' },
+        503: {
+          content: { 'application/json': { schema: z.object({ error: z.object({ code: z.string(), message: z.string() }) }) } },
+          description: 'too many event streams open (`too_many_clients`)',
+        },
       },
     }),
     (c) => {
@@ -66,7 +74,14 @@ export function eventRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
       const types = parseTypes(query.types);
       const lastId = parseLastId(c.req.header('last-event-id') ?? query.lastEventId);
       const signal = c.req.raw.signal;
-      return streamSSE(c, (stream) => serveClient(stream, history, { types, lastId, signal, bufferSize: clientBufferSize, keepAliveMs }));
+      const release = streams.acquire();
+      return streamSSE(c, async (stream) => {
+        try {
+          await serveClient(stream, history, { types, lastId, signal, bufferSize: clientBufferSize, keepAliveMs });
+        } finally {
+          release();
+        }
+      });
     },
   );
 

@@ -5,6 +5,7 @@ import { CONNECTION_STATES } from '../../core/states.js';
 import type { ConnectionState } from '../../core/states.js';
 import type { Supervisor } from '../../fleet/supervisor.js';
 import type { AppDeps } from '../deps.js';
+import { bearerOf, tokenMatcher } from '../../observe/local-access.js';
 
 const SERVING: ReadonlySet<ConnectionState> = new Set(['healthy', 'degraded']);
 
@@ -13,7 +14,13 @@ const ServerHealthSchema = z
     state: z.enum(CONNECTION_STATES),
     required: z.boolean().openapi({ description: 'only required servers decide the status' }),
     errorCount: z.number().int().openapi({ description: 'failed probes and falls into reconnecting, failed or zombie' }),
-    lastError: z.object({ kind: z.string(), message: z.string(), at: z.number() }).nullable(),
+    lastError: z
+      .object({
+        kind: z.string().openapi({ description: 'the error kind (`timeout`, `closed`, `permanent`, `zombie`, …)' }),
+        at: z.number(),
+        message: z.string().optional().openapi({ description: 'only with the configured token: messages can carry details a public probe must not see' }),
+      })
+      .nullable(),
     lastProbeAt: z.number().nullable().openapi({ description: 'epoch ms of the last probe result' }),
   })
   .openapi('ServerHealth');
@@ -31,8 +38,9 @@ export type Health = z.infer<typeof HealthSchema>;
  * The fleet's verdict: `ok` when every required server is healthy or degraded (also when there
  * are none), else `unavailable`. Servers with `required: false` are listed but never decide.
  */
-function fleetHealth(supervisor: Supervisor): Health {
-  const servers: Health['servers'] = {};
+function fleetHealth(supervisor: Supervisor, withMessages: boolean): Health {
+  // No prototype: `__proto__` and `constructor` are server ids like any other.
+  const servers: Health['servers'] = Object.create(null) as Health['servers'];
   let ok = true;
   for (const id of supervisor.ids()) {
     let view;
@@ -48,7 +56,9 @@ function fleetHealth(supervisor: Supervisor): Health {
       state: view.state,
       required,
       errorCount: stats.errorCount,
-      lastError: view.lastError ? { kind: view.lastError.kind, message: view.lastError.message, at: view.lastError.at } : null,
+      lastError: view.lastError
+        ? { kind: view.lastError.kind, at: view.lastError.at, ...(withMessages ? { message: view.lastError.message } : {}) }
+        : null,
       lastProbeAt: stats.lastProbeAt,
     };
     if (required && !SERVING.has(view.state)) ok = false;
@@ -64,9 +74,15 @@ function requiredOf(supervisor: Supervisor, id: string): boolean {
   }
 }
 
-/** `/health`: never behind auth (see `createApp`), for load balancers and orchestrators. */
+/**
+ * `/health`: never behind auth (see `createApp`), for load balancers and orchestrators. It shows
+ * states, error kinds and counts only; error messages (which can carry details a public probe
+ * must not see) only to a request with the configured token. With no token configured, `GET
+ * /actors` has them.
+ */
 export function healthRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, string, unknown>) {
   const app = new OpenAPIHono({ defaultHook });
+  const matches = deps.token ? tokenMatcher(deps.token) : undefined;
   const body = (description: string) => ({ content: { 'application/json': { schema: HealthSchema } }, description });
 
   app.openapi(
@@ -75,7 +91,8 @@ export function healthRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, stri
       path: '/',
       tags: ['health'],
       summary: 'fleet health',
-      description: '200 when every required server is healthy or degraded, else 503. Needs no token.',
+      description:
+        '200 when every required server is healthy or degraded, else 503. Needs no token; `lastError.message` is shown only with the configured token (never when none is configured: read `/actors`).',
       security: [],
       responses: {
         200: body('every required server is serving'),
@@ -83,7 +100,8 @@ export function healthRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, stri
       },
     }),
     (c) => {
-      const health = fleetHealth(deps.supervisor);
+      const withMessages = matches !== undefined && matches(bearerOf(c.req.header('authorization')));
+      const health = fleetHealth(deps.supervisor, withMessages);
       return health.status === 'ok' ? c.json(health, 200) : c.json(health, 503);
     },
   );

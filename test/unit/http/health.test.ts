@@ -78,11 +78,11 @@ describe('GET /health', () => {
     expect((await health(app)).status).toBe(200);
   });
 
-  it('is 503 when a required server has failed, with its last error', async () => {
+  it('is 503 when a required server has failed, with its error kind but not its message', async () => {
     const broken: ServerDefinition = {
       ...server('broken'),
-      // Gives up after the first attempt: `failed`.
-      target: { type: 'memory', createServer: () => Promise.reject(new Error('cannot start')) },
+      // Gives up after the first attempt: `failed`. The message stands for one carrying a secret.
+      target: { type: 'memory', createServer: () => Promise.reject(new Error('cannot start: password=hunter2')) },
       settings: resolveSettings({ maxAttempts: 1, initialBackoffMs: 10, maxBackoffMs: 10 }),
     };
     const supervisor = new Supervisor({ maxConcurrentReconnects: 4, servers: [server('files'), broken] });
@@ -92,8 +92,30 @@ describe('GET /health', () => {
     await waitFor(supervisor.connection('broken'), (snapshot) => snapshot.matches('failed'), { timeout: 10_000 });
     const { status, body } = await health(app);
     expect(status).toBe(503);
-    expect(body.servers.broken).toMatchObject({ state: 'failed', required: true, lastError: { message: expect.any(String) } });
+    expect(body.servers.broken).toMatchObject({ state: 'failed', required: true, lastError: { kind: expect.any(String), at: expect.any(Number) } });
+    expect(body.servers.broken!.lastError).not.toHaveProperty('message');
+    expect(JSON.stringify(body)).not.toContain('hunter2');
     expect(body.servers.broken!.errorCount).toBeGreaterThan(0);
+  });
+
+  it('shows error messages only with the configured token', async () => {
+    const broken: ServerDefinition = {
+      ...server('broken'),
+      target: { type: 'memory', createServer: () => Promise.reject(new Error('cannot start: password=hunter2')) },
+      settings: resolveSettings({ maxAttempts: 1, initialBackoffMs: 10, maxBackoffMs: 10 }),
+    };
+    const supervisor = new Supervisor({ maxConcurrentReconnects: 4, servers: [broken] });
+    running.add(supervisor);
+    const app = createApp({ supervisor, token: 'correct-horse' });
+    await waitFor(supervisor.connection('broken'), (snapshot) => snapshot.matches('failed'), { timeout: 10_000 });
+    for (const headers of [undefined, { authorization: 'Bearer wrong' }, { authorization: 'Basic Y29ycmVjdC1ob3JzZQ==' }]) {
+      const { status, body } = await health(app, headers);
+      expect(status).toBe(503);
+      expect(body.servers.broken!.lastError).not.toHaveProperty('message');
+      expect(JSON.stringify(body)).not.toContain('hunter2');
+    }
+    const { body } = await health(app, { authorization: 'Bearer correct-horse' });
+    expect(body.servers.broken!.lastError).toMatchObject({ message: expect.stringContaining('hunter2') });
   });
 
   it('leaves servers with required: false out of the verdict', async () => {

@@ -1,0 +1,62 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ConnectionError } from '../core/errors.js';
+import type { Supervisor } from '../fleet/supervisor.js';
+import { ApiError } from './errors.js';
+
+/** How old a cached tool list may be before a name missing from it is looked up again. */
+const RELIST_AFTER_MS = 5_000;
+
+function unknownTool(id: string, name: string): ApiError {
+  return new ApiError(404, 'unknown_tool', `server "${id}" has no tool ${JSON.stringify(name)}`, { tool: name });
+}
+
+/**
+ * 404 `unknown_tool`, without calling, when the server's tool list is known and lacks `name`. A
+ * list older than a few seconds is read again first, so a tool the server added since is found
+ * (at most one listing per server every few seconds, whatever the callers send). When the list
+ * is not known, or cannot be read now, the call goes ahead and the server decides.
+ */
+export async function ensureKnownTool(supervisor: Supervisor, id: string, name: string): Promise<void> {
+  let cached = supervisor.cachedTools(id);
+  if (!cached || cached.tools.some((tool) => tool.name === name)) return;
+  if (Date.now() - cached.at > RELIST_AFTER_MS) {
+    try {
+      await supervisor.listTools(id);
+    } catch {
+      return;
+    }
+    cached = supervisor.cachedTools(id);
+    if (!cached || cached.tools.some((tool) => tool.name === name)) return;
+  }
+  throw unknownTool(id, name);
+}
+
+/**
+ * What servers answer for a tool they do not have. The MCP SDK's `McpServer` (and so
+ * server-everything and our fixtures) answers `isError: true` with the text
+ * `MCP error -32602: Tool <name> not found`; a low-level `Server` may throw that as a JSON-RPC
+ * error (-32602), and hand-written ones often say `Unknown tool: <name>`. Only a message naming
+ * the very tool asked for counts.
+ */
+function saysUnknown(message: string, name: string): boolean {
+  const text = message.trim().replace(/^(?:MCP error -?\d+:\s*)+/, '');
+  return text === `Tool ${name} not found` || new RegExp(`^Unknown tool:?\\s*["'\`]?${escapeRegExp(name)}["'\`]?\\.?$`, 'i').test(text);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** A tool call's result that is the server saying the tool does not exist, as 404 `unknown_tool`; else the result. */
+export function unknownToolResult(result: CallToolResult, id: string, name: string): CallToolResult {
+  if (result.isError !== true || result.content.length !== 1) return result;
+  const [only] = result.content;
+  if (only?.type === 'text' && saysUnknown(only.text, name)) throw unknownTool(id, name);
+  return result;
+}
+
+/** A tool call's error that is the server saying the tool does not exist, as 404 `unknown_tool`; else the error. */
+export function unknownToolError(error: unknown, id: string, name: string): unknown {
+  const protocol = error instanceof ConnectionError && (error.kind === 'transient' || error.kind === 'method-not-found');
+  return protocol && saysUnknown(error.message, name) ? unknownTool(id, name) : error;
+}
