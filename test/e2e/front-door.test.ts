@@ -121,7 +121,6 @@ describe('mcp-supervisor CLI front door', () => {
   let configPath: string;
   let marker: string;
   let inspectorUrl: string;
-  let authority: string;
 
   beforeAll(async () => {
     configPath = join(dir, 'mcp.json');
@@ -152,7 +151,6 @@ describe('mcp-supervisor CLI front door', () => {
       '--log-level',
       'warn',
     ]);
-    authority = new URL(cli.url).host;
     inspectorUrl = await waitUntil(() => /statecharts: open (http:\/\/\S+)/.exec(cli.stderr())?.[1], 5_000, () => cli.stderr());
     await waitUntil(
       async () => {
