@@ -29,6 +29,31 @@ const commonServerFields = {
   required: z.boolean().default(true),
   disabled: z.boolean().default(false),
   health: healthOverridesSchema.optional(),
+  /** Default deadline of a tool call (ms), as Claude Desktop, Cursor and VS Code users write it. */
+  timeout: positiveMs.optional(),
+  /** A dotenv file (relative to the config file) whose values go under `env`; `env` wins. */
+  envFile: z.string().min(1, 'envFile must not be empty').optional(),
+};
+
+/**
+ * Keys other MCP clients write into a server entry that mean nothing to a supervisor: tool
+ * approval lists (Cline, Roo Code), a description, VS Code's gallery bookkeeping. They are
+ * accepted, left out of the definition, and named in one info line per server.
+ */
+export const IGNORED_SERVER_KEYS: ReadonlySet<string> = new Set(['autoApprove', 'alwaysAllow', 'description', 'gallery', 'version']);
+
+/** Typing only: the ignored keys are removed before an entry is validated. */
+const ignoredServerFields = {
+  /** Ignored (Cline): tools its user approved in advance. */
+  autoApprove: z.unknown().optional(),
+  /** Ignored (Roo Code): tools its user approved in advance. */
+  alwaysAllow: z.unknown().optional(),
+  /** Ignored: a human description of the server. */
+  description: z.unknown().optional(),
+  /** Ignored (VS Code): the gallery the server was installed from. */
+  gallery: z.unknown().optional(),
+  /** Ignored (VS Code): the version installed from the gallery. */
+  version: z.unknown().optional(),
 };
 
 const stringRecord = z.record(z.string(), z.string());
@@ -48,6 +73,7 @@ const stdioServerSchema = z
     cwd: z.string().optional(),
     ...processPolicyFields,
     ...commonServerFields,
+    ...ignoredServerFields,
   })
   .strict();
 
@@ -63,17 +89,30 @@ const httpFields = {
   cwd: z.string().optional(),
   ...processPolicyFields,
   ...commonServerFields,
+  ...ignoredServerFields,
 };
+
+/** Every way a config may spell a transport, and the transport it means. */
+export const TRANSPORT_SPELLINGS: ReadonlyMap<string, 'stdio' | 'sse' | 'streamable-http'> = new Map([
+  ['stdio', 'stdio'],
+  ['sse', 'sse'],
+  ['streamable-http', 'streamable-http'],
+  // Cursor and VS Code.
+  ['http', 'streamable-http'],
+  // Cline.
+  ['streamableHttp', 'streamable-http'],
+]);
 
 /**
  * The transport a plain entry means: a `command` is stdio; a `url` is Streamable HTTP unless it
- * ends in `/sse` (the legacy transport); Cursor's `type: "http"` is Streamable HTTP. Deciding
- * this before validation lets every error point at the field that is wrong.
+ * ends in `/sse` (the legacy transport); `http` (Cursor, VS Code) and `streamableHttp` (Cline) are
+ * Streamable HTTP. Deciding this before validation lets every error point at the field that is wrong.
  */
 function withTransportType(entry: unknown): unknown {
   if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return entry;
   const record = entry as Record<string, unknown>;
-  if (record.type === 'http') return { ...record, type: 'streamable-http' };
+  const spelled = typeof record.type === 'string' ? TRANSPORT_SPELLINGS.get(record.type) : undefined;
+  if (spelled !== undefined) return { ...record, type: spelled };
   if (record.type !== undefined) return record;
   // A url wins over a command: both together mean "start this HTTP server, then connect to it".
   if (typeof record.url === 'string') return { ...record, type: /\/sse\/?$/.test(record.url.split('?')[0] ?? '') ? 'sse' : 'streamable-http' };
@@ -95,35 +134,58 @@ export const serverEntrySchema = z.preprocess(
   ),
 );
 
-/** Ids appear in URLs (`/actors/:id`) and metric labels, so they stay plain. */
-export const serverIdSchema = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9._-]+$/, 'server ids may use letters, digits, ".", "_" and "-"');
+/**
+ * Ids appear in URLs (`/actors/:id`) and metric labels, so they stay plain: 1 to 128 letters,
+ * digits, `.`, `_` and `-`, and never `.` or `..`, which URLs resolve away as path segments.
+ * The same rule holds for config keys, `POST /actors` ids and route parameters.
+ */
+export const SERVER_ID_PATTERN = /^(?!\.\.?$)[A-Za-z0-9._-]{1,128}$/;
+
+/** What {@link SERVER_ID_PATTERN} says, in words. */
+export const SERVER_ID_RULE = 'server ids are 1 to 128 letters, digits, ".", "_" and "-", and not "." or ".."';
+
+export const serverIdSchema = z.string().regex(SERVER_ID_PATTERN, SERVER_ID_RULE);
+
+/** The `supervisor` section: settings for the whole fleet. */
+export const supervisorSchema = z
+  .object({
+    maxConcurrentReconnects: z.number().int().min(1).default(4),
+    health: healthOverridesSchema.optional(),
+    /** Bearer token for the HTTP API; `--token` and MCP_SUPERVISOR_TOKEN take precedence. Use `${VAR}`. */
+    token: z.string().min(1, 'token must not be empty').optional(),
+  })
+  .strict()
+  .default({ maxConcurrentReconnects: 4 });
+
+/** The keys a `health` block may have, for suggestions on a misspelled one. */
+export const HEALTH_KEYS: readonly string[] = Object.keys(healthOverridesSchema.shape);
+
+/** The keys a server entry may have (any transport), ignored ones included. */
+export const SERVER_KEYS: readonly string[] = [...new Set(['type', ...Object.keys(stdioServerSchema.shape), ...Object.keys(httpFields)])];
+
+const serverMapSchema = z.record(serverIdSchema, serverEntrySchema);
 
 /**
- * The zod schema of a config file: an optional `supervisor` section and the `mcpServers` map
- * (the format Claude Desktop, Cursor and mcpo use). `parseConfig` applies it after `${VAR}`
- * expansion and adds the checks it cannot express (unknown and cyclic `dependsOn`).
+ * A config as an object: an optional `supervisor` section and the `mcpServers` map (the format
+ * Claude Desktop, Cursor and mcpo use). A file may instead use VS Code's `servers` (with its
+ * `inputs`, ignored). `parseConfig` validates a config section by section with the schemas above,
+ * so that every problem is named at its path, and adds the checks a schema cannot express
+ * (unknown keys with suggestions, unknown and cyclic `dependsOn`, env files).
  */
 export const configSchema = z
   .object({
     $schema: z.string().optional(),
-    supervisor: z
-      .object({
-        maxConcurrentReconnects: z.number().int().min(1).default(4),
-        health: healthOverridesSchema.optional(),
-        /** Bearer token for the HTTP API; `--token` and MCP_SUPERVISOR_TOKEN take precedence. Use `${VAR}`. */
-        token: z.string().min(1, 'token must not be empty').optional(),
-      })
-      .strict()
-      .default({ maxConcurrentReconnects: 4 }),
-    mcpServers: z.record(serverIdSchema, serverEntrySchema),
+    supervisor: supervisorSchema,
+    mcpServers: serverMapSchema,
   })
   .strict();
 
+/** The keys a config file may have at its top level: VS Code's `servers` (for `mcpServers`) and `inputs` too. */
+export const TOP_LEVEL_KEYS: readonly string[] = [...Object.keys(configSchema.shape), 'servers', 'inputs'];
+
+/** The keys the `supervisor` section may have. */
+export const SUPERVISOR_KEYS: readonly string[] = Object.keys(supervisorSchema.unwrap().shape);
+
 /** A config as written (before defaults): what `createSupervisor` and `parseConfig` accept as a plain object. */
 export type RawConfig = z.input<typeof configSchema>;
-export type ParsedConfig = z.output<typeof configSchema>;
 export type ServerEntry = z.output<typeof serverEntrySchema>;

@@ -10,7 +10,7 @@ import type { McpSession } from '../core/session.js';
 
 /** Options of one call through a connection. */
 export interface CallToolOptions {
-  /** Deadline of a tool call (ms); the MCP SDK's default (60 000) when unset. `listTools` ignores it. */
+  /** Deadline of a tool call (ms); the server's `timeout` from the config, else the MCP SDK's default (60 000), when unset. `listTools` ignores it. */
   timeoutMs?: number;
   /** Aborts the call: it rejects, and the request is cancelled on the server. */
   signal?: AbortSignal;
@@ -31,6 +31,8 @@ export class ConnectionCalls {
   constructor(
     private readonly ref: ConnectionActorRef,
     readonly id: string,
+    /** The deadline of a call that sets none (ms): the server's configured `timeout`. */
+    private readonly defaultTimeoutMs?: number,
   ) {
     this.subscription = ref.subscribe((snapshot) => {
       if (this.pending.size === 0) return;
@@ -46,7 +48,7 @@ export class ConnectionCalls {
   }
 
   callTool(name: string, args: Record<string, unknown> = {}, options?: CallToolOptions): Promise<CallToolResult> {
-    return this.run((session, signal) => session.callTool({ name, arguments: args }, { signal, timeoutMs: options?.timeoutMs }), options);
+    return this.run((session, signal) => session.callTool({ name, arguments: args }, { signal, timeoutMs: options?.timeoutMs ?? this.defaultTimeoutMs }), options);
   }
 
   dispose(): void {

@@ -30,7 +30,7 @@ import type { CallOutcome, FleetEvent } from './events.js';
 import { DEFAULT_PROCESS_SAMPLE_INTERVAL_MS, ProcessSampling } from './process-sampling.js';
 import { StatsBook } from './stats.js';
 import type { ServerStats } from './stats.js';
-import { viewOf } from './views.js';
+import { disabledViewOf, viewOf } from './views.js';
 import type { ActorView } from './views.js';
 
 /** Options of `createSupervisor`; every field has a default. */
@@ -86,7 +86,14 @@ export class Supervisor {
   private readonly processes = new ProcessRegistry();
   private readonly stderr = new Map<string, LogRing>();
   private readonly calls = new Map<string, ConnectionCalls>();
+  /** Every server's definition, in config order (then the order of `add`), disabled ones included. */
   private readonly definitions = new Map<string, ServerDefinition>();
+  /**
+   * Disabled servers, by id, with the time each became part of the fleet. They have no actor
+   * (the supervisor machine spawns a connection for every server it is given); their view is
+   * made here, `stopped`, and `enable` hands them to the machine.
+   */
+  private readonly disabled = new Map<string, number>();
   private readonly stats = new StatsBook();
   private readonly toolCache = new Map<string, { tools: Tool[]; at: number }>();
   private readonly sampling = new ProcessSampling(this.processes);
@@ -99,7 +106,10 @@ export class Supervisor {
 
   /** Prefer `createSupervisor`, which also accepts a raw config object. */
   constructor(config: SupervisorConfig, options: CreateSupervisorOptions = {}) {
-    for (const definition of config.servers) if (!definition.disabled) this.definitions.set(definition.id, definition);
+    for (const definition of config.servers) {
+      this.definitions.set(definition.id, definition);
+      if (definition.disabled) this.disabled.set(definition.id, Date.now());
+    }
     const logic = supervisorMachine.provide({
       actors: {
         connection: createConnectionLogic({
@@ -135,35 +145,58 @@ export class Supervisor {
     return this.actor.getSnapshot();
   }
 
-  /** Every supervised server's id. */
+  /** Every supervised server's id; disabled servers are not supervised ({@link Supervisor.disabledIds}). */
   ids(): string[] {
     return Object.keys(this.snapshot.context.servers);
   }
 
-  /** The connection actor of one server (`systemId` = server id); throws `UnknownServerError`. */
+  /** The ids of the disabled servers: in the fleet, `stopped`, never started until enabled. */
+  disabledIds(): string[] {
+    return [...this.disabled.keys()];
+  }
+
+  /** Whether a server of this id is in the fleet, supervised or disabled. */
+  has(id: string): boolean {
+    return this.definitions.has(id);
+  }
+
+  /** Whether the server is disabled (in the fleet, not started); throws `UnknownServerError`. */
+  isDisabled(id: string): boolean {
+    this.known(id);
+    return this.disabled.has(id);
+  }
+
+  /**
+   * The connection actor of one server (`systemId` = server id); throws `UnknownServerError`,
+   * also for a disabled server, which has none.
+   */
   connection(id: string): ConnectionActorRef {
     const ref = this.actor.system.get(id) as ConnectionActorRef | undefined;
-    if (!ref || !(id in this.snapshot.context.servers)) throw new UnknownServerError(id);
+    if (!ref || !Object.hasOwn(this.snapshot.context.servers, id)) throw new UnknownServerError(id);
     return ref;
   }
 
-  /** The server's connection state now. */
+  /** The server's connection state now (`stopped` for a disabled server). */
   state(id: string): ConnectionState {
+    if (this.isDisabled(id)) return 'stopped';
     return connectionStateOf(this.connection(id).getSnapshot());
   }
 
-  /** What one server looks like from outside. */
+  /** What one server looks like from outside; a disabled one is `stopped` with `disabled: true`. */
   view(id: string): ActorView {
+    const since = this.disabled.get(id);
+    if (since !== undefined) return disabledViewOf(this.definition(id), since);
     return viewOf(id, this.connection(id).getSnapshot(), this.snapshot.context, this.processes.facts(id));
   }
 
-  /** {@link Supervisor.view} of every server. */
+  /** {@link Supervisor.view} of every server, disabled ones included, in config order. */
   views(): ActorView[] {
-    return this.ids().map((id) => this.view(id));
+    return [...this.definitions.keys()].map((id) => this.view(id));
   }
 
   /** Resolves when the server's connection is `healthy`; rejects after `timeoutMs`. */
   async ready(id: string, timeoutMs = 30_000): Promise<void> {
+    if (this.isDisabled(id)) throw new NotConnectedError(id, 'stopped');
     await waitFor(this.connection(id), (snapshot) => connectionStateOf(snapshot) === 'healthy', { timeout: timeoutMs });
   }
 
@@ -172,6 +205,7 @@ export class Supervisor {
    * complaint: callers go on to find out what state it is in (gRPC's wait-for-ready).
    */
   async whenServing(id: string, timeoutMs: number): Promise<void> {
+    if (this.isDisabled(id)) return;
     const serving = (state: ConnectionState): boolean => state === 'healthy' || state === 'degraded';
     try {
       await waitFor(this.connection(id), (snapshot) => serving(connectionStateOf(snapshot)), { timeout: timeoutMs });
@@ -210,12 +244,13 @@ export class Supervisor {
 
   /** The last listing of this server's tools, if any since it last connected. */
   cachedTools(id: string): { tools: Tool[]; at: number } | undefined {
-    this.connection(id);
+    this.known(id);
     return this.toolCache.get(id);
   }
 
   /** Runs one health check now and resolves with its outcome; `NotConnectedError` when not serving. */
   async probe(id: string): Promise<ProbeCompleted> {
+    if (this.isDisabled(id)) throw new NotConnectedError(id, 'stopped');
     const ref = this.connection(id);
     const state = connectionStateOf(ref.getSnapshot());
     if (state !== 'healthy' && state !== 'degraded') throw new NotConnectedError(id, state);
@@ -244,48 +279,91 @@ export class Supervisor {
 
   /** Error count, last probe time and recent transitions of one server. */
   statsOf(id: string): ServerStats {
-    this.connection(id);
+    this.known(id);
     return this.stats.of(id);
   }
 
   /** The bounded log of one server's process (stderr, and stdout of launched HTTP servers). */
   logRing(id: string): LogRing {
-    this.connection(id);
+    this.known(id);
     return this.stderrOf(id);
   }
 
   /** The last lines the server's process wrote. */
   logs(id: string, lines = 100): LogLine[] {
-    this.connection(id);
+    this.known(id);
     return this.stderrOf(id).tail(lines);
   }
 
-  /** Sends an operator command (`start`, `stop`, `reconnect`, `probe`) to one connection. */
+  /**
+   * Sends an operator command (`start`, `stop`, `reconnect`, `probe`) to one connection. On a
+   * disabled server, `start` and `reconnect` enable it ({@link Supervisor.enable}); `stop` and
+   * `probe` do nothing.
+   */
   command(id: string, command: ConnectionCommand): void {
+    if (this.isDisabled(id)) {
+      if (command === 'start' || command === 'reconnect') this.enable(id);
+      return;
+    }
     this.connection(id);
     if (command !== 'probe') this.stats.commandSent(id);
     this.actor.send({ type: 'connection.command', id, command });
   }
 
-  /** Reconnects the server with a fresh session (and process), or starts it when stopped. */
+  /** Reconnects the server with a fresh session (and process), or starts it when stopped (or disabled). */
   restart(id: string): void {
+    if (this.isDisabled(id)) return this.enable(id);
     this.connection(id);
     this.stats.commandSent(id);
     this.actor.send({ type: 'server.restart', id });
   }
 
-  /** Starts supervising one more server; `DuplicateServerError` when the id is taken. */
+  /**
+   * Starts supervising one more server, or keeps a disabled one (`stopped`, not started);
+   * `DuplicateServerError` when the id is taken.
+   */
   add(definition: ServerDefinition): void {
-    if (definition.id in this.snapshot.context.servers) throw new DuplicateServerError(definition.id);
-    this.definitions.set(definition.id, definition);
+    const { id } = definition;
+    if (this.definitions.has(id) || Object.hasOwn(this.snapshot.context.servers, id)) throw new DuplicateServerError(id);
+    this.definitions.set(id, definition);
+    if (definition.disabled) {
+      const at = Date.now();
+      this.disabled.set(id, at);
+      this.publish({ type: 'server.added', id, at });
+      return;
+    }
     this.actor.send({ type: 'server.add', server: toSupervised(definition) });
+    if (!Object.hasOwn(this.snapshot.context.servers, id)) {
+      this.definitions.delete(id);
+      throw new Error(`the supervisor actor did not take server "${id}"`);
+    }
+  }
+
+  /** Starts a disabled server: from now on it is supervised like any other. No-op if it is not disabled. */
+  enable(id: string): void {
+    const definition = this.definition(id);
+    if (!this.disabled.delete(id)) return;
+    const enabled = { ...definition, disabled: false };
+    this.definitions.set(id, enabled);
+    this.actor.send({ type: 'server.add', server: toSupervised(enabled) });
+    if (!Object.hasOwn(this.snapshot.context.servers, id)) {
+      this.definitions.set(id, definition);
+      this.disabled.set(id, Date.now());
+      throw new Error(`the supervisor actor did not take server "${id}"`);
+    }
   }
 
   /** Stops the server's connection, closes its transport (reaping any process) and forgets it. */
   async remove(id: string, timeoutMs = 15_000): Promise<void> {
+    if (this.isDisabled(id)) {
+      this.disabled.delete(id);
+      this.definitions.delete(id);
+      this.publish({ type: 'server.removed', id, at: Date.now() });
+      return;
+    }
     this.connection(id);
     this.actor.send({ type: 'server.remove', id });
-    await waitFor(this.actor, (snapshot) => !(id in snapshot.context.servers), { timeout: timeoutMs });
+    await waitFor(this.actor, (snapshot) => !Object.hasOwn(snapshot.context.servers, id), { timeout: timeoutMs });
     this.calls.get(id)?.dispose();
     this.calls.delete(id);
     this.stderr.delete(id);
@@ -326,11 +404,17 @@ export class Supervisor {
     return this.events.subscribe(listener, options);
   }
 
+  /** Throws `UnknownServerError` unless the server is in the fleet (supervised or disabled). */
+  private known(id: string): void {
+    if (!this.definitions.has(id)) throw new UnknownServerError(id);
+  }
+
   private callsOf(id: string): ConnectionCalls {
+    if (this.isDisabled(id)) throw new NotConnectedError(id, 'stopped');
     const ref = this.connection(id);
     let calls = this.calls.get(id);
     if (!calls) {
-      calls = new ConnectionCalls(ref, id);
+      calls = new ConnectionCalls(ref, id, this.definitions.get(id)?.callTimeoutMs);
       this.calls.set(id, calls);
     }
     return calls;

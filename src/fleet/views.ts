@@ -4,6 +4,8 @@ import type { ProcessFacts } from '../runtime/process/registry.js';
 import { connectionStateOf } from '../machines/connection.machine.js';
 import type { ConnectionSnapshot } from '../machines/connection.machine.js';
 import type { SupervisorContext } from '../machines/supervisor.machine.js';
+import { EMPTY_QUALITY } from '../core/quality/index.js';
+import type { ServerDefinition } from '../config/load.js';
 
 /** What one connection looks like from outside (`/actors`, `supervisor.views()`). */
 export interface ActorView {
@@ -29,6 +31,8 @@ export interface ActorView {
   waitingForSlot: boolean;
   /** For servers the supervisor runs as processes (stdio, launched HTTP). */
   process?: ProcessFacts;
+  /** `true` for a disabled server: listed as `stopped`, never started until `start` enables it. */
+  disabled?: boolean;
 }
 
 /** Builds the view of one connection from its snapshot and the supervisor's context. */
@@ -53,5 +57,22 @@ export function viewOf(id: string, snapshot: ConnectionSnapshot, supervisor: Sup
     quarantinedUntil: until !== undefined && until > now ? until : null,
     waitingForSlot: supervisor.queue.some((request) => request.id === id),
     ...(process ? { process } : {}),
+  };
+}
+
+/** The view of a disabled server, which has no connection actor: `stopped` since it joined the fleet. */
+export function disabledViewOf(definition: ServerDefinition, since: number): ActorView {
+  return {
+    id: definition.id,
+    state: 'stopped',
+    transport: definition.target.type,
+    priority: definition.priority,
+    since,
+    attempts: 0,
+    lastError: null,
+    quality: { score: EMPTY_QUALITY.score, latencyMs: { p50: null, p95: null }, successRate: null, trend: EMPTY_QUALITY.trend },
+    quarantinedUntil: null,
+    waitingForSlot: false,
+    disabled: true,
   };
 }

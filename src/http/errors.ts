@@ -1,6 +1,7 @@
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ConfigError } from '../config/errors.js';
+import { ConfigConflictError, ConfigFileError, PersistenceError } from '../config/store.js';
 import { ConnectionError, ConnectionLostError, NotConnectedError } from '../core/errors.js';
 import { DuplicateServerError, UnknownServerError } from '../fleet/errors.js';
 
@@ -34,6 +35,10 @@ export function toErrorResponse(error: unknown): { status: ContentfulStatusCode;
   if (error instanceof UnknownServerError) return { status: 404, body: body('not_found', error.message) };
   if (error instanceof DuplicateServerError) return { status: 409, body: body('conflict', error.message) };
   if (error instanceof ConfigError) return { status: 400, body: body('invalid_config', error.message, { issues: error.issues }) };
+  // Writing the config file failed or would overwrite someone else's change: nothing was changed.
+  if (error instanceof ConfigConflictError) return { status: 409, body: body('config_conflict', error.message, { path: error.path }) };
+  if (error instanceof PersistenceError) return { status: 503, body: body('persistence_failed', error.message, { path: error.path, errno: error.errno ?? null }) };
+  if (error instanceof ConfigFileError) return { status: 503, body: body('persistence_failed', error.message) };
   if (error instanceof NotConnectedError) return { status: 503, body: body('not_connected', error.message, { state: error.state }) };
   if (error instanceof ConnectionLostError) return { status: 503, body: body('connection_lost', error.message, { state: error.state }) };
   if (error instanceof ConnectionError) {

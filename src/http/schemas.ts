@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { CONNECTION_STATES } from '../core/states.js';
+import { SERVER_ID_PATTERN, SERVER_ID_RULE } from '../config/schema.js';
 
 export const ErrorSchema = z
   .object({
@@ -36,6 +37,7 @@ export const ActorViewSchema = z
       })
       .optional()
       .openapi({ description: 'for servers the supervisor runs as processes' }),
+    disabled: z.boolean().optional().openapi({ description: 'true for a disabled server: `stopped`, never started until `start` enables it' }),
   })
   .openapi('ActorView');
 
@@ -46,8 +48,9 @@ export const ActorDetailSchema = ActorViewSchema.extend({
   history: z.array(z.object({ from: z.string().optional(), to: z.string(), at: z.number(), reason: z.string().optional() })),
 }).openapi('ActorDetail');
 
+/** The same rule as config keys and `POST /actors` ids (`src/config/schema.ts`). */
 export const IdParamSchema = z.object({
-  id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: 'files' }),
+  id: z.string().regex(SERVER_ID_PATTERN, SERVER_ID_RULE).openapi({ param: { name: 'id', in: 'path' }, example: 'files' }),
 });
 
 /** Documented loosely here; validated in full by the config schema, which reports by path. */

@@ -20,6 +20,7 @@ const SIGNAL_ECHO_MS = 1_000;
 const HELP = `mcp-supervisor — keeps MCP server connections alive and honest
 
 Usage: mcp-supervisor --config <file> [options]
+       mcp-supervisor --check --config <file>
 
 Options:
   -c, --config <file>      mcpServers config (JSON); servers added or removed
@@ -45,6 +46,9 @@ Options:
       --inspect            watch every statechart live in the Stately inspector
                            (prints the page to open)
       --inspect-port <n>   port of the inspector page; 0 = any free port [${DEFAULT_INSPECT_PORT}]
+      --check              validate the config and exit, starting nothing (like
+                           nginx -t): 0 and a one-line summary, or 1 and every
+                           problem by path
   -h, --help               show this help
   -v, --version            print the version
 
@@ -86,6 +90,11 @@ async function main(argv: string[]): Promise<number> {
   if (values.version) {
     process.stdout.write(`${packageVersion()}\n`);
     return 0;
+  }
+  if (values.check) {
+    if (values.config) return check(values.config);
+    process.stderr.write(`--check needs --config <file>\n\n${HELP}`);
+    return 2;
   }
   let options: Options;
   try {
@@ -195,6 +204,28 @@ function validate(values: ReturnType<typeof parse>['values']): Options {
   };
 }
 
+/**
+ * `--check`: loads and validates the config as a start would (env files read, `${VAR}` expanded
+ * from this environment), prints ignored keys and warnings to stderr, then one summary line to
+ * stdout; or every problem by path to stderr. Starts nothing, binds nothing.
+ */
+async function check(path: string): Promise<number> {
+  let config: Awaited<ReturnType<typeof loadConfigFile>>;
+  try {
+    config = await loadConfigFile(path);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`mcp-supervisor: ${error.message}\n`);
+    return 1;
+  }
+  for (const { path: where, keys } of config.ignored ?? []) process.stderr.write(`mcp-supervisor: ${where || '(root)'}: ignoring ${keys.join(', ')}\n`);
+  for (const warning of config.warnings ?? []) process.stderr.write(`mcp-supervisor: warning: ${warning.path}: ${warning.message}\n`);
+  const disabled = config.servers.filter((server) => server.disabled).length;
+  const servers = `${config.servers.length} server${config.servers.length === 1 ? '' : 's'}${disabled > 0 ? ` (${disabled} disabled)` : ''}`;
+  process.stdout.write(`mcp-supervisor: config ${path} is valid: ${servers}\n`);
+  return 0;
+}
+
 function portOf(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const port = Number(value);
@@ -275,6 +306,7 @@ function parse(argv: string[]) {
       'inspect-port': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
+      check: { type: 'boolean' },
     },
     strict: true,
   });

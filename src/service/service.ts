@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
-import { loadConfigFile } from '../config/load.js';
+import { parseConfigText, readConfigText } from '../config/load.js';
 import { ConfigStore } from '../config/store.js';
 import { createApp } from '../http/app.js';
 import type { App } from '../http/app.js';
@@ -92,9 +92,13 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   const logger = options.logger;
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? SHUTDOWN_TIMEOUT_MS;
 
-  const config = await loadConfigFile(options.configPath, env);
+  // One read: the fleet and the store's compare-and-swap baseline come from the same bytes.
+  const text = await readConfigText(options.configPath);
+  const config = parseConfigText(text, options.configPath, env);
+  for (const { server, keys } of config.ignored ?? []) logger?.info({ server, keys }, 'config: ignoring keys this supervisor does not use');
+  for (const warning of config.warnings ?? []) logger?.warn({ path: warning.path }, `config: ${warning.message}`);
   const token = options.token ?? config.token;
-  const persistence = await ConfigStore.open(options.configPath, { env });
+  const persistence = await ConfigStore.open(options.configPath, { env, baseline: text });
 
   let app: App | undefined;
   const server = createAdaptorServer({

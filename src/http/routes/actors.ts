@@ -2,7 +2,9 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import type { SSEMessage, SSEStreamingApi } from 'hono/streaming';
 import type { LogLine } from '../../runtime/log-ring.js';
+import { dirname, resolve } from 'node:path';
 import { definitionFromEntry } from '../../config/load.js';
+import { DuplicateServerError } from '../../fleet/errors.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import {
@@ -31,6 +33,13 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({ content
 export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, string, unknown>, streams: StreamSlots) {
   const { supervisor } = deps;
   const app = new OpenAPIHono({ defaultHook });
+  /** Ids whose registration, removal or enabling is being written: one change per id at a time. */
+  const changing = new Set<string>();
+  const claim = (id: string): (() => void) => {
+    if (changing.has(id)) throw new ApiError(409, 'conflict', `another change to server "${id}" is being written; retry`);
+    changing.add(id);
+    return () => changing.delete(id);
+  };
 
   app.openapi(
     createRoute({ method: 'get', path: '/', tags: ['actors'], responses: { 200: json(z.object({ actors: z.array(ActorViewSchema) }), 'every actor') } }),
@@ -54,18 +63,33 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
       path: '/',
       tags: ['actors'],
       request: { body: { content: { 'application/json': { schema: NewServerSchema } }, required: true } },
-      responses: { 201: json(ActorViewSchema, 'registered and persisted'), ...errors(400, 409) },
+      responses: {
+        201: json(ActorViewSchema, 'persisted, then registered (a disabled server is listed `stopped`, never started)'),
+        ...errors(400, 409, 503),
+      },
     }),
     async (c) => {
       const { id, ...entry } = c.req.valid('json');
-      const definition = definitionFromEntry(id, entry, deps.persistence?.supervisorHealth(), supervisor.ids());
-      supervisor.add(definition);
+      const path = deps.persistence?.path;
+      const definition = definitionFromEntry(id, entry, {
+        supervisorHealth: deps.persistence?.supervisorHealth(),
+        existingIds: [...supervisor.ids(), ...supervisor.disabledIds()],
+        baseDir: path === undefined ? undefined : dirname(resolve(path)),
+      });
+      const release = claim(id);
       try {
+        if (supervisor.has(id)) throw new DuplicateServerError(id);
+        // Durable before acknowledged: the fleet changes only once the file has the server.
         await deps.persistence?.add(id, entry);
-      } catch (error) {
-        // Keep the running fleet and the file in agreement: a server we could not persist is not kept.
-        await supervisor.remove(id).catch(() => undefined);
-        throw error;
+        try {
+          supervisor.add(definition);
+        } catch (error) {
+          // The fleet did not take it after all: the file must not keep it either.
+          await deps.persistence?.remove(id).catch(() => undefined);
+          throw error;
+        }
+      } finally {
+        release();
       }
       return c.json(supervisor.view(id), 201);
     },
@@ -77,12 +101,19 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
       path: '/{id}',
       tags: ['actors'],
       request: { params: IdParamSchema },
-      responses: { 200: json(z.object({ removed: z.string() }), 'stopped, removed and persisted'), ...errors(404) },
+      responses: { 200: json(z.object({ removed: z.string() }), 'removed from the file, then stopped and removed'), ...errors(404, 409, 503) },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      await supervisor.remove(id);
-      await deps.persistence?.remove(id);
+      supervisor.definition(id); // 404 before the file is touched
+      const release = claim(id);
+      try {
+        // Durable before acknowledged: the server leaves the fleet only once it has left the file.
+        await deps.persistence?.remove(id);
+        await supervisor.remove(id);
+      } finally {
+        release();
+      }
       return c.json({ removed: id }, 200);
     },
   );
@@ -118,11 +149,24 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
       path: '/{id}/{command}',
       tags: ['commands'],
       request: { params: IdParamSchema.extend({ command: CommandSchema.openapi({ param: { name: 'command', in: 'path' } }) }) },
-      responses: { 202: json(z.object({ id: z.string(), command: CommandSchema, state: z.string() }), 'command sent'), ...errors(404) },
+      description: '`start` (or `reconnect`) on a disabled server enables it: `disabled` is removed from its entry in the config file first, then it is started.',
+      responses: { 202: json(z.object({ id: z.string(), command: CommandSchema, state: z.string() }), 'command sent'), ...errors(400, 404, 409, 503) },
     }),
-    (c) => {
+    async (c) => {
       const { id, command } = c.req.valid('param');
-      if (command === 'reconnect') supervisor.restart(id);
+      if (command !== 'stop' && supervisor.isDisabled(id)) {
+        const release = claim(id);
+        try {
+          // Durable first: enabled in the file, so it also starts with the next service start.
+          if (deps.persistence && !deps.persistence.enable) {
+            throw new ApiError(503, 'persistence_failed', `server "${id}" is disabled and this service cannot write its config to enable it`);
+          }
+          await deps.persistence?.enable?.(id);
+          supervisor.enable(id);
+        } finally {
+          release();
+        }
+      } else if (command === 'reconnect') supervisor.restart(id);
       else supervisor.command(id, command);
       return c.json({ id, command, state: supervisor.state(id) }, 202);
     },

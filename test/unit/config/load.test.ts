@@ -71,7 +71,7 @@ describe('config', () => {
       'mcpServers.b.url',
       'mcpServers.c.type',
       'mcpServers.d.dependsOn.0',
-      'mcpServers.e',
+      'mcpServers.e.surprise',
       'mcpServers.f.health.pingTimeoutMs',
       'supervisor.maxConcurrentReconnects',
     ]);
@@ -92,6 +92,146 @@ describe('config', () => {
 
   it('says what is wrong with something that is not a config at all', () => {
     expect(issuesOf('nope')[0]?.path).toBe('');
-    expect(issuesOf({ servers: {} }).map((issue) => issue.path)).toEqual(['mcpServers', '']);
+    expect(issuesOf({ server: {} })).toEqual([
+      { path: 'server', message: "unknown key 'server' (did you mean 'servers'?)" },
+      { path: 'mcpServers', message: 'missing: the servers go under "mcpServers" (or "servers", as in VS Code\'s mcp.json)' },
+    ]);
+  });
+});
+
+describe('configs people already have', () => {
+  it('accepts and ignores autoApprove, alwaysAllow, description, gallery and version, and returns them per server', () => {
+    const config = parseConfig({
+      mcpServers: {
+        cline: { command: 'npx', args: ['-y', 'x'], autoApprove: ['search'], disabled: false },
+        roo: { command: 'npx', alwaysAllow: [], description: 'Roo Code writes these' },
+        plain: { command: 'npx' },
+      },
+    });
+    expect(config.servers.map((server) => server.id)).toEqual(['cline', 'roo', 'plain']);
+    expect(config.ignored).toEqual([
+      { path: 'mcpServers.cline', server: 'cline', keys: ['autoApprove'] },
+      { path: 'mcpServers.roo', server: 'roo', keys: ['alwaysAllow', 'description'] },
+    ]);
+    // Ignored keys are not even expanded: a placeholder in a description is no error.
+    expect(parseConfig({ mcpServers: { a: { command: 'x', description: 'uses ${NOT_SET}' } } }, {}).ignored).toHaveLength(1);
+  });
+
+  it('takes every transport spelling the clients write', () => {
+    const types = Object.fromEntries(
+      parseConfig({
+        mcpServers: {
+          stdio: { type: 'stdio', command: 'x' },
+          sse: { type: 'sse', url: 'http://127.0.0.1:1/events' },
+          http: { type: 'http', url: 'http://127.0.0.1:1/mcp' },
+          dashed: { type: 'streamable-http', url: 'http://127.0.0.1:1/mcp' },
+          camel: { type: 'streamableHttp', url: 'http://127.0.0.1:1/mcp' },
+        },
+      }).servers.map((server) => [server.id, server.target.type]),
+    );
+    expect(types).toEqual({ stdio: 'stdio', sse: 'sse', http: 'streamable-http', dashed: 'streamable-http', camel: 'streamable-http' });
+    expect(issuesOf({ mcpServers: { a: { type: 'streamable_http', url: 'http://127.0.0.1:1/mcp' } } })).toEqual([
+      { path: 'mcpServers.a.type', message: "unknown transport type 'streamable_http' (did you mean 'streamable-http'?): use stdio, sse, http or streamable-http" },
+    ]);
+  });
+
+  it('timeout becomes the default tool-call deadline (ms); one that looks like seconds is a warning', () => {
+    const config = parseConfig({ mcpServers: { a: { command: 'x', timeout: 120_000 }, b: { command: 'x' }, c: { command: 'x', timeout: 60 } } });
+    expect(config.servers.map((server) => server.callTimeoutMs)).toEqual([120_000, undefined, 60]);
+    expect(config.warnings).toEqual([
+      { path: 'mcpServers.c.timeout', message: 'timeout is in milliseconds: 60 ms is probably meant as seconds (Cline and Roo Code write seconds); write 60000' },
+    ]);
+    expect(issuesOf({ mcpServers: { a: { command: 'x', timeout: -1 } } }).map((issue) => issue.path)).toEqual(['mcpServers.a.timeout']);
+  });
+
+  it("reads VS Code's top-level servers (inputs ignored); both servers and mcpServers is an error", () => {
+    const config = parseConfig({ inputs: [{ type: 'promptString', id: 'key', password: true }], servers: { a: { type: 'stdio', command: 'x' } } });
+    expect(config.servers.map((server) => server.id)).toEqual(['a']);
+    expect(config.ignored).toEqual([{ path: '', keys: ['inputs'] }]);
+    // Paths name the key the file uses.
+    expect(issuesOf({ servers: { a: { comand: 'x' } } })).toEqual([{ path: 'servers.a.comand', message: "unknown key 'comand' (did you mean 'command'?)" }]);
+    expect(issuesOf({ servers: {}, mcpServers: {} })).toEqual([
+      { path: '', message: 'both "mcpServers" and "servers" are set: keep one ("servers" is VS Code\'s name for "mcpServers")' },
+    ]);
+  });
+
+  it('names an unknown key with a suggestion, in server entries, the supervisor block and health, all in one error', () => {
+    const issues = issuesOf({
+      mcpServer: {},
+      supervisor: { maxConcurentReconnects: 2, health: { pingTimeout: 5 } },
+      mcpServers: {
+        typo: { comand: 'npx', args: [] },
+        far: { command: 'x', frobnicate: true },
+        health: { command: 'x', health: { zombieAftr: 3 } },
+        stdioUrl: { type: 'stdio', command: 'x', url: 'http://127.0.0.1:1/mcp' },
+      },
+    });
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        { path: 'mcpServer', message: "unknown key 'mcpServer' (did you mean 'mcpServers'?)" },
+        { path: 'supervisor.maxConcurentReconnects', message: "unknown key 'maxConcurentReconnects' (did you mean 'maxConcurrentReconnects'?)" },
+        { path: 'supervisor.health.pingTimeout', message: "unknown key 'pingTimeout' (did you mean 'pingTimeoutMs'?)" },
+        { path: 'mcpServers.typo.comand', message: "unknown key 'comand' (did you mean 'command'?)" },
+        { path: 'mcpServers.far.frobnicate', message: "unknown key 'frobnicate'" },
+        { path: 'mcpServers.health.health.zombieAftr', message: "unknown key 'zombieAftr' (did you mean 'zombieAfter'?)" },
+        { path: 'mcpServers.stdioUrl.url', message: "'url' does not apply to a stdio server" },
+      ]),
+    );
+    // The misspelled command is reported by name, not as "needs either command or url".
+    expect(issues.filter((issue) => issue.path.startsWith('mcpServers.typo'))).toHaveLength(1);
+    expect(issues).toHaveLength(7);
+  });
+
+  it('accepts ${env:VAR} and ${workspaceFolder}; ${input:…} cannot be answered and is named', () => {
+    const config = parseConfig(
+      { mcpServers: { a: { command: 'x', args: ['${workspaceFolder}/data', '${userHome}'], env: { KEY: '${env:API_KEY}' } } } },
+      { API_KEY: 'k' },
+      'mcp.json',
+      { baseDir: '/projects/app/.vscode' },
+    );
+    expect(config.servers[0]?.target).toMatchObject({ args: ['/projects/app/data', expect.any(String)], env: { KEY: 'k' } });
+    expect(issuesOf({ mcpServers: { a: { url: 'http://127.0.0.1:1/mcp', headers: { Authorization: 'Bearer ${input:token}' } } } })).toEqual([
+      {
+        path: 'mcpServers.a.headers.Authorization',
+        message: '${input:token} asks VS Code to prompt for a value, which a service cannot do: put the value in an environment variable and write ${env:NAME}',
+      },
+    ]);
+    // ${env:…} never falls back to a predefined variable.
+    expect(issuesOf({ mcpServers: { a: { command: '${env:workspaceFolder}' } } })).toEqual([
+      { path: 'mcpServers.a.command', message: 'environment variable workspaceFolder is not set' },
+    ]);
+  });
+
+  it('keeps disabled servers in the config, and warns when an enabled one depends on one', () => {
+    const config = parseConfig({ mcpServers: { off: { command: 'x', disabled: true }, on: { command: 'y', dependsOn: ['off'] } } });
+    expect(config.servers.map((server) => [server.id, server.disabled])).toEqual([
+      ['off', true],
+      ['on', false],
+    ]);
+    expect(config.warnings).toEqual([{ path: 'mcpServers.on.dependsOn.0', message: '"off" is disabled: "on" waits until it is started' }]);
+  });
+});
+
+describe('ids', () => {
+  it('refuses "." and "..", and anything outside the charset, by path', () => {
+    const issues = issuesOf(JSON.parse('{"mcpServers": {".": {"command": "x"}, "..": {"command": "x"}, "a b": {"command": "x"}, "ok.id_-1": {"command": "x"}}}'));
+    expect(issues.map((issue) => issue.path)).toEqual(['mcpServers..', 'mcpServers...', 'mcpServers.a b']);
+    expect(issues[0]?.message).toBe('invalid id ".": server ids are 1 to 128 letters, digits, ".", "_" and "-", and not "." or ".."');
+    expect(issuesOf({ mcpServers: { ['x'.repeat(129)]: { command: 'x' } } })).toHaveLength(1);
+  });
+
+  it('__proto__, constructor and toString are ordinary ids: kept, in order, and checked as dependencies', () => {
+    const config = parseConfig(
+      JSON.parse('{"mcpServers": {"__proto__": {"command": "a"}, "constructor": {"command": "b", "dependsOn": ["__proto__"]}, "toString": {"command": "c"}}}'),
+    );
+    expect(config.servers.map((server) => [server.id, server.dependsOn])).toEqual([
+      ['__proto__', []],
+      ['constructor', ['__proto__']],
+      ['toString', []],
+    ]);
+    // An id that only exists on Object.prototype is no server.
+    expect(issuesOf({ mcpServers: { a: { command: 'x', dependsOn: ['hasOwnProperty'] } } })).toEqual([
+      { path: 'mcpServers.a.dependsOn.0', message: 'unknown server "hasOwnProperty"' },
+    ]);
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../../src/config/load.js';
-import { ConfigFileError, ConfigStore, nodeFileSystem } from '../../../src/config/store.js';
+import { ConfigConflictError, ConfigFileError, ConfigStore, nodeFileSystem, PersistenceError } from '../../../src/config/store.js';
 import { waitForNoDescendants } from '../../support/processes.js';
 
 const storeModule = pathToFileURL(fileURLToPath(new URL('../../../src/config/store.ts', import.meta.url))).href;
@@ -162,6 +162,144 @@ describe('ConfigStore', () => {
     expect((await lstat(link)).isSymbolicLink()).toBe(true);
     expect(((await readJson(path)) as { mcpServers: Record<string, unknown> }).mcpServers.a).toEqual({ command: 'a' });
     expect((await readdir(dir)).sort()).toEqual(['link.json', 'mcp.json']);
+  });
+
+  it('__proto__, constructor and toString are written, replaced and removed like any id', async () => {
+    const store = new ConfigStore(path);
+    for (const id of ['__proto__', 'constructor', 'toString']) await store.add(id, { command: id });
+    const text = await readFile(path, 'utf8');
+    const servers = (JSON.parse(text) as { mcpServers: Record<string, unknown> }).mcpServers;
+    expect(Object.keys(servers)).toEqual(['files', 'remote', '__proto__', 'constructor', 'toString']);
+    expect(Object.getPrototypeOf(servers)).toBe(Object.prototype);
+    await store.add('__proto__', { command: 'again' });
+    expect(Object.keys(((await readJson()) as { mcpServers: Record<string, unknown> }).mcpServers)).toEqual(['files', 'remote', '__proto__', 'constructor', 'toString']);
+    for (const id of ['__proto__', 'constructor', 'toString']) await store.remove(id);
+    expect(await readJson()).toEqual(ORIGINAL);
+  });
+
+  it("writes under VS Code's servers when the file uses it", async () => {
+    await writeFile(path, JSON.stringify({ inputs: [], servers: { a: { type: 'stdio', command: 'a' } } }, null, 2));
+    await new ConfigStore(path).add('b', { type: 'stdio', command: 'b' });
+    expect(await readJson()).toEqual({ inputs: [], servers: { a: { type: 'stdio', command: 'a' }, b: { type: 'stdio', command: 'b' } } });
+  });
+
+  it('enable() removes disabled from the entry and keeps the rest; a missing entry is a conflict', async () => {
+    const store = await ConfigStore.open(path);
+    await store.add('off', { command: 'x', disabled: true, autoApprove: [] });
+    await store.enable('off');
+    expect(((await readJson()) as { mcpServers: Record<string, unknown> }).mcpServers.off).toEqual({ command: 'x', autoApprove: [] });
+    await expect(store.enable('nobody')).rejects.toBeInstanceOf(ConfigConflictError);
+  });
+
+  describe('compare-and-swap on the file content', () => {
+    it('refuses to write a file changed on disk since it was loaded (409 config_conflict), and writes nothing', async () => {
+      const loaded = await readFile(path, 'utf8');
+      const store = new ConfigStore(path, { baseline: loaded });
+      const edited = loaded.replace('"priority": 10', '"priority": 11');
+      await writeFile(path, edited);
+      const error = await store.add('x', { command: 'x' }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(ConfigConflictError);
+      expect((error as Error).message).toMatch(/changed on disk since this service last read or wrote it/);
+      expect(await readFile(path, 'utf8')).toBe(edited);
+      expect(await readdir(dir)).toEqual(['mcp.json']);
+    });
+
+    it('its own writes move the baseline: a store never conflicts with itself', async () => {
+      const store = await ConfigStore.open(path);
+      await store.add('a', { command: 'a' });
+      await store.add('b', { command: 'b' });
+      await store.remove('a');
+      expect(Object.keys(((await readJson()) as { mcpServers: Record<string, unknown> }).mcpServers)).toEqual(['files', 'remote', 'b']);
+    });
+
+    it('two stores on one file registering 50 servers at once: every acknowledged one is in the file, every refused one was a conflict', async () => {
+      const [first, second] = await Promise.all([ConfigStore.open(path), ConfigStore.open(path)]);
+      const ids = Array.from({ length: 50 }, (_, index) => `server-${index}`);
+      const outcomes = await Promise.allSettled(ids.map((id, index) => (index % 2 === 0 ? first! : second!).add(id, { command: id })));
+      const acknowledged = ids.filter((_, index) => outcomes[index]?.status === 'fulfilled');
+      const refused = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []));
+      const servers = ((await readJson()) as { mcpServers: Record<string, unknown> }).mcpServers;
+      expect(Object.keys(servers).sort()).toEqual(['files', 'remote', ...acknowledged].sort());
+      expect(acknowledged.length).toBeGreaterThan(0);
+      expect(acknowledged.length + refused.length).toBe(50);
+      for (const reason of refused) expect(reason).toBeInstanceOf(ConfigConflictError);
+      expect(await readdir(dir)).toEqual(['mcp.json']);
+    });
+  });
+
+  describe('a failed write is a PersistenceError naming the path and the error code, and changes nothing', () => {
+    it('injected: the rename fails with EROFS', async () => {
+      const before = await readFile(path, 'utf8');
+      const store = new ConfigStore(path, {
+        fs: {
+          rename: async () => {
+            throw Object.assign(new Error('EROFS: read-only file system, rename'), { code: 'EROFS' });
+          },
+        },
+      });
+      const error = await store.add('x', { command: 'x', env: { KEY: 'sk-secret-value' } }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(PersistenceError);
+      expect(error).toMatchObject({ path, errno: 'EROFS' });
+      expect((error as Error).message).toBe(`cannot write config file ${path}: EROFS: read-only file system, rename`);
+      expect((error as Error).message).not.toContain('sk-secret-value');
+      expect(await readFile(path, 'utf8')).toBe(before);
+      expect(await readdir(dir)).toEqual(['mcp.json']);
+    });
+
+    it('a read-only file (no write bit): EACCES, even for root', async () => {
+      const { chmod } = await import('node:fs/promises');
+      const before = await readFile(path, 'utf8');
+      await chmod(path, 0o444);
+      const error = await new ConfigStore(path).add('x', { command: 'x' }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(PersistenceError);
+      expect(error).toMatchObject({ path, errno: 'EACCES', message: `cannot write config file ${path}: EACCES: the file is read-only (mode 444)` });
+      expect(await readFile(path, 'utf8')).toBe(before);
+      expect(await readdir(dir)).toEqual(['mcp.json']);
+    });
+
+    // Root writes through a directory's permission bits, so this one needs an ordinary user.
+    it.skipIf(process.getuid?.() === 0)('a read-only directory: EACCES', async () => {
+      const { chmod } = await import('node:fs/promises');
+      const before = await readFile(path, 'utf8');
+      await chmod(dir, 0o500);
+      try {
+        const error = await new ConfigStore(path).add('x', { command: 'x' }).catch((caught: unknown) => caught);
+        expect(error).toBeInstanceOf(PersistenceError);
+        expect(error).toMatchObject({ path, errno: 'EACCES' });
+      } finally {
+        await chmod(dir, 0o700);
+      }
+      expect(await readFile(path, 'utf8')).toBe(before);
+    });
+  });
+
+  describe('the lock file', () => {
+    const lockPath = () => join(dir, '.mcp.json.lock');
+
+    it('waits for a live writer, then writes', async () => {
+      // A lock held by this (live) process, released after the store has tried once.
+      await writeFile(lockPath(), `${process.pid} ${(await import('node:os')).hostname()} ${Date.now()} other`);
+      let attempts = 0;
+      const store = new ConfigStore(path, {
+        fs: {
+          async createExclusive(file, data) {
+            attempts += 1;
+            if (attempts === 2) await rm(lockPath());
+            return nodeFileSystem.createExclusive(file, data);
+          },
+        },
+      });
+      await store.add('a', { command: 'a' });
+      expect(attempts).toBe(2);
+      expect(await readdir(dir)).toEqual(['mcp.json']);
+    });
+
+    it('takes over the lock of a writer that died', async () => {
+      await writeFile(lockPath(), `999999999 ${(await import('node:os')).hostname()} ${Date.now()} dead`);
+      await new ConfigStore(path).add('a', { command: 'a' });
+      expect(Object.keys(((await readJson()) as { mcpServers: Record<string, unknown> }).mcpServers)).toContain('a');
+      expect(await readdir(dir)).toEqual(['mcp.json']);
+    });
   });
 
   it('supervisorHealth() is the loaded config supervisor.health', async () => {
