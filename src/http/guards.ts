@@ -170,10 +170,9 @@ export function fleetLimit(supervisor: Supervisor, max: number): MiddlewareHandl
   };
 }
 
-/** Every server in the fleet: the supervised ones and, where the supervisor keeps them apart, the disabled ones. */
+/** Every server in the fleet: the supervised ones and the disabled ones. */
 function fleetSize(supervisor: Supervisor): number {
-  const disabled = (supervisor as { disabledIds?: () => string[] }).disabledIds?.() ?? [];
-  return supervisor.ids().length + disabled.length;
+  return supervisor.ids().length + supervisor.disabledIds().length;
 }
 
 /** The event streams open at once, up to a limit shared by `/events` and `/actors/:id/logs?follow=1`. */
