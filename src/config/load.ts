@@ -3,6 +3,8 @@ import { homedir } from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
 import type { ServerTarget } from '../core/target.js';
 import { resolveSettings } from '../core/settings.js';
+import { recordingEnv, withProvenance, writtenTargetOf } from '../core/secrets.js';
+import type { TargetProvenance } from '../core/secrets.js';
 import type { ConnectionSettings } from '../core/settings.js';
 import { expandEnv } from './env.js';
 import { readEnvFile } from './env-file.js';
@@ -142,6 +144,7 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = '(inl
   const rawServers = raw[serversKey];
   if (rawServers !== undefined && !isRecord(rawServers)) issues.push({ path: serversKey, message: 'must be an object of server entries by id' });
   const entries = new Map<string, ServerEntry>();
+  const provenances = new Map<string, TargetProvenance>();
   const graph = new Map<string, string[]>();
   for (const [id, value] of Object.entries(isRecord(rawServers) ? rawServers : {})) {
     if (!serverIdSchema.safeParse(id).success) issues.push({ path: `${serversKey}.${id}`, message: `invalid id "${id}": ${SERVER_ID_RULE}` });
@@ -149,6 +152,7 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = '(inl
     if (result.ignoredKeys.length > 0) ignored.push({ path: `${serversKey}.${id}`, server: id, keys: result.ignoredKeys });
     graph.set(id, result.entry?.dependsOn ?? lenientDependsOn(value));
     if (result.entry) entries.set(id, result.entry);
+    if (result.provenance) provenances.set(id, result.provenance);
   }
   // Dependencies are checked even when other fields are wrong, so one run lists every problem.
   issues.push(...dependencyIssues(graph, serversKey));
@@ -163,7 +167,7 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = '(inl
   return {
     maxConcurrentReconnects: supervisor.data.maxConcurrentReconnects,
     token: supervisor.data.token,
-    servers: [...entries].map(([id, entry]) => definitionOf(id, entry, supervisor.data.health)),
+    servers: [...entries].map(([id, entry]) => definitionOf(id, entry, supervisor.data.health, provenances.get(id))),
     ignored,
     warnings: context.warnings,
   };
@@ -198,13 +202,14 @@ export function definitionFromEntry(id: string, entry: unknown, options: EntryOp
     });
   }
   if (issues.length > 0 || !result.entry) throw new ConfigError(`for server "${id}"`, issues);
-  return definitionOf(id, result.entry, options.supervisorHealth);
+  return definitionOf(id, result.entry, options.supervisorHealth, result.provenance);
 }
 
-function definitionOf(id: string, entry: ServerEntry, supervisorHealth: Partial<ConnectionSettings> | undefined): ServerDefinition {
+function definitionOf(id: string, entry: ServerEntry, supervisorHealth: Partial<ConnectionSettings> | undefined, provenance: TargetProvenance = { secrets: [] }): ServerDefinition {
   return {
     id,
-    target: targetOf(entry),
+    // Its secrets (${VAR} values) and written form go with the target: src/core/secrets.ts.
+    target: withProvenance(targetOf(entry), provenance),
     priority: entry.priority,
     dependsOn: entry.dependsOn,
     required: entry.required,
@@ -243,7 +248,7 @@ class ParseContext {
    * aside, unknown keys are named with a suggestion, placeholders are expanded, the env file is
    * read and merged under `env`. Problems go to `issues`; `entry` is set when there are none.
    */
-  parseEntry(raw: unknown, path: string[]): { entry?: ServerEntry; ignoredKeys: string[] } {
+  parseEntry(raw: unknown, path: string[]): { entry?: ServerEntry; ignoredKeys: string[]; provenance?: TargetProvenance } {
     const at = (...rest: Array<string | number>): string => [...path, ...rest.map(String)].join('.');
     if (!isRecord(raw)) {
       this.issues.push({ path: at(), message: 'a server entry is an object, e.g. {"command": "npx", "args": ["-y", "some-mcp-server"]}' });
@@ -269,7 +274,9 @@ class ParseContext {
       });
       return { ignoredKeys };
     }
-    const expanded = expandEnv(kept, this.env, this.issues, path, this.predefined);
+    // The values expansion takes from the environment are secrets (src/core/secrets.ts).
+    const read: string[] = [];
+    const expanded = expandEnv(kept, recordingEnv(this.env, read), this.issues, path, this.predefined);
     const result = serverEntrySchema.safeParse(expanded);
     if (!result.success) {
       // With a misspelled key, "needs either command or url" would only repeat it less clearly.
@@ -289,7 +296,7 @@ class ParseContext {
       const fromFile = this.envFile(entry.envFile, at('envFile'));
       if (fromFile) entry.env = { ...Object.fromEntries(fromFile), ...entry.env };
     }
-    return this.issues.length > before ? { ignoredKeys } : { entry, ignoredKeys };
+    return this.issues.length > before ? { ignoredKeys } : { entry, ignoredKeys, provenance: { secrets: read, written: writtenTargetOf(kept) } };
   }
 
   /** Zod issues under `path`; an unrecognized key is named on its own, with a suggestion. */

@@ -1,13 +1,13 @@
-import type { ServerTarget } from './target.js';
+import type { ProcessParams, ServerTarget } from './target.js';
 
 /** What every secret is replaced with. */
-export const REDACTED = '***';
+const REDACTED = '***';
 
 /**
  * Shorter values are not redacted: replacing every "1" or "on" in a message would make it
  * unreadable while protecting nothing a guess would not find.
  */
-export const MIN_SECRET_LENGTH = 3;
+const MIN_SECRET_LENGTH = 3;
 
 /**
  * The parts of a server entry a person wrote, before `${VAR}` expansion: what `/actors/:id` shows
@@ -41,10 +41,76 @@ export interface TargetProvenance {
  */
 const provenance = new WeakMap<object, TargetProvenance>();
 
-/** Records what the loader knew about `target` (its `${VAR}` expansions, its written form); returns `target`. */
+/**
+ * Records what the loader knew about `target` (its `${VAR}` expansions, its written form) and
+ * returns `target`, which from now on serializes as {@link redactedTarget}: whatever turns it into
+ * JSON (the inspector copies every snapshot that way, losing the object's identity) gets the
+ * target without its secrets.
+ */
 export function withProvenance<T extends ServerTarget>(target: T, info: TargetProvenance): T {
   provenance.set(target, { secrets: [...info.secrets], ...(info.written ? { written: info.written } : {}) });
+  if (!Object.hasOwn(target, 'toJSON')) {
+    Object.defineProperty(target, 'toJSON', { value: () => redactedTarget(target), enumerable: false, configurable: true });
+  }
   return target;
+}
+
+/**
+ * The target with its secrets taken out, same shape: command, args, cwd and URL as written (or,
+ * when the written form is unknown, with every known secret `***`), a URL's userinfo and query
+ * values `***`, every env and header value `***` (the names stay). Safe to show or serialize.
+ */
+export function redactedTarget(target: ServerTarget): ServerTarget {
+  if (target.type === 'memory') return { type: 'memory' } as ServerTarget;
+  const written = writtenOf(target);
+  const secrets = secretsOf(target);
+  const show = (value: string): string => redact(value, secrets);
+  const masked = (record: Record<string, string> | undefined): Record<string, string> | undefined =>
+    record === undefined ? undefined : Object.fromEntries(Object.keys(record).map((name) => [name, REDACTED]));
+  const processOf = (params: ProcessParams): ProcessParams => ({
+    command: show(written?.command ?? params.command),
+    args: (written?.args ?? params.args ?? []).map(show),
+    ...((written?.cwd ?? params.cwd) === undefined ? {} : { cwd: show((written?.cwd ?? params.cwd) as string) }),
+    ...(params.env === undefined ? {} : { env: masked(params.env) }),
+  });
+  const policy = { ...(target.restart === undefined ? {} : { restart: target.restart }), ...(target.minUptimeMs === undefined ? {} : { minUptimeMs: target.minUptimeMs }) };
+  if (target.type === 'stdio') return { type: 'stdio', ...processOf(target), ...policy };
+  return {
+    type: target.type,
+    url: maskUrls(show(written?.url ?? target.url)),
+    ...(target.headers === undefined ? {} : { headers: masked(target.headers) }),
+    ...(target.launch ? { launch: processOf(target.launch) } : {}),
+    ...policy,
+  };
+}
+
+/**
+ * The written form of a server entry as it appears in a config (before `${VAR}` expansion): its
+ * `command`, `args`, `cwd` and `url`, each only when it has the right type.
+ */
+export function writtenTargetOf(entry: unknown): WrittenTarget | undefined {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return undefined;
+  const { command, args, cwd, url } = entry as Record<string, unknown>;
+  return {
+    ...(typeof command === 'string' ? { command } : {}),
+    ...(Array.isArray(args) && args.every((arg) => typeof arg === 'string') ? { args: [...(args as string[])] } : {}),
+    ...(typeof cwd === 'string' ? { cwd } : {}),
+    ...(typeof url === 'string' ? { url } : {}),
+  };
+}
+
+/**
+ * `env` as seen through `${VAR}` expansion, remembering in `read` every value handed out: the
+ * values a config got from the environment, which are secrets wherever they end up.
+ */
+export function recordingEnv<T extends object>(env: T, read: string[]): T {
+  return new Proxy(env, {
+    get(target, name, receiver) {
+      const value: unknown = Reflect.get(target, name, receiver);
+      if (typeof value === 'string') read.push(value);
+      return value;
+    },
+  });
 }
 
 /** The entry as written, when the loader recorded it. */

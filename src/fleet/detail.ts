@@ -1,5 +1,5 @@
 import type { ProcessParams, ServerTarget } from '../core/target.js';
-import { maskUrls, redact, secretsOf, writtenOf } from '../core/secrets.js';
+import { redactedTarget } from '../core/secrets.js';
 import { roundMs, roundRatio, roundTo } from '../core/round.js';
 import type { Quality, QualitySample } from '../core/quality/index.js';
 import type { ConnectionSnapshot } from '../machines/connection.machine.js';
@@ -16,25 +16,24 @@ import type { TransitionRecord } from './stats.js';
  */
 export function publicTarget(target: ServerTarget | undefined): Record<string, unknown> | undefined {
   if (!target) return undefined;
-  const written = writtenOf(target);
-  const secrets = secretsOf(target);
-  const show = (value: string | undefined): string | undefined => (value === undefined ? undefined : redact(value, secrets));
+  // Its secrets out first (also what a target the loader made serializes as, so this is idempotent).
+  const safe = redactedTarget(target);
   const processOf = (params: ProcessParams): Record<string, unknown> => ({
-    command: show(written?.command ?? params.command),
-    args: (written?.args ?? params.args ?? []).map((arg) => show(arg)),
-    cwd: show(written?.cwd ?? params.cwd),
+    command: params.command,
+    args: params.args ?? [],
+    cwd: params.cwd,
     envKeys: Object.keys(params.env ?? {}),
   });
-  switch (target.type) {
+  switch (safe.type) {
     case 'stdio':
-      return { type: 'stdio', ...processOf(target) };
+      return { type: 'stdio', ...processOf(safe) };
     case 'sse':
     case 'streamable-http':
       return {
-        type: target.type,
-        url: maskUrls(show(written?.url ?? target.url) ?? ''),
-        headerNames: Object.keys(target.headers ?? {}),
-        ...(target.launch ? { launch: processOf(target.launch) } : {}),
+        type: safe.type,
+        url: safe.url,
+        headerNames: Object.keys(safe.headers ?? {}),
+        ...(safe.launch ? { launch: processOf(safe.launch) } : {}),
       };
     case 'memory':
       return { type: 'memory' };

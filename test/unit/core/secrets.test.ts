@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { maskUrls, redact, secretsOf, targetSecrets, urlSecrets, withProvenance, writtenOf } from '../../../src/core/secrets.js';
+import { maskUrls, recordingEnv, redact, redactedTarget, secretsOf, targetSecrets, urlSecrets, withProvenance, writtenOf, writtenTargetOf } from '../../../src/core/secrets.js';
 import type { ServerTarget } from '../../../src/core/target.js';
 import { roundMs, roundRatio, roundTo } from '../../../src/core/round.js';
 
@@ -71,6 +71,48 @@ describe('secrets of a target', () => {
     expect(writtenOf(target)?.args).toEqual(['--token', '${TOKEN}']);
     // A copy is another object: only what the target shows by itself is known.
     expect(secretsOf({ ...target })).toEqual([]);
+  });
+});
+
+describe('a target without its secrets', () => {
+  it('keeps the shape, shows what was written, masks env and header values, URL userinfo and query values', () => {
+    const stdio: ServerTarget = { type: 'stdio', command: '/opt/expanded-cmd', args: ['--key=expanded-key', 'plain'], env: { TOKEN: 'env-secret' }, cwd: '/home/u', restart: 'never' };
+    expect(redactedTarget(stdio)).toEqual({ type: 'stdio', command: '/opt/expanded-cmd', args: ['--key=expanded-key', 'plain'], env: { TOKEN: '***' }, cwd: '/home/u', restart: 'never' });
+    withProvenance(stdio, { secrets: ['expanded-key', '/opt/expanded-cmd'], written: { command: '${CMD}', args: ['--key=${KEY}', 'plain'] } });
+    expect(redactedTarget(stdio)).toEqual({ type: 'stdio', command: '${CMD}', args: ['--key=${KEY}', 'plain'], env: { TOKEN: '***' }, cwd: '/home/u', restart: 'never' });
+    const http: ServerTarget = { type: 'sse', url: 'http://u:p@h/sse?t=q', headers: { Authorization: 'Bearer x' }, launch: { command: 'srv', env: { A: 'b' } } };
+    expect(redactedTarget(http)).toEqual({ type: 'sse', url: 'http://***:***@h/sse?t=***', headers: { Authorization: '***' }, launch: { command: 'srv', args: [], env: { A: '***' } } });
+    expect(redactedTarget({ type: 'memory', createServer: () => ({ connect: async () => undefined, close: async () => undefined }) })).toEqual({ type: 'memory' });
+  });
+
+  it('without the written form, every known secret in command, args and cwd is ***', () => {
+    const target: ServerTarget = { type: 'stdio', command: 'node', args: ['--token=from-var-123', 'x'], env: { A: 'env-val' } };
+    withProvenance(target, { secrets: ['from-var-123'] });
+    expect(redactedTarget(target).type === 'stdio' && redactedTarget(target)).toMatchObject({ args: ['--token=***', 'x'] });
+  });
+
+  it('a target the loader made serializes without its secrets, and is otherwise unchanged', () => {
+    const target: ServerTarget = { type: 'stdio', command: 'node', args: ['--token=from-var-456'], env: { A: 'env-val' } };
+    withProvenance(target, { secrets: ['from-var-456'], written: { command: 'node', args: ['--token=${T}'] } });
+    expect(JSON.parse(JSON.stringify({ context: { target } }))).toEqual({ context: { target: { type: 'stdio', command: 'node', args: ['--token=${T}'], env: { A: '***' } } } });
+    expect(Object.keys(target)).toEqual(['type', 'command', 'args', 'env']);
+    expect(target).toEqual({ type: 'stdio', command: 'node', args: ['--token=from-var-456'], env: { A: 'env-val' } });
+  });
+});
+
+describe('what the loader records', () => {
+  it('the written form of an entry: command, args, cwd and url when they have the right type', () => {
+    expect(writtenTargetOf({ command: '${X}', args: ['a', '${Y}'], cwd: '~', url: 'http://${H}/', env: { A: '1' } })).toEqual({ command: '${X}', args: ['a', '${Y}'], cwd: '~', url: 'http://${H}/' });
+    expect(writtenTargetOf({ command: 1, args: ['a', 2] })).toEqual({});
+    expect(writtenTargetOf('nope')).toBeUndefined();
+  });
+
+  it('the values handed out by an env, as expansion reads them', () => {
+    const read: string[] = [];
+    const env = recordingEnv({ A: 'one', B: 'two' } as Record<string, string | undefined>, read);
+    expect(Object.hasOwn(env, 'A')).toBe(true);
+    expect([env.A, env.C]).toEqual(['one', undefined]);
+    expect(read).toEqual(['one']);
   });
 });
 
