@@ -165,11 +165,22 @@ export function urlSecrets(url: string): string[] {
  * way Node's messages print them (`\x00`, `\n`).
  */
 export function redact(text: string, secrets: Iterable<string> = []): string {
-  let result = text;
-  for (const secret of expandSecrets(secrets)) {
-    if (result.includes(secret)) result = result.split(secret).join(REDACTED);
-  }
-  return maskUrls(result);
+  return redactor(secrets)(text);
+}
+
+/**
+ * {@link redact} with `secrets` fixed, the forms to search for worked out once: for text that
+ * keeps coming, like a server's stderr.
+ */
+export function redactor(secrets: Iterable<string>): (text: string) => string {
+  const forms = expandSecrets(secrets);
+  return (text) => {
+    let result = text;
+    for (const form of forms) {
+      if (result.includes(form)) result = result.split(form).join(REDACTED);
+    }
+    return maskUrls(result);
+  };
 }
 
 const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s'"<>`]+/gi;

@@ -5,7 +5,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolRequest, CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { ConnectionError } from '../core/errors.js';
-import { redact, secretsOf } from '../core/secrets.js';
+import { redactor, secretsOf } from '../core/secrets.js';
 import type { McpSession, ProbeKind, SessionEvent, TransportKind } from '../core/session.js';
 import { redactError, toConnectionError } from './classify.js';
 import { PROBE_STRATEGIES } from './probes.js';
@@ -47,7 +47,7 @@ const STREAM_GAVE_UP = /maximum reconnection attempts/i;
  */
 export async function openSession(target: ServerTarget, options: OpenSessionOptions): Promise<McpSession> {
   const secrets = secretsOf(target);
-  if (options.stderr && secrets.length > 0) options.stderr.redactWith((text) => redact(text, secrets));
+  options.stderr?.redactWith(redactor(secrets));
   try {
     return await open(target, options, secrets);
   } catch (error) {

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { LogRing } from '../../../src/runtime/log-ring.js';
+import { redactor } from '../../../src/core/secrets.js';
 import type { LogLine } from '../../../src/runtime/log-ring.js';
 import { ProcessGroup } from '../../../src/runtime/process/process-group.js';
 import { until } from '../../support/wait.js';
@@ -97,5 +98,19 @@ describe('LogRing', () => {
     expect(perStream.stdout).toBe(perStream.stderr);
     expect(texts(lines).filter((text) => text.startsWith('done '))).not.toHaveLength(0);
     expect(lines.some((line) => line.text.startsWith('x'))).toBe(false);
+  });
+});
+
+describe('LogRing redaction', () => {
+  it('redacts whole lines, so a secret split across chunks is still found; listeners see the redacted line', () => {
+    const ring = new LogRing();
+    const heard: string[] = [];
+    ring.subscribe((line) => heard.push(line.text));
+    ring.redactWith(redactor(['tok-secret-123']));
+    ring.write('using tok-sec', 'stderr', 1);
+    ring.write('ret-123 and http://u:p@h/x?k=v\nnext', 'stderr', 2);
+    ring.flush('stderr', 3);
+    expect(ring.tail().map((line) => line.text)).toEqual(['using *** and http://***:***@h/x?k=***', 'next']);
+    expect(heard).toEqual(['using *** and http://***:***@h/x?k=***', 'next']);
   });
 });
