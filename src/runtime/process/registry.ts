@@ -1,4 +1,5 @@
 import type { ProcessExit, ProcessObserver } from './process-group.js';
+import { roundRatio } from '../../core/round.js';
 
 /** What the API shows about a server's process (docs/design.md §5 ActorView `process`). */
 export interface ProcessFacts {
@@ -66,7 +67,8 @@ export class ProcessRegistry {
       uptimeMs: entry.pid !== null && entry.startedAt !== null ? now - entry.startedAt : null,
       restarts: Math.max(0, entry.starts - 1),
       lastExit: entry.lastExit,
-      cpuRatio: entry.cpuRatio,
+      // A view's number: rounded like every ratio shown (a hundredth of a percent).
+      cpuRatio: roundRatio(entry.cpuRatio),
       rssBytes: entry.rssBytes,
     };
   }
