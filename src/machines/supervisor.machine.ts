@@ -281,7 +281,7 @@ export const supervisorMachine = setup({
       }
     }),
     addServer: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'server.add' || event.server.id in context.servers) return;
+      if (event.type !== 'server.add' || Object.hasOwn(context.servers, event.server.id)) return;
       const { server } = event;
       enqueue.assign({ servers: { ...context.servers, [server.id]: server }, topPriority: Math.max(context.topPriority, server.priority) });
       enqueue.spawnChild('connection', { id: server.id, systemId: server.id, input: connectionInput(server) });
@@ -289,7 +289,7 @@ export const supervisorMachine = setup({
     }),
     /** Removal stops the connection first; the child is dropped once its transport is closed. */
     beginRemoval: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'server.remove' || !(event.id in context.servers) || context.removing.includes(event.id)) return;
+      if (event.type !== 'server.remove' || !Object.hasOwn(context.servers, event.id) || context.removing.includes(event.id)) return;
       enqueue.assign({ removing: [...context.removing, event.id] });
       enqueue.sendTo(event.id, { type: 'stop' });
     }),
@@ -318,11 +318,11 @@ export const supervisorMachine = setup({
       enqueue.emit({ type: 'server.removed', id, at: now() });
     }),
     restartServer: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'server.restart' || !(event.id in context.servers)) return;
+      if (event.type !== 'server.restart' || !Object.hasOwn(context.servers, event.id)) return;
       enqueue.sendTo(event.id, { type: context.states.get(event.id) === 'stopped' ? 'start' : 'reconnect' });
     }),
     forwardCommand: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'connection.command' || !(event.id in context.servers)) return;
+      if (event.type !== 'connection.command' || !Object.hasOwn(context.servers, event.id)) return;
       enqueue.sendTo(event.id, { type: event.command });
     }),
     beginShutdown: enqueueActions(({ context, enqueue }) => {
@@ -347,7 +347,7 @@ export const supervisorMachine = setup({
      * connections took 27 s to come up), and mutating them in place broke snapshot immutability.
      */
     recordChange: enqueueActions(({ context, event, enqueue, check }) => {
-      if (event.type !== 'state.changed' || !(event.id in context.servers)) return;
+      if (event.type !== 'state.changed' || !Object.hasOwn(context.servers, event.id)) return;
       const { id, to, at, reason } = event;
       const from = context.states.get(id);
       const states = context.states.set(id, to);

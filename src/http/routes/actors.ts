@@ -24,7 +24,6 @@ import { ensureKnownTool, unknownToolError, unknownToolResult } from '../tools.j
 import type { Hook } from '@hono/zod-openapi';
 import type { Env } from 'hono';
 
-const DEFAULT_CALL_TIMEOUT_MS = 60_000;
 const errors = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((status) => [status, { content: { 'application/json': { schema: ErrorSchema } }, description: 'error' }]));
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
@@ -213,7 +212,7 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
       if (waitForReady) await supervisor.whenServing(id, waitForReady);
       await ensureKnownTool(supervisor, id, name);
       const result = await supervisor
-        .callTool(id, name, args, { timeoutMs: timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS, signal: c.req.raw.signal })
+        .callTool(id, name, args, { timeoutMs, signal: c.req.raw.signal })
         .catch((error: unknown) => Promise.reject(unknownToolError(error, id, name)));
       return c.json(unknownToolResult(result, id, name) as never, 200);
     },
