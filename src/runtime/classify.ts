@@ -42,7 +42,7 @@ export interface ClassifyContext {
 export function toConnectionError(error: unknown, context?: ClassifyContext): ConnectionError {
   if (error instanceof ConnectionError) return redactError(error, context?.secrets);
   const kind = classify(error, context?.hadSession ?? false);
-  return new ConnectionError(kind, redact(describe(error, kind), context?.secrets), { cause: error });
+  return new ConnectionError(kind, redact(describe(error, kind), context?.secrets), { cause: redactedCause(error, context?.secrets) });
 }
 
 /**
@@ -51,8 +51,28 @@ export function toConnectionError(error: unknown, context?: ClassifyContext): Co
  */
 export function redactError(error: ConnectionError, secrets?: readonly string[]): ConnectionError {
   const message = redact(error.message, secrets);
-  if (message === error.message) return error;
-  return new ConnectionError(error.kind, message, { cause: error.cause, earlyExit: error.earlyExit });
+  const cause = redactedCause(error.cause, secrets);
+  if (message === error.message && cause === error.cause) return error;
+  return new ConnectionError(error.kind, message, { cause, earlyExit: error.earlyExit });
+}
+
+/**
+ * The cause as it is when no secret shows in its message, stack or its own causes; else a plain
+ * `Error` standing in for it, with the same name and code and everything redacted: Node prints
+ * an error's causes (`console.error`, `util.inspect`), and so does pino's error serializer.
+ */
+function redactedCause(cause: unknown, secrets?: readonly string[], depth = 0): unknown {
+  if (!(cause instanceof Error) || depth > 4) return cause;
+  const inner = redactedCause(cause.cause, secrets, depth + 1);
+  const message = redact(cause.message, secrets);
+  const stack = cause.stack === undefined ? undefined : redact(cause.stack, secrets);
+  if (message === cause.message && stack === cause.stack && inner === cause.cause) return cause;
+  const standIn = new Error(message, inner === undefined ? undefined : { cause: inner });
+  standIn.name = cause.name;
+  standIn.stack = stack;
+  const code = (cause as { code?: unknown }).code;
+  if (code !== undefined) Object.assign(standIn, { code });
+  return standIn;
 }
 
 function classify(error: unknown, hadSession: boolean): ErrorKind {

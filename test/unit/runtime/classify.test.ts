@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -190,5 +191,19 @@ describe('toConnectionError: messages are redacted where they are born', () => {
     expect(redacted).toMatchObject({ kind: 'closed', earlyExit: true, message: 'the server process exited: token *** refused' });
     expect(redacted.cause).toBe(cause);
     expect(redacted.stack).not.toContain('tok-999');
+  });
+
+  it('keeps the original cause when it shows no secret, and stands in a redacted copy when it does', () => {
+    const clean = new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }) });
+    expect(toConnectionError(clean, { secrets: ['tok-777'] }).cause).toBe(clean);
+    const inner = Object.assign(new Error('header "Bearer tok-777" refused at http://u:pw@h/x'), { code: 'E_SOMETHING' });
+    const leaky = new TypeError('request with tok-777 failed', { cause: inner });
+    const error = toConnectionError(leaky, { secrets: ['Bearer tok-777', 'tok-777'] });
+    const cause = error.cause as Error & { cause: Error & { code: string } };
+    expect(cause).not.toBe(leaky);
+    expect(cause).toMatchObject({ name: 'TypeError', message: 'request with *** failed' });
+    expect(cause.stack).not.toContain('tok-777');
+    expect(cause.cause).toMatchObject({ message: 'header "***" refused at http://***:***@h/x', code: 'E_SOMETHING' });
+    expect(inspect(error, { depth: 10 })).not.toMatch(/tok-777|pw@/);
   });
 });
