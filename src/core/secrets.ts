@@ -63,8 +63,7 @@ export function withProvenance<T extends ServerTarget>(target: T, info: TargetPr
 export function redactedTarget(target: ServerTarget): ServerTarget {
   if (target.type === 'memory') return { type: 'memory' } as ServerTarget;
   const written = writtenOf(target);
-  const secrets = secretsOf(target);
-  const show = (value: string): string => redact(value, secrets);
+  const show = redactor(secretsOf(target));
   const masked = (record: Record<string, string> | undefined): Record<string, string> | undefined =>
     record === undefined ? undefined : Object.fromEntries(Object.keys(record).map((name) => [name, REDACTED]));
   const processOf = (params: ProcessParams): ProcessParams => ({
