@@ -64,7 +64,7 @@ export const NewServerSchema = z
 export const CommandSchema = z.enum(['reconnect', 'stop', 'start']);
 
 export const ToolCallQuerySchema = z.object({
-  timeoutMs: z.coerce.number().int().min(1).max(300_000).optional().openapi({ description: 'call deadline, at most 300000; default: the server's configured timeout, else 60000' }),
+  timeoutMs: z.coerce.number().int().min(1).max(300_000).optional().openapi({ description: 'call deadline, at most 300000; default: the server’s configured timeout, else 60000' }),
   waitForReady: z.coerce.number().int().min(0).max(60_000).optional().openapi({ description: 'wait up to this long for the connection to be healthy (gRPC wait-for-ready)' }),
 });
 
