@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
 import type { ServerTarget } from '../core/target.js';
+import type { EraPreference } from '../core/session.js';
 import { resolveSettings } from '../core/settings.js';
 import { recordingEnv, withProvenance, writtenTargetOf } from '../core/secrets.js';
 import type { TargetProvenance } from '../core/secrets.js';
@@ -167,7 +168,7 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = '(inl
   return {
     maxConcurrentReconnects: supervisor.data.maxConcurrentReconnects,
     token: supervisor.data.token,
-    servers: [...entries].map(([id, entry]) => definitionOf(id, entry, supervisor.data.health, provenances.get(id))),
+    servers: [...entries].map(([id, entry]) => definitionOf(id, entry, supervisor.data.health, provenances.get(id), supervisor.data.era)),
     ignored,
     warnings: context.warnings,
   };
@@ -205,11 +206,17 @@ export function definitionFromEntry(id: string, entry: unknown, options: EntryOp
   return definitionOf(id, result.entry, options.supervisorHealth, result.provenance);
 }
 
-function definitionOf(id: string, entry: ServerEntry, supervisorHealth: Partial<ConnectionSettings> | undefined, provenance: TargetProvenance = { secrets: [] }): ServerDefinition {
+function definitionOf(
+  id: string,
+  entry: ServerEntry,
+  supervisorHealth: Partial<ConnectionSettings> | undefined,
+  provenance: TargetProvenance = { secrets: [] },
+  defaultEra?: EraPreference,
+): ServerDefinition {
   return {
     id,
     // Its secrets (${VAR} values) and written form go with the target: src/core/secrets.ts.
-    target: withProvenance(targetOf(entry), provenance),
+    target: withProvenance(targetOf(entry, defaultEra), provenance),
     priority: entry.priority,
     dependsOn: entry.dependsOn,
     required: entry.required,
@@ -219,8 +226,9 @@ function definitionOf(id: string, entry: ServerEntry, supervisorHealth: Partial<
   };
 }
 
-function targetOf(entry: ServerEntry): ServerTarget {
-  const policy = { restart: entry.restart, minUptimeMs: entry.minUptimeMs };
+function targetOf(entry: ServerEntry, defaultEra?: EraPreference): ServerTarget {
+  const era = entry.era ?? defaultEra;
+  const policy = { restart: entry.restart, minUptimeMs: entry.minUptimeMs, ...(era ? { era } : {}) };
   if (entry.type === 'stdio') return { type: 'stdio', command: entry.command, args: entry.args, env: entry.env, cwd: entry.cwd, ...policy };
   const launch = entry.command === undefined ? undefined : { command: entry.command, args: entry.args ?? [], env: entry.env, cwd: entry.cwd };
   return { type: entry.type, url: entry.url, headers: entry.headers, ...(launch ? { launch } : {}), ...policy };

@@ -22,6 +22,8 @@ const healthOverridesSchema = z
   .partial()
   .strict();
 
+const eraSchema = z.enum(['auto', 'modern', 'legacy']);
+
 const commonServerFields = {
   priority: z.number().int().default(0),
   dependsOn: z.array(z.string().min(1)).default([]),
@@ -29,6 +31,8 @@ const commonServerFields = {
   required: z.boolean().default(true),
   disabled: z.boolean().default(false),
   health: healthOverridesSchema.optional(),
+  /** The protocol era to negotiate: `auto` (default), `modern` (2026-07-28 only) or `legacy` (2025-era only). */
+  era: eraSchema.optional(),
   /** Default deadline of a tool call (ms), as Claude Desktop, Cursor and VS Code users write it. */
   timeout: positiveMs.optional(),
   /** A dotenv file (relative to the config file) whose values go under `env`; `env` wins. */
@@ -151,6 +155,8 @@ export const supervisorSchema = z
   .object({
     maxConcurrentReconnects: z.number().int().min(1).default(4),
     health: healthOverridesSchema.optional(),
+    /** The era every server negotiates unless it says otherwise; default `auto`. */
+    era: eraSchema.optional(),
     /** Bearer token for the HTTP API; `--token` and MCP_SUPERVISOR_TOKEN take precedence. Use `${VAR}`. */
     token: z.string().min(1, 'token must not be empty').optional(),
   })

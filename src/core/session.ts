@@ -1,4 +1,4 @@
-import type { CallToolRequest, CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolRequest, CallToolResult, Tool } from '@modelcontextprotocol/client';
 import type { ConnectionError } from './errors.js';
 
 /**
@@ -8,11 +8,21 @@ import type { ConnectionError } from './errors.js';
 export type TransportKind = 'stdio' | 'sse' | 'streamable-http' | 'memory';
 
 /**
- * How a connection checks that its server still answers. `ping` is the default; a server that
- * answers ping with -32601 gets `tools/list` instead. New protocol revisions (`server/discover`)
- * plug in as new kinds in `src/runtime/probes.ts`.
+ * How a connection checks that its server still answers, by protocol era: `ping` for legacy
+ * (2025-era) servers, `server/discover` for modern (2026-07-28) ones, which have no ping. A legacy
+ * server that answers ping with -32601 gets `tools/list` instead. The strategies are in
+ * `src/runtime/probes.ts`.
  */
-export type ProbeKind = 'ping' | 'tools/list';
+export type ProbeKind = 'ping' | 'server/discover' | 'tools/list';
+
+/**
+ * The MCP protocol era a connection negotiated: `modern` is spec revision 2026-07-28 (no `ping`,
+ * no `initialize`, no sessions; `server/discover`), `legacy` the 2025-era protocol.
+ */
+export type ProtocolEra = 'modern' | 'legacy';
+
+/** Which era a connection asks for: `auto` negotiates (modern first, legacy as the fallback). */
+export type EraPreference = 'auto' | ProtocolEra;
 
 /** What the transport tells the actor on its own, without being asked. */
 export type SessionEvent =
@@ -28,6 +38,8 @@ export interface McpSession {
   readonly transport: TransportKind;
   /** The child's pid for stdio, if one is running. */
   readonly pid: number | undefined;
+  /** The era negotiated when this session connected. */
+  readonly era: ProtocolEra;
   /** The name and version the server announced in the `initialize` handshake. */
   readonly serverInfo: { name: string; version: string } | undefined;
   /** One health check of this kind; rejects with a `ConnectionError` (or when `signal` aborts). */

@@ -1,4 +1,5 @@
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Transport } from '@modelcontextprotocol/client';
+import type { EraPreference } from './session.js';
 
 /** An MCP server in this process, as the SDK's `McpServer` and `Server` both are. */
 export interface InProcessServer {
@@ -34,10 +35,20 @@ export interface ProcessPolicy {
 /** PM2's default `min_uptime`. */
 export const DEFAULT_MIN_UPTIME_MS = 1_000;
 
+/** Which protocol era a connection negotiates. */
+export interface EraPolicy {
+  /**
+   * `auto` (default): probe with `server/discover`, fall back to the 2025-era handshake;
+   * `modern`: 2026-07-28 only (a legacy server fails for good); `legacy`: the 2025-era handshake
+   * only, no probe.
+   */
+  era?: EraPreference;
+}
+
 /** Where one MCP server is and how to reach it; the transport part of a config entry. */
 export type ServerTarget =
-  | ({ type: 'stdio' } & ProcessParams & ProcessPolicy)
-  | ({ type: 'sse' | 'streamable-http'; url: string; headers?: Record<string, string>; launch?: ProcessParams } & ProcessPolicy)
+  | ({ type: 'stdio' } & ProcessParams & ProcessPolicy & EraPolicy)
+  | ({ type: 'sse' | 'streamable-http'; url: string; headers?: Record<string, string>; launch?: ProcessParams } & ProcessPolicy & EraPolicy)
   /**
    * A server in this process over the SDK's `InMemoryTransport`, for embedding, tests and
    * benchmarks of large fleets. `createServer` runs once per attempt: a fresh server per session.

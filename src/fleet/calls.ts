@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Subscription } from 'xstate';
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/client';
 import { toConnectionError } from '../runtime/classify.js';
 import { ConnectionLostError, NotConnectedError } from '../core/errors.js';
 import { connectionStateOf } from '../machines/connection.machine.js';

@@ -1,6 +1,6 @@
 import { createActor, waitFor } from 'xstate';
 import type { Actor, InspectionEvent, Observer } from 'xstate';
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/client';
 import { createConnectionLogic } from '../runtime/connection-logic.js';
 import { PendingTeardowns } from '../runtime/teardowns.js';
 import { ConnectionCalls } from './calls.js';

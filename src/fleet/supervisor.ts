@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { createActor, waitFor } from 'xstate';
 import type { Actor, InspectionEvent, Observer } from 'xstate';
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/client';
 import { ConnectionError, ConnectionLostError, NotConnectedError } from '../core/errors.js';
 import type { FlapSettings } from '../core/policy/flapping.js';
 import type { PanicSettings } from '../core/policy/panic.js';

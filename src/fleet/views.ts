@@ -1,4 +1,5 @@
 import type { ConnectionState } from '../core/states.js';
+import type { ProtocolEra } from '../core/session.js';
 import { roundMs, roundRatio } from '../core/round.js';
 import type { ProcessFacts } from '../runtime/process/registry.js';
 import { connectionStateOf } from '../machines/connection.machine.js';
@@ -15,6 +16,8 @@ export interface ActorView {
   state: ConnectionState;
   /** `stdio`, `sse`, `streamable-http` or `memory`. */
   transport: string;
+  /** The protocol era the server last negotiated (`modern`: 2026-07-28, `legacy`: 2025-era); `null` before its first connect. */
+  era: ProtocolEra | null;
   /** The server's configured priority; higher is admitted first. */
   priority: number;
   /** When the current state was entered (epoch ms). */
@@ -43,6 +46,7 @@ export function viewOf(id: string, snapshot: ConnectionSnapshot, supervisor: Sup
     id,
     state: connectionStateOf(snapshot),
     transport: context.transport,
+    era: context.era,
     priority: supervisor.servers[id]?.priority ?? 0,
     since: context.since,
     attempts: context.attempts,
@@ -66,6 +70,7 @@ export function disabledViewOf(definition: ServerDefinition, since: number): Act
     id: definition.id,
     state: 'stopped',
     transport: definition.target.type,
+    era: null,
     priority: definition.priority,
     since,
     attempts: 0,

@@ -13,6 +13,7 @@ export const ActorViewSchema = z
     id: z.string(),
     state: z.enum(CONNECTION_STATES),
     transport: z.string(),
+    era: z.enum(['modern', 'legacy']).nullable().openapi({ description: 'the protocol era the server last negotiated (modern: 2026-07-28, legacy: 2025-era); null before its first connect' }),
     priority: z.number(),
     since: z.number().openapi({ description: 'when the current state was entered (epoch ms)' }),
     attempts: z.number(),

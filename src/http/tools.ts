@@ -1,4 +1,4 @@
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/client';
 import { ConnectionError } from '../core/errors.js';
 import type { Supervisor } from '../fleet/supervisor.js';
 import { ApiError } from './errors.js';

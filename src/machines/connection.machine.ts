@@ -8,7 +8,7 @@ import { nextRandom, seedFromString } from '../core/policy/random.js';
 import { appendBounded, computeQuality, EMPTY_QUALITY } from '../core/quality/index.js';
 import type { Quality, QualitySample } from '../core/quality/index.js';
 import type { ConnectionSettings } from '../core/settings.js';
-import type { McpSession, ProbeKind, SessionEvent, TransportKind } from '../core/session.js';
+import type { McpSession, ProbeKind, ProtocolEra, SessionEvent, TransportKind } from '../core/session.js';
 import type { ServerTarget } from '../core/target.js';
 import type { ConnectionState } from '../core/states.js';
 
@@ -59,8 +59,13 @@ export interface ConnectionContext {
   supervised: boolean;
   /** The live session while connected; undefined once it is closed. */
   session: McpSession | undefined;
-  /** How probes check the server: `ping`, or `tools/list` once the server answered ping with -32601. */
+  /**
+   * How probes check the server: `server/discover` for a modern server, `ping` for a legacy one,
+   * or `tools/list` once a legacy server answered ping with -32601 (learnt anew on each connect).
+   */
   probeKind: ProbeKind;
+  /** The era the last session negotiated; `null` before the first connect. */
+  era: ProtocolEra | null;
   /** Failed or lost attempts since the counter was last reset. */
   attempts: number;
   /** Good answers in a row: stretches the healthy interval, and counts toward recovery. */
@@ -289,10 +294,14 @@ export const connectionMachine = setup({
         sendParent({ type: 'state.changed', id: context.id, to: params.state, at, reason, ...(earlyExit ? { earlyExit } : {}) } satisfies SupervisorMessage),
       );
     }),
-    storeSession: assign({
-      session: ({ event }) => ('output' in event ? (event.output as McpSession) : undefined),
-      goodStreak: 0,
-      missedStreak: 0,
+    /**
+     * A new session: its negotiated era decides the probe (a modern server has no ping, so it is
+     * probed with server/discover), and is what views show until the next connect renegotiates.
+     */
+    storeSession: assign(({ event }) => {
+      const session = 'output' in event ? (event.output as McpSession) : undefined;
+      const era = session?.era ?? null;
+      return { session, era, probeKind: (era === 'modern' ? 'server/discover' : 'ping') as ProbeKind, goodStreak: 0, missedStreak: 0 };
     }),
     forgetSession: assign({ session: undefined }),
     /** A failed or lost attempt: count it and draw this attempt's full-jitter delay. */
@@ -421,6 +430,7 @@ export const connectionMachine = setup({
     supervised: input.supervised ?? false,
     session: undefined,
     probeKind: 'ping',
+    era: null,
     attempts: 0,
     goodStreak: 0,
     missedStreak: 0,

@@ -71,6 +71,18 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
     },
   });
 
+  // An info metric (always 1): the labels are the facts, joinable with the state on `server`.
+  new Gauge({
+    name: 'mcp_connection_info',
+    help: 'Facts about each connection, always 1: its transport and the protocol era it last negotiated (modern, legacy, or none before its first connect).',
+    labelNames: ['server', 'transport', 'era'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const { id, transport, era } of views(supervisor)) this.set({ server: id, transport, era: era ?? 'none' }, 1);
+    },
+  });
+
   new Gauge({
     name: 'mcp_quarantined',
     help: 'Whether the connection is held in reconnecting by flap quarantine right now (1) or not (0).',

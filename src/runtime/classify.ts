@@ -1,7 +1,13 @@
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
-import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import {
+  ProtocolError,
+  ProtocolErrorCode,
+  SdkError,
+  SdkErrorCode,
+  SdkHttpError,
+  SseError,
+  UnauthorizedError,
+  UnsupportedProtocolVersionError,
+} from '@modelcontextprotocol/client';
 import { ConnectionError, errorMessageOf } from '../core/errors.js';
 import type { ErrorKind } from '../core/errors.js';
 import { redact } from '../core/secrets.js';
@@ -77,15 +83,36 @@ function redactedCause(cause: unknown, secrets?: readonly string[], depth = 0): 
 
 function classify(error: unknown, hadSession: boolean): ErrorKind {
   if (error instanceof UnauthorizedError) return 'permanent';
-  if (error instanceof McpError) {
-    if (error.code === ErrorCode.MethodNotFound) return 'method-not-found';
-    if (error.code === ErrorCode.RequestTimeout) return 'timeout';
-    if (error.code === ErrorCode.ConnectionClosed) return 'closed';
-    return 'transient';
+  if (error instanceof SdkHttpError) {
+    const body = typeof error.data === 'object' && error.data !== null && 'text' in error.data ? String(error.data.text) : '';
+    return classifyHttpStatus(error.status ?? -1, `${error.message} ${body}`, hadSession);
   }
-  if (error instanceof StreamableHTTPError || error instanceof SseError) {
-    return classifyHttpStatus(error.code ?? -1, error.message, hadSession);
+  if (error instanceof SdkError) {
+    switch (error.code) {
+      case SdkErrorCode.RequestTimeout:
+        return 'timeout';
+      case SdkErrorCode.ConnectionClosed:
+      case SdkErrorCode.NotConnected:
+        return 'closed';
+      // The method does not exist in the negotiated era (e.g. ping on a modern server).
+      case SdkErrorCode.MethodNotSupportedByProtocolVersion:
+        return 'method-not-found';
+      case SdkErrorCode.EraNegotiationFailed: {
+        // A server that does not offer the pinned era will not start to on retry.
+        if (/did not offer pinned protocol version/i.test(error.message)) return 'permanent';
+        // Otherwise the probe failed on the way: what broke it decides (refused → closed).
+        const code = errnoCode(error.cause);
+        if (code && CLOSED_CODES.has(code)) return 'closed';
+        return 'transient';
+      }
+      default:
+        break;
+    }
   }
+  // The server speaks only protocol versions we do not: a modern-only server under `era: legacy`.
+  if (error instanceof UnsupportedProtocolVersionError) return 'permanent';
+  if (error instanceof ProtocolError) return error.code === ProtocolErrorCode.MethodNotFound ? 'method-not-found' : 'transient';
+  if (error instanceof SseError) return classifyHttpStatus(error.code ?? -1, error.message, hadSession);
   const code = errnoCode(error);
   if (code && PERMANENT_SPAWN_CODES.has(code) && isSpawnError(error)) return 'permanent';
   if (code && INVALID_VALUE_CODES.has(code)) return 'permanent';
@@ -111,7 +138,8 @@ function classifyHttpStatus(status: number, message: string, hadSession: boolean
 /** Node puts errno codes on the error or, for fetch, on its `cause` chain. */
 function errnoCode(error: unknown): string | undefined {
   for (let current = error, depth = 0; current && depth < 5; depth += 1) {
-    if (typeof current === 'object' && 'code' in current && typeof current.code === 'string') return current.code;
+    // The SDK's own string codes (REQUEST_TIMEOUT, …) are not errno codes: look at their causes.
+    if (typeof current === 'object' && !(current instanceof SdkError) && 'code' in current && typeof current.code === 'string') return current.code;
     current = typeof current === 'object' && 'cause' in current ? current.cause : undefined;
   }
   return undefined;

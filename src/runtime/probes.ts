@@ -1,4 +1,4 @@
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import type { ProbeKind } from '../core/session.js';
 import { NO_SDK_TIMEOUT } from './sdk-timeouts.js';
 
@@ -7,6 +7,11 @@ import { NO_SDK_TIMEOUT } from './sdk-timeouts.js';
  * the signal, so probes run in virtual time under test like every other timer.
  */
 export const PROBE_STRATEGIES: Record<ProbeKind, (client: Client, signal: AbortSignal) => Promise<unknown>> = {
+  // Legacy (2025-era) servers.
   ping: (client, signal) => client.ping({ signal, timeout: NO_SDK_TIMEOUT }),
-  'tools/list': (client, signal) => client.listTools(undefined, { signal, timeout: NO_SDK_TIMEOUT }),
+  // Modern (2026-07-28) servers have no ping. The SDK never answers discover from a cache, so the
+  // answer comes from the server, whatever `ttlMs`/`cacheScope` it advertises.
+  'server/discover': (client, signal) => client.discover({ signal, timeout: NO_SDK_TIMEOUT }),
+  // For servers that answer ping with -32601; a cached listing would prove nothing.
+  'tools/list': (client, signal) => client.listTools(undefined, { signal, timeout: NO_SDK_TIMEOUT, cacheMode: 'bypass' }),
 };

@@ -1,17 +1,12 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { CallToolRequest, CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { Client, InMemoryTransport, SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { CallToolRequest, CallToolResult, ClientOptions, Tool, Transport } from '@modelcontextprotocol/client';
 import { ConnectionError } from '../core/errors.js';
 import { redactor, secretsOf } from '../core/secrets.js';
-import type { McpSession, ProbeKind, SessionEvent, TransportKind } from '../core/session.js';
+import type { EraPreference, McpSession, ProbeKind, ProtocolEra, SessionEvent, TransportKind } from '../core/session.js';
 import { redactError, toConnectionError } from './classify.js';
 import { PROBE_STRATEGIES } from './probes.js';
 import { NO_SDK_TIMEOUT } from './sdk-timeouts.js';
 import type { InProcessServer, ServerTarget } from '../core/target.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { StdioProcessTransport } from './transports/stdio.js';
 import { LogRing } from './log-ring.js';
 import { packageVersion } from './package-info.js';
@@ -35,6 +30,26 @@ export interface OpenSessionOptions {
 
 const clientInfo = (): { name: string; version: string } => ({ name: 'mcp-supervisor', version: packageVersion() });
 const STREAM_RETRIES = 2;
+/**
+ * How long `auto` waits for an answer to its `server/discover` probe. The spec: no answer within
+ * a reasonable time means legacy; over stdio the SDK then falls back to `initialize` on the same
+ * process, over HTTP the attempt fails and is retried.
+ */
+const ERA_PROBE_TIMEOUT_MS = 2_000;
+/** The modern protocol revision. */
+const MODERN_REVISION = '2026-07-28';
+
+/** The SDK's negotiation mode for an era preference (no preference is `auto`). */
+function versionNegotiation(era: EraPreference | undefined): ClientOptions['versionNegotiation'] {
+  switch (era ?? 'auto') {
+    case 'legacy':
+      return { mode: 'legacy' };
+    case 'modern':
+      return { mode: { pin: MODERN_REVISION }, probe: { timeoutMs: ERA_PROBE_TIMEOUT_MS, maxRetries: 0 } };
+    default:
+      return { mode: 'auto', probe: { timeoutMs: ERA_PROBE_TIMEOUT_MS, maxRetries: 0 } };
+  }
+}
 /** What the SDK's Streamable HTTP transport reports once it gives up reopening its event stream. */
 const STREAM_GAVE_UP = /maximum reconnection attempts/i;
 
@@ -59,7 +74,12 @@ async function open(target: ServerTarget, options: OpenSessionOptions, secrets: 
   checkTarget(target);
   const launched = await launchServer(target, options);
   const transport = await createTransport(target, options);
-  const client = new Client(options.clientInfo ?? clientInfo(), { capabilities: {} });
+  // Negotiated on every connect, so a server upgraded in place (legacy → modern) is not held to a
+  // stale verdict. Over stdio the probe runs on this one process (our own transport), never on a
+  // second copy of the server.
+  // In-process servers are attached with `server.connect()`, which speaks the 2025-era protocol.
+  const era = target.type === 'memory' ? 'legacy' : target.era;
+  const client = new Client(options.clientInfo ?? clientInfo(), { capabilities: {}, versionNegotiation: versionNegotiation(era) });
   const policy: ProcessPolicy = target.type === 'memory' ? {} : target;
   const session = new SdkSession(client, transport, target.type, options.verifyTimeoutMs ?? 5_000, launched, policy, options.stdioTeardown, secrets);
   const abort = (): void => void session.close();
@@ -221,6 +241,10 @@ class SdkSession implements McpSession {
     return this.processGroup?.pid;
   }
 
+  get era(): ProtocolEra {
+    return this.client.getProtocolEra() ?? 'legacy';
+  }
+
   /** An error for a failed attempt or a lost session, with what the process's end means. */
   failure(error: unknown): ConnectionError {
     const group = this.processGroup;
@@ -250,7 +274,7 @@ class SdkSession implements McpSession {
       const tools: Tool[] = [];
       let cursor: string | undefined;
       do {
-        const page = await this.client.listTools(cursor ? { cursor } : undefined, { signal });
+        const page = await this.client.listTools(cursor ? { cursor } : undefined, { signal, cacheMode: 'refresh' });
         tools.push(...page.tools);
         cursor = page.nextCursor;
       } while (cursor);
@@ -262,9 +286,11 @@ class SdkSession implements McpSession {
 
   async callTool(params: CallToolRequest['params'], options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<CallToolResult> {
     try {
-      return (await this.client.callTool(params, CallToolResultSchema, {
+      // No progress callback is passed, so progress notifications never extend the deadline.
+      return (await this.client.callTool(params, {
         signal: options?.signal,
         timeout: options?.timeoutMs,
+        maxTotalTimeout: options?.timeoutMs,
       })) as CallToolResult;
     } catch (error) {
       throw this.classify(error);
@@ -291,11 +317,13 @@ class SdkSession implements McpSession {
   }
 
   toJSON(): Record<string, unknown> {
-    return { transport: this.transport, pid: this.pid, serverInfo: this.serverInfo };
+    return { transport: this.transport, pid: this.pid, era: this.era, serverInfo: this.serverInfo };
   }
 
   private classify(error: unknown): ConnectionError {
-    return toConnectionError(error, { hadSession: this.transport === 'streamable-http' || this.transport === 'sse', secrets: this.secrets });
+    // Sessions are a legacy matter: a 404 from a modern server is not a lost session.
+    const hadSession = (this.transport === 'streamable-http' || this.transport === 'sse') && this.era === 'legacy';
+    return toConnectionError(error, { hadSession, secrets: this.secrets });
   }
 
   /** Tells the machine the session is gone; the error's message is redacted on the way out. */
@@ -314,7 +342,8 @@ class SdkSession implements McpSession {
 
   /**
    * HTTP transports report a broken event stream as an error, which alone cannot tell a stopped
-   * server from a restarted one or a stream the server merely ended. One immediate ping decides:
+   * server from a restarted one or a stream the server merely ended. One immediate probe (ping, or
+   * discover for a modern server) decides:
    * refused → closed, 404 → session expired, an answer → nothing happened.
    */
   private handleTransportError(error: Error): void {
@@ -333,8 +362,8 @@ class SdkSession implements McpSession {
     }
     if (this.verifying) return;
     this.verifying = true;
-    this.client
-      .ping({ timeout: this.verifyTimeoutMs })
+    const verify = this.era === 'modern' ? this.client.discover({ timeout: this.verifyTimeoutMs }) : this.client.ping({ timeout: this.verifyTimeoutMs });
+    verify
       .catch((pingError: unknown) => {
         const verdict = this.classify(pingError);
         if (verdict.kind === 'closed') this.emit({ type: 'transport.closed', error: verdict });

@@ -508,7 +508,9 @@
     badge.textContent = view.state;
     badge.dataset.state = view.state;
 
-    const meta = [view.transport, view.priority !== undefined ? `priority ${view.priority}` : null];
+    // The era the server negotiated: MCP 2026-07-28 ("modern") or the 2025-era protocol ("legacy").
+    const era = view.era === 'modern' ? 'MCP 2026-07-28' : view.era === 'legacy' ? 'MCP 2025 (legacy)' : null;
+    const meta = [view.transport, era, view.priority !== undefined ? `priority ${view.priority}` : null];
     if (view.waitingForSlot) meta.push('waiting for a reconnect slot');
     if (view.quarantinedUntil && view.quarantinedUntil > Date.now()) meta.push(`quarantined ${duration(view.quarantinedUntil - Date.now())} more`);
     card.querySelector('.meta').textContent = meta.filter(Boolean).join(' · ') || '\u00a0';

@@ -1,6 +1,5 @@
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/client';
+import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
 import { LogRing } from '../log-ring.js';
 import { DEFAULT_TEARDOWN, ProcessGroup } from '../process/process-group.js';
 import type { ProcessParams } from '../../core/target.js';
@@ -12,6 +11,8 @@ export type StdioServerParams = ProcessParams;
 export type StdioTeardownTimings = TeardownTimings;
 export type { ProcessExit };
 export const DEFAULT_STDIO_TEARDOWN = DEFAULT_TEARDOWN;
+/** The largest message a stdio server may send (the SDK's default, 10 MiB). */
+const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
 
 /**
  * MCP over a child's stdin/stdout, written on the SDK's `Transport` interface and its
@@ -21,13 +22,17 @@ export const DEFAULT_STDIO_TEARDOWN = DEFAULT_TEARDOWN;
  * once the child has exited, so a new attempt never overlaps the old process.
  */
 export class StdioProcessTransport implements Transport {
+  // Era negotiation probes in place on this one process: the SDK spawns a throwaway second copy
+  // of the server only for its own StdioClientTransport. It recognises a stdio transport by its
+  // `stderr` and `pid` (a probe timeout then means "legacy", not an error), and `sessionId` must
+  // stay undefined here, or connect() would skip the handshake.
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
 
   readonly stderr: LogRing;
   private group: ProcessGroup | undefined;
-  private readonly readBuffer = new ReadBuffer();
+  private readonly readBuffer = new ReadBuffer({ maxBufferSize: MAX_MESSAGE_BYTES });
   private closing: Promise<void> | undefined;
 
   constructor(

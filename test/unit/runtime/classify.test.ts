@@ -1,9 +1,19 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
-import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import {
+  ProtocolError,
+  ProtocolErrorCode,
+  SdkError,
+  SdkErrorCode,
+  SdkHttpError,
+  SseError,
+  UnauthorizedError,
+  UnsupportedProtocolVersionError,
+} from '@modelcontextprotocol/client';
+
+/** What the v2 SDK throws for a non-OK HTTP answer to a POST. */
+const httpError = (status: number, message: string, body = ''): SdkHttpError =>
+  new SdkHttpError(SdkErrorCode.ClientHttpNotImplemented, message, { status, text: body });
 import { toConnectionError } from '../../../src/runtime/classify.js';
 import { ConnectionError } from '../../../src/core/errors.js';
 
@@ -44,40 +54,55 @@ describe('toConnectionError', () => {
     expect(toConnectionError(errnoError('ENOENT', 'open /tmp/missing', 'open')).kind).toBe('transient');
   });
 
-  it('maps McpError codes: -32601 → method-not-found, -32000 → closed, -32001 → timeout, others → transient', () => {
-    expect(toConnectionError(new McpError(ErrorCode.MethodNotFound, 'Method not found')).kind).toBe('method-not-found');
-    expect(toConnectionError(new McpError(-32601, 'Method not found')).kind).toBe('method-not-found');
-    expect(toConnectionError(new McpError(-32000, 'Connection closed')).kind).toBe('closed');
-    expect(toConnectionError(new McpError(-32001, 'Request timed out')).kind).toBe('timeout');
-    expect(toConnectionError(new McpError(ErrorCode.InternalError, 'boom')).kind).toBe('transient');
-    expect(toConnectionError(new McpError(ErrorCode.InvalidParams, 'bad')).kind).toBe('transient');
+  it('maps the SDK errors: -32601 and a method the era lacks → method-not-found, closed/not connected → closed, timeouts → timeout, other protocol errors → transient', () => {
+    expect(toConnectionError(new ProtocolError(ProtocolErrorCode.MethodNotFound, 'Method not found')).kind).toBe('method-not-found');
+    expect(toConnectionError(new SdkError(SdkErrorCode.MethodNotSupportedByProtocolVersion, 'ping is not part of 2026-07-28')).kind).toBe('method-not-found');
+    expect(toConnectionError(new SdkError(SdkErrorCode.ConnectionClosed, 'Connection closed')).kind).toBe('closed');
+    expect(toConnectionError(new SdkError(SdkErrorCode.NotConnected, 'Not connected')).kind).toBe('closed');
+    expect(toConnectionError(new Error('Not connected')).kind).toBe('closed');
+    expect(toConnectionError(new SdkError(SdkErrorCode.RequestTimeout, 'Request timed out')).kind).toBe('timeout');
+    expect(toConnectionError(new ProtocolError(ProtocolErrorCode.InternalError, 'boom')).kind).toBe('transient');
+    expect(toConnectionError(new ProtocolError(ProtocolErrorCode.InvalidParams, 'bad')).kind).toBe('transient');
   });
 
-  it('keeps the McpError message and the original error as cause', () => {
-    const cause = new McpError(-32001, 'Request timed out');
+  it('era negotiation: a pinned era the server does not offer is permanent, a probe cut by a refused connection is closed', () => {
+    const pinned = new SdkError(SdkErrorCode.EraNegotiationFailed, 'server did not offer pinned protocol version 2026-07-28');
+    expect(toConnectionError(pinned).kind).toBe('permanent');
+    const refused = new SdkError(SdkErrorCode.EraNegotiationFailed, 'probe failed', undefined, {
+      cause: new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } }),
+    });
+    expect(toConnectionError(refused).kind).toBe('closed');
+    expect(toConnectionError(new SdkError(SdkErrorCode.EraNegotiationFailed, 'connection closed during the probe')).kind).toBe('transient');
+    // A modern-only server asked for the 2025 handshake (era pinned to legacy).
+    expect(toConnectionError(new UnsupportedProtocolVersionError({ supported: ['2026-07-28'], requested: '2025-11-25' })).kind).toBe('permanent');
+  });
+
+  it('keeps the SDK error message and the original error as cause', () => {
+    const cause = new SdkError(SdkErrorCode.RequestTimeout, 'Request timed out');
     const error = toConnectionError(cause);
-    expect(error.message).toBe('MCP error -32001: Request timed out');
+    expect(error.message).toBe('Request timed out');
     expect(error.cause).toBe(cause);
   });
 
   it('maps a Streamable HTTP 404 to session-expired only when a session id was sent', () => {
-    expect(toConnectionError(new StreamableHTTPError(404, 'Not Found'), { hadSession: true }).kind).toBe('session-expired');
-    expect(toConnectionError(new StreamableHTTPError(404, 'Not Found'), { hadSession: false }).kind).toBe('permanent');
-    expect(toConnectionError(new StreamableHTTPError(404, 'Not Found')).kind).toBe('permanent');
+    const lost = httpError(404, 'Not Found', '{"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null}');
+    expect(toConnectionError(lost, { hadSession: true }).kind).toBe('session-expired');
+    expect(toConnectionError(lost, { hadSession: false }).kind).toBe('permanent');
+    expect(toConnectionError(lost).kind).toBe('permanent');
   });
 
   it('maps a Streamable HTTP 400 "No valid session ID" to session-expired', () => {
-    const error = new StreamableHTTPError(400, 'Error POSTing to endpoint: Bad Request: No valid session ID provided');
+    const error = httpError(400, 'Error POSTing to endpoint: Bad Request: No valid session ID provided');
     expect(toConnectionError(error).kind).toBe('session-expired');
-    expect(toConnectionError(new StreamableHTTPError(400, 'Bad Request: malformed body')).kind).toBe('transient');
+    expect(toConnectionError(httpError(400, 'Bad Request: malformed body')).kind).toBe('transient');
   });
 
   it('maps HTTP 401 and 403 to permanent, and 5xx to transient', () => {
-    expect(toConnectionError(new StreamableHTTPError(401, 'Unauthorized')).kind).toBe('permanent');
-    expect(toConnectionError(new StreamableHTTPError(403, 'Forbidden')).kind).toBe('permanent');
+    expect(toConnectionError(httpError(401, 'Unauthorized')).kind).toBe('permanent');
+    expect(toConnectionError(new SdkHttpError(SdkErrorCode.ClientHttpForbidden, 'Forbidden', { status: 403 })).kind).toBe('permanent');
     expect(toConnectionError(new SseError(401, 'Unauthorized', new Event('error') as ConstructorParameters<typeof SseError>[2])).kind).toBe('permanent');
     expect(toConnectionError(new UnauthorizedError()).kind).toBe('permanent');
-    expect(toConnectionError(new StreamableHTTPError(503, 'Service Unavailable')).kind).toBe('transient');
+    expect(toConnectionError(httpError(503, 'Service Unavailable')).kind).toBe('transient');
     expect(toConnectionError(new Error('Error POSTing to endpoint (HTTP 401): Unauthorized')).kind).toBe('permanent');
     expect(toConnectionError(new Error('Error POSTing to endpoint (HTTP 502): Bad Gateway')).kind).toBe('transient');
   });

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { toConnectionError } from '../../../../src/runtime/classify.js';
-import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { SdkErrorCode, SdkHttpError } from '@modelcontextprotocol/client';
 import { S, B, err, harness, advance, advanceTo, flush, useConnectionHarness } from '../../../support/connection-harness.js';
 
 useConnectionHarness();
@@ -98,7 +98,7 @@ describe('connecting', () => {
 
   it('an HTTP 401 is permanent too', async () => {
     const h = harness();
-    h.connectPlan.push({ reject: toConnectionError(new StreamableHTTPError(401, 'Unauthorized')) });
+    h.connectPlan.push({ reject: toConnectionError(new SdkHttpError(SdkErrorCode.ClientHttpNotImplemented, 'Unauthorized', { status: 401 })) });
     h.start();
     await flush();
     expect(h.states).toEqual(['connecting', 'failed']);
