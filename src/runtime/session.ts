@@ -247,9 +247,13 @@ class SdkSession implements McpSession {
 
   /** An error for a failed attempt or a lost session, with what the process's end means. */
   failure(error: unknown): ConnectionError {
+    const direct = toConnectionError(error, { secrets: this.secrets });
+    // What no retry can fix (a pinned era the server lacks, 401) stays the verdict, even though
+    // closing the attempt has ended the process by now.
+    if (direct.kind === 'permanent') return direct;
     const group = this.processGroup;
     const ended = group && processEnded(group, this.policy, error);
-    return ended ? redactError(ended, this.secrets) : toConnectionError(error, { secrets: this.secrets });
+    return ended ? redactError(ended, this.secrets) : direct;
   }
 
   get serverInfo(): { name: string; version: string } | undefined {

@@ -36,6 +36,7 @@ export async function runScenario({ createActor, fromPromise, fromCallback, wait
   const session = {
     transport: 'memory',
     pid: undefined,
+    era: 'modern',
     serverInfo: { name: 'scripted', version: '1.0.0' },
     probe: async () => undefined,
     listTools: async () => [],
@@ -297,6 +298,7 @@ export function machines(): ConnectionState {
   const session: McpSession = {
     transport: 'memory',
     pid: undefined,
+    era: 'legacy',
     serverInfo: undefined,
     probe: async () => undefined,
     listTools: async () => [],

@@ -65,6 +65,7 @@ function fakeSession(n: number): McpSession {
   return {
     transport: 'stdio',
     pid: 1000 + n,
+    era: 'legacy',
     serverInfo: { name: 'fake', version: String(n) },
     probe: async () => undefined,
     listTools: async () => [],

@@ -85,6 +85,7 @@ export function modelSession(name = 'model'): McpSession {
   return {
     transport: 'memory',
     pid: undefined,
+    era: 'legacy',
     serverInfo: { name, version: '0' },
     probe: async () => undefined,
     listTools: async () => [],

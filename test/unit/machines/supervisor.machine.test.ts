@@ -67,6 +67,7 @@ function fakeSession(id: string, n: number): McpSession {
   return {
     transport: 'memory',
     pid: undefined,
+    era: 'legacy',
     serverInfo: { name: id, version: String(n) },
     probe: async () => undefined,
     listTools: async () => [],

@@ -135,6 +135,7 @@ function fakeSession(id: string): McpSession {
   return {
     transport: 'memory',
     pid: undefined,
+    era: 'legacy',
     serverInfo: { name: id, version: '1' },
     probe: async () => undefined,
     listTools: async () => [],
