@@ -1,5 +1,5 @@
 import { Client, InMemoryTransport, SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import type { CallToolRequest, CallToolResult, ClientOptions, Tool, Transport } from '@modelcontextprotocol/client';
+import type { CallToolRequest, CallToolResult, ClientOptions, McpSubscription, Tool, Transport } from '@modelcontextprotocol/client';
 import { ConnectionError } from '../core/errors.js';
 import { redactor, secretsOf } from '../core/secrets.js';
 import type { EraPreference, McpSession, ProbeKind, ProtocolEra, SessionEvent, TransportKind } from '../core/session.js';
@@ -212,6 +212,8 @@ class SdkSession implements McpSession {
   private connected = false;
   private ended = false;
   private verifying = false;
+  /** The open `subscriptions/listen` stream of a modern HTTP session, if any. */
+  private subscription: McpSubscription | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -263,6 +265,32 @@ class SdkSession implements McpSession {
 
   markConnected(): void {
     this.connected = true;
+    void this.listen();
+  }
+
+  /**
+   * A modern Streamable HTTP server has no session and no GET stream: between probes nothing
+   * would tell us it went away. One `subscriptions/listen` stream (tools list changes) is the
+   * passive evidence: when it breaks, one probe decides at once (see `handleTransportError`),
+   * and if the server still answers, the stream is opened again. A server that refuses to listen
+   * is simply probed, as before.
+   */
+  private async listen(): Promise<void> {
+    if (this.transport !== 'streamable-http' || this.era !== 'modern' || this.ended || this.subscription) return;
+    try {
+      const subscription = await this.client.listen({ toolsListChanged: true }, { timeout: this.verifyTimeoutMs });
+      if (this.ended) {
+        await subscription.close().catch(() => undefined);
+        return;
+      }
+      this.subscription = subscription;
+      void subscription.closed.then((how) => {
+        this.subscription = undefined;
+        if (how === 'remote' && !this.ended) this.handleTransportError(new Error('the subscriptions/listen stream broke'));
+      });
+    } catch {
+      // No listen support (or no answer in time): probes alone watch this server.
+    }
   }
 
   async probe(kind: ProbeKind, signal: AbortSignal): Promise<void> {
@@ -309,6 +337,7 @@ class SdkSession implements McpSession {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.ended = true;
+      await this.subscription?.close().catch(() => undefined);
       try {
         await this.client.close();
       } catch {
@@ -368,6 +397,8 @@ class SdkSession implements McpSession {
     this.verifying = true;
     const verify = this.era === 'modern' ? this.client.discover({ timeout: this.verifyTimeoutMs }) : this.client.ping({ timeout: this.verifyTimeoutMs });
     verify
+      // Still answering: the stream was dropped, not the server; listen again.
+      .then(() => this.listen())
       .catch((pingError: unknown) => {
         const verdict = this.classify(pingError);
         if (verdict.kind === 'closed') this.emit({ type: 'transport.closed', error: verdict });

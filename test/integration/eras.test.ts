@@ -16,6 +16,7 @@ import type { V2HttpFixture } from '../../fixtures/v2-http.js';
 import { disposeAll, waitForEntry, waitForState, watchConnection } from '../support/connections.js';
 import type { Watched } from '../support/connections.js';
 import { describePids, waitForNoDescendants, waitForState as waitForProcessState } from '../support/processes.js';
+import { waitUntil } from '../support/wait.js';
 
 const everythingEntry = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
 
@@ -229,6 +230,33 @@ describe('era in the fleet and the API', () => {
     await waitForState(watchedLegacy.connection, 'failed');
     expect(watchedLegacy.states).toEqual(['connecting', 'failed']);
     expect(watchedLegacy.connection.snapshot.context.lastError?.kind).toBe('permanent');
+  });
+
+  it('a modern HTTP server that goes away is noticed from its broken listen stream, without waiting for a probe; a restart on the same port is "gone, then back"', async () => {
+    const http = await startV2HttpFixture({ era: 'modern', env: { FIXTURE_LOG_CALLS: '1' } });
+    try {
+      // Probes a minute apart: only the subscriptions/listen stream can tell.
+      const watched = watchConnection({
+        id: 'modern-http-listen',
+        target: { type: 'streamable-http', url: http.mcpUrl },
+        settings: { healthyIntervalMs: 60_000, stableIntervalMs: 60_000 },
+      });
+      await waitForState(watched.connection, 'healthy');
+      // The listen stream is opened right after connecting: wait until the server has it open.
+      await waitUntil(() => (http.stderr().includes('listen') ? true : undefined), 5_000, () => `the server never saw a listen request; stderr:\n${http.stderr()}`);
+      const stoppedAt = Date.now();
+      await http.stop();
+      await waitForState(watched.connection, 'reconnecting', 5_000);
+      const lost = watched.changes.find((change) => change.to === 'reconnecting');
+      expect((lost?.at ?? 0) - stoppedAt).toBeLessThan(2_000);
+      await http.restart();
+      await waitForEntry(watched, 'healthy', 1, 15_000);
+      expect(watched.states).not.toContain('failed');
+      expect(watched.connection.snapshot.context.era).toBe('modern');
+    } finally {
+      await disposeAll();
+      await http.stop();
+    }
   });
 
   it('probes a healthy modern server for 10 s without one failed probe (stdio and Streamable HTTP)', async () => {
