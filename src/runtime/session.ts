@@ -36,6 +36,17 @@ const STREAM_RETRIES = 2;
  * process, over HTTP the attempt fails and is retried.
  */
 const ERA_PROBE_TIMEOUT_MS = 2_000;
+/** How long closing a session waits for its listen stream to close before going on. */
+const LISTEN_CLOSE_TIMEOUT_MS = 500;
+
+/** Waits for `work` (errors ignored), at most `ms`. */
+async function boundedBy(work: Promise<unknown> | undefined, ms: number): Promise<void> {
+  if (!work) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 /** The modern protocol revision. */
 const MODERN_REVISION = '2026-07-28';
 
@@ -337,7 +348,9 @@ class SdkSession implements McpSession {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.ended = true;
-      await this.subscription?.close().catch(() => undefined);
+      // Best effort and bounded: closing the stream sends a cancel, which a frozen server may
+      // never answer, and a zombie's teardown must not wait on it.
+      await boundedBy(this.subscription?.close(), LISTEN_CLOSE_TIMEOUT_MS);
       try {
         await this.client.close();
       } catch {
