@@ -64,6 +64,14 @@ export const NewServerSchema = z
 
 export const CommandSchema = z.enum(['reconnect', 'stop', 'start']);
 
+/** `GET /actors`: filters and cursor pagination. */
+export const ListQuerySchema = z.object({
+  state: z.string().optional().openapi({ description: 'only actors in these states (comma-separated), e.g. reconnecting,zombie' }),
+  q: z.string().max(256).optional().openapi({ description: 'only actors whose id contains this (case-insensitive)' }),
+  limit: z.coerce.number().int().min(1).max(1_000).optional().openapi({ description: 'at most this many actors (1–1000); the answer carries nextCursor when more follow' }),
+  cursor: z.string().max(1_024).optional().openapi({ description: 'the nextCursor of the previous page' }),
+});
+
 export const ToolCallQuerySchema = z.object({
   timeoutMs: z.coerce.number().int().min(1).max(300_000).optional().openapi({ description: 'call deadline, at most 300000; default: the server’s configured timeout, else 60000' }),
   waitForReady: z.coerce.number().int().min(0).max(60_000).optional().openapi({ description: 'wait up to this long for the connection to be healthy (gRPC wait-for-ready)' }),

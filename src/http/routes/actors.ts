@@ -7,11 +7,14 @@ import { definitionFromEntry } from '../../config/load.js';
 import { DuplicateServerError } from '../../fleet/errors.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
+import { listActors } from '../list.js';
+import { CONNECTION_STATES } from '../../core/states.js';
 import {
   ActorDetailSchema,
   ActorViewSchema,
   CommandSchema,
   ErrorSchema,
+  ListQuerySchema,
   IdParamSchema,
   LogsQuerySchema,
   NewServerSchema,
@@ -41,8 +44,28 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
   };
 
   app.openapi(
-    createRoute({ method: 'get', path: '/', tags: ['actors'], responses: { 200: json(z.object({ actors: z.array(ActorViewSchema) }), 'every actor') } }),
-    (c) => c.json({ actors: supervisor.views() }, 200),
+    createRoute({
+      method: 'get',
+      path: '/',
+      tags: ['actors'],
+      request: { query: ListQuerySchema },
+      responses: {
+        200: json(z.object({ actors: z.array(ActorViewSchema), nextCursor: z.string().optional() }), 'the actors, in id order; nextCursor when a limit cut the list'),
+        ...errors(400),
+      },
+    }),
+    (c) => {
+      const { state, q, limit, cursor } = c.req.valid('query');
+      const states = state?.split(',').map((name) => name.trim()).filter((name) => name !== '');
+      const unknown = states?.filter((name) => !(CONNECTION_STATES as readonly string[]).includes(name)) ?? [];
+      if (unknown.length > 0) throw new ApiError(400, 'invalid_request', `state: unknown state ${unknown.map((name) => `"${name}"`).join(', ')} (one of ${CONNECTION_STATES.join(', ')})`);
+      try {
+        return c.json(listActors(supervisor.views(), { states, q, limit, cursor }), 200);
+      } catch (error) {
+        if (error instanceof RangeError) throw new ApiError(400, 'invalid_request', `cursor: ${error.message}`);
+        throw error;
+      }
+    },
   );
 
   app.openapi(

@@ -69,9 +69,10 @@ describe('disabled servers', () => {
     expect(() => supervisor.connection('off')).toThrow(/no server with id "off"/);
 
     const { actors } = (await (await app.request('/actors')).json()) as { actors: Array<Record<string, unknown>> };
-    expect(actors.map((actor) => actor.id)).toEqual(['on', 'off']);
-    expect(actors[1]).toMatchObject({ id: 'off', state: 'stopped', disabled: true, transport: 'stdio', attempts: 0, lastError: null });
-    expect(actors[0]).not.toHaveProperty('disabled');
+    // In id order.
+    expect(actors.map((actor) => actor.id)).toEqual(['off', 'on']);
+    expect(actors[0]).toMatchObject({ id: 'off', state: 'stopped', disabled: true, transport: 'stdio', attempts: 0, lastError: null });
+    expect(actors[1]).not.toHaveProperty('disabled');
     expect(supervisor.views().find((view) => view.id === 'off')).toMatchObject({ state: 'stopped', disabled: true });
 
     const detail = await app.request('/actors/off');

@@ -1,0 +1,84 @@
+// GET /actors: filters (?state=, ?q=) and cursor pagination (?limit=&cursor=), as the pure
+// function and through the route.
+import { describe, expect, it } from 'vitest';
+import type { ActorView } from '../../../src/fleet/views.js';
+import { decodeCursor, listActors } from '../../../src/http/list.js';
+
+const view = (id: string, state: ActorView['state'] = 'healthy'): ActorView => ({
+  id,
+  state,
+  transport: 'stdio',
+  era: 'legacy',
+  priority: 0,
+  since: 0,
+  attempts: 0,
+  lastError: null,
+  quality: { score: 100, latencyMs: { p50: 1, p95: 1 }, successRate: 1, trend: 'stable' },
+  quarantinedUntil: null,
+  waitingForSlot: false,
+});
+
+const fleet = ['files', 'search', 'db-main', 'db-replica', 'mail', 'Calendar'].map((id, index) => view(id, index % 2 === 0 ? 'healthy' : 'reconnecting'));
+
+describe('listActors', () => {
+  it('without a query lists everyone, in id order', () => {
+    expect(listActors(fleet, {}).actors.map((actor) => actor.id)).toEqual(['Calendar', 'db-main', 'db-replica', 'files', 'mail', 'search']);
+    expect(listActors(fleet, {}).nextCursor).toBeUndefined();
+  });
+
+  it('filters by state (any of several) and by id substring, case-insensitive', () => {
+    expect(listActors(fleet, { states: ['reconnecting'] }).actors.map((actor) => actor.id)).toEqual(['Calendar', 'db-replica', 'search']);
+    expect(listActors(fleet, { q: 'DB' }).actors.map((actor) => actor.id)).toEqual(['db-main', 'db-replica']);
+    expect(listActors(fleet, { q: 'db', states: ['healthy'] }).actors.map((actor) => actor.id)).toEqual(['db-main']);
+    expect(listActors(fleet, { states: ['healthy', 'reconnecting'] }).actors).toHaveLength(6);
+  });
+
+  it('pages with a cursor: every actor exactly once, and a page boundary survives servers added and removed elsewhere', () => {
+    const seen: string[] = [];
+    let page = listActors(fleet, { limit: 4 });
+    seen.push(...page.actors.map((actor) => actor.id));
+    expect(page.actors).toHaveLength(4);
+    expect(page.nextCursor).toBeDefined();
+    // Between the requests: one server before the cursor is removed, one after it is added.
+    const changed = [...fleet.filter((actor) => actor.id !== 'Calendar'), view('zeta')];
+    page = listActors(changed, { limit: 4, cursor: page.nextCursor });
+    seen.push(...page.actors.map((actor) => actor.id));
+    expect(page.nextCursor).toBeUndefined();
+    expect(seen).toEqual(['Calendar', 'db-main', 'db-replica', 'files', 'mail', 'search', 'zeta']);
+  });
+
+  it('refuses a cursor it did not issue', () => {
+    expect(() => decodeCursor('not a cursor!')).toThrow(RangeError);
+    expect(() => listActors(fleet, { cursor: '' })).toThrow(RangeError);
+  });
+
+  it('one page of 100 out of 10 000 is cheap', () => {
+    const big = Array.from({ length: 10_000 }, (_, index) => view(`server-${String(index).padStart(5, '0')}`));
+    const page = listActors(big, { limit: 100, cursor: Buffer.from('server-05000').toString('base64url') });
+    expect(page.actors[0]?.id).toBe('server-05001');
+    expect(page.actors).toHaveLength(100);
+  });
+});
+
+describe('GET /actors with a query', () => {
+  it('answers 400 for an unknown state, a bad limit or a foreign cursor, and pages through the route', async () => {
+    const { createApp } = await import('../../../src/http/app.js');
+    const { createSupervisor } = await import('../../../src/fleet/supervisor.js');
+    const supervisor = createSupervisor({ mcpServers: { b: { command: 'mcp-no-such-command-b' }, a: { command: 'mcp-no-such-command-a' }, c: { command: 'mcp-no-such-command-c' } } });
+    try {
+      const app = createApp({ supervisor });
+      expect((await app.request('/actors?state=sleeping')).status).toBe(400);
+      expect((await app.request('/actors?limit=0')).status).toBe(400);
+      expect((await app.request('/actors?cursor=%21%21')).status).toBe(400);
+      const first = (await (await app.request('/actors?limit=2')).json()) as { actors: Array<{ id: string }>; nextCursor?: string };
+      expect(first.actors.map((actor) => actor.id)).toEqual(['a', 'b']);
+      const second = (await (await app.request(`/actors?limit=2&cursor=${first.nextCursor ?? ''}`)).json()) as { actors: Array<{ id: string }>; nextCursor?: string };
+      expect(second.actors.map((actor) => actor.id)).toEqual(['c']);
+      expect(second.nextCursor).toBeUndefined();
+      const filtered = (await (await app.request('/actors?q=B')).json()) as { actors: Array<{ id: string }> };
+      expect(filtered.actors.map((actor) => actor.id)).toEqual(['b']);
+    } finally {
+      await supervisor.stop();
+    }
+  });
+});
