@@ -1,8 +1,10 @@
 // How far one process scales: 1000 and 10 000 connections to in-process servers under one
 // supervisor. Memory per connection, CPU per probe, event-loop delay while probing, and what
-// the API costs at that size (GET /actors, a /metrics scrape).
+// the API costs at that size (GET /actors, a /metrics scrape), each size next to a bare fleet of
+// the same size measured in the same run.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setImmediate as turn } from 'node:timers/promises';
+import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ServerDefinition } from '../../src/config/load.js';
 import { createApp } from '../../src/http/app.js';
@@ -100,9 +102,71 @@ async function measure(count: number): Promise<Row[]> {
   }
 }
 
+/**
+ * The physical reference at the same N: N SDK v2 clients, each connected in-process to its own
+ * server, pinged every PROBE_INTERVAL_MS by plain timers: no actors, no supervisor. What a fleet
+ * costs before anything of ours is added.
+ */
+async function measureBare(count: number): Promise<Row[]> {
+  const scenario = `scale: bare fleet of ${count} (SDK clients + plain timers, no actors)`;
+  collectGarbage();
+  const before = process.memoryUsage();
+  const started = performance.now();
+  const clients: Client[] = [];
+  for (let index = 0; index < count; index += 1) {
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await new McpServer({ name: `bare-${index}`, version: '1.0.0' }).connect(serverSide);
+    const client = new Client({ name: 'bare', version: '1.0.0' }, { capabilities: {} });
+    await client.connect(clientSide);
+    clients.push(client);
+  }
+  const upMs = performance.now() - started;
+  collectGarbage();
+  const after = process.memoryUsage();
+  let pings = 0;
+  // Spread like the actors' first probes: each client on its own phase of the interval.
+  const timers = clients.map((client, index) => {
+    const ping = (): void => void client.ping().then(() => (pings += 1), () => undefined);
+    const phase = setTimeout(() => {
+      ping();
+      timers[index] = setInterval(ping, PROBE_INTERVAL_MS);
+    }, (index * PROBE_INTERVAL_MS) / count);
+    return phase;
+  });
+  try {
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    const cpuBefore = process.cpuUsage();
+    const windowStart = performance.now();
+    await until(() => performance.now() - windowStart >= WINDOW_MS, WINDOW_MS + 5_000, 100);
+    const cpu = process.cpuUsage(cpuBefore);
+    delay.disable();
+    const cpuMs = (cpu.user + cpu.system) / 1_000;
+    return [
+      { scenario, metric: 'all connected after start', value: round(upMs, 0), unit: 'ms', note: 'one at a time' },
+      { scenario, metric: 'heap per connection', value: round((after.heapUsed - before.heapUsed) / count / 1024), unit: 'KiB', note: 'SDK client + in-process server' },
+      { scenario, metric: 'pings in window', value: pings, unit: '', note: `${WINDOW_MS / 1000} s window, ping every ${PROBE_INTERVAL_MS / 1000} s` },
+      { scenario, metric: 'CPU per ping', value: round((cpuMs / Math.max(1, pings)) * 1000, 1), unit: 'µs', note: 'client + server in one process' },
+      { scenario, metric: 'event-loop delay p99 while pinging', value: delay.count > 0 ? round(delay.percentile(99) / 1e6, 1) : Number.NaN, unit: 'ms' },
+    ];
+  } finally {
+    for (const timer of timers) {
+      clearTimeout(timer);
+      clearInterval(timer);
+    }
+    await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
+  }
+}
+
+/** `SCALE_COUNTS=1000` (comma-separated) runs fewer sizes; default 1000 and 10 000. */
+const COUNTS = (process.env.SCALE_COUNTS ?? '1000,10000').split(',').map(Number).filter((value) => Number.isInteger(value) && value > 0);
+
 export const scenario: Scenario = {
   name: 'scale',
   async run(): Promise<Row[]> {
-    return [...(await measure(1_000)), ...(await measure(10_000))];
+    const rows: Row[] = [];
+    // The reference first at each size, then ours, in the same run.
+    for (const count of COUNTS) rows.push(...(await measureBare(count)), ...(await measure(count)));
+    return rows;
   },
 };
