@@ -21,6 +21,7 @@ import { nextRandom } from '../../src/core/policy/random.js';
 import { resolveSettings } from '../../src/core/settings.js';
 import type { ConnectionSettings } from '../../src/core/settings.js';
 import type { McpSession, SessionEvent } from '../../src/core/session.js';
+import { fakeSession as sharedFakeSession } from './fake-session.js';
 
 // ---------------------------------------------------------------------------------------------
 // Settings and helpers
@@ -62,18 +63,7 @@ export function expectedBackoffs(seed: number, count: number, settings: Connecti
 export const B = expectedBackoffs(SEED, 16);
 
 function fakeSession(n: number): McpSession {
-  return {
-    transport: 'stdio',
-    pid: 1000 + n,
-    era: 'legacy',
-    serverInfo: { name: 'fake', version: String(n) },
-    probe: async () => undefined,
-    listTools: async () => [],
-    callTool: async () => ({ content: [] }),
-    onEvent: () => () => undefined,
-    close: async () => undefined,
-    toJSON: () => ({ session: n }),
-  };
+  return sharedFakeSession({ transport: 'stdio', pid: 1000 + n, serverInfo: { name: 'fake', version: String(n) }, toJSON: () => ({ session: n }) });
 }
 
 export type ConnectStep = 'ok' | 'hang' | { reject: unknown };

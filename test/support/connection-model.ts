@@ -43,6 +43,7 @@ import { healthyProbeInterval } from '../../src/core/policy/probe-interval.js';
 import { resolveSettings } from '../../src/core/settings.js';
 import type { ConnectionSettings } from '../../src/core/settings.js';
 import type { McpSession } from '../../src/core/session.js';
+import { fakeSession } from './fake-session.js';
 
 // ---------------------------------------------------------------------------------------------
 // Settings and event catalogue
@@ -82,18 +83,7 @@ const SLOW_MS = 10_000;
 
 /** What a resolved `connect` hands over; the model only needs it to be a session. */
 export function modelSession(name = 'model'): McpSession {
-  return {
-    transport: 'memory',
-    pid: undefined,
-    era: 'legacy',
-    serverInfo: { name, version: '0' },
-    probe: async () => undefined,
-    listTools: async () => [],
-    callTool: async () => ({ content: [] }),
-    onEvent: () => () => undefined,
-    close: async () => undefined,
-    toJSON: () => ({ session: name }),
-  };
+  return fakeSession({ serverInfo: { name, version: '0' }, toJSON: () => ({ session: name }) });
 }
 const SESSION = modelSession();
 

@@ -19,6 +19,7 @@ import { nextRandom } from '../../../src/core/policy/random.js';
 import { resolveSettings } from '../../../src/core/settings.js';
 import type { ConnectionSettings } from '../../../src/core/settings.js';
 import type { McpSession, SessionEvent } from '../../../src/core/session.js';
+import { fakeSession as sharedFakeSession } from '../../support/fake-session.js';
 
 // ---------------------------------------------------------------------------------------------
 // Settings, servers, scripted I/O
@@ -64,18 +65,7 @@ const hang: Step = { ms: 0, outcome: 'hang' };
 const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
 
 function fakeSession(id: string, n: number): McpSession {
-  return {
-    transport: 'memory',
-    pid: undefined,
-    era: 'legacy',
-    serverInfo: { name: id, version: String(n) },
-    probe: async () => undefined,
-    listTools: async () => [],
-    callTool: async () => ({ content: [] }),
-    onEvent: () => () => undefined,
-    close: async () => undefined,
-    toJSON: () => ({ id, n }),
-  };
+  return sharedFakeSession({ serverInfo: { name: id, version: String(n) }, toJSON: () => ({ id, n }) });
 }
 
 type SupervisorActor = Actor<typeof supervisorMachine>;

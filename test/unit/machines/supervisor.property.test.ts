@@ -36,6 +36,7 @@ import type { SlotRequest } from '../../../src/core/policy/admission.js';
 import { ConnectionError } from '../../../src/core/errors.js';
 import { resolveSettings } from '../../../src/core/settings.js';
 import type { McpSession } from '../../../src/core/session.js';
+import { fakeSession as sharedFakeSession } from '../../support/fake-session.js';
 
 /** Fixed so a run is reproducible; override with FC_SEED=… to explore. Printed on failure. */
 const SEED = Number(process.env.FC_SEED ?? 0x5eed_2024);
@@ -132,18 +133,7 @@ function scenarioArb(shape: Shape): fc.Arbitrary<Scenario> {
 const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
 
 function fakeSession(id: string): McpSession {
-  return {
-    transport: 'memory',
-    pid: undefined,
-    era: 'legacy',
-    serverInfo: { name: id, version: '1' },
-    probe: async () => undefined,
-    listTools: async () => [],
-    callTool: async () => ({ content: [] }),
-    onEvent: () => () => undefined,
-    close: async () => undefined,
-    toJSON: () => ({ id }),
-  };
+  return sharedFakeSession({ serverInfo: { name: id, version: '1' }, toJSON: () => ({ id }) });
 }
 
 const idOf = (index: number): string => `c${index}`;
