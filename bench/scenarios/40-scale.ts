@@ -3,6 +3,7 @@
 // the API costs at that size (GET /actors, a /metrics scrape), each size next to a bare fleet of
 // the same size measured in the same run.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { IntervalHistogram } from 'node:perf_hooks';
 import { setImmediate as turn } from 'node:timers/promises';
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -20,6 +21,18 @@ const CAP = 64;
 
 function collectGarbage(): void {
   (globalThis as { gc?: () => void }).gc?.();
+}
+
+/** CPU time spent and event-loop delay seen over one WINDOW_MS of whatever runs meanwhile. */
+async function measureWindow(): Promise<{ delay: IntervalHistogram; cpuMs: number }> {
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  const cpuBefore = process.cpuUsage();
+  const windowStart = performance.now();
+  await until(() => performance.now() - windowStart >= WINDOW_MS, WINDOW_MS + 5_000, 100);
+  const cpu = process.cpuUsage(cpuBefore);
+  delay.disable();
+  return { delay, cpuMs: (cpu.user + cpu.system) / 1_000 };
 }
 
 async function timeEach(count: number, work: () => Promise<unknown>): Promise<number[]> {
@@ -62,14 +75,7 @@ async function measure(count: number): Promise<Row[]> {
     supervisor.actor.on('probe.completed', () => {
       probes += 1;
     });
-    const delay = monitorEventLoopDelay({ resolution: 10 });
-    delay.enable();
-    const cpuBefore = process.cpuUsage();
-    const windowStart = performance.now();
-    await until(() => performance.now() - windowStart >= WINDOW_MS, WINDOW_MS + 5_000, 100);
-    const cpu = process.cpuUsage(cpuBefore);
-    delay.disable();
-    const cpuMs = (cpu.user + cpu.system) / 1_000;
+    const { delay, cpuMs } = await measureWindow();
 
     const app = createApp({ supervisor });
     const actorsMs = await timeEach(20, async () => (await app.request('/actors')).text());
@@ -134,14 +140,7 @@ async function measureBare(count: number): Promise<Row[]> {
     return phase;
   });
   try {
-    const delay = monitorEventLoopDelay({ resolution: 10 });
-    delay.enable();
-    const cpuBefore = process.cpuUsage();
-    const windowStart = performance.now();
-    await until(() => performance.now() - windowStart >= WINDOW_MS, WINDOW_MS + 5_000, 100);
-    const cpu = process.cpuUsage(cpuBefore);
-    delay.disable();
-    const cpuMs = (cpu.user + cpu.system) / 1_000;
+    const { delay, cpuMs } = await measureWindow();
     return [
       { scenario, metric: 'all connected after start', value: round(upMs, 0), unit: 'ms', note: 'one at a time' },
       { scenario, metric: 'heap per connection', value: round((after.heapUsed - before.heapUsed) / count / 1024), unit: 'KiB', note: 'SDK client + in-process server' },
