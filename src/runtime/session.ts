@@ -36,6 +36,8 @@ const STREAM_RETRIES = 2;
  * process, over HTTP the attempt fails and is retried.
  */
 const ERA_PROBE_TIMEOUT_MS = 2_000;
+/** A listen stream that lived less than this is not reopened (see `SdkSession.listen`). */
+const MIN_LISTEN_LIFETIME_MS = 1_000;
 /** How long closing a session waits for its listen stream to close before going on. */
 const LISTEN_CLOSE_TIMEOUT_MS = 500;
 
@@ -225,6 +227,8 @@ class SdkSession implements McpSession {
   private verifying = false;
   /** The open `subscriptions/listen` stream of a modern HTTP session, if any. */
   private subscription: McpSubscription | undefined;
+  /** The server dropped a listen stream right after opening it: not reopened in this session. */
+  private listenGaveUp = false;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -287,7 +291,7 @@ class SdkSession implements McpSession {
    * is simply probed, as before.
    */
   private async listen(): Promise<void> {
-    if (this.transport !== 'streamable-http' || this.era !== 'modern' || this.ended || this.subscription) return;
+    if (this.transport !== 'streamable-http' || this.era !== 'modern' || this.ended || this.subscription || this.listenGaveUp) return;
     try {
       const subscription = await this.client.listen({ toolsListChanged: true }, { timeout: this.verifyTimeoutMs });
       if (this.ended) {
@@ -295,8 +299,12 @@ class SdkSession implements McpSession {
         return;
       }
       this.subscription = subscription;
+      const opened = Date.now();
       void subscription.closed.then((how) => {
         this.subscription = undefined;
+        // A server that drops every stream at once would have us reopen in a tight loop: then
+        // probes alone watch it for the rest of this session.
+        if (Date.now() - opened < MIN_LISTEN_LIFETIME_MS) this.listenGaveUp = true;
         if (how === 'remote' && !this.ended) this.handleTransportError(new Error('the subscriptions/listen stream broke'));
       });
     } catch {
