@@ -75,6 +75,7 @@ export type {
   StateChangedMessage,
 } from './machines/connection.machine.js';
 export type {
+  ConnectionChildLogic,
   ConnectionCommand,
   LossWindow,
   PanicChanged,

@@ -9,6 +9,7 @@ import type { ConnectionState } from '../core/states.js';
 import { roundMs } from '../core/round.js';
 import { connectionStateOf } from '../machines/connection.machine.js';
 import type { ConnectionActorRef, ConnectionEmitted } from '../machines/connection.machine.js';
+import { isolatedConnection } from '../machines/isolated-connection.js';
 import { supervisorMachine } from '../machines/supervisor.machine.js';
 import type { ConnectionCommand, SupervisedServer, SupervisorEmitted, SupervisorMachine, SupervisorSnapshot } from '../machines/supervisor.machine.js';
 import { createConnectionLogic } from '../runtime/connection-logic.js';
@@ -78,8 +79,14 @@ function toSupervised(definition: ServerDefinition): SupervisedServer {
  * ```
  */
 export class Supervisor {
-  /** The supervisor actor; its children are the connection actors (`systemId` = server id). */
+  /**
+   * The supervisor actor. Its children (`systemId` = server id) carry events to and from the
+   * connection actors, each in an actor system of its own (`isolatedConnection`); reach a
+   * connection actor with {@link Supervisor.connection}.
+   */
   readonly actor: Actor<SupervisorMachine>;
+  /** The running connection actors, by server id. */
+  private readonly connections = new Map<string, ConnectionActorRef>();
   /** Every fleet event; read it through {@link Supervisor.subscribe}. */
   private readonly events = new EventBus<FleetEvent>();
   /** Facts about each server's processes across restarts. */
@@ -112,12 +119,21 @@ export class Supervisor {
     }
     const logic = supervisorMachine.provide({
       actors: {
-        connection: createConnectionLogic({
-          stderrOf: (id) => this.stderrOf(id),
-          stdioTeardown: options.stdioTeardown,
-          processSupportOf: (id) => ({ observer: this.processes.observerFor(id), watchdog: options.watchdog }),
-          teardowns: this.teardowns,
-        }),
+        connection: isolatedConnection(
+          createConnectionLogic({
+            stderrOf: (id) => this.stderrOf(id),
+            stdioTeardown: options.stdioTeardown,
+            processSupportOf: (id) => ({ observer: this.processes.observerFor(id), watchdog: options.watchdog }),
+            teardowns: this.teardowns,
+          }),
+          {
+            ...(options.inspect ? { inspect: options.inspect } : {}),
+            onCreated: (id, connection) => this.connections.set(id, connection),
+            onStopped: (id, connection) => {
+              if (this.connections.get(id) === connection) this.connections.delete(id);
+            },
+          },
+        ),
       },
     });
     this.actor = createActor(logic, {
@@ -171,7 +187,7 @@ export class Supervisor {
    * also for a disabled server, which has none.
    */
   connection(id: string): ConnectionActorRef {
-    const ref = this.actor.system.get(id) as ConnectionActorRef | undefined;
+    const ref = this.connections.get(id);
     if (!ref || !Object.hasOwn(this.snapshot.context.servers, id)) throw new UnknownServerError(id);
     return ref;
   }

@@ -36,7 +36,10 @@ export type {
   SupervisorMessage,
 } from './connection.machine.js';
 export { connectingCount, isPanicking, supervisorMachine } from './supervisor.machine.js';
+export { isolatedConnection } from './isolated-connection.js';
+export type { IsolatedConnectionOptions } from './isolated-connection.js';
 export type {
+  ConnectionChildLogic,
   ConnectionCommand,
   LossWindow,
   PanicChanged,

@@ -66,8 +66,10 @@ describe('reconnection storm on 50 real stdio servers', () => {
     const inspect = (event: InspectionEvent): void => {
       const ref = event.actorRef as AnyActorRef;
       if (!idSet.has(ref.id)) return;
-      if (event.type === '@xstate.actor') refs.set(ref.id, ref);
+      // Each connection runs in an actor system of its own, under a supervisor child of the same
+      // id that only carries events: the connection is the one whose snapshot has a state value.
       if (event.type !== '@xstate.snapshot') return;
+      if ((event.snapshot as { value?: unknown }).value !== undefined) refs.set(ref.id, ref);
       inspected.measure([...refs.values()].map((child) => connectionStateOf(child.getSnapshot() as ConnectionSnapshot)));
     };
     // The supervisor's published event stream: what HTTP, metrics and logs see.

@@ -12,6 +12,12 @@ export interface SlotRequest {
 export interface AdmissionInput {
   /** Every request waiting for a slot, in any order (admission sorts with {@link compareRequests}). */
   queue: readonly SlotRequest[];
+  /**
+   * The queue is already in {@link compareRequests} order (the supervisor keeps it so): admission
+   * reads it from the front without sorting, so freeing one slot costs what it takes to find the
+   * next admissible request, not a sort of every waiting one.
+   */
+  sorted?: boolean;
   /** Ids holding a slot now (granted, or in `connecting`). */
   inFlight: ReadonlySet<string>;
   /** Priority of each in-flight id, to count the reserved share. */
@@ -43,7 +49,7 @@ export function admit(input: AdmissionInput): string[] {
   let heldByOthers = [...input.inFlight].filter((id) => input.priorityOf(id) < input.topPriority).length;
   const reserved = Math.min(input.reservedForTop, Math.max(0, input.maxConcurrent - 1));
   const othersCap = input.maxConcurrent - reserved;
-  for (const request of [...input.queue].sort(compareRequests)) {
+  for (const request of input.sorted === true ? input.queue : [...input.queue].sort(compareRequests)) {
     if (held >= input.maxConcurrent) break;
     if (input.inFlight.has(request.id) || !input.isAdmissible(request)) continue;
     const isTop = request.priority >= input.topPriority;

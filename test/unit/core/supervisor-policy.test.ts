@@ -70,6 +70,17 @@ describe('admit', () => {
     expect(run(queue, { maxConcurrent: 0 })).toEqual([]);
   });
 
+  it('sorts a queue given in any order, and reads a queue marked sorted as it is, stopping at the cap', () => {
+    const queue = [req('late', 0, 9), req('top', 5, 3), req('early', 0, 1)];
+    expect(run(queue, { maxConcurrent: 2 })).toEqual(['top', 'early']);
+    // The supervisor keeps its queue in admission order and says so: no sort, the order is trusted.
+    expect(run(queue, { maxConcurrent: 2, sorted: true })).toEqual(['late', 'top']);
+    let looked = 0;
+    const long = Array.from({ length: 10_000 }, (_, index) => req(`s${index}`, 0, index));
+    expect(run(long, { maxConcurrent: 1, sorted: true, isAdmissible: () => (looked += 1) > 0 })).toEqual(['s0']);
+    expect(looked).toBe(1);
+  });
+
   it('counts slots already held against the cap', () => {
     const queue = [req('a', 0, 0), req('b', 0, 1), req('c', 0, 2)];
     expect(run(queue, { maxConcurrent: 3, inFlight: new Set(['x', 'y']) })).toEqual(['a']);

@@ -12,6 +12,7 @@ import { connectionMachine, connectionStateOf } from '../../../src/machines/conn
 import type { ConnectInput, ConnectionActorRef, ConnectionEvent, ProbeInput, ProbeResult, SessionInput } from '../../../src/machines/connection.machine.js';
 import type { ConnectionState } from '../../../src/core/states.js';
 import { isPanicking, supervisorMachine } from '../../../src/machines/supervisor.machine.js';
+import { isolatedConnection } from '../../../src/machines/isolated-connection.js';
 import type { SupervisedServer, SupervisorContext, SupervisorEmitted, SupervisorInput } from '../../../src/machines/supervisor.machine.js';
 import { ConnectionError } from '../../../src/core/errors.js';
 import { fullJitterDelay } from '../../../src/core/policy/backoff.js';
@@ -125,20 +126,36 @@ class Fleet {
     },
   });
 
-  readonly logic = supervisorMachine.provide({ actors: { connection: this.connection } });
+  /** With `isolated`, the connections run in actor systems of their own (`isolatedConnection`), found here. */
+  readonly isolatedRefs = new Map<string, ConnectionActorRef>();
+
+  private readonly onInspection = (): void => {
+    // Called during creation too, before `actor` is assigned.
+    if (!this.actor) return;
+    this.inspections += 1;
+    const count = this.connectingNow();
+    this.maxConnecting = Math.max(this.maxConnecting, count);
+    if (isPanicking(this.actor.getSnapshot())) this.maxConnectingInPanic = Math.max(this.maxConnectingInPanic, count);
+  };
+
+  readonly logic;
+
+  constructor(readonly isolated = false) {
+    this.logic = supervisorMachine.provide({
+    actors: {
+      connection: this.isolated
+        ? isolatedConnection(this.connection, {
+            inspect: this.onInspection,
+            onCreated: (id, ref) => this.isolatedRefs.set(id, ref),
+            onStopped: (id) => this.isolatedRefs.delete(id),
+          })
+        : this.connection,
+    },
+  });
+  }
 
   start(input: SupervisorInput): this {
-    this.actor = createActor(this.logic, {
-      input,
-      inspect: () => {
-        // Called during creation too, before `actor` is assigned.
-        if (!this.actor) return;
-        this.inspections += 1;
-        const count = this.connectingNow();
-        this.maxConnecting = Math.max(this.maxConnecting, count);
-        if (isPanicking(this.actor.getSnapshot())) this.maxConnectingInPanic = Math.max(this.maxConnectingInPanic, count);
-      },
-    });
+    this.actor = createActor(this.logic, { input, inspect: this.onInspection });
     this.actor.on('*', (event) => this.events.push(event));
     this.actor.start();
     return this;
@@ -154,11 +171,12 @@ class Fleet {
   }
 
   children(): ConnectionActorRef[] {
+    if (this.isolated) return [...this.isolatedRefs.values()];
     return Object.values(this.actor.getSnapshot().children).filter((child) => child !== undefined) as ConnectionActorRef[];
   }
 
   child(id: string): ConnectionActorRef {
-    const ref = this.actor.getSnapshot().children[id] as ConnectionActorRef | undefined;
+    const ref = this.isolated ? this.isolatedRefs.get(id) : (this.actor.getSnapshot().children[id] as ConnectionActorRef | undefined);
     if (!ref) throw new Error(`no child "${id}"`);
     return ref;
   }
@@ -229,8 +247,8 @@ class Fleet {
 }
 
 const fleets: Fleet[] = [];
-function fleet(input: SupervisorInput): Fleet {
-  const created = new Fleet();
+function fleet(input: SupervisorInput, isolated = false): Fleet {
+  const created = new Fleet(isolated);
   fleets.push(created);
   return created.start(input);
 }
@@ -287,6 +305,20 @@ describe('admission cap', () => {
     expect(new Set(f.admittedIds())).toEqual(new Set(names));
     expect(f.of('slot.granted').map((event) => event.inFlight)).toEqual([1, 2, 3, 3, 3, 3, 3, 3, 3, 3]);
     expect(f.connectCalls).toHaveLength(10);
+  });
+
+  it('initial servers named like Object.prototype members (__proto__, constructor, toString) each get a child and come up', async () => {
+    // The initial children are spawned from one assignment; `__proto__` must not be lost there.
+    const names = ['__proto__', 'constructor', 'toString', 'plain'];
+    const f = fleet({ servers: names.map((id) => server(id)), maxConcurrentReconnects: 2 });
+    await advanceTo(f, 400);
+    for (const id of names) expect(Object.hasOwn(f.actor.getSnapshot().children, id), id).toBe(true);
+    expect(allIn(f, 'healthy')).toBe(true);
+    expect(new Set(f.admittedIds())).toEqual(new Set(names));
+    f.actor.send({ type: 'connection.command', id: '__proto__', command: 'stop' });
+    await flush();
+    expect(f.state('__proto__')).toBe('stopped');
+    expect(f.state('toString')).toBe('healthy');
   });
 
   it('a cap of 1 connects one server at a time', async () => {
@@ -993,5 +1025,56 @@ describe('event stream', () => {
     expect(f.events.length).toBe(before);
     expect(f.ctx().queue).toEqual([]);
     expect([...f.ctx().states.keys()]).toEqual(['a']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Each connection in an actor system of its own (`isolatedConnection`, what the fleet runs)
+// ---------------------------------------------------------------------------------------------
+
+describe('isolated connections', () => {
+  it('each connection has a system of its own; the cap, the events and everyone healthy as with plain children', async () => {
+    const names = ids('s', 10);
+    const f = fleet({ servers: names.map((id) => server(id)), maxConcurrentReconnects: 3 }, true);
+    await flush();
+    const systems = new Set(f.children().map((child) => child.system));
+    expect(systems.size).toBe(10);
+    expect(systems.has(f.actor.system)).toBe(false);
+    expect(f.connectingNow()).toBe(3);
+
+    await advanceTo(f, 400);
+    expect(allIn(f, 'healthy')).toBe(true);
+    expect(f.maxConnecting).toBe(3);
+    expect(f.admissions().map(([, at]) => at)).toEqual([0, 0, 0, 100, 100, 100, 200, 200, 200, 300]);
+    expect(f.of('state.changed').filter((event) => event.to === 'healthy')).toHaveLength(10);
+  });
+
+  it('commands reach the connection; a lost one asks again; removal stops it and its system', async () => {
+    const f = fleet({ servers: ['a', 'b'].map((id) => server(id)), maxConcurrentReconnects: 1 }, true);
+    await advanceTo(f, 300);
+    expect(f.states()).toEqual({ a: 'healthy', b: 'healthy' });
+
+    f.kill('a');
+    await advance(CONNECT_MS + 10);
+    expect(f.state('a')).toBe('healthy');
+    expect(f.connectTimes('a')).toHaveLength(2);
+
+    f.send({ type: 'connection.command', id: 'b', command: 'stop' });
+    await flush();
+    expect(f.state('b')).toBe('stopped');
+
+    const a = f.child('a');
+    f.send({ type: 'server.remove', id: 'a' });
+    await flush();
+    expect(a.getSnapshot().status).toBe('stopped');
+    expect(f.isolatedRefs.has('a')).toBe(false);
+    expect(f.of('server.removed').map((event) => event.id)).toEqual(['a']);
+  });
+
+  it('servers named like Object.prototype members are supervised too', async () => {
+    const names = ['__proto__', 'constructor', 'toString'];
+    const f = fleet({ servers: names.map((id) => server(id)), maxConcurrentReconnects: 3 }, true);
+    await advanceTo(f, 200);
+    expect(f.states()).toEqual({ ['__proto__']: 'healthy', constructor: 'healthy', toString: 'healthy' });
   });
 });
