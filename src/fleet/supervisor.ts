@@ -31,7 +31,7 @@ import type { CallOutcome, FleetEvent } from './events.js';
 import { DEFAULT_PROCESS_SAMPLE_INTERVAL_MS, ProcessSampling } from './process-sampling.js';
 import { StatsBook } from './stats.js';
 import type { ServerStats } from './stats.js';
-import { disabledViewOf, viewOf } from './views.js';
+import { disabledViewOf, viewOf, waitingIds } from './views.js';
 import type { ActorView } from './views.js';
 
 /** Options of `createSupervisor`; every field has a default. */
@@ -205,9 +205,32 @@ export class Supervisor {
     return viewOf(id, this.connection(id).getSnapshot(), this.snapshot.context, this.processes.facts(id));
   }
 
-  /** {@link Supervisor.view} of every server, disabled ones included, in config order. */
+  /**
+   * {@link Supervisor.view} of every server, disabled ones included, in config order. A server
+   * whose removal is finishing (its actor already gone) is left out.
+   */
   views(): ActorView[] {
-    return [...this.definitions.keys()].map((id) => this.view(id));
+    return this.viewsOf([...this.definitions.keys()]);
+  }
+
+  /** The views of these servers, in this order; an id not in the fleet (or being removed) is left out. */
+  viewsOf(ids: Iterable<string>): ActorView[] {
+    const context = this.snapshot.context;
+    const now = Date.now();
+    const waiting = waitingIds(context);
+    const views: ActorView[] = [];
+    for (const id of ids) {
+      const definition = this.definitions.get(id);
+      if (!definition) continue;
+      const since = this.disabled.get(id);
+      if (since !== undefined) {
+        views.push(disabledViewOf(definition, since));
+        continue;
+      }
+      const ref = this.connections.get(id);
+      if (ref && Object.hasOwn(context.servers, id)) views.push(viewOf(id, ref.getSnapshot(), context, this.processes.facts(id), now, waiting));
+    }
+    return views;
   }
 
   /** Resolves when the server's connection is `healthy`; rejects after `timeoutMs`. */

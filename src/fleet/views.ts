@@ -38,8 +38,19 @@ export interface ActorView {
   disabled?: boolean;
 }
 
-/** Builds the view of one connection from its snapshot and the supervisor's context. */
-export function viewOf(id: string, snapshot: ConnectionSnapshot, supervisor: SupervisorContext, process: ProcessFacts | undefined, now = Date.now()): ActorView {
+/**
+ * Builds the view of one connection from its snapshot and the supervisor's context. `waiting`
+ * says who is queued for a slot; views of the whole fleet pass one set for all, so a list stays
+ * linear in the fleet's size even while a storm fills the queue.
+ */
+export function viewOf(
+  id: string,
+  snapshot: ConnectionSnapshot,
+  supervisor: SupervisorContext,
+  process: ProcessFacts | undefined,
+  now = Date.now(),
+  waiting: ReadonlySet<string> = waitingIds(supervisor),
+): ActorView {
   const { context } = snapshot;
   const until = supervisor.quarantine.get(id)?.until;
   return {
@@ -59,9 +70,14 @@ export function viewOf(id: string, snapshot: ConnectionSnapshot, supervisor: Sup
       trend: context.quality.trend,
     },
     quarantinedUntil: until !== undefined && until > now ? until : null,
-    waitingForSlot: supervisor.queue.some((request) => request.id === id),
+    waitingForSlot: waiting.has(id),
     ...(process ? { process } : {}),
   };
+}
+
+/** The ids queued for a reconnect slot. */
+export function waitingIds(supervisor: Pick<SupervisorContext, 'queue'>): ReadonlySet<string> {
+  return new Set(supervisor.queue.map((request) => request.id));
 }
 
 /** The view of a disabled server, which has no connection actor: `stopped` since it joined the fleet. */

@@ -8,6 +8,7 @@ import { DuplicateServerError } from '../../fleet/errors.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { listActors } from '../list.js';
+import type { ListSource } from '../list.js';
 import { CONNECTION_STATES } from '../../core/states.js';
 import {
   ActorDetailSchema,
@@ -60,7 +61,18 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
       const unknown = states?.filter((name) => !(CONNECTION_STATES as readonly string[]).includes(name)) ?? [];
       if (unknown.length > 0) throw new ApiError(400, 'invalid_request', `state: unknown state ${unknown.map((name) => `"${name}"`).join(', ')} (one of ${CONNECTION_STATES.join(', ')})`);
       try {
-        return c.json(listActors(supervisor.views(), { states, q, limit, cursor }), 200);
+        const source: ListSource = {
+          ids: () => [...supervisor.ids(), ...supervisor.disabledIds()],
+          stateOf: (id) => {
+            try {
+              return supervisor.state(id);
+            } catch {
+              return undefined; // removed while we looked
+            }
+          },
+          viewsOf: (ids) => supervisor.viewsOf(ids),
+        };
+        return c.json(listActors(source, { states, q, limit, cursor }), 200);
       } catch (error) {
         if (error instanceof RangeError) throw new ApiError(400, 'invalid_request', `cursor: ${error.message}`);
         throw error;

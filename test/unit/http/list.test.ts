@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ActorView } from '../../../src/fleet/views.js';
 import { decodeCursor, listActors } from '../../../src/http/list.js';
+import type { ListSource } from '../../../src/http/list.js';
 
 const view = (id: string, state: ActorView['state'] = 'healthy'): ActorView => ({
   id,
@@ -57,6 +58,32 @@ describe('listActors', () => {
     const page = listActors(big, { limit: 100, cursor: Buffer.from('server-05000').toString('base64url') });
     expect(page.actors[0]?.id).toBe('server-05001');
     expect(page.actors).toHaveLength(100);
+  });
+
+  it('builds views only for the page it returns, filtering on ids and states alone', () => {
+    const ids = Array.from({ length: 10_000 }, (_, index) => `server-${String(index).padStart(5, '0')}`);
+    const built: string[] = [];
+    let statesRead = 0;
+    const source: ListSource = {
+      ids: () => [...ids].reverse(),
+      stateOf: (id) => {
+        statesRead += 1;
+        return Number(id.slice(-1)) % 2 === 0 ? 'healthy' : 'zombie';
+      },
+      viewsOf: (wanted) => {
+        built.push(...wanted);
+        return wanted.map((id) => view(id, Number(id.slice(-1)) % 2 === 0 ? 'healthy' : 'zombie'));
+      },
+    };
+    const page = listActors(source, { states: ['zombie'], limit: 100 });
+    expect(page.actors.map((actor) => actor.id).slice(0, 2)).toEqual(['server-00001', 'server-00003']);
+    expect(page.actors.every((actor) => actor.state === 'zombie')).toBe(true);
+    expect(built).toHaveLength(100);
+    expect(statesRead).toBe(10_000);
+    expect(page.nextCursor).toBe(Buffer.from('server-00199').toString('base64url'));
+    // An id gone between the filter and the views (removed meanwhile) is left out, not an error.
+    const gone: ListSource = { ...source, viewsOf: (wanted) => source.viewsOf(wanted.slice(1)) };
+    expect(listActors(gone, { q: 'server-0000' }).actors).toHaveLength(9);
   });
 });
 
