@@ -95,6 +95,8 @@ export class Supervisor {
   private readonly calls = new Map<string, ConnectionCalls>();
   /** Every server's definition, in config order (then the order of `add`), disabled ones included. */
   private readonly definitions = new Map<string, ServerDefinition>();
+  /** The ids of {@link Supervisor.definitions} in id order, made when first asked for after a change. */
+  private idOrder: string[] | undefined;
   /**
    * Disabled servers, by id, with the time each became part of the fleet. They have no actor
    * (the supervisor machine spawns a connection for every server it is given); their view is
@@ -169,6 +171,12 @@ export class Supervisor {
   /** The ids of the disabled servers: in the fleet, `stopped`, never started until enabled. */
   disabledIds(): string[] {
     return [...this.disabled.keys()];
+  }
+
+  /** Every server's id, supervised or disabled, in id order (code unit order, as `GET /actors` pages). */
+  idsInOrder(): readonly string[] {
+    this.idOrder ??= [...this.definitions.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return this.idOrder;
   }
 
   /** Whether a server of this id is in the fleet, supervised or disabled. */
@@ -365,6 +373,7 @@ export class Supervisor {
     const { id } = definition;
     if (this.definitions.has(id) || Object.hasOwn(this.snapshot.context.servers, id)) throw new DuplicateServerError(id);
     this.definitions.set(id, definition);
+    this.idOrder = undefined;
     if (definition.disabled) {
       const at = Date.now();
       this.disabled.set(id, at);
@@ -374,6 +383,7 @@ export class Supervisor {
     this.actor.send({ type: 'server.add', server: toSupervised(definition) });
     if (!Object.hasOwn(this.snapshot.context.servers, id)) {
       this.definitions.delete(id);
+      this.idOrder = undefined;
       throw new Error(`the supervisor actor did not take server "${id}"`);
     }
   }
@@ -384,9 +394,11 @@ export class Supervisor {
     if (!this.disabled.delete(id)) return;
     const enabled = { ...definition, disabled: false };
     this.definitions.set(id, enabled);
+    this.idOrder = undefined;
     this.actor.send({ type: 'server.add', server: toSupervised(enabled) });
     if (!Object.hasOwn(this.snapshot.context.servers, id)) {
       this.definitions.set(id, definition);
+      this.idOrder = undefined;
       this.disabled.set(id, Date.now());
       throw new Error(`the supervisor actor did not take server "${id}"`);
     }
@@ -397,6 +409,7 @@ export class Supervisor {
     if (this.isDisabled(id)) {
       this.disabled.delete(id);
       this.definitions.delete(id);
+      this.idOrder = undefined;
       this.publish({ type: 'server.removed', id, at: Date.now() });
       return;
     }
@@ -407,6 +420,7 @@ export class Supervisor {
     this.calls.delete(id);
     this.stderr.delete(id);
     this.definitions.delete(id);
+    this.idOrder = undefined;
     this.processes.forget(id);
     this.stats.forget(id);
     this.toolCache.delete(id);

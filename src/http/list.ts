@@ -23,7 +23,7 @@ export interface ListPage {
  * returned, so one page of 100 out of 10 000 builds 100 views, not 10 000.
  */
 export interface ListSource {
-  /** Every id in the fleet, in any order. */
+  /** Every id in the fleet, in id order (code unit order). */
   ids(): readonly string[];
   /** The id's state now; undefined for one being removed as we look. */
   stateOf(id: string): string | undefined;
@@ -34,8 +34,9 @@ export interface ListSource {
 /** A {@link ListSource} over views already built. */
 export function viewSource(views: readonly ActorView[]): ListSource {
   const byId = new Map(views.map((view) => [view.id, view]));
+  const ids = [...byId.keys()].sort(compareIds);
   return {
-    ids: () => [...byId.keys()],
+    ids: () => ids,
     stateOf: (id) => byId.get(id)?.state,
     viewsOf: (ids) => ids.flatMap((id) => byId.get(id) ?? []),
   };
@@ -51,15 +52,37 @@ export function listActors(fleet: ListSource | readonly ActorView[], query: List
   const states = query.states && query.states.length > 0 ? new Set(query.states) : undefined;
   const needle = query.q?.toLowerCase();
   const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-  const matching = source
-    .ids()
-    .filter((id) => (after === undefined || id > after) && (needle === undefined || id.toLowerCase().includes(needle)))
-    .filter((id) => states === undefined || states.has(source.stateOf(id) ?? ''))
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const cut = query.limit !== undefined && matching.length > query.limit;
+  const ids = source.ids();
+  // Ids are in order: start right after the cursor and stop once the page (and one more, to know
+  // whether another page follows) is found, so a page costs what it skips and returns, not the fleet.
+  const matching: string[] = [];
+  const wanted = query.limit === undefined ? Number.POSITIVE_INFINITY : query.limit + 1;
+  for (let index = after === undefined ? 0 : firstAfter(ids, after); index < ids.length && matching.length < wanted; index += 1) {
+    const id = ids[index] as string;
+    if (needle !== undefined && !id.toLowerCase().includes(needle)) continue;
+    if (states !== undefined && !states.has(source.stateOf(id) ?? '')) continue;
+    matching.push(id);
+  }
+  const cut = matching.length > (query.limit ?? Number.POSITIVE_INFINITY);
   const actors = source.viewsOf(cut ? matching.slice(0, query.limit) : matching);
   const last = actors.at(-1);
   return cut && last ? { actors, nextCursor: encodeCursor(last.id) } : { actors };
+}
+
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The index of the first id greater than `after` in ids sorted by {@link compareIds}. */
+function firstAfter(ids: readonly string[], after: string): number {
+  let low = 0;
+  let high = ids.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((ids[middle] as string) <= after) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 function isViews(fleet: ListSource | readonly ActorView[]): fleet is readonly ActorView[] {

@@ -62,7 +62,7 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
       if (unknown.length > 0) throw new ApiError(400, 'invalid_request', `state: unknown state ${unknown.map((name) => `"${name}"`).join(', ')} (one of ${CONNECTION_STATES.join(', ')})`);
       try {
         const source: ListSource = {
-          ids: () => [...supervisor.ids(), ...supervisor.disabledIds()],
+          ids: () => supervisor.idsInOrder(),
           stateOf: (id) => {
             try {
               return supervisor.state(id);

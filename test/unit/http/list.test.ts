@@ -60,12 +60,12 @@ describe('listActors', () => {
     expect(page.actors).toHaveLength(100);
   });
 
-  it('builds views only for the page it returns, filtering on ids and states alone', () => {
+  it('builds views only for the page it returns, and reads states only as far as the page reaches', () => {
     const ids = Array.from({ length: 10_000 }, (_, index) => `server-${String(index).padStart(5, '0')}`);
     const built: string[] = [];
     let statesRead = 0;
     const source: ListSource = {
-      ids: () => [...ids].reverse(),
+      ids: () => ids,
       stateOf: (id) => {
         statesRead += 1;
         return Number(id.slice(-1)) % 2 === 0 ? 'healthy' : 'zombie';
@@ -79,7 +79,14 @@ describe('listActors', () => {
     expect(page.actors.map((actor) => actor.id).slice(0, 2)).toEqual(['server-00001', 'server-00003']);
     expect(page.actors.every((actor) => actor.state === 'zombie')).toBe(true);
     expect(built).toHaveLength(100);
-    expect(statesRead).toBe(10_000);
+    // 100 zombies and one more (to know a page follows) are found among the first 202 ids.
+    expect(statesRead).toBe(202);
+    statesRead = 0;
+    const later = listActors(source, { states: ['zombie'], limit: 100, cursor: Buffer.from('server-09899').toString('base64url') });
+    expect(later.actors[0]?.id).toBe('server-09901');
+    expect(later.actors).toHaveLength(50);
+    expect(later.nextCursor).toBeUndefined();
+    expect(statesRead).toBe(100);
     expect(page.nextCursor).toBe(Buffer.from('server-00199').toString('base64url'));
     // An id gone between the filter and the views (removed meanwhile) is left out, not an error.
     const gone: ListSource = { ...source, viewsOf: (wanted) => source.viewsOf(wanted.slice(1)) };
