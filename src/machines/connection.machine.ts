@@ -1,5 +1,5 @@
 import { assign, enqueueActions, fromCallback, fromPromise, sendParent, setup } from 'xstate';
-import type { ActorRefFrom, SnapshotFrom } from 'xstate';
+import type { ActorRefFrom, AnyActorRef, SnapshotFrom } from 'xstate';
 import { ConnectionError, errorKindOf, errorMessageOf } from '../core/errors.js';
 import type { ErrorKind } from '../core/errors.js';
 import { fullJitterDelay } from '../core/policy/backoff.js';
@@ -29,6 +29,11 @@ export interface ConnectionInput {
   target?: ServerTarget;
   /** When true, `connecting` is entered only on `slot.granted` from the parent supervisor. */
   supervised?: boolean;
+  /**
+   * Where the supervisor messages go instead of the parent: for a connection that is the root of
+   * an actor system of its own (`isolatedConnection`), the supervisor's child that carries them.
+   */
+  reportTo?: AnyActorRef;
   /** Seed for backoff jitter; defaults to a hash of the id. */
   seed?: number;
 }
@@ -57,6 +62,8 @@ export interface ConnectionContext {
   target: ServerTarget | undefined;
   /** Whether a parent supervisor grants slots (and is told of every state change). */
   supervised: boolean;
+  /** Where supervisor messages go instead of the parent, if anywhere ({@link ConnectionInput.reportTo}). */
+  reportTo: AnyActorRef | undefined;
   /** The live session while connected; undefined once it is closed. */
   session: McpSession | undefined;
   /**
@@ -183,6 +190,18 @@ function notProvided(name: string): Error {
 
 const now = (): number => Date.now();
 
+/** The part of an `enqueueActions` queue that {@link report} uses. */
+interface ReportQueue {
+  (action: ReturnType<typeof sendParent<ConnectionContext, ConnectionEvent, undefined, SupervisorMessage, ConnectionEvent>>): void;
+  sendTo: (to: AnyActorRef, event: SupervisorMessage) => void;
+}
+
+/** A message to the supervisor: to `reportTo` when the context names one (an isolated connection), else to the parent. */
+function report(enqueue: ReportQueue, context: Pick<ConnectionContext, 'reportTo'>, message: SupervisorMessage): void {
+  if (context.reportTo) enqueue.sendTo(context.reportTo, message);
+  else enqueue(sendParent(message));
+}
+
 function withSample(context: ConnectionContext, sample: QualitySample): Pick<ConnectionContext, 'samples' | 'quality'> {
   const samples = appendBounded(context.samples, sample, QUALITY_SAMPLE_CAPACITY);
   const quality = computeQuality({
@@ -290,9 +309,7 @@ export const connectionMachine = setup({
       if (params.state === 'reconnecting' && context.transitionTimes.length === 0) return;
       const reason = REASONED_STATES.has(params.state) ? context.lastError?.message : undefined;
       const earlyExit = params.state === 'reconnecting' && context.lastError?.earlyExit === true;
-      enqueue(
-        sendParent({ type: 'state.changed', id: context.id, to: params.state, at, reason, ...(earlyExit ? { earlyExit } : {}) } satisfies SupervisorMessage),
-      );
+      report(enqueue, context, { type: 'state.changed', id: context.id, to: params.state, at, reason, ...(earlyExit ? { earlyExit } : {}) });
     }),
     /**
      * A new session: its negotiated era decides the probe (a modern server has no ping, so it is
@@ -359,7 +376,7 @@ export const connectionMachine = setup({
       enqueue.assign({ goodStreak: context.goodStreak + 1, missedStreak: 0, ...withSample(context, sample(at, true, latencyMs, 'probe')) });
       const probe = probeEmitted(context, 'fast', latencyMs, at);
       enqueue.emit(probe);
-      if (context.supervised) enqueue(sendParent(probe));
+      if (context.supervised) report(enqueue, context, probe);
     }),
     recordSlowProbe: enqueueActions(({ context, event, enqueue }) => {
       const latencyMs = latencyOf(event);
@@ -367,7 +384,7 @@ export const connectionMachine = setup({
       enqueue.assign({ goodStreak: 0, missedStreak: 0, ...withSample(context, sample(at, true, latencyMs, 'probe')) });
       const probe = probeEmitted(context, 'slow', latencyMs, at);
       enqueue.emit(probe);
-      if (context.supervised) enqueue(sendParent(probe));
+      if (context.supervised) report(enqueue, context, probe);
     }),
     recordMissedProbe: enqueueActions(({ context, enqueue }) => {
       const at = now();
@@ -378,7 +395,7 @@ export const connectionMachine = setup({
       });
       const probe = probeEmitted(context, 'missed', undefined, at);
       enqueue.emit(probe);
-      if (context.supervised) enqueue(sendParent(probe));
+      if (context.supervised) report(enqueue, context, probe);
     }),
     recordLostProbe: enqueueActions(({ context, event, enqueue }) => {
       const at = now();
@@ -386,12 +403,12 @@ export const connectionMachine = setup({
       enqueue.assign(withSample(context, sample(at, false, 0, 'probe')));
       const probe = probeEmitted(context, outcome, undefined, at);
       enqueue.emit(probe);
-      if (context.supervised) enqueue(sendParent(probe));
+      if (context.supervised) report(enqueue, context, probe);
     }),
     recordMethodNotFound: enqueueActions(({ context, enqueue }) => {
       const probe = probeEmitted(context, 'method-not-found', undefined, now());
       enqueue.emit(probe);
-      if (context.supervised) enqueue(sendParent(probe));
+      if (context.supervised) report(enqueue, context, probe);
     }),
     /** A tool call answered quickly is as good as a probe, so the due probe is skipped. */
     recordCallSucceeded: assign(({ context, event }) => {
@@ -414,10 +431,10 @@ export const connectionMachine = setup({
       ...withSample(context, sample(now(), false, event.type === 'call.failed' ? (event.latencyMs ?? 0) : 0, 'call')),
     })),
     requestSlot: enqueueActions(({ context, enqueue }) => {
-      if (context.supervised) enqueue(sendParent({ type: 'slot.requested', id: context.id } satisfies SupervisorMessage));
+      if (context.supervised) report(enqueue, context, { type: 'slot.requested', id: context.id });
     }),
     reportClosed: enqueueActions(({ context, enqueue }) => {
-      if (context.supervised) enqueue(sendParent({ type: 'connection.closed', id: context.id } satisfies SupervisorMessage));
+      if (context.supervised) report(enqueue, context, { type: 'connection.closed', id: context.id });
     }),
   },
 }).createMachine({
@@ -428,6 +445,7 @@ export const connectionMachine = setup({
     settings: input.settings,
     target: input.target,
     supervised: input.supervised ?? false,
+    reportTo: input.reportTo,
     session: undefined,
     probeKind: 'ping',
     era: null,

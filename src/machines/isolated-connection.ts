@@ -1,7 +1,7 @@
-import { createActor, fromCallback, sendTo, setup, spawnChild } from 'xstate';
-import type { AnyActorRef, AnyEventObject, InspectionEvent, Observer } from 'xstate';
+import { createActor, fromCallback } from 'xstate';
+import type { InspectionEvent, Observer } from 'xstate';
 import { connectionMachine } from './connection.machine.js';
-import type { ConnectionActorRef, ConnectionEvent, ConnectionInput, ConnectionMachine } from './connection.machine.js';
+import type { ConnectionActorRef, ConnectionEvent, ConnectionInput, ConnectionMachine, SupervisorMessage } from './connection.machine.js';
 
 /** Options of {@link isolatedConnection}. */
 export interface IsolatedConnectionOptions {
@@ -14,17 +14,16 @@ export interface IsolatedConnectionOptions {
 }
 
 /**
- * The supervisor's `connection` child, with the connection statechart running in an actor system
- * of its own. Provide it as the supervisor machine's `connection` actor to run fleets of
- * thousands: in one shared system every actor stop (each probe's and each connect's actor)
- * scans every delayed event of the whole fleet (XState's `scheduler.cancelAll`), so a probe
- * costs O(fleet) and a fleet costs O(fleet²). Here each system holds one connection's timers.
+ * The supervisor's `connection` child, with the connection statechart running as the root of an
+ * actor system of its own. Provide it as the supervisor machine's `connection` actor to run
+ * fleets of thousands: in one shared system every actor stop (each probe's and each connect's
+ * actor) scans every delayed event of the whole fleet (XState's `scheduler.cancelAll`), so a
+ * probe costs O(fleet) and a fleet costs O(fleet²). Here each system holds one connection's timers.
  *
  * The supervisor still spawns one child per server (`id` = `systemId` = server id) and talks
- * to it by events: what it sends the child reaches the connection; what the connection sends its
- * parent (`sendParent`) reaches the supervisor through a link actor, the root of the connection's
- * system, whose only child the connection is. Read a connection's snapshot from the actor given
- * to `onCreated`.
+ * to it by events: what it sends the child reaches the connection; the connection sends its
+ * supervisor messages to the child (`ConnectionInput.reportTo`), which hands them on. Read a
+ * connection's snapshot from the actor given to `onCreated`.
  *
  * @example
  * ```ts
@@ -38,49 +37,29 @@ export interface IsolatedConnectionOptions {
  * ```
  */
 export function isolatedConnection(logic: ConnectionMachine = connectionMachine, options: IsolatedConnectionOptions = {}) {
-  // The root of each connection's own system. It spawns the connection as its only child, so
-  // stopping the root stops the connection, and passes on whatever the connection sends its parent.
-  const link = setup({
-    types: {
-      context: {} as LinkContext,
-      input: {} as LinkContext,
-    },
-    actors: { connection: logic },
-  }).createMachine({
-    context: ({ input }) => input,
-    entry: spawnChild('connection', { id: ({ context }) => context.connection.id, input: ({ context }) => context.connection }),
-    on: { '*': { actions: sendTo(({ context }) => context.host, ({ event }): LinkMessage => ({ type: 'link.message', message: event })) } },
-  });
   return fromCallback<ConnectionEvent, ConnectionInput>(({ input, self, sendBack, receive }) => {
-    const root = createActor(link, {
-      id: `${input.id}.link`,
-      input: { connection: input, host: self },
+    const connection = createActor(logic, {
+      id: input.id,
+      systemId: input.id,
+      input: { ...input, reportTo: self },
       ...(options.inspect ? { inspect: options.inspect } : {}),
     });
-    root.start();
-    const connection = root.getSnapshot().children[input.id] as ConnectionActorRef;
-    options.onCreated?.(input.id, connection);
-    // Besides the supervisor's events, the link's messages (not part of the public event type).
-    receive((event: ConnectionEvent | LinkMessage) => {
-      if (event.type === 'link.message') sendBack(event.message);
-      else connection.send(event);
+    // An error in the connection reaches the supervisor as a child's error would.
+    connection.subscribe({ error: (error) => sendBack({ type: `xstate.error.actor.${input.id}`, error }) });
+    // Two kinds of event arrive here: the supervisor's, for the connection, and the connection's
+    // messages, for the supervisor (facts and commands never share a name).
+    receive((event: ConnectionEvent | SupervisorMessage) => {
+      if (MESSAGE_TYPES.has(event.type)) sendBack(event);
+      else connection.send(event as ConnectionEvent);
     });
+    options.onCreated?.(input.id, connection);
+    connection.start();
     return () => {
-      root.stop();
+      connection.stop();
       options.onStopped?.(input.id, connection);
     };
   });
 }
 
-interface LinkContext {
-  /** The connection's input. */
-  connection: ConnectionInput;
-  /** The supervisor's child: it hands the connection's messages on to the supervisor. */
-  host: AnyActorRef;
-}
-
-/** A message from the connection, on its way from the link to the supervisor's child. */
-interface LinkMessage {
-  type: 'link.message';
-  message: AnyEventObject;
-}
+/** The types of {@link SupervisorMessage}: what a connection tells its supervisor. */
+const MESSAGE_TYPES: ReadonlySet<string> = new Set<SupervisorMessage['type']>(['slot.requested', 'state.changed', 'connection.closed', 'probe.completed']);
