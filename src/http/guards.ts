@@ -93,7 +93,19 @@ export function bodyLimits(limits: Required<HttpLimits>): MiddlewareHandler {
   };
   const call = bodyLimit({ maxSize: limits.maxCallBodyBytes, onError: tooLarge(limits.maxCallBodyBytes) });
   const other = bodyLimit({ maxSize: limits.maxBodyBytes, onError: tooLarge(limits.maxBodyBytes) });
-  return (c, next) => (isToolCall(c.req.method, c.req.path) ? call(c, next) : other(c, next));
+  return (c, next) => {
+    const toolCall = isToolCall(c.req.method, c.req.path);
+    // A declared length (and no chunked encoding, which would override it) is decided from the
+    // header alone: Node's parser never reads past Content-Length. Only this path avoids making
+    // the request body a web stream, which cost more than the rest of a tool call's routing.
+    const length = c.req.header('content-length');
+    if (length !== undefined && /^\d+$/.test(length) && c.req.header('transfer-encoding') === undefined) {
+      const max = toolCall ? limits.maxCallBodyBytes : limits.maxBodyBytes;
+      if (Number(length) > max) tooLarge(max)();
+      return next();
+    }
+    return toolCall ? call(c, next) : other(c, next);
+  };
 }
 
 /**
