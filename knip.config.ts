@@ -31,6 +31,8 @@ const config: KnipConfig = {
     // Run, not imported.
     'scripts/*.{ts,mjs}',
     'bench/scenarios/*.ts',
+    // Spawned by path from bench/scenarios/41-scale-50k.ts, in a process of its own.
+    'bench/fleet-50k.ts',
     'test/**/*.test.ts',
     // Test servers and programs the tests (and, for fixtures/, the bench) spawn by path.
     'test/fixtures/*',
@@ -53,6 +55,9 @@ const config: KnipConfig = {
     // node_modules/@modelcontextprotocol/server-everything/dist/index.js (located with
     // createRequire().resolve or a relative path), they never import it.
     '@modelcontextprotocol/server-everything',
+    // Run by path in a process of its own (bench/scenarios/51-proxy-load.ts resolves
+    // autocannon/autocannon.js with createRequire and spawns it), never imported.
+    'autocannon',
   ],
 };
 

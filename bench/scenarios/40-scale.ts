@@ -4,7 +4,9 @@
 // the same size measured in the same run.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { IntervalHistogram } from 'node:perf_hooks';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { setImmediate as turn } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ServerDefinition } from '../../src/config/load.js';
@@ -14,6 +16,8 @@ import { resolveSettings } from '../../src/core/settings.js';
 import { Supervisor } from '../../src/fleet/supervisor.js';
 import { percentile, round, until } from '../harness.js';
 import type { Row, Scenario } from '../harness.js';
+import { lineChart } from '../svg.js';
+import type { Chart } from '../svg.js';
 
 const PROBE_INTERVAL_MS = 5_000;
 const WINDOW_MS = 6_000;
@@ -47,10 +51,27 @@ async function timeEach(count: number, work: () => Promise<unknown>): Promise<nu
 
 async function measure(count: number): Promise<Row[]> {
   const scenario = `scale: ${count} in-process connections`;
-  const settings = resolveSettings({ healthyIntervalMs: PROBE_INTERVAL_MS, stableIntervalMs: PROBE_INTERVAL_MS, connectTimeoutMs: 120_000 });
+  // A backoff of about 0, so a storm's recovery is bound by admission alone (what the cap decides).
+  const settings = resolveSettings({
+    healthyIntervalMs: PROBE_INTERVAL_MS,
+    stableIntervalMs: PROBE_INTERVAL_MS,
+    connectTimeoutMs: 120_000,
+    initialBackoffMs: 1,
+    maxBackoffMs: 1,
+  });
+  // The live in-process servers, so the storm can close every transport at once.
+  const live = new Set<McpServer>();
   const servers: ServerDefinition[] = Array.from({ length: count }, (_, index) => ({
     id: `s${index}`,
-    target: { type: 'memory', createServer: () => new McpServer({ name: `scale-${index}`, version: '1.0.0' }) },
+    target: {
+      type: 'memory',
+      createServer: () => {
+        const server = new McpServer({ name: `scale-${index}`, version: '1.0.0' });
+        live.add(server);
+        server.server.onclose = () => live.delete(server);
+        return server;
+      },
+    },
     priority: 0,
     dependsOn: [],
     required: true,
@@ -63,8 +84,18 @@ async function measure(count: number): Promise<Row[]> {
   const supervisor = new Supervisor({ maxConcurrentReconnects: CAP, servers }, { flap: { flapLimit: 1_000 }, panic: { threshold: 1 } });
   try {
     let healthy = 0;
+    // Connect time of each admission: slot granted → healthy.
+    const grantedAt = new Map<string, number>();
+    const connectMs: number[] = [];
     supervisor.actor.on('*', (event) => {
-      if (event.type === 'state.changed') healthy += (event.to === 'healthy' ? 1 : 0) - (event.from === 'healthy' ? 1 : 0);
+      if (event.type === 'slot.granted') grantedAt.set(event.id, performance.now());
+      if (event.type !== 'state.changed') return;
+      healthy += (event.to === 'healthy' ? 1 : 0) - (event.from === 'healthy' ? 1 : 0);
+      const granted = grantedAt.get(event.id);
+      if (event.to === 'healthy' && granted !== undefined) {
+        connectMs.push(performance.now() - granted);
+        grantedAt.delete(event.id);
+      }
     });
     await until(() => healthy === count, 300_000, 50);
     const upMs = performance.now() - started;
@@ -75,21 +106,49 @@ async function measure(count: number): Promise<Row[]> {
     supervisor.actor.on('probe.completed', () => {
       probes += 1;
     });
+    const outcomes = new Map<string, number>();
+    supervisor.actor.on('probe.completed', (event) => outcomes.set(event.outcome, (outcomes.get(event.outcome) ?? 0) + 1));
     const { delay, cpuMs } = await measureWindow();
+    collectGarbage();
+    const afterWindow = process.memoryUsage();
+    const statesAfterWindow = new Map<string, number>();
+    for (const view of supervisor.views()) statesAfterWindow.set(view.state, (statesAfterWindow.get(view.state) ?? 0) + 1);
+    const tally = (counts: Map<string, number>): string => [...counts].map(([name, value]) => `${name} ${value}`).join(', ');
 
     const app = createApp({ supervisor });
     const actorsMs = await timeEach(20, async () => (await app.request('/actors')).text());
+    const middle = Buffer.from(`s${Math.floor(count / 2)}`).toString('base64url');
+    const pageMs = await timeEach(50, async () => (await app.request(`/actors?limit=100&cursor=${middle}`)).text());
+    const stateMs = await timeEach(50, async () => (await app.request('/actors?state=healthy&limit=100')).text());
+    const searchMs = await timeEach(50, async () => (await app.request('/actors?q=s99&limit=100')).text());
     const metrics = createMetrics(supervisor, { defaultMetrics: false });
     await turn();
     const scrapeMs = await timeEach(10, () => metrics.render());
+
+    // The storm: every transport closed at once, twice, with a subscriber that never reads (a
+    // stuck /events client) and the app's own event history attached the whole time.
+    supervisor.subscribe(() => new Promise<void>(() => undefined));
+    const storms: Array<{ ms: number; maxInFlight: number; connectP99: number }> = [];
+    const heapAfterStorm: number[] = [];
+    for (let round = 0; round < 2; round += 1) {
+      connectMs.length = 0;
+      const stormStart = performance.now();
+      const closing = [...live].map((server) => server.close());
+      await Promise.all(closing);
+      await until(() => healthy === count, 600_000, 50);
+      storms.push({ ms: performance.now() - stormStart, maxInFlight: supervisor.snapshot.context.maxInFlightSeen, connectP99: percentile(connectMs, 99) });
+      collectGarbage();
+      heapAfterStorm.push(process.memoryUsage().heapUsed);
+    }
     metrics.close();
 
-    return [
-      { scenario, metric: 'all healthy after start', value: round(upMs, 0), unit: 'ms', note: `cap ${CAP}` },
+    const rows: Row[] = [
+      { scenario, metric: 'all healthy after start', value: round(upMs, 0), unit: 'ms', bound: 'goal ≤ 10 000 ms at 10 000', note: `cap ${CAP}` },
       { scenario, metric: 'heap per connection', value: round((after.heapUsed - before.heapUsed) / count / 1024), unit: 'KiB', note: 'actor + SDK client + in-process server' },
+      { scenario, metric: 'heap per connection after probing', value: round((afterWindow.heapUsed - before.heapUsed) / count / 1024), unit: 'KiB', note: `after the ${WINDOW_MS / 1000} s probe window` },
       { scenario, metric: 'RSS per connection', value: round((after.rss - before.rss) / count / 1024), unit: 'KiB' },
-      { scenario, metric: 'probes in window', value: probes, unit: '', note: `${WINDOW_MS / 1000} s window, probe every ${PROBE_INTERVAL_MS / 1000} s` },
-      { scenario, metric: 'CPU per probe', value: round((cpuMs / Math.max(1, probes)) * 1000, 1), unit: 'µs', note: 'client + server in one process' },
+      { scenario, metric: 'probes in window', value: probes, unit: '', note: `${WINDOW_MS / 1000} s window, probe every ${PROBE_INTERVAL_MS / 1000} s; outcomes: ${tally(outcomes)}; states after: ${tally(statesAfterWindow)}` },
+      { scenario, metric: 'CPU per probe', value: round((cpuMs / Math.max(1, probes)) * 1000, 1), unit: 'µs', bound: 'goal ≤ 1.5 × bare CPU per ping', note: 'client + server in one process' },
       { scenario, metric: 'CPU per probe round', value: round((cpuMs / Math.max(1, probes)) * count, 0), unit: 'ms' },
       {
         scenario,
@@ -97,12 +156,29 @@ async function measure(count: number): Promise<Row[]> {
         // No sample at all means the loop never got to run the monitor's timer: saturated.
         value: delay.count > 0 ? round(delay.percentile(99) / 1e6, 1) : Number.NaN,
         unit: 'ms',
+        bound: 'goal ≤ 20 ms',
         note: delay.count > 0 ? `max ${round(delay.max / 1e6, 1)} ms` : 'no sample: the loop was saturated',
       },
       { scenario, metric: 'GET /actors p50', value: round(percentile(actorsMs, 50), 1), unit: 'ms' },
-      { scenario, metric: 'GET /actors p99', value: round(percentile(actorsMs, 99), 1), unit: 'ms' },
+      { scenario, metric: 'GET /actors p99', value: round(percentile(actorsMs, 99), 1), unit: 'ms', bound: 'goal ≤ 50 ms' },
+      { scenario, metric: 'GET /actors?limit=100&cursor= p99', value: round(percentile(pageMs, 99), 2), unit: 'ms', bound: 'goal ≤ 5 ms', note: 'a page from the middle' },
+      { scenario, metric: 'GET /actors?state=healthy&limit=100 p99', value: round(percentile(stateMs, 99), 2), unit: 'ms', bound: 'goal ≤ 5 ms' },
+      { scenario, metric: 'GET /actors?q=s99&limit=100 p99', value: round(percentile(searchMs, 99), 2), unit: 'ms', bound: 'goal ≤ 5 ms' },
       { scenario, metric: '/metrics scrape p50', value: round(percentile(scrapeMs, 50), 1), unit: 'ms', note: 'without Node default metrics' },
+      { scenario, metric: '/metrics scrape max', value: round(Math.max(...scrapeMs), 1), unit: 'ms', bound: 'goal ≤ 100 ms', note: '10 scrapes' },
     ];
+    storms.forEach((storm, index) => {
+      const bound = 1.2 * Math.ceil(count / CAP) * storm.connectP99;
+      rows.push(
+        { scenario, metric: `storm ${index + 1}: all healthy again`, value: round(storm.ms, 0), unit: 'ms', bound: `goal ≤ 1.2 × ⌈N/K⌉ × p99 connect = ${round(bound, 0)} ms`, note: `every transport closed at once; p99 connect ${round(storm.connectP99, 1)} ms` },
+        { scenario, metric: `storm ${index + 1}: most reconnect slots held at once`, value: storm.maxInFlight, unit: '', bound: `cap ${CAP}` },
+      );
+    });
+    const [firstStorm, secondStorm] = heapAfterStorm;
+    if (firstStorm !== undefined && secondStorm !== undefined) {
+      rows.push({ scenario, metric: 'heap growth from storm 1 to storm 2', value: round((secondStorm - firstStorm) / 1024 / 1024, 1), unit: 'MiB', bound: 'bounded: about 0', note: 'with a stuck event subscriber and the /events history attached' });
+    }
+    return rows;
   } finally {
     await supervisor.stop(300_000);
   }
@@ -157,15 +233,69 @@ async function measureBare(count: number): Promise<Row[]> {
   }
 }
 
-/** `SCALE_COUNTS=1000` (comma-separated) runs fewer sizes; default 1000 and 10 000. */
-const COUNTS = (process.env.SCALE_COUNTS ?? '1000,10000').split(',').map(Number).filter((value) => Number.isInteger(value) && value > 0);
+/** `SCALE_COUNTS=1000` (comma-separated) runs other sizes; default 100, 1000, 5000 and 10 000. */
+const COUNTS = (process.env.SCALE_COUNTS ?? '100,1000,5000,10000').split(',').map(Number).filter((value) => Number.isInteger(value) && value > 0);
+
+/** The value of one row of a size's measurement, for the charts. */
+function valueOf(rows: readonly Row[], metric: string): number {
+  return rows.find((row) => row.metric === metric)?.value ?? Number.NaN;
+}
+
+/** Draws CPU per probe, heap per connection and start time against fleet size into docs/performance/. */
+async function drawCurves(sizes: Array<{ count: number; bare: Row[]; ours: Row[] }>): Promise<void> {
+  const directory = fileURLToPath(new URL('../../docs/performance/', import.meta.url));
+  await mkdir(directory, { recursive: true });
+  const curve = (rows: 'bare' | 'ours', metric: string, scale = 1): Array<{ x: number; y: number }> =>
+    sizes.map((size) => ({ x: size.count, y: valueOf(size[rows], metric) * scale }));
+  const charts: Array<[string, Chart]> = [
+    [
+      'scale-cpu.svg',
+      {
+        title: 'CPU per health check against fleet size',
+        xLabel: 'connections in one process',
+        yLabel: 'CPU µs per probe / ping',
+        series: [
+          { name: 'mcp-supervisor', points: curve('ours', 'CPU per probe') },
+          { name: 'bare SDK fleet', points: curve('bare', 'CPU per ping') },
+        ],
+      },
+    ],
+    [
+      'scale-heap.svg',
+      {
+        title: 'Heap per connection against fleet size',
+        xLabel: 'connections in one process',
+        yLabel: 'KiB per connection',
+        series: [
+          { name: 'mcp-supervisor', points: curve('ours', 'heap per connection') },
+          { name: 'bare SDK fleet', points: curve('bare', 'heap per connection') },
+        ],
+      },
+    ],
+    [
+      'scale-start.svg',
+      {
+        title: 'Cold start against fleet size',
+        xLabel: 'connections in one process',
+        yLabel: 'seconds until all healthy / connected',
+        series: [
+          { name: `mcp-supervisor (cap ${CAP})`, points: curve('ours', 'all healthy after start', 1 / 1000) },
+          { name: 'bare SDK fleet (one at a time)', points: curve('bare', 'all connected after start', 1 / 1000) },
+        ],
+      },
+    ],
+  ];
+  for (const [file, chart] of charts) await writeFile(`${directory}${file}`, lineChart(chart));
+}
 
 export const scenario: Scenario = {
   name: 'scale',
   async run(): Promise<Row[]> {
-    const rows: Row[] = [];
+    const sizes: Array<{ count: number; bare: Row[]; ours: Row[] }> = [];
     // The reference first at each size, then ours, in the same run.
-    for (const count of COUNTS) rows.push(...(await measureBare(count)), ...(await measure(count)));
-    return rows;
+    for (const count of COUNTS) sizes.push({ count, bare: await measureBare(count), ours: await measure(count) });
+    // Curves need more than one size; `SCALE_CHARTS=0` leaves docs/ alone.
+    if (sizes.length > 1 && process.env.SCALE_CHARTS !== '0') await drawCurves(sizes);
+    return sizes.flatMap((size) => [...size.bare, ...size.ours]);
   },
 };

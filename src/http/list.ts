@@ -32,7 +32,7 @@ export interface ListSource {
 }
 
 /** A {@link ListSource} over views already built. */
-export function viewSource(views: readonly ActorView[]): ListSource {
+function viewSource(views: readonly ActorView[]): ListSource {
   const byId = new Map(views.map((view) => [view.id, view]));
   const ids = [...byId.keys()].sort(compareIds);
   return {

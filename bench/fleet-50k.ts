@@ -1,0 +1,75 @@
+// One fleet of SCALE_50K_COUNT (default 50 000) in-process connections probed every 60 s, run as
+// a child process of the bench (41-scale-50k.ts) so that running out of memory ends this process,
+// not the bench, and the bench can say what gave out. Prints one JSON line with what it measured.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { ServerDefinition } from '../src/config/load.js';
+import { resolveSettings } from '../src/core/settings.js';
+import { Supervisor } from '../src/fleet/supervisor.js';
+import { until } from './harness.js';
+
+const count = Number(process.env.SCALE_50K_COUNT ?? 50_000);
+const PROBE_INTERVAL_MS = 60_000;
+const CAP = 64;
+const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
+const report = (fields: Record<string, unknown>): void => {
+  process.stdout.write(`${JSON.stringify(fields)}\n`);
+};
+
+const settings = resolveSettings({ healthyIntervalMs: PROBE_INTERVAL_MS, stableIntervalMs: PROBE_INTERVAL_MS, degradedIntervalMs: PROBE_INTERVAL_MS, connectTimeoutMs: 600_000 });
+const servers: ServerDefinition[] = Array.from({ length: count }, (_, index) => ({
+  id: `s${index}`,
+  target: { type: 'memory', createServer: () => new McpServer({ name: `fleet-${index}`, version: '1.0.0' }) },
+  priority: 0,
+  dependsOn: [],
+  required: true,
+  disabled: false,
+  settings,
+}));
+gc();
+const before = process.memoryUsage();
+const started = performance.now();
+const supervisor = new Supervisor({ maxConcurrentReconnects: CAP, servers }, { flap: { flapLimit: 1_000 }, panic: { threshold: 1 } });
+let healthy = 0;
+supervisor.actor.on('*', (event) => {
+  if (event.type === 'state.changed') healthy += (event.to === 'healthy' ? 1 : 0) - (event.from === 'healthy' ? 1 : 0);
+});
+// Progress on stderr, so a run that gives out says how far it got.
+const progress = setInterval(() => process.stderr.write(`fleet-50k: ${healthy} healthy, heap ${Math.round(process.memoryUsage().heapUsed / 2 ** 20)} MiB\n`), 10_000);
+try {
+  await until(() => healthy === count, 900_000, 100);
+} catch {
+  report({ count, gaveOut: `only ${healthy} of ${count} healthy after 900 s`, heapLimitMiB: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20) });
+  process.exit(0);
+}
+const upMs = performance.now() - started;
+gc();
+const after = process.memoryUsage();
+
+let probes = 0;
+supervisor.actor.on('probe.completed', () => {
+  probes += 1;
+});
+const delay = monitorEventLoopDelay({ resolution: 10 });
+delay.enable();
+const cpuBefore = process.cpuUsage();
+const windowStart = performance.now();
+await until(() => performance.now() - windowStart >= PROBE_INTERVAL_MS, PROBE_INTERVAL_MS + 10_000, 200);
+const cpu = process.cpuUsage(cpuBefore);
+delay.disable();
+clearInterval(progress);
+const cpuMs = (cpu.user + cpu.system) / 1_000;
+report({
+  count,
+  upMs: Math.round(upMs),
+  heapPerConnectionKiB: Number(((after.heapUsed - before.heapUsed) / count / 1024).toFixed(1)),
+  rssMiB: Math.round(after.rss / 2 ** 20),
+  heapLimitMiB: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
+  probes,
+  cpuPerProbeUs: Number(((cpuMs / Math.max(1, probes)) * 1000).toFixed(1)),
+  cpuShareOfOneCore: Number((cpuMs / PROBE_INTERVAL_MS).toFixed(3)),
+  loopDelayP99Ms: delay.count > 0 ? Number((delay.percentile(99) / 1e6).toFixed(1)) : null,
+});
+await supervisor.stop(600_000);
+process.exit(0);

@@ -1,0 +1,43 @@
+// 50 000 connections in one process, probed every 60 s: does it run, and what does it cost? Run in
+// a child process (bench/fleet-50k.ts): if something gives out first (memory, time), the row says what.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Row, Scenario } from '../harness.js';
+
+const child = fileURLToPath(new URL('../fleet-50k.ts', import.meta.url));
+
+export const scenario: Scenario = {
+  name: 'scale 50 000',
+  async run(): Promise<Row[]> {
+    const scenario = `scale: ${process.env.SCALE_50K_COUNT ?? '50000'} in-process connections, probes every 60 s`;
+    const { stdout, stderr, code, signal } = await new Promise<{ stdout: string; stderr: string; code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      const running = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', child], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+      let out = '';
+      let err = '';
+      running.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      running.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+      // Bounded: 20 minutes at most.
+      const timer = setTimeout(() => running.kill('SIGKILL'), 20 * 60_000);
+      running.on('exit', (exitCode, exitSignal) => {
+        clearTimeout(timer);
+        resolve({ stdout: out, stderr: err, code: exitCode, signal: exitSignal });
+      });
+    });
+    const line = stdout.trim().split('\n').at(-1);
+    const measured = line ? (JSON.parse(line) as Record<string, number | string | null>) : undefined;
+    if (!measured || typeof measured.gaveOut === 'string') {
+      const what = typeof measured?.gaveOut === 'string' ? measured.gaveOut : `the child exited (code ${code}, signal ${signal}): ${stderr.trim().split('\n').slice(-3).join(' / ')}`;
+      return [{ scenario, metric: 'gave out', value: Number.NaN, unit: '', note: what }];
+    }
+    const number = (key: string): number => (typeof measured[key] === 'number' ? (measured[key] as number) : Number.NaN);
+    return [
+      { scenario, metric: 'all healthy after start', value: number('upMs'), unit: 'ms', note: 'cap 64' },
+      { scenario, metric: 'heap per connection', value: number('heapPerConnectionKiB'), unit: 'KiB', note: `heap limit ${number('heapLimitMiB')} MiB` },
+      { scenario, metric: 'RSS', value: number('rssMiB'), unit: 'MiB' },
+      { scenario, metric: 'probes in a 60 s window', value: number('probes'), unit: '' },
+      { scenario, metric: 'CPU per probe', value: number('cpuPerProbeUs'), unit: 'µs' },
+      { scenario, metric: 'CPU while probing', value: number('cpuShareOfOneCore'), unit: 'cores' },
+      { scenario, metric: 'event-loop delay p99 while probing', value: number('loopDelayP99Ms'), unit: 'ms' },
+    ];
+  },
+};
