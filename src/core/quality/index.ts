@@ -1,6 +1,6 @@
 export type { Quality, QualityInput, QualityParts, QualitySample, Trend } from './types.js';
 export { appendBounded } from './ring.js';
-export { ewma, latencyPart, latencyScore, percentile } from './latency.js';
+export { ewma, latencyPart, latencyScore, percentile, percentiles } from './latency.js';
 export { successPart, successRate } from './success.js';
 export { FLAPPING_TRANSITIONS_PER_HOUR, HOUR_MS, stabilityPart, transitionsPerHour } from './stability.js';
 export { sampleGoodness, TREND_MIN_SAMPLES, trend } from './trend.js';

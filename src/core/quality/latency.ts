@@ -7,13 +7,16 @@
  * ordering (NaN makes sort comparators inconsistent).
  */
 export function percentile(values: readonly number[], p: number): number | null {
-  if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile p must be within [0, 100], got ${p}`);
+  return percentiles(values, [p])[0] ?? null;
+}
+
+/** {@link percentile} for several p at once, sorting the values once. */
+export function percentiles(values: readonly number[], ps: readonly number[]): Array<number | null> {
+  for (const p of ps) if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile p must be within [0, 100], got ${p}`);
   const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
   const n = sorted.length;
-  if (n === 0) return null;
   // p * n before dividing keeps integer inputs exact (0.95 * 20 style float error could bump the rank).
-  const rank = Math.max(1, Math.ceil((p * n) / 100));
-  return sorted[rank - 1] ?? null;
+  return ps.map((p) => (n === 0 ? null : (sorted[Math.max(1, Math.ceil((p * n) / 100)) - 1] ?? null)));
 }
 
 const DEFAULT_EWMA_ALPHA = 0.3;

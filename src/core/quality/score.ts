@@ -1,4 +1,4 @@
-import { assertPositiveThreshold, ewma, latencyPart, percentile } from './latency.js';
+import { assertPositiveThreshold, ewma, latencyPart, percentiles } from './latency.js';
 import { chronological } from './order.js';
 import { transitionsPerHour, stabilityPart } from './stability.js';
 import { successPart, successRate } from './success.js';
@@ -74,7 +74,7 @@ export function computeQuality(input: QualityInput): Quality {
 
   const ordered = chronological(samples);
   const okLatencies = ordered.filter((s) => s.ok).map((s) => s.latencyMs);
-  const p95 = percentile(okLatencies, 95);
+  const [p50 = null, p95 = null] = percentiles(okLatencies, [50, 95]);
   const rate = successRate(ordered);
 
   const parts: QualityParts = {
@@ -86,7 +86,7 @@ export function computeQuality(input: QualityInput): Quality {
   return {
     score: weightedScore(parts),
     parts,
-    latencyMs: { p50: percentile(okLatencies, 50), p95, ewma: ewma(okLatencies) },
+    latencyMs: { p50, p95, ewma: ewma(okLatencies) },
     successRate: rate,
     transitionsPerHour: perHour,
     trend: trend(ordered, degradedLatencyMs),

@@ -9,6 +9,7 @@ import {
   latencyPart,
   latencyScore,
   percentile,
+  percentiles,
   QUALITY_WEIGHTS,
   sampleGoodness,
   stabilityPart,
@@ -92,6 +93,13 @@ describe('percentile (nearest rank)', () => {
 
   it('returns the only value for any p', () => {
     for (const p of [0, 50, 95, 100]) expect(percentile([42], p)).toBe(42);
+  });
+
+  it('several at once (percentiles) agree with one at a time, and reject a bad p', () => {
+    const shuffled = [...oneToTwenty].reverse();
+    expect(percentiles(shuffled, [0, 50, 95, 100])).toEqual([0, 50, 95, 100].map((p) => percentile(shuffled, p)));
+    expect(percentiles([], [50, 95])).toEqual([null, null]);
+    expect(() => percentiles(shuffled, [50, 101])).toThrow(RangeError);
   });
 
   it('picks observed values at p = 0, 50, 95, 100', () => {
