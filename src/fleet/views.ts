@@ -49,7 +49,7 @@ export function viewOf(
   supervisor: SupervisorContext,
   process: ProcessFacts | undefined,
   now = Date.now(),
-  waiting: ReadonlySet<string> = waitingIds(supervisor),
+  waiting: { has(id: string): boolean } = waitingIds(supervisor),
 ): ActorView {
   const { context } = snapshot;
   const until = supervisor.quarantine.get(id)?.until;
@@ -76,8 +76,8 @@ export function viewOf(
 }
 
 /** The ids queued for a reconnect slot. */
-export function waitingIds(supervisor: Pick<SupervisorContext, 'queue'>): ReadonlySet<string> {
-  return new Set(supervisor.queue.map((request) => request.id));
+export function waitingIds(supervisor: Pick<SupervisorContext, 'queued'>): { has(id: string): boolean } {
+  return supervisor.queued;
 }
 
 /** The view of a disabled server, which has no connection actor: `stopped` since it joined the fleet. */

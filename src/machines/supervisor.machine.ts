@@ -1,6 +1,6 @@
 import { enqueueActions, raise, setup, stateIn } from 'xstate';
 import type { ActorLogic, ActorRefFrom, SnapshotFrom } from 'xstate';
-import { List, Map as ImmutableMap } from 'immutable';
+import { List, Map as ImmutableMap, Set as ImmutableSet } from 'immutable';
 import { admit, compareRequests, defaultReservedSlots } from '../core/policy/admission.js';
 import type { SlotRequest } from '../core/policy/admission.js';
 import { DEFAULT_FLAP_SETTINGS, isFlapping, quarantineDuration, recentDeaths } from '../core/policy/flapping.js';
@@ -85,8 +85,14 @@ export interface SupervisorContext {
   servers: Record<string, SupervisedServer>;
   /** The last state each connection reported. */
   states: ImmutableMap<string, ConnectionState>;
-  /** Waiting for a slot, in arrival order (admission sorts). */
-  queue: SlotRequest[];
+  /**
+   * Waiting for a slot, in admission order (`compareRequests`). A persistent list: a fleet of
+   * thousands asking at once (a cold start, a storm) queues and leaves in O(log n) per request,
+   * where copying an array per request made the storm O(n²).
+   */
+  queue: List<SlotRequest>;
+  /** The ids in {@link SupervisorContext.queue}. */
+  queued: ImmutableSet<string>;
   /** Holding a slot: granted and not yet reported out of `connecting`. */
   inFlight: string[];
   /** The most slots ever held at once; the cap invariant says this never exceeds the cap. */
@@ -220,12 +226,12 @@ function trackLoss(
 }
 
 /** Binary search for where `request` belongs in a queue sorted by `compareRequests`. */
-function insertionIndex(queue: readonly SlotRequest[], request: SlotRequest): number {
+function insertionIndex(queue: List<SlotRequest>, request: SlotRequest): number {
   let low = 0;
-  let high = queue.length;
+  let high = queue.size;
   while (low < high) {
     const middle = (low + high) >>> 1;
-    const other = queue[middle];
+    const other = queue.get(middle);
     if (other !== undefined && compareRequests(other, request) <= 0) low = middle + 1;
     else high = middle;
   }
@@ -334,6 +340,7 @@ export const supervisorMachine = setup({
         quarantine: context.quarantine.delete(id),
         lostAt: context.lostAt.delete(id),
         queue: context.queue.filter((request) => request.id !== id),
+        queued: context.queued.delete(id),
         inFlight: context.inFlight.filter((held) => held !== id),
         removing: context.removing.filter((removing) => removing !== id),
       });
@@ -348,18 +355,19 @@ export const supervisorMachine = setup({
       enqueue.sendTo(event.id, { type: event.command });
     }),
     beginShutdown: enqueueActions(({ context, enqueue }) => {
-      enqueue.assign({ queue: [] });
+      enqueue.assign({ queue: List<SlotRequest>(), queued: ImmutableSet<string>() });
       for (const id of Object.keys(context.servers)) enqueue.sendTo(id, { type: 'stop' });
     }),
     enqueueRequest: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'slot.requested') return;
       const server = context.servers[event.id];
-      if (!server || context.queue.some((request) => request.id === event.id) || context.inFlight.includes(event.id)) return;
+      if (!server || context.queued.has(event.id) || context.inFlight.includes(event.id)) return;
       // Kept in admission order, so admission reads it from the front.
       const request = { id: event.id, priority: server.priority, requestedAt: now() };
-      const queue = [...context.queue];
-      queue.splice(insertionIndex(queue, request), 0, request);
-      enqueue.assign({ queue });
+      const index = insertionIndex(context.queue, request);
+      // The usual case (same priority, newest) appends, which a persistent list does cheaply.
+      const queue = index === context.queue.size ? context.queue.push(request) : context.queue.insert(index, request);
+      enqueue.assign({ queue, queued: context.queued.add(event.id) });
     }),
     /**
      * Everything a reported state change means to the supervisor: slot release, the event
@@ -379,8 +387,9 @@ export const supervisorMachine = setup({
         serving: context.tally.serving + (LIVE.has(to) ? 1 : 0) - (from !== undefined && LIVE.has(from) ? 1 : 0),
       };
       const inFlight = to === 'connecting' || !context.inFlight.includes(id) ? context.inFlight : context.inFlight.filter((held) => held !== id);
-      const leavesQueue = (to === 'stopped' || to === 'failed') && context.queue.some((request) => request.id === id);
+      const leavesQueue = (to === 'stopped' || to === 'failed') && context.queued.has(id);
       const queue = leavesQueue ? context.queue.filter((request) => request.id !== id) : context.queue;
+      const queued = leavesQueue ? context.queued.delete(id) : context.queued;
       enqueue.emit({ type: 'state.changed', id, from, to, at, reason });
 
       // A process that crashes soon after starting is a death too, even if it never got healthy.
@@ -415,7 +424,7 @@ export const supervisorMachine = setup({
         enqueue.emit(ended);
         enqueue.raise(ended);
       }
-      enqueue.assign({ states, deaths, quarantine, lostAt, tally, inFlight, queue, losses, panic });
+      enqueue.assign({ states, deaths, quarantine, lostAt, tally, inFlight, queue, queued, losses, panic });
     }),
     endQuarantines: enqueueActions(({ context, enqueue }) => {
       const at = now();
@@ -429,7 +438,7 @@ export const supervisorMachine = setup({
     requestAdmission: raise({ type: 'admit' }),
     /** Grants slots to waiting connections in priority order, never beyond the cap. */
     admitWaiting: enqueueActions(({ context, enqueue }, params: { panicking: boolean }) => {
-      if (context.queue.length === 0) return;
+      if (context.queue.size === 0) return;
       const at = now();
       const cap = params.panicking
         ? Math.min(context.maxConcurrentReconnects, context.panicSettings.panicConcurrency)
@@ -450,12 +459,20 @@ export const supervisorMachine = setup({
       const inFlight = [...context.inFlight, ...admitted];
       const granted = new Set(admitted);
       const requestedAt = new Map<string, number>();
-      const queue = context.queue.filter((request) => {
-        if (!granted.has(request.id)) return true;
-        requestedAt.set(request.id, request.requestedAt);
-        return false;
-      });
-      enqueue.assign({ inFlight, queue, maxInFlightSeen: Math.max(context.maxInFlightSeen, inFlight.length) });
+      // Admission reads from the front, so the admitted are usually the first few: drop them by
+      // slicing (cheap on a persistent list); anyone skipped in between means a filter.
+      let prefix = 0;
+      for (const request of context.queue) {
+        if (!granted.has(request.id)) break;
+        prefix += 1;
+      }
+      for (const request of context.queue) {
+        if (granted.has(request.id)) requestedAt.set(request.id, request.requestedAt);
+        if (requestedAt.size === granted.size) break;
+      }
+      const queue = prefix === granted.size ? context.queue.slice(prefix) : context.queue.filter((request) => !granted.has(request.id));
+      const queued = admitted.reduce((ids, id) => ids.delete(id), context.queued);
+      enqueue.assign({ inFlight, queue, queued, maxInFlightSeen: Math.max(context.maxInFlightSeen, inFlight.length) });
       for (const id of admitted) {
         enqueue.sendTo(id, { type: 'slot.granted' });
         enqueue.emit({ type: 'slot.granted', id, waitedMs: at - (requestedAt.get(id) ?? at), inFlight: inFlight.length, at });
@@ -469,7 +486,8 @@ export const supervisorMachine = setup({
     return {
       servers: Object.fromEntries(input.servers.map((server) => [server.id, server])),
       states: ImmutableMap<string, ConnectionState>(),
-      queue: [],
+      queue: List<SlotRequest>(),
+      queued: ImmutableSet<string>(),
       inFlight: [],
       maxInFlightSeen: 0,
       maxConcurrentReconnects,

@@ -11,7 +11,7 @@ export interface SlotRequest {
 /** What {@link admit} decides on: the waiting requests, the slots held, and the limits. */
 export interface AdmissionInput {
   /** Every request waiting for a slot, in any order (admission sorts with {@link compareRequests}). */
-  queue: readonly SlotRequest[];
+  queue: Iterable<SlotRequest>;
   /**
    * The queue is already in {@link compareRequests} order (the supervisor keeps it so): admission
    * reads it from the front without sorting, so freeing one slot costs what it takes to find the

@@ -290,7 +290,8 @@ describe('admission cap', () => {
     await flush();
     expect(f.connectingNow()).toBe(3);
     expect(f.ctx().inFlight).toHaveLength(3);
-    expect(f.ctx().queue).toHaveLength(7);
+    expect(f.ctx().queue.size).toBe(7);
+    expect(f.ctx().queued.size).toBe(7);
 
     await advanceTo(f, 400);
     expect(allIn(f, 'healthy')).toBe(true);
@@ -299,7 +300,7 @@ describe('admission cap', () => {
     expect(f.maxConnecting).toBe(3);
     expect(f.ctx().maxInFlightSeen).toBe(3);
     expect(f.ctx().inFlight).toEqual([]);
-    expect(f.ctx().queue).toEqual([]);
+    expect(f.ctx().queue.toArray()).toEqual([]);
     // Three at a time, in waves as slots come free.
     expect(f.admissions().map(([, at]) => at)).toEqual([0, 0, 0, 100, 100, 100, 200, 200, 200, 300]);
     expect(new Set(f.admittedIds())).toEqual(new Set(names));
@@ -436,7 +437,7 @@ describe('queue order', () => {
     await advanceTo(f, 999);
     expect(f.admittedIds()).toEqual(['blocker']);
     // The queue is kept in admission order: priority, then longest waiting.
-    expect(f.ctx().queue.map((request) => request.id)).toEqual(['z', 'y', 'x', 'w']);
+    expect(f.ctx().queue.toArray().map((request) => request.id)).toEqual(['z', 'y', 'x', 'w']);
 
     await advanceTo(f, 1400);
     expect(f.admissions()).toEqual([
@@ -485,7 +486,7 @@ describe('queue order', () => {
     // Only low priority waits now: three in flight, the fourth slot stays free.
     expect(f.connectingNow()).toBe(3);
     expect(f.ctx().inFlight).toEqual(['low0', 'low1', 'low2']);
-    expect(f.ctx().queue.map((request) => request.id)).toEqual(['low3', 'low4', 'low5']);
+    expect(f.ctx().queue.toArray().map((request) => request.id)).toEqual(['low3', 'low4', 'low5']);
     expect(f.value('low3')).toEqual({ reconnecting: 'awaitingSlot' });
 
     // The top server loses its transport and gets the reserved slot at once.
@@ -583,7 +584,7 @@ describe('backoff', () => {
     expect(f.state('c')).toBe('healthy');
     expect(f.value('a')).toEqual({ reconnecting: 'backoff' });
     expect(f.ctx().inFlight).toEqual([]);
-    expect(f.ctx().queue).toEqual([]);
+    expect(f.ctx().queue.toArray()).toEqual([]);
 
     await advanceTo(f, 100 + delay);
     expect(f.admissions().at(-1)).toEqual(['a', 100 + delay]);
@@ -627,7 +628,7 @@ describe('flap quarantine', () => {
     expect(f.ctx().quarantine.get('flappy')).toEqual({ until, times: 1 });
     expect(f.ctx().deaths.get('flappy')).toEqual([]);
     expect(f.value('flappy')).toEqual({ reconnecting: 'awaitingSlot' });
-    expect(f.ctx().queue.map((request) => request.id)).toEqual(['flappy']);
+    expect(f.ctx().queue.toArray().map((request) => request.id)).toEqual(['flappy']);
     expect(f.ctx().inFlight).toEqual([]);
 
     // Quarantine holds no slot: with a cap of 1, another connection is admitted at once.
@@ -869,7 +870,7 @@ describe('run-time changes', () => {
     await advanceTo(f, 100);
     f.send({ type: 'server.remove', id: 'b' });
     await flush();
-    expect(f.ctx().queue.map((request) => request.id)).toEqual(['c']);
+    expect(f.ctx().queue.toArray().map((request) => request.id)).toEqual(['c']);
     expect(f.of('server.removed').map((event) => event.id)).toEqual(['b']);
     await advanceTo(f, 1100);
     expect(f.admissions()).toEqual([
@@ -888,7 +889,7 @@ describe('run-time changes', () => {
     f.send({ type: 'connection.command', id: 'b', command: 'stop' });
     await flush();
     expect(f.state('b')).toBe('stopped');
-    expect(f.ctx().queue.map((request) => request.id)).toEqual(['c']);
+    expect(f.ctx().queue.toArray().map((request) => request.id)).toEqual(['c']);
     await advanceTo(f, 1100);
     expect(f.admissions()).toEqual([
       ['a', 0],
@@ -962,7 +963,7 @@ describe('run-time changes', () => {
     await flush();
     expect(allIn(f, 'stopped')).toBe(true);
     expect(f.actor.getSnapshot().matches({ admission: 'shuttingDown' })).toBe(true);
-    expect(f.ctx().queue).toEqual([]);
+    expect(f.ctx().queue.toArray()).toEqual([]);
     expect(f.ctx().inFlight).toEqual([]);
     expect(f.children().every((child) => child.getSnapshot().context.session === undefined)).toBe(true);
     // Even a restart during shutdown gets no slot.
@@ -1023,7 +1024,7 @@ describe('event stream', () => {
     f.send({ type: 'server.restart', id: 'ghost' });
     await flush();
     expect(f.events.length).toBe(before);
-    expect(f.ctx().queue).toEqual([]);
+    expect(f.ctx().queue.toArray()).toEqual([]);
     expect([...f.ctx().states.keys()]).toEqual(['a']);
   });
 });

@@ -370,7 +370,7 @@ async function runScenario(scenario: Scenario, options: { fullScanEveryEvent: bo
   // ---- (b) --------------------------------------------------------------------------------------
   const context = actor.getSnapshot().context;
   if (allHealthyAt === undefined) violate(`(b) not every connection healthy by t=${bound}`);
-  if (context.queue.length > 0) violate(`(b) still waiting: ${context.queue.map((request) => request.id).slice(0, 10).join(', ')}`);
+  if (context.queue.size > 0) violate(`(b) still waiting: ${context.queue.toArray().map((request) => request.id).slice(0, 10).join(', ')}`);
   for (const id of ids) {
     const asked = requests.get(id) ?? 0;
     const got = admitted.get(id) ?? 0;
