@@ -51,6 +51,9 @@ async function fleet(clientBufferSize?: number): Promise<Fleet> {
   const say = async (text: string): Promise<void> => {
     const result = await supervisor.callTool('chatty', 'say', { text });
     expect(result.content).toEqual([{ type: 'text', text: 'said' }]);
+    // stderr is a pipe of its own: its lines may arrive after the call's answer on stdout.
+    const last = text.split('\n').at(-1) ?? '';
+    await until(() => supervisor.logs('chatty').some((line) => line.text === last), `the line "${last}"`);
   };
   return { supervisor, app, say };
 }
