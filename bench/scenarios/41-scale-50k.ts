@@ -23,8 +23,9 @@ export const scenario: Scenario = {
         resolve({ stdout: out, stderr: err, code: exitCode, signal: exitSignal });
       });
     });
-    const line = stdout.trim().split('\n').at(-1);
-    const measured = line ? (JSON.parse(line) as Record<string, number | string | null>) : undefined;
+    // One JSON line with the measurements, then one about stopping.
+    const lines = stdout.trim().split('\n').filter((text) => text.startsWith('{'));
+    const measured = lines.length > 0 ? (Object.assign({}, ...lines.map((text) => JSON.parse(text))) as Record<string, number | string | null>) : undefined;
     if (!measured || typeof measured.gaveOut === 'string') {
       const what = typeof measured?.gaveOut === 'string' ? measured.gaveOut : `the child exited (code ${code}, signal ${signal}): ${stderr.trim().split('\n').slice(-3).join(' / ')}`;
       return [{ scenario, metric: 'gave out', value: Number.NaN, unit: '', note: what }];
@@ -38,6 +39,9 @@ export const scenario: Scenario = {
       { scenario, metric: 'CPU per probe', value: number('cpuPerProbeUs'), unit: 'µs' },
       { scenario, metric: 'CPU while probing', value: number('cpuShareOfOneCore'), unit: 'cores' },
       { scenario, metric: 'event-loop delay p99 while probing', value: number('loopDelayP99Ms'), unit: 'ms' },
+      typeof measured.stopGaveOut === 'string'
+        ? { scenario, metric: 'stop()', value: Number.NaN, unit: '', note: measured.stopGaveOut }
+        : { scenario, metric: 'stop()', value: number('stopMs'), unit: 'ms', note: 'every connection stopped and closed' },
     ];
   },
 };
