@@ -64,9 +64,12 @@ export function listActors(fleet: ListSource | readonly ActorView[], query: List
     matching.push(id);
   }
   const cut = matching.length > (query.limit ?? Number.POSITIVE_INFINITY);
-  const actors = source.viewsOf(cut ? matching.slice(0, query.limit) : matching);
-  const last = actors.at(-1);
-  return cut && last ? { actors, nextCursor: encodeCursor(last.id) } : { actors };
+  const page = cut ? matching.slice(0, query.limit) : matching;
+  const actors = source.viewsOf(page);
+  // The cursor is the last id of the page, not of the views: an id whose actor went away as we
+  // looked has no view, and a page of nothing but such ids must still lead to the next one.
+  const last = page.at(-1);
+  return cut && last !== undefined ? { actors, nextCursor: encodeCursor(last) } : { actors };
 }
 
 function compareIds(a: string, b: string): number {

@@ -61,5 +61,7 @@ export function isolatedConnection(logic: ConnectionMachine = connectionMachine,
   });
 }
 
-/** The types of {@link SupervisorMessage}: what a connection tells its supervisor. */
-const MESSAGE_TYPES: ReadonlySet<string> = new Set<SupervisorMessage['type']>(['slot.requested', 'state.changed', 'connection.closed', 'probe.completed']);
+/** The types of {@link SupervisorMessage}: what a connection tells its supervisor. A new message type fails to compile until it is listed here. */
+const MESSAGE_TYPES: ReadonlySet<string> = new Set(
+  Object.keys({ 'slot.requested': true, 'state.changed': true, 'connection.closed': true, 'probe.completed': true } satisfies Record<SupervisorMessage['type'], true>),
+);

@@ -109,6 +109,9 @@ describe('GET /actors', () => {
     expect(body.state).toBe('failed');
     expect(body.snapshot.value).toBe('failed');
     expect(body.snapshot.context.target).toEqual({ type: 'stdio', command: 'mcp-no-such-command', args: [], envKeys: ['API_KEY'] });
+    // Plumbing stays out: the actor that carries the connection's messages, the jitter state.
+    expect(Object.keys(body.snapshot.context)).not.toContain('reportTo');
+    expect(Object.keys(body.snapshot.context)).not.toContain('rngState');
     expect(body.history).toEqual([
       // The first start's wait for a slot is not a transition: the first one is to connecting.
       expect.objectContaining({ to: 'connecting' }),

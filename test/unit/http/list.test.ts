@@ -91,6 +91,11 @@ describe('listActors', () => {
     // An id gone between the filter and the views (removed meanwhile) is left out, not an error.
     const gone: ListSource = { ...source, viewsOf: (wanted) => source.viewsOf(wanted.slice(1)) };
     expect(listActors(gone, { q: 'server-0000' }).actors).toHaveLength(9);
+    // A page of nothing but such ids still leads on to the next page.
+    const ghosts: ListSource = { ...source, viewsOf: () => [] };
+    const empty = listActors(ghosts, { limit: 10 });
+    expect(empty.actors).toEqual([]);
+    expect(empty.nextCursor).toBe(Buffer.from('server-00009').toString('base64url'));
   });
 });
 
