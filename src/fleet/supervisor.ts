@@ -95,7 +95,7 @@ export class Supervisor {
   private readonly calls = new Map<string, ConnectionCalls>();
   /** Every server's definition, in config order (then the order of `add`), disabled ones included. */
   private readonly definitions = new Map<string, ServerDefinition>();
-  /** The ids of {@link Supervisor.definitions} in id order, made when first asked for after a change. */
+  /** The ids of {@link Supervisor.definitions} in id order, made when first asked for after `define`/`undefine`. */
   private idOrder: string[] | undefined;
   /**
    * Disabled servers, by id, with the time each became part of the fleet. They have no actor
@@ -175,7 +175,8 @@ export class Supervisor {
 
   /** Every server's id, supervised or disabled, in id order (code unit order, as `GET /actors` pages). */
   idsInOrder(): readonly string[] {
-    this.idOrder ??= [...this.definitions.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    // The default sort compares UTF-16 code units, the order `<` gives strings and pages follow.
+    this.idOrder ??= [...this.definitions.keys()].sort();
     return this.idOrder;
   }
 
@@ -372,8 +373,7 @@ export class Supervisor {
   add(definition: ServerDefinition): void {
     const { id } = definition;
     if (this.definitions.has(id) || Object.hasOwn(this.snapshot.context.servers, id)) throw new DuplicateServerError(id);
-    this.definitions.set(id, definition);
-    this.idOrder = undefined;
+    this.define(definition);
     if (definition.disabled) {
       const at = Date.now();
       this.disabled.set(id, at);
@@ -382,8 +382,7 @@ export class Supervisor {
     }
     this.actor.send({ type: 'server.add', server: toSupervised(definition) });
     if (!Object.hasOwn(this.snapshot.context.servers, id)) {
-      this.definitions.delete(id);
-      this.idOrder = undefined;
+      this.undefine(id);
       throw new Error(`the supervisor actor did not take server "${id}"`);
     }
   }
@@ -394,11 +393,9 @@ export class Supervisor {
     if (!this.disabled.delete(id)) return;
     const enabled = { ...definition, disabled: false };
     this.definitions.set(id, enabled);
-    this.idOrder = undefined;
     this.actor.send({ type: 'server.add', server: toSupervised(enabled) });
     if (!Object.hasOwn(this.snapshot.context.servers, id)) {
       this.definitions.set(id, definition);
-      this.idOrder = undefined;
       this.disabled.set(id, Date.now());
       throw new Error(`the supervisor actor did not take server "${id}"`);
     }
@@ -408,8 +405,7 @@ export class Supervisor {
   async remove(id: string, timeoutMs = 15_000): Promise<void> {
     if (this.isDisabled(id)) {
       this.disabled.delete(id);
-      this.definitions.delete(id);
-      this.idOrder = undefined;
+      this.undefine(id);
       this.publish({ type: 'server.removed', id, at: Date.now() });
       return;
     }
@@ -419,8 +415,7 @@ export class Supervisor {
     this.calls.get(id)?.dispose();
     this.calls.delete(id);
     this.stderr.delete(id);
-    this.definitions.delete(id);
-    this.idOrder = undefined;
+    this.undefine(id);
     this.processes.forget(id);
     this.stats.forget(id);
     this.toolCache.delete(id);
@@ -455,6 +450,18 @@ export class Supervisor {
    */
   subscribe(listener: (event: FleetEvent) => void | Promise<void>, options?: SubscribeOptions): () => void {
     return this.events.subscribe(listener, options);
+  }
+
+  /** Adds a server's definition; the ids in order are made again when next asked for. */
+  private define(definition: ServerDefinition): void {
+    this.definitions.set(definition.id, definition);
+    this.idOrder = undefined;
+  }
+
+  /** Forgets a server's definition; the ids in order are made again when next asked for. */
+  private undefine(id: string): void {
+    this.definitions.delete(id);
+    this.idOrder = undefined;
   }
 
   /** Throws `UnknownServerError` unless the server is in the fleet (supervised or disabled). */

@@ -34,7 +34,7 @@ export interface ListSource {
 /** A {@link ListSource} over views already built. */
 function viewSource(views: readonly ActorView[]): ListSource {
   const byId = new Map(views.map((view) => [view.id, view]));
-  const ids = [...byId.keys()].sort(compareIds);
+  const ids = [...byId.keys()].sort(); // code unit order, the order `<` gives strings
   return {
     ids: () => ids,
     stateOf: (id) => byId.get(id)?.state,
@@ -72,11 +72,7 @@ export function listActors(fleet: ListSource | readonly ActorView[], query: List
   return cut && last !== undefined ? { actors, nextCursor: encodeCursor(last) } : { actors };
 }
 
-function compareIds(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** The index of the first id greater than `after` in ids sorted by {@link compareIds}. */
+/** The index of the first id greater than `after` in ids in code unit order. */
 function firstAfter(ids: readonly string[], after: string): number {
   let low = 0;
   let high = ids.length;
