@@ -3,11 +3,10 @@
 // not the bench, and the bench can say what gave out. Prints one JSON line with what it measured.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { ServerDefinition } from '../src/config/load.js';
 import { resolveSettings } from '../src/core/settings.js';
 import { Supervisor } from '../src/fleet/supervisor.js';
 import { until } from './harness.js';
+import { LARGE_FLEET_OPTIONS, memoryServers } from './memory-fleet.js';
 
 const count = Number(process.env.SCALE_50K_COUNT ?? 50_000);
 const PROBE_INTERVAL_MS = 60_000;
@@ -18,19 +17,11 @@ const report = (fields: Record<string, unknown>): void => {
 };
 
 const settings = resolveSettings({ healthyIntervalMs: PROBE_INTERVAL_MS, stableIntervalMs: PROBE_INTERVAL_MS, degradedIntervalMs: PROBE_INTERVAL_MS, connectTimeoutMs: 600_000 });
-const servers: ServerDefinition[] = Array.from({ length: count }, (_, index) => ({
-  id: `s${index}`,
-  target: { type: 'memory', createServer: () => new McpServer({ name: `fleet-${index}`, version: '1.0.0' }) },
-  priority: 0,
-  dependsOn: [],
-  required: true,
-  disabled: false,
-  settings,
-}));
+const servers = memoryServers(count, settings, 'fleet');
 gc();
 const before = process.memoryUsage();
 const started = performance.now();
-const supervisor = new Supervisor({ maxConcurrentReconnects: CAP, servers }, { flap: { flapLimit: 1_000 }, panic: { threshold: 1 } });
+const supervisor = new Supervisor({ maxConcurrentReconnects: CAP, servers }, LARGE_FLEET_OPTIONS);
 let healthy = 0;
 supervisor.actor.on('*', (event) => {
   if (event.type === 'state.changed') healthy += (event.to === 'healthy' ? 1 : 0) - (event.from === 'healthy' ? 1 : 0);

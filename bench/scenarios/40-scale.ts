@@ -9,12 +9,12 @@ import { setImmediate as turn } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { ServerDefinition } from '../../src/config/load.js';
 import { createApp } from '../../src/http/app.js';
 import { createMetrics } from '../../src/observe/metrics.js';
 import { resolveSettings } from '../../src/core/settings.js';
 import { Supervisor } from '../../src/fleet/supervisor.js';
 import { percentile, round, until } from '../harness.js';
+import { LARGE_FLEET_OPTIONS, memoryServers } from '../memory-fleet.js';
 import type { Row, Scenario } from '../harness.js';
 import { lineChart } from '../svg.js';
 import type { Chart } from '../svg.js';
@@ -61,27 +61,14 @@ async function measure(count: number): Promise<Row[]> {
   });
   // The live in-process servers, so the storm can close every transport at once.
   const live = new Set<McpServer>();
-  const servers: ServerDefinition[] = Array.from({ length: count }, (_, index) => ({
-    id: `s${index}`,
-    target: {
-      type: 'memory',
-      createServer: () => {
-        const server = new McpServer({ name: `scale-${index}`, version: '1.0.0' });
-        live.add(server);
-        server.server.onclose = () => live.delete(server);
-        return server;
-      },
-    },
-    priority: 0,
-    dependsOn: [],
-    required: true,
-    disabled: false,
-    settings,
-  }));
+  const servers = memoryServers(count, settings, 'scale', (server) => {
+    live.add(server);
+    server.server.onclose = () => live.delete(server);
+  });
   collectGarbage();
   const before = process.memoryUsage();
   const started = performance.now();
-  const supervisor = new Supervisor({ maxConcurrentReconnects: CAP, servers }, { flap: { flapLimit: 1_000 }, panic: { threshold: 1 } });
+  const supervisor = new Supervisor({ maxConcurrentReconnects: CAP, servers }, LARGE_FLEET_OPTIONS);
   try {
     let healthy = 0;
     // Connect time of each admission: slot granted → healthy.
