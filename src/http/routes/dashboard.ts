@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
+import { htmlPage } from '../page.js';
 
 const ASSETS = fileURLToPath(new URL('../dashboard/', import.meta.url));
 /** Where `npm run statecharts` writes the generated charts. */
@@ -53,13 +54,7 @@ export function dashboardRoutes(options: DashboardOptions = {}) {
   ].join('; ');
   const app = new Hono();
 
-  app.get('/', (c) => {
-    c.header('Content-Security-Policy', csp);
-    c.header('Cache-Control', 'no-store');
-    c.header('X-Content-Type-Options', 'nosniff');
-    c.header('Referrer-Policy', 'no-referrer');
-    return c.html(html);
-  });
+  app.get('/', (c) => htmlPage(c, html, csp));
 
   app.get('/statecharts/:file', async (c) => {
     const file = c.req.param('file');

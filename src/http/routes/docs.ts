@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
+import { htmlPage } from '../page.js';
 
 /** Our page, its script and stylesheet (copied next to the emitted JavaScript by the build). */
 const OWN = fileURLToPath(new URL('../docs/', import.meta.url));
@@ -64,13 +65,7 @@ export function docsRoutes() {
   const app = new Hono();
   const page = readFileSync(join(OWN, 'docs.html'), 'utf8');
 
-  app.get('/docs', (c) => {
-    c.header('Content-Security-Policy', CSP);
-    c.header('Cache-Control', 'no-store');
-    c.header('X-Content-Type-Options', 'nosniff');
-    c.header('Referrer-Policy', 'no-referrer');
-    return c.html(page);
-  });
+  app.get('/docs', (c) => htmlPage(c, page, CSP));
 
   app.get('/docs/assets/:file', (c) => {
     const file = c.req.param('file');
