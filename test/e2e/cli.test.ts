@@ -11,6 +11,7 @@ import type { HttpFixture } from '../../fixtures/http-fixture.js';
 import { descendantPids, describePids, isAlive, waitForExit, waitForNoDescendants } from '../support/processes.js';
 import { FAST_HEALTH, killAllClis, spawnCli, startCli, waitUntil } from '../support/cli.js';
 import type { Cli } from '../support/cli.js';
+import { openEvents } from '../support/sse.js';
 
 const SHUTDOWN_BUDGET_MS = 10_000;
 
@@ -51,58 +52,6 @@ async function pidOf(cli: Cli, headers: Record<string, string>, id: string): Pro
   const pid = body.snapshot.context.session?.pid;
   if (typeof pid !== 'number') throw new Error(`no pid for ${id}: ${JSON.stringify(body.snapshot.context.session)}`);
   return pid;
-}
-
-interface SseEvent {
-  event: string;
-  id: string | undefined;
-  data: Record<string, unknown>;
-}
-
-/** Reads `/events` with fetch and parses the stream as it arrives. */
-async function openEvents(url: string, headers: Record<string, string>) {
-  const controller = new AbortController();
-  const response = await fetch(`${url}/events`, { headers, signal: controller.signal });
-  expect(response.status).toBe(200);
-  expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
-  const events: SseEvent[] = [];
-  let raw = '';
-  let buffer = '';
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const pump = (async () => {
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        raw += value;
-        buffer += value;
-        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const fields: Record<string, string> = {};
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) continue;
-            const colon = line.indexOf(':');
-            if (colon > 0) fields[line.slice(0, colon)] = (fields[line.slice(0, colon)] ?? '') + line.slice(colon + 1).replace(/^ /, '');
-          }
-          if (fields.data !== undefined) events.push({ event: fields.event ?? 'message', id: fields.id, data: JSON.parse(fields.data) as Record<string, unknown> });
-        }
-      }
-    } catch {
-      // aborted, or the server went away
-    }
-  })();
-  return {
-    events,
-    raw: () => raw,
-    async waitFor(predicate: (event: SseEvent) => boolean, timeoutMs = 15_000): Promise<SseEvent> {
-      return waitUntil(() => events.find(predicate), timeoutMs, () => `no such event; got ${JSON.stringify(events.map((event) => event.data))}`);
-    },
-    async close(): Promise<void> {
-      controller.abort();
-      await pump;
-    },
-  };
 }
 
 /** Prometheus text exposition format 0.0.4, line by line; returns the samples. */

@@ -15,6 +15,7 @@ import { describePids, waitForNoDescendants } from '../support/processes.js';
 import { freePort } from '../support/ports.js';
 import { FAST_HEALTH, killAllClis, startCli, waitUntil } from '../support/cli.js';
 import type { Cli } from '../support/cli.js';
+import { openEvents } from '../support/sse.js';
 
 /** A distinct, greppable secret. */
 const planted = (what: string): string => `planted-${what}-${randomBytes(6).toString('hex')}`;
@@ -57,33 +58,6 @@ async function get(cli: Cli, path: string, headers: Record<string, string> = aut
   const text = await response.text();
   seen.push({ where: `GET ${path}${headers === auth ? '' : ' (no token)'}`, text });
   return { status: response.status, text };
-}
-
-/** Reads `/events` (from the start of the history) into a string until closed. */
-async function openEvents(cli: Cli): Promise<{ raw: () => string; close: () => Promise<void> }> {
-  const controller = new AbortController();
-  const response = await fetch(`${cli.url}/events?lastEventId=0`, { headers: auth, signal: controller.signal });
-  expect(response.status).toBe(200);
-  let raw = '';
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const pump = (async () => {
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        raw += value;
-      }
-    } catch {
-      // aborted
-    }
-  })();
-  return {
-    raw: () => raw,
-    close: async () => {
-      controller.abort();
-      await pump;
-    },
-  };
 }
 
 let dir: string;
@@ -158,7 +132,8 @@ afterAll(async () => {
 
 describe('planted secrets never leave the service', () => {
   it('the fleet reaches the states the plants were made for', async () => {
-    const events = await openEvents(cli);
+    // From the start of the history.
+    const events = await openEvents(cli.url, auth, '?lastEventId=0');
     try {
       await waitUntil(
         async () => {
