@@ -31,7 +31,7 @@ import type { CallOutcome, FleetEvent } from './events.js';
 import { DEFAULT_PROCESS_SAMPLE_INTERVAL_MS, ProcessSampling } from './process-sampling.js';
 import { StatsBook } from './stats.js';
 import type { ServerStats } from './stats.js';
-import { disabledViewOf, viewOf, waitingIds } from './views.js';
+import { disabledViewOf, viewOf } from './views.js';
 import type { ActorView } from './views.js';
 
 /** Options of `createSupervisor`; every field has a default. */
@@ -226,7 +226,6 @@ export class Supervisor {
   viewsOf(ids: Iterable<string>): ActorView[] {
     const context = this.snapshot.context;
     const now = Date.now();
-    const waiting = waitingIds(context);
     const views: ActorView[] = [];
     for (const id of ids) {
       const definition = this.definitions.get(id);
@@ -237,7 +236,7 @@ export class Supervisor {
         continue;
       }
       const ref = this.connections.get(id);
-      if (ref && Object.hasOwn(context.servers, id)) views.push(viewOf(id, ref.getSnapshot(), context, this.processes.facts(id), now, waiting));
+      if (ref && Object.hasOwn(context.servers, id)) views.push(viewOf(id, ref.getSnapshot(), context, this.processes.facts(id), now));
     }
     return views;
   }

@@ -38,19 +38,8 @@ export interface ActorView {
   disabled?: boolean;
 }
 
-/**
- * Builds the view of one connection from its snapshot and the supervisor's context. `waiting`
- * says who is queued for a slot; views of the whole fleet pass one set for all, so a list stays
- * linear in the fleet's size even while a storm fills the queue.
- */
-export function viewOf(
-  id: string,
-  snapshot: ConnectionSnapshot,
-  supervisor: SupervisorContext,
-  process: ProcessFacts | undefined,
-  now = Date.now(),
-  waiting: { has(id: string): boolean } = waitingIds(supervisor),
-): ActorView {
+/** Builds the view of one connection from its snapshot and the supervisor's context. */
+export function viewOf(id: string, snapshot: ConnectionSnapshot, supervisor: SupervisorContext, process: ProcessFacts | undefined, now = Date.now()): ActorView {
   const { context } = snapshot;
   const until = supervisor.quarantine.get(id)?.until;
   return {
@@ -70,14 +59,10 @@ export function viewOf(
       trend: context.quality.trend,
     },
     quarantinedUntil: until !== undefined && until > now ? until : null,
-    waitingForSlot: waiting.has(id),
+    // A set lookup: a list of the whole fleet stays linear even while a storm fills the queue.
+    waitingForSlot: supervisor.queued.has(id),
     ...(process ? { process } : {}),
   };
-}
-
-/** The ids queued for a reconnect slot. */
-export function waitingIds(supervisor: Pick<SupervisorContext, 'queued'>): { has(id: string): boolean } {
-  return supervisor.queued;
 }
 
 /** The view of a disabled server, which has no connection actor: `stopped` since it joined the fleet. */

@@ -461,16 +461,13 @@ export const supervisorMachine = setup({
       const requestedAt = new Map<string, number>();
       // Admission reads from the front, so the admitted are usually the first few: drop them by
       // slicing (cheap on a persistent list); anyone skipped in between means a filter.
-      let prefix = 0;
+      let skipped = false;
       for (const request of context.queue) {
-        if (!granted.has(request.id)) break;
-        prefix += 1;
-      }
-      for (const request of context.queue) {
-        if (granted.has(request.id)) requestedAt.set(request.id, request.requestedAt);
+        if (!granted.has(request.id)) skipped = true;
+        else requestedAt.set(request.id, request.requestedAt);
         if (requestedAt.size === granted.size) break;
       }
-      const queue = prefix === granted.size ? context.queue.slice(prefix) : context.queue.filter((request) => !granted.has(request.id));
+      const queue = skipped ? context.queue.filter((request) => !granted.has(request.id)) : context.queue.slice(granted.size);
       const queued = admitted.reduce((ids, id) => ids.delete(id), context.queued);
       enqueue.assign({ inFlight, queue, queued, maxInFlightSeen: Math.max(context.maxInFlightSeen, inFlight.length) });
       for (const id of admitted) {
