@@ -20,9 +20,10 @@ export function metricsRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, str
       tags: ['metrics'],
       summary: 'Prometheus metrics',
       description:
-        'mcp_connection_state, mcp_transitions_total, mcp_probe_duration_seconds, mcp_probes_total, mcp_reconnect_attempts_total, ' +
-        'mcp_reconnect_slots_in_use, mcp_tool_calls_total, mcp_tool_call_duration_seconds, mcp_panic_active, mcp_quarantined, ' +
-        'mcp_metrics_events_dropped_total and the Node process metrics.',
+        'Per server: mcp_connection_state (the current state only), mcp_connection_info, mcp_quarantined (while quarantined), ' +
+        'mcp_reconnect_attempts_total, mcp_tool_calls_total, mcp_tool_call_duration_seconds, mcp_process_*. For the fleet: ' +
+        'mcp_connections (by state), mcp_transitions_total, mcp_probes_total, mcp_probe_duration_seconds, mcp_reconnect_slots_in_use, ' +
+        'mcp_panic_active, mcp_metrics_events_dropped_total; and the Node process metrics.',
       responses: {
         200: {
           content: { 'text/plain': { schema: z.string().openapi({ description: 'Prometheus text format 0.0.4' }) } },

@@ -128,11 +128,18 @@ async function scrapeUntil(app: App, predicate: (samples: Sample[]) => boolean, 
   }
 }
 
-function stateOf(samples: Sample[], server: string): Record<string, number | undefined> {
-  return Object.fromEntries(CONNECTION_STATES.map((state) => [state, valueOf(samples, 'mcp_connection_state', { server, state })]));
+/** A server's `mcp_connection_state` series as `state=value`: one, for the state it is in. */
+function stateOf(samples: Sample[], server: string): string[] {
+  return find(samples, 'mcp_connection_state', { server }).map((sample) => `${sample.labels.state}=${sample.value}`);
 }
 
-const oneHot = (state: string): Record<string, number> => Object.fromEntries(CONNECTION_STATES.map((candidate) => [candidate, candidate === state ? 1 : 0]));
+/** `mcp_connections` by state. */
+function countsOf(samples: Sample[]): Record<string, number | undefined> {
+  return Object.fromEntries(CONNECTION_STATES.map((state) => [state, valueOf(samples, 'mcp_connections', { state })]));
+}
+
+const only = (state: string): string[] => [`${state}=1`];
+const counts = (present: Record<string, number>): Record<string, number> => Object.fromEntries(CONNECTION_STATES.map((state) => [state, present[state] ?? 0]));
 
 // --- tests -------------------------------------------------------------------------------------
 
@@ -147,6 +154,7 @@ describe('GET /metrics', () => {
     const { samples, types } = parsePrometheus(text);
 
     expect(types.get('mcp_connection_state')).toBe('gauge');
+    expect(types.get('mcp_connections')).toBe('gauge');
     expect(types.get('mcp_transitions_total')).toBe('counter');
     expect(types.get('mcp_probe_duration_seconds')).toBe('histogram');
     expect(types.get('mcp_reconnect_attempts_total')).toBe('counter');
@@ -157,30 +165,32 @@ describe('GET /metrics', () => {
     expect(text).toMatch(/^# HELP mcp_reconnect_attempts_total .*except a server's very first one/m);
 
     expect(find(samples, 'process_cpu_user_seconds_total')).toHaveLength(1);
-    expect(stateOf(samples, 'files')).toEqual(oneHot('healthy'));
+    expect(stateOf(samples, 'files')).toEqual(only('healthy'));
     expect(valueOf(samples, 'mcp_reconnect_slots_in_use')).toBe(0);
     expect(valueOf(samples, 'mcp_panic_active')).toBe(0);
-    expect(valueOf(samples, 'mcp_quarantined', { server: 'files' })).toBe(0);
+    // Present only while quarantined.
+    expect(find(samples, 'mcp_quarantined')).toEqual([]);
+    expect(countsOf(samples)).toEqual(counts({ healthy: 1 }));
   });
 
   it('counts transitions and reconnect attempts (not the first connect) across stop and start', async () => {
     const { supervisor, app } = fleet([server('files')]);
     await supervisor.ready('files');
-    let samples = await scrapeUntil(app, (s) => valueOf(s, 'mcp_transitions_total', { server: 'files', from: 'connecting', to: 'healthy' }) === 1, 'the first connect');
+    let samples = await scrapeUntil(app, (s) => valueOf(s, 'mcp_transitions_total', { from: 'connecting', to: 'healthy' }) === 1, 'the first connect');
     // The first start's wait for a slot is not a transition: the first one is none → connecting.
-    expect(valueOf(samples, 'mcp_transitions_total', { server: 'files', from: 'none', to: 'connecting' })).toBe(1);
-    expect(valueOf(samples, 'mcp_transitions_total', { server: 'files', from: 'none', to: 'reconnecting' }) ?? 0).toBe(0);
+    expect(valueOf(samples, 'mcp_transitions_total', { from: 'none', to: 'connecting' })).toBe(1);
+    expect(valueOf(samples, 'mcp_transitions_total', { from: 'none', to: 'reconnecting' }) ?? 0).toBe(0);
     expect(valueOf(samples, 'mcp_reconnect_attempts_total', { server: 'files' }) ?? 0).toBe(0);
 
     supervisor.command('files', 'stop');
-    samples = await scrapeUntil(app, (s) => valueOf(s, 'mcp_transitions_total', { server: 'files', from: 'healthy', to: 'stopped' }) === 1, 'healthy → stopped');
-    expect(stateOf(samples, 'files')).toEqual(oneHot('stopped'));
+    samples = await scrapeUntil(app, (s) => valueOf(s, 'mcp_transitions_total', { from: 'healthy', to: 'stopped' }) === 1, 'healthy → stopped');
+    expect(stateOf(samples, 'files')).toEqual(only('stopped'));
 
     supervisor.command('files', 'start');
     await supervisor.ready('files');
-    samples = await scrapeUntil(app, (s) => valueOf(s, 'mcp_transitions_total', { server: 'files', from: 'connecting', to: 'healthy' }) === 2, 'the second connect');
+    samples = await scrapeUntil(app, (s) => valueOf(s, 'mcp_transitions_total', { from: 'connecting', to: 'healthy' }) === 2, 'the second connect');
     expect(valueOf(samples, 'mcp_reconnect_attempts_total', { server: 'files' })).toBe(1);
-    expect(stateOf(samples, 'files')).toEqual(oneHot('healthy'));
+    expect(stateOf(samples, 'files')).toEqual(only('healthy'));
   });
 
   it('counts tool calls by outcome and times probes', async () => {
@@ -194,15 +204,15 @@ describe('GET /metrics', () => {
 
     const samples = await scrapeUntil(
       app,
-      (s) => valueOf(s, 'mcp_tool_calls_total', { server: 'files', outcome: 'tool_error' }) === 1 && (valueOf(s, 'mcp_probe_duration_seconds_count', { server: 'files' }) ?? 0) >= 1,
+      (s) => valueOf(s, 'mcp_tool_calls_total', { server: 'files', outcome: 'tool_error' }) === 1 && (valueOf(s, 'mcp_probe_duration_seconds_count') ?? 0) >= 1,
       'the calls and the probe',
     );
     expect(valueOf(samples, 'mcp_tool_calls_total', { server: 'files', outcome: 'ok' })).toBe(2);
     expect(valueOf(samples, 'mcp_tool_call_duration_seconds_count', { server: 'files' })).toBe(3);
-    const probes = valueOf(samples, 'mcp_probe_duration_seconds_count', { server: 'files' })!;
-    expect(valueOf(samples, 'mcp_probe_duration_seconds_bucket', { server: 'files', le: '+Inf' })).toBe(probes);
-    expect(valueOf(samples, 'mcp_probe_duration_seconds_sum', { server: 'files' })).toBeGreaterThanOrEqual(0);
-    const answered = find(samples, 'mcp_probes_total', { server: 'files' }).filter((s) => s.labels.outcome === 'fast' || s.labels.outcome === 'slow');
+    const probes = valueOf(samples, 'mcp_probe_duration_seconds_count')!;
+    expect(valueOf(samples, 'mcp_probe_duration_seconds_bucket', { le: '+Inf' })).toBe(probes);
+    expect(valueOf(samples, 'mcp_probe_duration_seconds_sum')).toBeGreaterThanOrEqual(0);
+    const answered = find(samples, 'mcp_probes_total').filter((s) => s.labels.outcome === 'fast' || s.labels.outcome === 'slow');
     expect(answered.reduce((sum, s) => sum + s.value, 0)).toBe(probes);
   });
 
@@ -215,7 +225,7 @@ describe('GET /metrics', () => {
     await supervisor.ready('files');
     const samples = await scrapeUntil(app, (s) => valueOf(s, 'mcp_connection_state', { server: 'stuck', state: 'connecting' }) === 1, 'stuck connecting');
     expect(valueOf(samples, 'mcp_reconnect_slots_in_use')).toBe(1);
-    expect(stateOf(samples, 'files')).toEqual(oneHot('healthy'));
+    expect(stateOf(samples, 'files')).toEqual(only('healthy'));
   });
 
   it('reports panic while most of the fleet is lost', async () => {
@@ -229,7 +239,23 @@ describe('GET /metrics', () => {
     expect(valueOf(await scrape(app), 'mcp_panic_active')).toBe(0);
     await Promise.all(created.map((mcp) => mcp.close()));
     const samples = await scrapeUntil(app, (s) => valueOf(s, 'mcp_panic_active') === 1, 'panic');
-    expect(valueOf(samples, 'mcp_connection_state', { server: 'a', state: 'healthy' })).toBe(0);
+    expect(stateOf(samples, 'a')).not.toEqual(only('healthy'));
+    expect(countsOf(samples).healthy).toBe(0);
+  });
+
+  it('shows a quarantined server while its quarantine lasts, and only then', async () => {
+    const created: McpServer[] = [];
+    const { supervisor, app } = fleet([server('crashy', { target: { type: 'memory', createServer: echoServer(created) } }), server('files')], {
+      // The first death quarantines.
+      flap: { flapLimit: 0, quarantineBaseMs: 60_000 },
+    });
+    await Promise.all([supervisor.ready('crashy'), supervisor.ready('files')]);
+    expect(find(await scrape(app), 'mcp_quarantined')).toEqual([]);
+    await created[0]!.close();
+    const samples = await scrapeUntil(app, (s) => find(s, 'mcp_quarantined').length > 0, 'the quarantine');
+    expect(find(samples, 'mcp_quarantined').map((sample) => [sample.labels.server, sample.value])).toEqual([['crashy', 1]]);
+    expect(stateOf(samples, 'crashy')).toEqual(only('reconnecting'));
+    expect(countsOf(samples)).toEqual(counts({ healthy: 1, reconnecting: 1 }));
   });
 
   it("drops a removed server's series", async () => {
@@ -237,17 +263,18 @@ describe('GET /metrics', () => {
     await Promise.all([supervisor.ready('files'), supervisor.ready('extra')]);
     await supervisor.callTool('extra', 'echo', { message: 'hi' });
     let samples = await scrapeUntil(app, (s) => valueOf(s, 'mcp_tool_calls_total', { server: 'extra', outcome: 'ok' }) === 1, 'the call to extra');
-    expect(stateOf(samples, 'extra')).toEqual(oneHot('healthy'));
+    expect(stateOf(samples, 'extra')).toEqual(only('healthy'));
 
     await supervisor.remove('extra');
     // Gauges are read at scrape time: gone at once.
     samples = await scrape(app);
     expect(find(samples, 'mcp_connection_state', { server: 'extra' })).toEqual([]);
     expect(find(samples, 'mcp_quarantined', { server: 'extra' })).toEqual([]);
-    expect(stateOf(samples, 'files')).toEqual(oneHot('healthy'));
+    expect(stateOf(samples, 'files')).toEqual(only('healthy'));
     // Counters once the removal event has been delivered.
     samples = await scrapeUntil(app, (s) => s.every((sample) => sample.labels.server !== 'extra'), 'no series of extra');
-    expect(find(samples, 'mcp_transitions_total', { server: 'files' }).length).toBeGreaterThan(0);
+    expect(find(samples, 'mcp_reconnect_attempts_total', { server: 'extra' })).toEqual([]);
+    expect(find(samples, 'mcp_transitions_total').length).toBeGreaterThan(0);
   });
 
   it('keeps each registry separate: two sources on one supervisor do not collide', async () => {
