@@ -13,7 +13,9 @@ export function percentile(values: readonly number[], p: number): number | null 
 /** {@link percentile} for several p at once, sorting the values once. */
 export function percentiles(values: readonly number[], ps: readonly number[]): Array<number | null> {
   for (const p of ps) if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile p must be within [0, 100], got ${p}`);
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  // A typed array sorts numbers natively, without calling a comparator per comparison: this runs
+  // on every recorded call and probe, and the comparator was most of its cost.
+  const sorted = Float64Array.from(values.filter(Number.isFinite)).sort();
   const n = sorted.length;
   // p * n before dividing keeps integer inputs exact (0.95 * 20 style float error could bump the rank).
   return ps.map((p) => (n === 0 ? null : (sorted[Math.max(1, Math.ceil((p * n) / 100)) - 1] ?? null)));
