@@ -2,7 +2,7 @@ import { Counter, Gauge } from 'prom-client';
 import type { CounterConfiguration, MetricType, GaugeConfiguration, LabelValues, MetricObjectWithValues, MetricValue } from 'prom-client';
 
 /** One series of a scraped metric: its labels and its value now. */
-export interface ScrapedSample<T extends string> {
+interface ScrapedSample<T extends string> {
   labels: LabelValues<T>;
   value: number;
 }
