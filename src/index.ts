@@ -63,6 +63,7 @@ export type {
   ConnectionActorRef,
   ConnectionContext,
   ConnectionEmitted,
+  CallSucceeded,
   ConnectionEvent,
   ConnectionInput,
   ConnectionMachine,

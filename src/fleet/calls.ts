@@ -27,6 +27,13 @@ const LIVE_STATES: ReadonlySet<ConnectionState> = new Set(['healthy', 'degraded'
 export class ConnectionCalls {
   private readonly pending = new Set<(error: Error) => void>();
   private readonly subscription: Subscription;
+  /**
+   * Latencies of calls answered since the last report to the actor. Answers that arrive in the
+   * same turn of the event loop (under load, a read from the server often carries several) are
+   * reported as one `call.succeeded`: one transition and one quality score for all of them.
+   */
+  private answered: number[] = [];
+  private reportScheduled = false;
 
   constructor(
     private readonly ref: ConnectionActorRef,
@@ -52,7 +59,26 @@ export class ConnectionCalls {
   }
 
   dispose(): void {
+    this.reportAnswered();
     this.subscription.unsubscribe();
+  }
+
+  private answer(latencyMs: number): void {
+    this.answered.push(latencyMs);
+    if (this.reportScheduled) return;
+    this.reportScheduled = true;
+    setImmediate(() => this.reportAnswered());
+  }
+
+  /** Sends the answers not yet reported, before anything else about calls reaches the actor. */
+  private reportAnswered(): void {
+    this.reportScheduled = false;
+    const latencies = this.answered;
+    if (latencies.length === 0) return;
+    this.answered = [];
+    let latencyMs = Number.POSITIVE_INFINITY;
+    for (const latency of latencies) latencyMs = Math.min(latencyMs, latency);
+    this.ref.send(latencies.length === 1 ? { type: 'call.succeeded', latencyMs } : { type: 'call.succeeded', latencyMs, latenciesMs: latencies });
   }
 
   private async run<T>(work: (session: McpSession, signal: AbortSignal) => Promise<T>, options?: CallToolOptions): Promise<T> {
@@ -76,7 +102,7 @@ export class ConnectionCalls {
     const started = performance.now();
     try {
       const result = await Promise.race([work(session, controller.signal), lost]);
-      this.ref.send({ type: 'call.succeeded', latencyMs: performance.now() - started });
+      this.answer(performance.now() - started);
       return result;
     } catch (error) {
       if (error instanceof ConnectionLostError) throw error;
@@ -85,8 +111,10 @@ export class ConnectionCalls {
       const lostUnderCall = classified.kind === 'closed' || classified.kind === 'session-expired';
       // A protocol error is still an answer: the server is alive.
       if (classified.kind === 'transient' || classified.kind === 'method-not-found') {
-        this.ref.send({ type: 'call.succeeded', latencyMs: performance.now() - started });
+        this.answer(performance.now() - started);
       } else {
+        // In order: the answers before this failure first.
+        this.reportAnswered();
         this.ref.send({ type: 'call.failed', error: classified, latencyMs: performance.now() - started });
       }
       if (lostUnderCall) throw new ConnectionLostError(this.id, connectionStateOf(this.ref.getSnapshot()), classified);

@@ -106,8 +106,23 @@ export type ConnectionEvent =
   | { type: 'probe' }
   | { type: 'slot.granted' }
   | SessionEvent
-  | { type: 'call.succeeded'; latencyMs: number }
+  | CallSucceeded
   | { type: 'call.failed'; error: unknown; latencyMs?: number };
+
+/**
+ * One or more tool calls answered. Calls answered in the same turn of the event loop may be
+ * reported as one event (under load, one event per call was most of a call's cost in the
+ * actor): then `latenciesMs` holds every answer's latency and `latencyMs` is the fastest, which
+ * is what decides whether the due probe is skipped (any fast answer would have skipped it).
+ */
+export interface CallSucceeded {
+  /** The event's name. */
+  type: 'call.succeeded';
+  /** The latency of the call (ms); of several, the fastest. */
+  latencyMs: number;
+  /** Every answer's latency (ms) when the event reports several calls; absent for one. */
+  latenciesMs?: readonly number[];
+}
 
 /**
  * How a probe ended: answered in time (`fast`) or slower than `degradedLatencyMs` (`slow`), no
@@ -203,11 +218,17 @@ function report(enqueue: ReportQueue, context: Pick<ConnectionContext, 'reportTo
 }
 
 function withSample(context: ConnectionContext, sample: QualitySample): Pick<ConnectionContext, 'samples' | 'quality'> {
-  const samples = appendBounded(context.samples, sample, QUALITY_SAMPLE_CAPACITY);
+  return withSamples(context, [sample]);
+}
+
+/** Appends samples (oldest first) and scores the connection once for all of them. */
+function withSamples(context: ConnectionContext, added: readonly QualitySample[]): Pick<ConnectionContext, 'samples' | 'quality'> {
+  const joined = [...context.samples, ...added];
+  const samples = joined.length > QUALITY_SAMPLE_CAPACITY ? joined.slice(joined.length - QUALITY_SAMPLE_CAPACITY) : joined;
   const quality = computeQuality({
     samples,
     transitionTimes: context.transitionTimes,
-    now: sample.at,
+    now: added.at(-1)?.at ?? now(),
     degradedLatencyMs: context.settings.degradedLatencyMs,
   });
   return { samples, quality };
@@ -412,18 +433,18 @@ export const connectionMachine = setup({
     }),
     /** A tool call answered quickly is as good as a probe, so the due probe is skipped. */
     recordCallSucceeded: assign(({ context, event }) => {
-      const latencyMs = event.type === 'call.succeeded' ? event.latencyMs : 0;
-      const fast = latencyMs <= context.settings.degradedLatencyMs;
+      const latencies = answeredLatencies(event);
+      const fast = latencies.filter((latencyMs) => latencyMs <= context.settings.degradedLatencyMs).length;
       return {
-        goodStreak: fast ? context.goodStreak + 1 : context.goodStreak,
+        goodStreak: context.goodStreak + fast,
         missedStreak: 0,
-        ...withSample(context, sample(now(), true, latencyMs, 'call')),
+        ...withSamples(context, callSamples(latencies)),
       };
     }),
     /** In `degraded` a call proves the server alive (no zombie) but recovery is left to probes. */
     recordCallAnswered: assign(({ context, event }) => ({
       missedStreak: 0,
-      ...withSample(context, sample(now(), true, event.type === 'call.succeeded' ? event.latencyMs : 0, 'call')),
+      ...withSamples(context, callSamples(answeredLatencies(event))),
     })),
     /** Back from degraded: probe at the base interval again and stretch anew. */
     restartStretch: assign({ goodStreak: 0 }),
@@ -683,6 +704,17 @@ function latencyOf(event: ConnectionEvent | { type: string; output?: unknown }):
 
 function sample(at: number, ok: boolean, latencyMs: number, source: QualitySample['source']): QualitySample {
   return { at, ok, latencyMs, source };
+}
+
+/** The latencies a `call.succeeded` reports: one, or the several it carries. */
+function answeredLatencies(event: ConnectionEvent): readonly number[] {
+  if (event.type !== 'call.succeeded') return [];
+  return event.latenciesMs && event.latenciesMs.length > 0 ? event.latenciesMs : [event.latencyMs];
+}
+
+function callSamples(latencies: readonly number[]): QualitySample[] {
+  const at = now();
+  return latencies.map((latencyMs) => sample(at, true, latencyMs, 'call'));
 }
 
 function probeEmitted(context: ConnectionContext, outcome: ProbeOutcome, latencyMs: number | undefined, at: number): ConnectionEmitted {

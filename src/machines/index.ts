@@ -23,6 +23,7 @@ export type {
   ConnectionActorRef,
   ConnectionContext,
   ConnectionEmitted,
+  CallSucceeded,
   ConnectionEvent,
   ConnectionInput,
   ConnectionMachine,

@@ -48,6 +48,7 @@ export type {
   ConnectionActorRef,
   ConnectionContext,
   ConnectionEmitted,
+  CallSucceeded,
   ConnectionEvent,
   ConnectionInput,
   ConnectionMachine,

@@ -128,6 +128,8 @@ describe.each(harnesses.map((make) => [make().kind, make] as const))('connection
     expect(states).toEqual(['connecting', 'healthy']);
     const result = await connection.callTool('echo', { message: `over ${kind}` });
     expect(result.content).toEqual([{ type: 'text', text: `over ${kind}` }]);
+    // The answer is reported to the actor within the same turn of the event loop, as a sample.
+    await waitUntil(() => connection.snapshot.context.samples.some((sample) => sample.source === 'call'), 5_000, () => 'the call as a quality sample');
     expect(connection.snapshot.context.quality.samples).toBeGreaterThan(0);
   });
 

@@ -182,6 +182,15 @@ describe('supervisor on real stdio servers', () => {
     expect(supervisor.view('a').quality.successRate).not.toBeNull();
   });
 
+  it('records every one of many concurrent calls as a quality sample', async () => {
+    const { supervisor } = start({ a: fixture });
+    await supervisor.ready('a', 15_000);
+    const calls = supervisor.connection('a').getSnapshot().context.samples.filter((sample) => sample.source === 'call').length;
+    // Answers arriving together are reported to the actor together; none may be lost on the way.
+    await Promise.all(Array.from({ length: 40 }, (_, index) => supervisor.callTool('a', 'echo', { message: `call ${index}` })));
+    await waitForConnection(supervisor, 'a', (snapshot) => snapshot.context.samples.filter((sample) => sample.source === 'call').length === calls + 40, 5_000);
+  });
+
   it('stop() reaps every process and leaves every connection stopped', async () => {
     const { supervisor } = start({ a: fixture, b: fixture, c: { ...fixture, dependsOn: ['a'] } });
     await Promise.all(['a', 'b', 'c'].map((id) => supervisor.ready(id, 15_000)));

@@ -288,6 +288,28 @@ describe('probe interval', () => {
     expect(h.states).toEqual(['connecting', 'healthy']);
   });
 
+  it('one call.succeeded reporting several answers records each and skips the due probe if any was fast', async () => {
+    const h = await healthyHarness();
+    await advanceTo(h, 600);
+    const before = h.ctx().goodStreak;
+    h.send({ type: 'call.succeeded', latencyMs: 20, latenciesMs: [SLOW, 20, 30] });
+    const at = h.t0 + 600;
+    expect(h.ctx().samples).toEqual([
+      { at, ok: true, latencyMs: SLOW, source: 'call' },
+      { at, ok: true, latencyMs: 20, source: 'call' },
+      { at, ok: true, latencyMs: 30, source: 'call' },
+    ]);
+    // Two of the three were fast, as two separate events would have counted.
+    expect(h.ctx().goodStreak).toBe(before + 2);
+    expect(h.ctx().quality.samples).toBe(3);
+    // The interval stretches with the good streak, as it does after each fast answer.
+    const next = 600 + healthyProbeInterval(S, h.ctx().goodStreak);
+    await advanceTo(h, next - 1);
+    expect(h.probeCalls).toEqual([]);
+    await advance(1);
+    expect(h.probeTimes()).toEqual([next]);
+  });
+
   it('a connection kept busy by fast calls is never pinged', async () => {
     const h = await healthyHarness();
     for (let at = 900; at <= 10_000; at += 900) {
