@@ -1,6 +1,11 @@
 // The dashboard's whole client: plain browser JavaScript, inlined into GET / as it is (no build).
-// Reads /actors and /actors/:id, follows /events with fetch() (EventSource cannot send the
-// Authorization header) and resumes it with Last-Event-ID when it drops.
+// Reads the fleet from GET /actors (every page), follows /events with fetch() (EventSource cannot
+// send the Authorization header) and resumes it with Last-Event-ID when it drops; reads
+// GET /actors/:id (history, samples, snapshot) for the selected actor only.
+//
+// Built for a fleet of thousands (docs/dashboard.md): events change an in-memory model and cost
+// no DOM work; the page is drawn at most once per animation frame, and only the cards in view
+// (plus a margin) exist in the document: the list is virtualized by rows.
 'use strict';
 (() => {
   const TOKEN_KEY = 'mcp-supervisor.token';
@@ -8,15 +13,30 @@
   /** The states under the chart's `serving` parent (the two that answer calls). */
   const SERVING = new Set(['healthy', 'degraded']);
   const SPARK_POINTS = 40;
-  /** Probe and call events refresh an actor's quality at most this often. */
-  const QUIET_REFRESH_MS = 1000;
   /** Keep-alives come every 15 s; a stream silent for longer than this is considered dead. */
   const STREAM_IDLE_MS = 45000;
   const TRANSITIONS_SHOWN = 30;
-  /** Process CPU and memory change without events; /actors is re-read this often. */
+  /** The API's largest page: GET /actors is read in pages of this many. */
+  const PAGE_SIZE = 1000;
+  /** Views (quality, process facts, attempts) are re-read at most this often while cards in view change… */
+  const REFRESH_MS = 1000;
+  /** …and, whatever happens, this often: process CPU and memory change without events. */
   const POLL_MS = 5000;
+  /** Nor more often than this many times the last read took: a large fleet is read less often. */
+  const REFRESH_COST_FACTOR = 10;
+  /** The selected actor's detail is re-read at most this often on its probes and calls. */
+  const QUIET_REFRESH_MS = 1000;
   /** A process ends (or starts) a moment after its transition: look again this much later. */
   const FOLLOW_UP_MS = 1500;
+  /** The cards' grid: the same numbers as `.cards` in dashboard.css. */
+  const CARD_MIN_PX = 300;
+  const GAP_PX = 14;
+  /** Rows drawn above and below the window, so that a scroll shows cards, not blank space. */
+  const OVERSCAN_PX = 500;
+  /** A row's height before it was ever drawn (then it is measured). */
+  const ESTIMATED_ROW_PX = 230;
+  /** A state change seen by a card in view is kept for its next frame, at most this many per card. */
+  const PASSED_KEPT = 16;
 
   const $ = (id) => document.getElementById(id);
 
@@ -29,8 +49,25 @@
     }
   }
 
-  /** id -> { id, card, view, viewAt, detail, samples, seeded, appliedSeq, inflight, again, timer, lastQuietRefresh } */
+  /**
+   * The model: id -> { id, view, viewAt, samples, sparkVersion, seeded, appliedSeq, createdSeq, stale, detail,
+   * pending, note, noteError, noteTimer, card, passed }. `card` is the element while the actor is
+   * drawn (in view), else null; `detail` is set for the selected actor only.
+   */
   const actors = new Map();
+  /** Every id, in the API's order (code unit order, the order `<` gives). */
+  const order = [];
+  /** The ids the filter lets through, in the same order: what the list shows. */
+  let shown = order;
+  const filter = { states: new Set(), text: '' };
+  /** What the next frame must draw. */
+  const dirty = { shown: true, summary: true, detail: false, tick: false, cards: new Set() };
+  /** Bumped whenever `shown` changes: the list redraws its window. */
+  let shownVersion = 0;
+  let frameRequested = false;
+  let loaded = false;
+  let revealOnLoad = true;
+
   let selected = idFromHash();
   let lastEventId = null;
   let stream = null;
@@ -38,6 +75,12 @@
   let requestSeq = 0;
   let loginShown = false;
   let panic = null;
+  /** GET /actors re-reads: one at a time, at most one per interval, the last one asked never lost. */
+  const refresh = { inflight: false, wanted: false, timer: null, last: 0, loadedAt: 0, costMs: 0, followUp: null };
+  /** Ids removed by an event, with the sequence number of the removal: an older read may not bring them back. */
+  const removedAt = new Map();
+  /** GET /actors/:id of the selected actor, likewise. */
+  const detailRead = { inflight: false, again: false, timer: null, last: 0, followUp: null };
   /** The generated chart: shown zoomed to the current state (readable), or whole. */
   const chart = { status: 'unloaded', svg: null, zoomed: true, centeredOn: null, scale: null, labels: null };
   /** Zoomed, the chart's text is drawn at about this many pixels. */
@@ -91,6 +134,7 @@
     loginShown = true;
     $('main').hidden = true;
     $('sign-out').hidden = true;
+    $('search').hidden = true;
     $('login').hidden = false;
     $('login-error').hidden = !message;
     $('login-error').textContent = message ?? '';
@@ -131,30 +175,50 @@
     openStream();
   }
 
-  /** Reads /actors; `details` also re-reads every actor's detail (history, samples, snapshot). */
-  async function loadAll(details = true) {
-    if (details) needsFullLoad = false;
+  /**
+   * Reads every page of GET /actors into the model, in the API's order. An actor the API no
+   * longer lists is gone, unless an event brought it after this read began.
+   */
+  async function loadViews() {
     const seq = ++requestSeq;
-    try {
-      const { actors: views } = await apiJson('/actors');
-      const ids = new Set(views.map((view) => view.id));
-      for (const id of [...actors.keys()]) if (!ids.has(id)) removeActor(id);
-      for (const view of views) {
-        const known = actors.has(view.id);
-        const entry = ensure(view.id);
-        applyView(entry, view, seq);
-        $('cards').append(entry.card); // keep the API's order
-        if (details || !known) refreshActor(view.id);
+    const listed = new Set();
+    let cursor;
+    do {
+      const query = cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`;
+      const page = await apiJson(`/actors?limit=${PAGE_SIZE}${query}`);
+      for (const view of page.actors) {
+        if ((removedAt.get(view.id) ?? -1) > seq) continue;
+        listed.add(view.id);
+        applyView(ensure(view.id), view, seq);
       }
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    for (const entry of [...actors.values()]) if (!listed.has(entry.id) && entry.createdSeq < seq) removeActor(entry.id);
+  }
+
+  /** The first read, and a new one whenever events were missed. */
+  async function loadAll() {
+    needsFullLoad = false;
+    try {
+      await loadViews();
+      loaded = true;
+      refresh.loadedAt = Date.now();
       $('main').hidden = false;
+      $('search').hidden = false;
       $('fatal').hidden = true;
-      $('empty').hidden = views.length > 0;
-      if (selected && !actors.has(selected)) select(null);
-      else select(selected);
-      renderSummary();
+      if (selected && !actors.has(selected)) {
+        select(null);
+      } else {
+        const had = selected ? actors.get(selected).detail : null;
+        select(selected); // reads its detail when it has none
+        if (had) refreshDetail(); // events may have been missed: its history too
+      }
+      // A link to an actor (#id) opens with its card in view; later reads leave the scroll alone.
+      if (revealOnLoad && selected) reveal(selected);
+      revealOnLoad = false;
+      schedule();
     } catch (error) {
       if (error instanceof Unauthorized) return onUnauthorized();
-      if (!details) return;
       needsFullLoad = true;
       showFatal(`Could not read /actors: ${error.message}`);
       setTimeout(() => {
@@ -163,39 +227,77 @@
     }
   }
 
-  /** Re-reads one actor; coalesced, so a burst of events costs at most two requests. */
-  function refreshActor(id) {
-    const entry = ensure(id);
-    if (entry.inflight) {
-      entry.again = true;
+  /**
+   * Asks for the views to be read again: at once when none was read for a while, else when the
+   * interval (REFRESH_MS, or more for a fleet that takes long to read) is over.
+   */
+  function refreshViews() {
+    refresh.wanted = true;
+    if (refresh.inflight || refresh.timer !== null || !loaded) return;
+    const gap = Math.max(REFRESH_MS, REFRESH_COST_FACTOR * refresh.costMs);
+    refresh.timer = setTimeout(runRefresh, Math.max(0, refresh.last + gap - Date.now()));
+  }
+
+  async function runRefresh() {
+    refresh.timer = null;
+    refresh.wanted = false;
+    refresh.inflight = true;
+    refresh.last = Date.now();
+    const started = performance.now();
+    try {
+      await loadViews();
+    } catch (error) {
+      if (error instanceof Unauthorized) onUnauthorized();
+      // Anything else: the next refresh or poll tries again.
+    } finally {
+      refresh.costMs = performance.now() - started;
+      refresh.inflight = false;
+      if (refresh.wanted && !loginShown) refreshViews();
+    }
+  }
+
+  /** A card in view changed state: read its view now (throttled) and once more a moment later. */
+  function refreshSoonAndLater() {
+    refreshViews();
+    clearTimeout(refresh.followUp);
+    refresh.followUp = setTimeout(refreshViews, FOLLOW_UP_MS);
+  }
+
+  /** Re-reads the selected actor's detail; coalesced, so a burst of events costs at most two requests. */
+  function refreshDetail() {
+    const id = selected;
+    if (!id || !actors.has(id)) return;
+    if (detailRead.inflight) {
+      detailRead.again = true;
       return;
     }
-    entry.inflight = true;
+    detailRead.inflight = true;
     const seq = ++requestSeq;
     apiJson(actorPath(id))
-      .then((detail) => applyDetail(entry, detail, seq))
+      .then((detail) => {
+        if (selected === id) applyDetail(actors.get(id), detail, seq);
+      })
       .catch((error) => {
         if (error instanceof Unauthorized) onUnauthorized();
         else if (error.status === 404) removeActor(id);
       })
       .finally(() => {
-        entry.inflight = false;
-        if (entry.again && actors.get(id) === entry) {
-          entry.again = false;
-          refreshActor(id);
+        detailRead.inflight = false;
+        if (detailRead.again) {
+          detailRead.again = false;
+          refreshDetail();
         }
       });
   }
 
-  /** For frequent events (probes, calls): one refresh per QUIET_REFRESH_MS, the last one never lost. */
-  function refreshQuietly(id) {
-    const entry = actors.get(id);
-    if (!entry || entry.timer) return;
-    const wait = Math.max(0, entry.lastQuietRefresh + QUIET_REFRESH_MS - Date.now());
-    entry.timer = setTimeout(() => {
-      entry.timer = null;
-      entry.lastQuietRefresh = Date.now();
-      if (actors.get(id) === entry) refreshActor(id);
+  /** For frequent events (probes, calls): one detail read per QUIET_REFRESH_MS, the last one never lost. */
+  function refreshDetailQuietly() {
+    if (detailRead.timer !== null) return;
+    const wait = Math.max(0, detailRead.last + QUIET_REFRESH_MS - Date.now());
+    detailRead.timer = setTimeout(() => {
+      detailRead.timer = null;
+      detailRead.last = Date.now();
+      refreshDetail();
     }, wait);
   }
 
@@ -205,100 +307,113 @@
   }
 
   // ---------------------------------------------------------------------------------------------
-  // state
+  // the model (no DOM work here: it marks what the next frame draws)
 
   function ensure(id) {
     let entry = actors.get(id);
     if (entry) return entry;
-    const card = $('card-template').content.firstElementChild.cloneNode(true);
-    card.dataset.id = id;
     entry = {
       id,
-      card,
       view: { id, state: 'connecting' },
       viewAt: performance.now(),
-      detail: null,
       samples: [],
+      sparkVersion: 0,
       seeded: false,
       appliedSeq: 0,
-      inflight: false,
-      again: false,
-      timer: null,
-      followUp: null,
-      lastQuietRefresh: 0,
+      createdSeq: requestSeq,
+      stale: true,
+      detail: null,
       pending: null,
+      note: '',
+      noteError: false,
+      noteTimer: null,
+      card: null,
+      passed: [],
     };
     actors.set(id, entry);
-    card.addEventListener('click', (event) => {
-      if (event.target.closest('button')) return;
-      select(id);
-    });
-    card.addEventListener('keydown', (event) => {
-      if ((event.key === 'Enter' || event.key === ' ') && event.target === card) {
-        event.preventDefault();
-        select(id);
-      }
-    });
-    for (const button of card.querySelectorAll('button[data-command]')) {
-      button.addEventListener('click', () => void command(entry, button.dataset.command, button));
+    removedAt.delete(id);
+    // Usually the last place (pages come in order): a binary search, then a push.
+    let low = 0;
+    let high = order.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (order[middle] < id) low = middle + 1;
+      else high = middle;
     }
-    card.querySelector('.open-chart').addEventListener('click', () => select(id));
-    $('cards').append(card);
-    $('empty').hidden = true;
+    order.splice(low, 0, id);
+    dirty.shown = true;
+    dirty.summary = true;
+    schedule();
     return entry;
   }
 
   function removeActor(id) {
     const entry = actors.get(id);
     if (!entry) return;
-    clearTimeout(entry.timer);
-    clearTimeout(entry.followUp);
-    entry.card.remove();
+    clearTimeout(entry.noteTimer);
     actors.delete(id);
+    removedAt.set(id, ++requestSeq);
+    const index = order.indexOf(id);
+    if (index >= 0) order.splice(index, 1);
     if (selected === id) select(null);
-    $('empty').hidden = actors.size > 0;
-    renderSummary();
+    dirty.shown = true;
+    dirty.summary = true;
+    schedule();
+  }
+
+  function stateChanged() {
+    dirty.summary = true;
+    if (filter.states.size > 0) dirty.shown = true;
   }
 
   function applyView(entry, view, seq) {
     if (seq < entry.appliedSeq) return false; // an answer older than what is shown
     entry.appliedSeq = seq;
+    if (entry.view.state !== view.state) stateChanged();
     entry.view = view;
     entry.viewAt = performance.now();
-    renderCard(entry);
-    renderSummary();
+    entry.stale = false;
+    if (entry.card) dirty.cards.add(entry.id);
+    if (selected === entry.id) dirty.detail = true;
+    schedule();
     return true;
   }
 
   function applyDetail(entry, detail, seq) {
-    if (actors.get(entry.id) !== entry || !applyView(entry, detail, seq)) return;
+    if (!entry || actors.get(entry.id) !== entry || !applyView(entry, detail, seq)) return;
     entry.detail = detail;
     if (!entry.seeded) {
       entry.seeded = true;
       const recent = detail.snapshot?.context?.recentSamples ?? [];
       entry.samples = recent.map((sample) => ({ ok: sample.ok, latencyMs: sample.ok ? sample.latencyMs : null })).concat(entry.samples).slice(-SPARK_POINTS);
-      renderSpark(entry);
+      entry.sparkVersion += 1;
+      if (entry.card) dirty.cards.add(entry.id);
     }
-    if (selected === entry.id) renderDetail();
   }
 
   function applyTransition(event) {
     const entry = ensure(event.id);
     entry.appliedSeq = ++requestSeq; // answers to requests sent before this event are stale
-    entry.view = { ...entry.view, state: event.to, since: event.at };
+    if (entry.view.state !== event.to) stateChanged();
+    entry.view.state = event.to;
+    entry.view.since = event.at;
     entry.viewAt = performance.now();
-    if (entry.detail) {
-      entry.detail.state = event.to;
-      entry.detail.history = [...(entry.detail.history ?? []), { from: event.from, to: event.to, at: event.at, reason: event.reason }];
+    entry.stale = true; // attempts, last error and process follow with the next read
+    if (entry.card) {
+      if (entry.passed.length < PASSED_KEPT) entry.passed.push(event.to);
+      dirty.cards.add(entry.id);
+      refreshSoonAndLater();
     }
-    renderCard(entry);
-    renderSummary();
-    if (selected === entry.id) renderDetail();
-    refreshActor(event.id);
-    clearTimeout(entry.followUp);
-    entry.followUp = setTimeout(() => {
-      if (actors.get(entry.id) === entry) refreshActor(entry.id);
-    }, FOLLOW_UP_MS);
+    if (selected === entry.id) {
+      if (entry.detail) {
+        entry.detail.history = [...(entry.detail.history ?? []), { from: event.from, to: event.to, at: event.at, reason: event.reason }];
+      }
+      dirty.detail = true;
+      refreshDetail();
+      clearTimeout(detailRead.followUp);
+      detailRead.followUp = setTimeout(refreshDetail, FOLLOW_UP_MS);
+    }
+    schedule();
   }
 
   function applyProbe(event) {
@@ -307,31 +422,53 @@
     const ok = event.outcome === 'fast' || event.outcome === 'slow';
     entry.samples.push({ ok, latencyMs: ok && typeof event.latencyMs === 'number' ? event.latencyMs : null });
     if (entry.samples.length > SPARK_POINTS) entry.samples.splice(0, entry.samples.length - SPARK_POINTS);
-    renderSpark(entry);
-    refreshQuietly(event.id);
+    entry.sparkVersion += 1;
+    if (entry.card) {
+      dirty.cards.add(entry.id); // the sparkline
+      schedule();
+    }
+    touched(entry, false);
   }
 
-  async function command(entry, name, button) {
-    const note = entry.card.querySelector('.action-note');
+  /**
+   * Something changed what the actor's view says. `now`: something a card shows as it happens
+   * (a reconnect slot, a quarantine), read again soon if the card is in view; else quality, which
+   * the poll brings, except to a card that has no samples yet. The selected actor's detail
+   * follows every change.
+   */
+  function touched(entry, now) {
+    const quality = entry.view.quality;
+    const noSamples = quality?.latencyMs?.p50 == null && quality?.successRate == null;
+    if (entry.card && (now || noSamples)) refreshViews();
+    if (selected === entry.id) refreshDetailQuietly();
+  }
+
+  function setNote(entry, text, error) {
+    entry.note = text;
+    entry.noteError = error;
+    if (entry.card) {
+      renderNote(entry);
+      renderButtons(entry);
+    }
+  }
+
+  async function command(id, name) {
+    const entry = actors.get(id);
+    if (!entry || entry.pending) return;
     entry.pending = name;
-    button.disabled = true;
-    note.classList.remove('error');
-    note.textContent = `${name}…`;
+    clearTimeout(entry.noteTimer);
+    setNote(entry, `${name}…`, false);
     try {
-      await apiJson(`${actorPath(entry.id)}/${name}`, { method: 'POST' });
-      note.textContent = ''; // the card's next transition is the answer
+      await apiJson(`${actorPath(id)}/${name}`, { method: 'POST' });
+      setNote(entry, '', false); // the card's next transition is the answer
     } catch (error) {
       if (error instanceof Unauthorized) return onUnauthorized();
-      note.classList.add('error');
-      note.textContent = `${name} failed: ${error.message}`;
+      setNote(entry, `${name} failed: ${error.message}`, true);
     } finally {
       entry.pending = null;
-      renderButtons(entry);
+      if (entry.card) renderButtons(entry);
       clearTimeout(entry.noteTimer);
-      entry.noteTimer = setTimeout(() => {
-        note.textContent = '';
-        note.classList.remove('error');
-      }, 4000);
+      entry.noteTimer = setTimeout(() => setNote(entry, '', false), 4000);
     }
   }
 
@@ -405,11 +542,12 @@
         if (done) return;
         kick();
         buffer += value;
-        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          dispatch(block);
+        let start = 0;
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n', start)) {
+          dispatch(buffer.slice(start, end));
+          start = end + 2;
         }
+        buffer = buffer.slice(start);
       }
     } finally {
       clearTimeout(idle);
@@ -443,6 +581,7 @@
     }
   }
 
+  /** One event: the model changes; the page follows in the next frame. */
   function handle(type, event) {
     switch (type) {
       case 'state.changed':
@@ -451,18 +590,23 @@
         return applyProbe(event);
       case 'call.completed':
       case 'slot.granted':
-      case 'quarantine.started':
-        return refreshQuietly(event.id);
+      case 'quarantine.started': {
+        const entry = actors.get(event.id);
+        return entry ? touched(entry, type !== 'call.completed') : undefined;
+      }
       case 'server.added':
-        return refreshActor(event.id);
+        ensure(event.id);
+        return refreshViews();
       case 'server.removed':
         return removeActor(event.id);
       case 'panic.started':
         panic = event;
-        return renderSummary();
+        dirty.summary = true;
+        return schedule();
       case 'panic.ended':
         panic = null;
-        return renderSummary();
+        dirty.summary = true;
+        return schedule();
       case 'gap':
       case 'reset':
         // Events were missed (evicted, or a new supervisor process): read everything again.
@@ -473,72 +617,387 @@
   }
 
   // ---------------------------------------------------------------------------------------------
-  // rendering
+  // rendering: one frame draws whatever changed since the last one
+
+  function schedule() {
+    if (frameRequested) return;
+    frameRequested = true;
+    requestAnimationFrame(frame);
+  }
+
+  function frame() {
+    frameRequested = false;
+    // Reads first, while the layout is still the one the last frame left: where the list is.
+    const place = $('main').hidden ? null : placeList();
+    if (dirty.summary) renderSummary();
+    if (dirty.shown) updateShown();
+    if (place) renderList(place);
+    if (dirty.detail) {
+      dirty.detail = false;
+      renderDetail();
+    }
+  }
+
+  /** Sets an element's text only when it changes (an equal write still costs a layout). */
+  function setText(element, text) {
+    if (element.textContent !== text) element.textContent = text;
+  }
+
+  function setAttr(element, name, value) {
+    if (element.getAttribute(name) !== value) element.setAttribute(name, value);
+  }
+
+  /** The ids the filter lets through, in order; and the line that says how many. */
+  function updateShown() {
+    dirty.shown = false;
+    shownVersion += 1;
+    list.heights = []; // rows hold other cards now
+    const { text, states } = filter;
+    shown = text === '' && states.size === 0 ? order : order.filter((id) => (text === '' || id.toLowerCase().includes(text)) && (states.size === 0 || states.has(actors.get(id).view.state)));
+    const filtered = shown !== order;
+    $('shown').hidden = !filtered;
+    if (filtered) {
+      const what = [states.size > 0 ? [...states].join(' or ') : null, text !== '' ? `id contains “${text}”` : null].filter(Boolean).join(', ');
+      $('shown-text').textContent = `${shown.length} of ${order.length} · ${what}`;
+    }
+    $('empty').hidden = !loaded || actors.size > 0;
+    $('no-match').hidden = !filtered || shown.length > 0 || actors.size === 0;
+  }
+
+  /** Built once: one button per state (a filter), its count kept up to date. */
+  const summaryButtons = new Map();
+  for (const state of STATES) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'count';
+    button.dataset.state = state;
+    button.setAttribute('aria-pressed', 'false');
+    button.title = `show only the ${state} servers (again: show all)`;
+    button.hidden = true;
+    const dot = document.createElement('i');
+    const label = document.createElement('span');
+    button.append(dot, label);
+    button.addEventListener('click', (event) => setStateFilter(state, event.ctrlKey || event.metaKey || event.shiftKey));
+    summaryButtons.set(state, { button, label });
+    $('summary').append(button);
+  }
 
   function renderSummary() {
+    dirty.summary = false;
     const counts = new Map();
     for (const entry of actors.values()) counts.set(entry.view.state, (counts.get(entry.view.state) ?? 0) + 1);
-    const parts = [];
-    for (const state of STATES) {
-      const count = counts.get(state);
-      if (!count) continue;
-      const span = document.createElement('span');
-      span.className = 'count';
-      span.dataset.state = state;
-      const dot = document.createElement('i');
-      dot.style.background = `var(--${state})`;
-      span.append(dot, `${count} ${state}`);
-      parts.push(span);
+    setText($('total'), loaded ? `${actors.size} ${actors.size === 1 ? 'server' : 'servers'}` : '');
+    setAttr($('total'), 'data-count', String(actors.size));
+    for (const [state, { button, label }] of summaryButtons) {
+      const count = counts.get(state) ?? 0;
+      const pressed = filter.states.has(state);
+      const hidden = count === 0 && !pressed;
+      if (button.hidden !== hidden) button.hidden = hidden;
+      setAttr(button, 'data-count', String(count));
+      setAttr(button, 'aria-pressed', String(pressed));
+      setText(label, `${count} ${state}`);
     }
-    if (panic) {
-      const span = document.createElement('span');
-      span.className = 'count error';
-      span.textContent = `panic: ${panic.lost}/${panic.total} lost`;
-      parts.push(span);
-    }
-    $('summary').replaceChildren(...parts);
+    if ($('panic').hidden !== !panic) $('panic').hidden = !panic;
+    setText($('panic'), panic ? `panic: ${panic.lost}/${panic.total} lost` : '');
   }
+
+  /** A state's button: only that state (again: all); with Ctrl, Cmd or Shift: add or take it away. */
+  function setStateFilter(state, add) {
+    const states = filter.states;
+    if (add) {
+      if (states.has(state)) states.delete(state);
+      else states.add(state);
+    } else if (states.size === 1 && states.has(state)) {
+      states.clear();
+    } else {
+      states.clear();
+      states.add(state);
+    }
+    filterChanged();
+  }
+
+  function filterChanged() {
+    dirty.shown = true;
+    dirty.summary = true;
+    // A new list starts at its top.
+    const top = $('cards').getBoundingClientRect().top;
+    if (top < 0) window.scrollBy(0, top - headerHeight() - GAP_PX);
+    schedule();
+  }
+
+  $('search').addEventListener('input', () => {
+    filter.text = $('search').value.trim().toLowerCase();
+    filterChanged();
+  });
+  $('clear-filter').addEventListener('click', () => {
+    filter.states.clear();
+    filter.text = '';
+    $('search').value = '';
+    filterChanged();
+  });
+
+  function headerHeight() {
+    return $('topbar').offsetHeight;
+  }
+
+  // The list. #cards is a grid of `--cols` columns holding, in order, a spacer as tall as the rows
+  // above the window, the cards of the rows in the window, and a spacer as tall as the rows
+  // below. Rows are measured once drawn; rows never drawn count ESTIMATED_ROW_PX (then the
+  // average of those measured). A card keeps its element while it stays in the window, so
+  // focus, hover and observers survive every frame.
+  const list = { cols: 0, heights: [], estimate: ESTIMATED_ROW_PX, first: 0, end: 0, version: -1, drawn: new Set() };
+  const topSpacer = Object.assign(document.createElement('div'), { className: 'list-spacer' });
+  const bottomSpacer = Object.assign(document.createElement('div'), { className: 'list-spacer' });
+  topSpacer.setAttribute('aria-hidden', 'true');
+  bottomSpacer.setAttribute('aria-hidden', 'true');
+  $('cards').append(topSpacer, bottomSpacer);
+
+  function rowOffsets(rows) {
+    const offsets = new Float64Array(rows + 1);
+    for (let row = 0; row < rows; row++) offsets[row + 1] = offsets[row] + (list.heights[row] ?? list.estimate);
+    return offsets;
+  }
+
+  /** The first row whose bottom is below `y` (list coordinates). */
+  function rowAt(offsets, y) {
+    let low = 0;
+    let high = offsets.length - 1;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (offsets[middle + 1] <= y) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  /**
+   * Where the list is on the screen, and the card to hold in place: the focused one if it is in
+   * view (the card just clicked stays under the pointer when the detail opens beside it), else the
+   * first drawn whose bottom is in view.
+   */
+  function placeList() {
+    const container = $('cards');
+    const width = container.clientWidth;
+    if (width <= 0) return null;
+    let anchor = null;
+    const focused = document.activeElement?.closest?.('.card');
+    if (focused && list.drawn.has(focused.dataset.id)) {
+      const rect = focused.getBoundingClientRect();
+      if (rect.bottom > 0 && rect.top < window.innerHeight) anchor = { id: focused.dataset.id, top: rect.top };
+    }
+    for (const id of anchor ? [] : list.drawn) {
+      const card = actors.get(id)?.card;
+      if (!card) continue;
+      const rect = card.getBoundingClientRect();
+      if (rect.bottom > 0) {
+        anchor = { id, top: rect.top };
+        break;
+      }
+    }
+    return { width, top: container.getBoundingClientRect().top, anchor };
+  }
+
+  function renderList({ width, top, anchor }) {
+    const container = $('cards');
+    const cols = Math.max(1, Math.floor((width + GAP_PX) / (CARD_MIN_PX + GAP_PX)));
+    if (cols !== list.cols) {
+      list.cols = cols;
+      list.heights = [];
+      list.version = -1; // the same rows hold other cards: the window is drawn again
+      container.style.setProperty('--cols', String(cols));
+      // Rows hold other cards now: bring the anchor's new row to where the anchor was.
+      const index = anchor ? shown.indexOf(anchor.id) : -1;
+      if (index >= 0) {
+        const shift = top + Math.floor(index / cols) * list.estimate - anchor.top;
+        window.scrollBy(0, shift);
+        top -= shift;
+      }
+    }
+    const rows = Math.ceil(shown.length / cols);
+    if (list.heights.length > rows) list.heights.length = rows;
+    const offsets = rowOffsets(rows);
+    const first = rows === 0 ? 0 : rowAt(offsets, -top - OVERSCAN_PX);
+    const end = rows === 0 ? 0 : Math.min(rows, Math.max(first + 1, rowAt(offsets, -top + window.innerHeight + OVERSCAN_PX) + 1));
+    const changedRange = first !== list.first || end !== list.end || list.version !== shownVersion;
+    if (!changedRange && dirty.cards.size === 0 && !dirty.tick) return;
+
+    // Writes: the window's cards in order, new ones drawn whole, changed ones redrawn.
+    if (changedRange) {
+      const wanted = shown.slice(first * cols, Math.min(shown.length, end * cols));
+      const keep = new Set(wanted);
+      for (const id of list.drawn) {
+        if (keep.has(id)) continue;
+        const entry = actors.get(id);
+        if (entry?.card) {
+          entry.card.remove();
+          entry.card = null;
+          entry.passed.length = 0;
+        }
+      }
+      let next = topSpacer.nextSibling;
+      wanted.forEach((id, index) => {
+        const entry = actors.get(id);
+        if (!entry.card) {
+          entry.card = createCard(id);
+          renderCard(entry);
+          dirty.cards.delete(id);
+          if (entry.stale) refreshViews();
+        }
+        setAttr(entry.card, 'aria-posinset', String(first * cols + index + 1));
+        setAttr(entry.card, 'aria-setsize', String(shown.length));
+        if (entry.card === next) next = next.nextSibling;
+        else container.insertBefore(entry.card, next);
+      });
+      list.drawn = keep;
+      list.first = first;
+      list.end = end;
+      list.version = shownVersion;
+    }
+    for (const id of dirty.cards) {
+      const entry = actors.get(id);
+      if (entry?.card) renderCard(entry);
+    }
+    dirty.cards.clear();
+    if (dirty.tick) {
+      dirty.tick = false;
+      for (const id of list.drawn) {
+        const entry = actors.get(id);
+        if (!entry?.card) continue;
+        renderFacts(entry);
+        renderErrorAge(entry);
+      }
+    }
+    const spacerTop = offsets[first];
+    topSpacer.style.height = `${spacerTop}px`;
+    bottomSpacer.style.height = `${offsets[rows] - offsets[end]}px`;
+
+    // Reads, in one layout: the drawn rows' real heights and where the anchor went.
+    const tops = [];
+    for (let row = first; row < end; row++) tops.push(actors.get(shown[row * cols])?.card?.offsetTop ?? 0);
+    tops.push(bottomSpacer.offsetTop);
+    const anchorCard = anchor ? actors.get(anchor.id)?.card : null;
+    const anchorTop = anchorCard ? anchorCard.getBoundingClientRect().top : null;
+
+    // Writes: the spacers as the measured rows say, and the anchor back where it was.
+    let measured = false;
+    for (let row = first; row < end; row++) {
+      const height = tops[row - first + 1] - tops[row - first];
+      if (height > 0 && list.heights[row] !== height) {
+        list.heights[row] = height;
+        measured = true;
+      }
+    }
+    let shift = 0;
+    if (measured) {
+      let sum = 0;
+      let count = 0;
+      for (const height of list.heights) {
+        if (height === undefined) continue;
+        sum += height;
+        count += 1;
+      }
+      if (count > 0) list.estimate = sum / count;
+      const remeasured = rowOffsets(rows);
+      shift = remeasured[first] - spacerTop;
+      topSpacer.style.height = `${remeasured[first]}px`;
+      bottomSpacer.style.height = `${remeasured[rows] - remeasured[end]}px`;
+      schedule(); // the window may hold other rows now that they are measured
+    }
+    if (anchorTop !== null) {
+      const delta = anchorTop + shift - anchor.top;
+      if (Math.abs(delta) >= 1) window.scrollBy(0, delta);
+    }
+  }
+
+  /** Scrolls the list to an actor's card (drawing it now) and returns the card, or null when not shown. */
+  function reveal(id) {
+    const index = shown.indexOf(id);
+    if (index < 0 || $('main').hidden) return null;
+    frame(); // the columns and measured rows as they are now
+    const cols = Math.max(1, list.cols);
+    const offsets = rowOffsets(Math.ceil(shown.length / cols));
+    const row = Math.floor(index / cols);
+    const top = $('cards').getBoundingClientRect().top + offsets[row];
+    const header = headerHeight();
+    if (top < header || top + (offsets[row + 1] - offsets[row]) > window.innerHeight) window.scrollBy(0, top - header - GAP_PX);
+    frame();
+    return actors.get(id)?.card ?? null;
+  }
+
+  function createCard(id) {
+    const card = $('card-template').content.firstElementChild.cloneNode(true);
+    card.dataset.id = id;
+    return card;
+  }
+
+  // One listener for every card, drawn or not yet.
+  $('cards').addEventListener('click', (event) => {
+    const card = event.target.closest('.card');
+    if (!card) return;
+    const id = card.dataset.id;
+    const button = event.target.closest('button');
+    if (button?.dataset.command) return void command(id, button.dataset.command);
+    if (button && !button.classList.contains('open-chart')) return;
+    select(id);
+  });
+  $('cards').addEventListener('keydown', (event) => {
+    if ((event.key === 'Enter' || event.key === ' ') && event.target.classList?.contains('card')) {
+      event.preventDefault();
+      select(event.target.dataset.id);
+    }
+  });
+
+  window.addEventListener('scroll', schedule, { passive: true });
+  window.addEventListener('resize', schedule);
+  new ResizeObserver(schedule).observe($('cards'));
 
   function renderCard(entry) {
     const { card, view } = entry;
-    card.dataset.state = view.state;
-    card.querySelector('.name').textContent = view.id;
-    card.querySelector('.name').title = view.id;
+    // Every state passed through since the last frame, in order: a blip shorter than a frame
+    // still reaches whoever watches the attribute (a transition, a mutation observer).
+    for (const state of [...entry.passed, view.state]) if (card.dataset.state !== state) card.dataset.state = state;
+    entry.passed.length = 0;
+    const name = card.querySelector('.name');
+    if (name.textContent !== view.id) {
+      name.textContent = view.id;
+      name.title = view.id;
+    }
     const badge = card.querySelector('.badge.state');
-    badge.textContent = view.state;
-    badge.dataset.state = view.state;
+    setText(badge, view.state);
+    setAttr(badge, 'data-state', view.state);
 
     // The era the server negotiated: MCP 2026-07-28 ("modern") or the 2025-era protocol ("legacy").
     const era = view.era === 'modern' ? 'MCP 2026-07-28' : view.era === 'legacy' ? 'MCP 2025 (legacy)' : null;
     const meta = [view.transport, era, view.priority !== undefined ? `priority ${view.priority}` : null];
     if (view.waitingForSlot) meta.push('waiting for a reconnect slot');
     if (view.quarantinedUntil && view.quarantinedUntil > Date.now()) meta.push(`quarantined ${duration(view.quarantinedUntil - Date.now())} more`);
-    card.querySelector('.meta').textContent = meta.filter(Boolean).join(' · ') || '\u00a0';
+    setText(card.querySelector('.meta'), meta.filter(Boolean).join(' · ') || '\u00a0');
 
     const quality = view.quality;
     const score = card.querySelector('.score-value');
-    score.textContent = quality && typeof quality.score === 'number' ? String(Math.round(quality.score)) : '–';
-    score.style.color = !quality || typeof quality.score !== 'number' ? '' : quality.score >= 80 ? 'var(--healthy)' : quality.score >= 50 ? 'var(--degraded)' : 'var(--failed)';
+    setText(score, quality && typeof quality.score === 'number' ? String(Math.round(quality.score)) : '–');
+    const color = !quality || typeof quality.score !== 'number' ? '' : quality.score >= 80 ? 'var(--healthy)' : quality.score >= 50 ? 'var(--degraded)' : 'var(--failed)';
+    if (score.style.color !== color) score.style.color = color;
     const latency = [];
     if (quality?.latencyMs?.p50 != null) latency.push(`p50 ${ms(quality.latencyMs.p50)}`);
     if (quality?.latencyMs?.p95 != null) latency.push(`p95 ${ms(quality.latencyMs.p95)}`);
     if (quality?.successRate != null) latency.push(`${Math.round(quality.successRate * 100)}% ok`);
     const latencyText = card.querySelector('.latency');
-    latencyText.textContent = latency.join(' · ') || 'no samples yet';
+    setText(latencyText, latency.join(' · ') || 'no samples yet');
     latencyText.title = latencyText.textContent;
 
     const trend = { improving: ' ↑', degrading: ' ↓' }[quality?.trend] ?? '';
     const label = card.querySelector('.score-label');
-    label.textContent = `quality${trend}`;
+    setText(label, `quality${trend}`);
     label.title = quality?.trend ? `trend: ${quality.trend}` : '';
 
     renderFacts(entry);
-
     renderLastError(entry);
+    renderNote(entry);
     renderButtons(entry);
     renderSpark(entry);
     card.classList.toggle('selected', selected === entry.id);
-    card.querySelector('.open-chart').setAttribute('aria-expanded', String(selected === entry.id));
+    setAttr(card.querySelector('.open-chart'), 'aria-expanded', String(selected === entry.id));
   }
 
   function renderFacts(entry) {
@@ -559,6 +1018,18 @@
       facts.push(['memory · cpu', usage.join(' · ') || '–']);
       if (process.lastExit) facts.push(['last exit', process.lastExit.signal ?? `code ${process.lastExit.code}`]);
     }
+    const box = entry.card.querySelector('.facts');
+    const names = facts.map(([name]) => name).join('\n');
+    if (box.dataset.names === names) {
+      // The same facts as drawn: only their values change (every second, for the durations).
+      facts.forEach(([, value], index) => {
+        const dd = box.children[index].lastChild;
+        const text = String(value);
+        if (dd.textContent !== text) dd.textContent = text;
+      });
+      return;
+    }
+    box.dataset.names = names;
     const rows = facts.map(([name, value]) => {
       const div = document.createElement('div');
       const dt = document.createElement('dt');
@@ -569,7 +1040,7 @@
       div.append(dt, dd);
       return div;
     });
-    entry.card.querySelector('.facts').replaceChildren(...rows);
+    box.replaceChildren(...rows);
   }
 
   /**
@@ -580,20 +1051,32 @@
     const { view } = entry;
     const box = entry.card.querySelector('.last-error');
     const error = SERVING.has(view.state) ? null : view.lastError;
-    box.hidden = !error;
+    if (box.hidden !== !error) box.hidden = !error;
     if (!error) return;
+    const key = `${error.kind}\n${error.message}\n${error.at}`;
+    if (box.dataset.key === key) return renderErrorAge(entry);
+    box.dataset.key = key;
     const kind = document.createElement('b');
     kind.textContent = error.kind;
     box.querySelector('.last-error-text').replaceChildren(kind, ` ${error.message}`);
-    box.title = `${error.kind}: ${error.message} (${new Date(error.at).toLocaleString()})`;
+    box.title = `${error.kind}: ${error.message} (${DATE_TIME.format(error.at)})`;
     renderErrorAge(entry);
   }
+
+  /** As Date#toLocaleString() writes it, with one formatter made once (making one per call is slow). */
+  const DATE_TIME = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
 
   function renderErrorAge(entry) {
     const error = entry.view.lastError;
     const box = entry.card.querySelector('.last-error');
     if (box.hidden || !error || typeof error.at !== 'number') return;
-    box.querySelector('.ago').textContent = `${duration(Date.now() - error.at)} ago`;
+    setText(box.querySelector('.ago'), `${duration(Date.now() - error.at)} ago`);
+  }
+
+  function renderNote(entry) {
+    const note = entry.card.querySelector('.action-note');
+    setText(note, entry.note);
+    note.classList.toggle('error', entry.noteError);
   }
 
   /** What the connection accepts in its state: start only when stopped, stop and reconnect unless stopped. */
@@ -607,13 +1090,16 @@
     const state = entry.view.state;
     for (const button of entry.card.querySelectorAll('button[data-command]')) {
       const name = button.dataset.command;
-      button.disabled = entry.pending === name || !COMMANDS[name]?.(state);
+      const disabled = entry.pending === name || !COMMANDS[name]?.(state);
+      if (button.disabled !== disabled) button.disabled = disabled;
     }
   }
 
   const SVG = 'http://www.w3.org/2000/svg';
 
   function renderSpark(entry) {
+    if (entry.card.sparkDrawn === entry.sparkVersion) return;
+    entry.card.sparkDrawn = entry.sparkVersion;
     const svg = entry.card.querySelector('svg.spark');
     const samples = entry.samples.slice(-SPARK_POINTS);
     const width = 160;
@@ -644,16 +1130,25 @@
     svg.querySelector('polyline').setAttribute('points', points.join(' '));
     const area = points.length > 1 ? `${points[0].split(',')[0]},${height} ${points.join(' ')} ${points[points.length - 1].split(',')[0]},${height}` : '';
     svg.querySelector('polygon').setAttribute('points', area);
-    svg.querySelector('g.fails').replaceChildren(...fails);
+    const group = svg.querySelector('g.fails');
+    if (fails.length > 0 || group.firstChild) group.replaceChildren(...fails);
     svg.dataset.points = String(samples.length);
     svg.parentElement.title = latencies.length ? `last ${samples.length} probes; max ${ms(max)}` : '';
   }
 
   function select(id) {
+    const previous = selected;
     selected = id;
     const hash = id ? `#${encodeURIComponent(id)}` : '';
     if (location.hash !== hash) history.replaceState(null, '', `${location.pathname}${location.search}${hash}`);
-    for (const entry of actors.values()) {
+    if (previous !== id) {
+      const before = previous ? actors.get(previous) : undefined;
+      if (before) before.detail = null; // only the selected actor's detail is kept (and kept fresh)
+      clearTimeout(detailRead.followUp);
+    }
+    for (const other of [previous, id]) {
+      const entry = other ? actors.get(other) : undefined;
+      if (!entry?.card) continue;
       entry.card.classList.toggle('selected', entry.id === id);
       entry.card.querySelector('.open-chart').setAttribute('aria-expanded', String(entry.id === id));
     }
@@ -661,17 +1156,18 @@
     if (id) {
       if (chart.status === 'unloaded') void loadStatechart();
       const entry = actors.get(id);
-      if (entry && !entry.detail) refreshActor(id);
+      if (entry && !entry.detail) refreshDetail();
     }
   }
 
   $('detail-close').addEventListener('click', () => select(null));
   // Escape closes the statechart and puts the focus back on the card it belongs to.
   document.addEventListener('keydown', (event) => {
-    if (event.key !== 'Escape' || !selected || $('detail').hidden || !$('login').hidden) return;
-    const card = actors.get(selected)?.card;
+    // (In the filter box, Escape clears the filter.)
+    if (event.key !== 'Escape' || !selected || $('detail').hidden || !$('login').hidden || event.target === $('search')) return;
+    const id = selected;
     select(null);
-    card?.focus();
+    reveal(id)?.focus();
   });
   $('chart-zoom').addEventListener('click', () => {
     chart.zoomed = !chart.zoomed;
@@ -990,6 +1486,7 @@
     $('transitions').replaceChildren(...items);
   }
 
+
   // ---------------------------------------------------------------------------------------------
   // formatting
 
@@ -1013,20 +1510,25 @@
     return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`;
   }
 
-  // Durations move on by themselves.
+  // Durations move on by themselves (on the cards in view).
   setInterval(() => {
-    for (const entry of actors.values()) {
-      renderFacts(entry);
-      renderErrorAge(entry);
-    }
+    dirty.tick = true;
+    schedule();
   }, 1000);
+  // Process CPU and memory change without events: the views are read again now and then, less
+  // often for a fleet that takes long to read.
   setInterval(() => {
-    if (!loginShown && !document.hidden && !$('main').hidden) void loadAll(false);
-  }, POLL_MS);
+    if (loginShown || document.hidden || !loaded || $('main').hidden) return;
+    const every = Math.max(POLL_MS, 2 * REFRESH_COST_FACTOR * refresh.costMs);
+    if (Date.now() - Math.max(refresh.last, refresh.loadedAt) >= every) refreshViews();
+  }, 1000);
 
   window.addEventListener('hashchange', () => {
     const id = idFromHash();
-    if (id !== selected) select(id);
+    if (id !== selected) {
+      select(id);
+      if (id) reveal(id);
+    }
   });
 
   start();
