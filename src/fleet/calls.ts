@@ -81,27 +81,23 @@ export class ConnectionCalls {
     this.ref.send(latencies.length === 1 ? { type: 'call.succeeded', latencyMs } : { type: 'call.succeeded', latencyMs, latenciesMs: latencies });
   }
 
-  private async run<T>(work: (session: McpSession, signal: AbortSignal) => Promise<T>, options?: CallToolOptions): Promise<T> {
+  private async run<T>(work: (session: McpSession, signal: AbortSignal | undefined) => Promise<T>, options?: CallToolOptions): Promise<T> {
     const snapshot = this.ref.getSnapshot();
     const state = connectionStateOf(snapshot);
     const session = snapshot.context.session;
     if (!LIVE_STATES.has(state) || !session) throw new NotConnectedError(this.id, state);
 
-    const controller = new AbortController();
-    const forward = (): void => controller.abort(options?.signal?.reason);
-    options?.signal?.addEventListener('abort', forward, { once: true });
-    let rejectLost!: (error: Error) => void;
+    // A call lost with its connection is answered at once (the race below); the request itself
+    // ends when the connection closes its session, which every way out of serving does. So the
+    // SDK gets only the caller's own signal: no controller of our own per call.
+    let onLost!: (error: Error) => void;
     const lost = new Promise<never>((_, reject) => {
-      rejectLost = reject;
+      onLost = reject;
     });
-    const onLost = (error: Error): void => {
-      controller.abort(error);
-      rejectLost(error);
-    };
     this.pending.add(onLost);
     const started = performance.now();
     try {
-      const result = await Promise.race([work(session, controller.signal), lost]);
+      const result = await Promise.race([work(session, options?.signal), lost]);
       this.answer(performance.now() - started);
       return result;
     } catch (error) {
@@ -121,7 +117,6 @@ export class ConnectionCalls {
       throw classified;
     } finally {
       this.pending.delete(onLost);
-      options?.signal?.removeEventListener('abort', forward);
     }
   }
 }
