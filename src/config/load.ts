@@ -175,7 +175,7 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = '(inl
 }
 
 /** How {@link definitionFromEntry} reads an entry; every field has a default. */
-interface EntryOptions {
+export interface EntryOptions {
   /** The running config's `supervisor.health`, applied to the new server. */
   supervisorHealth?: Partial<ConnectionSettings>;
   /** Ids a `dependsOn` may name. */

@@ -8,7 +8,7 @@ import { createLogger } from '../observe/logger.js';
 import type { Logger } from '../observe/logger.js';
 import { packageVersion } from '../runtime/package-info.js';
 import { DEFAULT_HOST, DEFAULT_PORT, SHUTDOWN_TIMEOUT_MS, startService } from './service.js';
-import type { RunningService } from './service.js';
+import type { RunningService, ServiceClusterOptions } from './service.js';
 import type { FleetEvent } from '../fleet/events.js';
 
 const DEFAULT_INSPECT_PORT = 7412;
@@ -46,6 +46,12 @@ Options:
       --inspect            watch every statechart live in the Stately inspector
                            (prints the page to open)
       --inspect-port <n>   port of the inspector page; 0 = any free port [${DEFAULT_INSPECT_PORT}]
+      --etcd <url,url>     cluster mode: share the fleet with other instances
+                           through etcd (the servers are the keys
+                           <prefix>servers/<id>; the config gives settings)
+      --instance <name>    this instance's name in the cluster [hostname-pid]
+      --lease-ttl <s>      lease of this instance's keys, seconds       [10]
+      --cluster-prefix <p> key prefix in etcd           [/mcp-supervisor/]
       --check              validate the config and exit, starting nothing (like
                            nginx -t): 0 and a one-line summary, or 1 and every
                            problem by path
@@ -73,6 +79,7 @@ interface Options {
   level: LogLevel;
   inspect: boolean;
   inspectPort: number;
+  cluster: ServiceClusterOptions | undefined;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -134,6 +141,7 @@ async function run(options: Options): Promise<number> {
       limits: options.limits,
       logger,
       inspect: inspector?.inspect,
+      cluster: options.cluster,
     });
   } catch (error) {
     await inspector?.close();
@@ -201,7 +209,25 @@ function validate(values: ReturnType<typeof parse>['values']): Options {
     level,
     inspect: values.inspect ?? false,
     inspectPort: portOf('--inspect-port', values['inspect-port'], DEFAULT_INSPECT_PORT),
+    cluster: clusterOf(values),
   };
+}
+
+/** `--etcd` and its companions; undefined when not in cluster mode. */
+function clusterOf(values: ReturnType<typeof parse>['values']): Options['cluster'] {
+  const companions = ['instance', 'lease-ttl', 'cluster-prefix'] as const;
+  if (values.etcd === undefined) {
+    const stray = companions.find((name) => values[name] !== undefined);
+    if (stray) throw new UsageError(`--${stray} needs --etcd <url>`);
+    return undefined;
+  }
+  const etcd = values.etcd.split(',').map((url) => url.trim()).filter((url) => url !== '');
+  if (etcd.length === 0 || etcd.some((url) => !/^https?:\/\/[^/\s]+\/?$/.test(url))) throw new UsageError('--etcd takes http(s)://host:port URLs, comma-separated');
+  const ttl = values['lease-ttl'] === undefined ? undefined : Number(values['lease-ttl']);
+  if (ttl !== undefined && !(Number.isInteger(ttl) && ttl >= 2 && ttl <= 3_600)) throw new UsageError('--lease-ttl must be a whole number of seconds from 2 to 3600');
+  const instance = values.instance;
+  if (instance !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(instance)) throw new UsageError('--instance must be letters, digits, ".", "_" or "-" (at most 128)');
+  return { etcd, instance, leaseTtlSeconds: ttl, prefix: values['cluster-prefix'] };
 }
 
 /**
@@ -307,6 +333,10 @@ function parse(argv: string[]) {
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
       check: { type: 'boolean' },
+      etcd: { type: 'string' },
+      instance: { type: 'string' },
+      'lease-ttl': { type: 'string' },
+      'cluster-prefix': { type: 'string' },
     },
     strict: true,
   });

@@ -13,7 +13,10 @@
  * @packageDocumentation
  */
 export { DEFAULT_HOST, DEFAULT_PORT, SHUTDOWN_TIMEOUT_MS, startService } from './service.js';
-export type { RunningService, StartServiceOptions } from './service.js';
+export type { RunningService, ServiceClusterOptions, StartServiceOptions } from './service.js';
+export { ClusterNode } from '../fleet/cluster.js';
+export type { ClusterEvent, ClusterOptions, ClusterStatus } from '../fleet/cluster.js';
+export type { EntryOptions, Env } from '../config/load.js';
 export { createApp } from '../http/app.js';
 export type { App } from '../http/app.js';
 export type { AppDeps, EventStreamOptions, HttpLimits } from '../http/deps.js';

@@ -1,5 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import { parseConfigText, readConfigText } from '../config/load.js';
 import { ConfigStore } from '../config/store.js';
@@ -9,6 +11,8 @@ import type { HttpLimits } from '../http/deps.js';
 import { createMetrics } from '../observe/metrics.js';
 import type { Logger } from '../observe/logger.js';
 import { createSupervisor } from '../fleet/supervisor.js';
+import { ClusterNode } from '../fleet/cluster.js';
+import type { ClusterOptions } from '../fleet/cluster.js';
 import { packageVersion } from '../runtime/package-info.js';
 import { startWatchdog } from '../runtime/process/watchdog.js';
 import type { CreateSupervisorOptions, Supervisor } from '../fleet/supervisor.js';
@@ -49,6 +53,17 @@ export interface StartServiceOptions {
   shutdownTimeoutMs?: number;
   /** `false` runs without the hard-death watchdog process (for embedding where one is not wanted). */
   watchdog?: false;
+  /**
+   * Cluster mode (docs/cluster.md): the fleet is the servers registered in etcd, shared with the
+   * other instances; the config file gives settings only (its servers too with `seedServers`).
+   */
+  cluster?: ServiceClusterOptions;
+}
+
+/** Cluster mode of {@link startService}. */
+export interface ServiceClusterOptions extends Omit<ClusterOptions, 'apiUrl' | 'entryOptions' | 'instance'> {
+  /** This instance's name; default `<hostname>-<pid>`. */
+  instance?: string;
 }
 
 /** The service {@link startService} started. */
@@ -126,7 +141,18 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
 
   // If this process dies hard, the watchdog ends every server process group it was told about.
   const watchdog = options.watchdog === false ? undefined : await startWatchdog();
-  const supervisor = createSupervisor(config, { ...options.supervisor, inspect: options.inspect, watchdog });
+  // In cluster mode the fleet comes from the registry: this instance starts with none of its own.
+  const clusterMode = options.cluster;
+  const supervisor = createSupervisor(clusterMode ? { ...config, servers: [] } : config, { ...options.supervisor, inspect: options.inspect, watchdog });
+  const cluster = clusterMode
+    ? new ClusterNode(supervisor, {
+        ...clusterMode,
+        instance: clusterMode.instance ?? `${hostname()}-${process.pid}`,
+        apiUrl: url,
+        entryOptions: { env, baseDir: dirname(options.configPath) },
+        onEvent: (event) => logger?.info(event, event.type),
+      })
+    : undefined;
   let metrics: ReturnType<typeof createMetrics>;
   try {
     metrics = createMetrics(supervisor);
@@ -142,7 +168,9 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       allowedHosts: options.allowedHosts,
       limits: options.limits,
     });
+    await cluster?.start();
   } catch (error) {
+    await cluster?.stop().catch(() => undefined);
     await supervisor.stop().catch(() => undefined);
     await watchdog?.close();
     server.closeAllConnections();
@@ -157,6 +185,8 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     try {
+      // Hand every server back to the cluster (its lease revoked: the others take over at once).
+      await cluster?.stop();
       // Keep a little of the budget for the HTTP side.
       await supervisor.stop(Math.max(1, remaining(1_500)));
     } catch (error) {

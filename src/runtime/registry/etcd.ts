@@ -1,0 +1,121 @@
+import { Etcd3 } from 'etcd3';
+import type { IKeyValue, Lease, Watcher } from 'etcd3';
+
+/** Where a cluster keeps its keys (docs/design.md §7). */
+export interface ClusterKeys {
+  /** `<prefix>servers/`: one `mcpServers` entry (JSON) per server id. */
+  servers: string;
+  /** `<prefix>members/`: each live instance, under its lease. */
+  members: string;
+  /** `<prefix>owners/`: the instance supervising each server, under that instance's lease. */
+  owners: string;
+}
+
+/** The key layout under `prefix` (default `/mcp-supervisor/`). */
+export function clusterKeys(prefix = '/mcp-supervisor/'): ClusterKeys {
+  const base = prefix.endsWith('/') ? prefix : `${prefix}/`;
+  return { servers: `${base}servers/`, members: `${base}members/`, owners: `${base}owners/` };
+}
+
+/** A change under a watched prefix: the key below the prefix, and its value (`undefined` when deleted). */
+interface PrefixChange {
+  name: string;
+  value: string | undefined;
+}
+
+/** Handlers of {@link EtcdRegistry.follow}. */
+export interface FollowHandlers {
+  /** Everything under the prefix at one revision, first; then each change after it, once, in order. */
+  onSnapshot(entries: Map<string, string>): void;
+  onChange(change: PrefixChange): void;
+  /** The watch lost its connection to etcd (it resumes by itself from the last revision it saw). */
+  onDisconnected?(error: Error): void;
+  /** The watch is connected again. */
+  onConnected?(): void;
+}
+
+/**
+ * The etcd client of a cluster instance: its lease, and list-then-watch of prefixes. A thin
+ * layer over `etcd3`, which keeps leases alive and resumes watches after a reconnect from the
+ * last revision they delivered (so no change is lost and none is delivered twice).
+ */
+export class EtcdRegistry {
+  private readonly client: Etcd3;
+  private readonly watchers = new Set<Watcher>();
+
+  constructor(hosts: readonly string[]) {
+    // Calls fail after 5 s instead of waiting on an unreachable etcd for long; the instance
+    // keeps what it supervises meanwhile (fail static) and tries again.
+    this.client = new Etcd3({ hosts: [...hosts], dialTimeout: 3_000, defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + 5_000 }) });
+  }
+
+  /** A lease of `ttlSeconds`, granted, kept alive by the client until revoked or lost. */
+  async lease(ttlSeconds: number): Promise<Lease> {
+    const lease = this.client.lease(ttlSeconds);
+    await lease.grant();
+    return lease;
+  }
+
+  /** Puts `key` under `lease`. */
+  async putUnder(lease: Lease, key: string, value: string): Promise<void> {
+    await lease.put(key).value(value).exec();
+  }
+
+  /** Puts `key` (no lease: it stays until deleted). */
+  async put(key: string, value: string): Promise<void> {
+    await this.client.put(key).value(value).exec();
+  }
+
+  /** Deletes `key`. */
+  async delete(key: string): Promise<void> {
+    await this.client.delete().key(key).exec();
+  }
+
+  /**
+   * Creates `key` = `value` under `lease` if no one holds it, in one transaction. True when it
+   * is now ours (created now, or already held with our value).
+   */
+  async claim(lease: Lease, key: string, value: string): Promise<boolean> {
+    const result = await this.client.if(key, 'Create', '==', 0).then(lease.put(key).value(value)).else(this.client.get(key)).commit();
+    if (result.succeeded) return true;
+    const held = result.responses[0]?.response_range?.kvs?.[0]?.value?.toString();
+    return held === value;
+  }
+
+  /** Deletes `key` if it still holds `value` (ours), in one transaction. */
+  async release(key: string, value: string): Promise<void> {
+    await this.client.if(key, 'Value', '==', value).then(this.client.delete().key(key)).commit();
+  }
+
+  /**
+   * Lists everything under `prefix`, then watches it from the next revision: `onSnapshot` once,
+   * then `onChange` per change. Returns a function that stops the watch.
+   */
+  async follow(prefix: string, handlers: FollowHandlers): Promise<() => Promise<void>> {
+    const listing = await this.client.getAll().prefix(prefix).exec();
+    const entries = new Map<string, string>();
+    for (const kv of listing.kvs) entries.set(kv.key.toString().slice(prefix.length), kv.value.toString());
+    handlers.onSnapshot(entries);
+    const revision = BigInt(listing.header.revision) + 1n;
+    const watcher = await this.client.watch().prefix(prefix).startRevision(revision.toString()).create();
+    this.watchers.add(watcher);
+    const name = (kv: IKeyValue): string => kv.key.toString().slice(prefix.length);
+    watcher.on('put', (kv) => handlers.onChange({ name: name(kv), value: kv.value.toString() }));
+    watcher.on('delete', (kv) => handlers.onChange({ name: name(kv), value: undefined }));
+    watcher.on('disconnected', (error) => handlers.onDisconnected?.(error));
+    watcher.on('connected', () => handlers.onConnected?.());
+    // A watch error is reported as a disconnect; etcd3 retries the watch itself.
+    watcher.on('error', (error) => handlers.onDisconnected?.(error));
+    return async () => {
+      this.watchers.delete(watcher);
+      await watcher.cancel().catch(() => undefined);
+    };
+  }
+
+  /** Cancels every watch and closes the connection (leases are not revoked: do that first). */
+  async close(): Promise<void> {
+    await Promise.all([...this.watchers].map((watcher) => watcher.cancel().catch(() => undefined)));
+    this.watchers.clear();
+    this.client.close();
+  }
+}

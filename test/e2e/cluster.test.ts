@@ -1,0 +1,150 @@
+// Cluster mode against a real etcd and three real `mcp-supervisor --etcd` instances: servers
+// registered as etcd keys by an ordinary etcd client, each supervised by exactly one instance,
+// taken over when an instance is SIGKILLed, stopped when deregistered. Server processes are
+// found by an environment tag (they outlive a killed instance as orphans until its watchdog
+// ends them, so they are not always our descendants).
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixtureServerPath } from '../../fixtures/http-fixture.js';
+import { startEtcd } from '../support/etcd.js';
+import type { Etcd } from '../support/etcd.js';
+import { FAST_HEALTH, killAllClis, startCli, waitUntil } from '../support/cli.js';
+import type { Cli } from '../support/cli.js';
+
+const TAG = `cluster-${randomBytes(6).toString('hex')}`;
+const PREFIX = '/mcp-supervisor/';
+const SERVERS = Array.from({ length: 9 }, (_, index) => `s${index}`);
+const LEASE_TTL_S = 2;
+
+/** Our server processes now, by server id (from their environment). */
+function serverProcesses(): Map<string, number[]> {
+  const found = new Map<string, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let environ: string;
+    try {
+      environ = readFileSync(`/proc/${name}/environ`, 'utf8');
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    const vars = environ.split('\0');
+    if (!vars.includes(`CLUSTER_TEST_TAG=${TAG}`)) continue;
+    const id = vars.find((entry) => entry.startsWith('CLUSTER_SERVER_ID='))?.slice('CLUSTER_SERVER_ID='.length);
+    if (id === undefined) continue;
+    // A zombie (exited, not yet reaped by its parent) is not a running server.
+    const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+    found.set(id, [...(found.get(id) ?? []), Number(name)]);
+  }
+  return found;
+}
+
+interface ActorsPage {
+  actors: Array<{ id: string; state: string }>;
+}
+
+async function actorsOf(cli: Cli): Promise<ActorsPage['actors']> {
+  const response = await fetch(`${cli.url}/actors`, { signal: AbortSignal.timeout(5_000) });
+  return ((await response.json()) as ActorsPage).actors;
+}
+
+let etcd: Etcd;
+let client: Etcd3;
+let dir: string;
+const instances: Cli[] = [];
+
+beforeAll(async () => {
+  etcd = await startEtcd();
+  client = new Etcd3({ hosts: etcd.url });
+  dir = await mkdtemp(join(tmpdir(), 'mcp-supervisor-cluster-'));
+}, 30_000);
+
+afterAll(async () => {
+  killAllClis();
+  client?.close();
+  await etcd?.stop();
+  // Every server process ends with its instance (graceful stop, or the watchdog after a SIGKILL).
+  const left = await waitUntil(() => (serverProcesses().size === 0 ? [] : undefined), 10_000, () => `server processes left: ${JSON.stringify([...serverProcesses()])}`).catch((error: Error) => error);
+  await rm(dir, { recursive: true, force: true });
+  expect(left).toEqual([]);
+});
+
+describe('cluster mode on a real etcd with three real instances', () => {
+  it('supervises each registered server in exactly one instance, takes over a killed one, and stops a deregistered one', async () => {
+    const configPath = join(dir, 'mcp.json');
+    await writeFile(configPath, `${JSON.stringify({ supervisor: { health: FAST_HEALTH }, mcpServers: {} })}\n`);
+    for (const name of ['i1', 'i2', 'i3']) {
+      instances.push(await startCli(['--config', configPath, '--port', '0', '--etcd', etcd.url, '--instance', name, '--lease-ttl', String(LEASE_TTL_S), '--log-level', 'warn']));
+    }
+
+    // Registered by a plain etcd client, as any server in any language could.
+    for (const id of SERVERS) {
+      const entry = { command: process.execPath, args: [fixtureServerPath, 'stdio'], env: { CLUSTER_TEST_TAG: TAG, CLUSTER_SERVER_ID: id } };
+      await client.put(`${PREFIX}servers/${id}`).value(JSON.stringify(entry));
+    }
+
+    const healthyByInstance = async (clis: Cli[]): Promise<Map<string, string[]>> => {
+      const byInstance = new Map<string, string[]>();
+      for (const cli of clis) byInstance.set(cli.url, (await actorsOf(cli)).filter((actor) => actor.state === 'healthy').map((actor) => actor.id));
+      return byInstance;
+    };
+    const allHealthyOnce = async (clis: Cli[]): Promise<Map<string, string[]> | undefined> => {
+      const byInstance = await healthyByInstance(clis);
+      const all = [...byInstance.values()].flat();
+      return all.length === SERVERS.length && new Set(all).size === SERVERS.length ? byInstance : undefined;
+    };
+    const spread = await waitUntil(() => allHealthyOnce(instances), 30_000, () => 'the nine servers never became healthy, each in one instance');
+    // Spread over the instances by rendezvous hashing: more than one of them holds some.
+    expect([...spread.values()].filter((ids) => ids.length > 0).length).toBeGreaterThan(1);
+
+    // Exactly one process per server, at every sample.
+    for (let sample = 0; sample < 10; sample++) {
+      const processes = serverProcesses();
+      expect([...processes.keys()].sort()).toEqual([...SERVERS].sort());
+      for (const [id, pids] of processes) expect(pids, id).toHaveLength(1);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+
+    // SIGKILL one instance that holds servers: the survivors take them over once its lease lapses.
+    const victimIndex = instances.findIndex((cli) => (spread.get(cli.url) ?? []).length > 0);
+    const victim = instances[victimIndex]!;
+    const orphaned = spread.get(victim.url)!;
+    const survivors = instances.filter((cli) => cli !== victim);
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    const killedAt = Date.now();
+    let duplicates = 0;
+    const takenOver = await waitUntil(
+      async () => {
+        for (const pids of serverProcesses().values()) if (pids.length > 1) duplicates += 1;
+        return allHealthyOnce(survivors);
+      },
+      LEASE_TTL_S * 1_000 + 20_000,
+      () => `the killed instance's servers (${orphaned.join(', ')}) were not taken over`,
+      undefined,
+      50,
+    );
+    const tookMs = Date.now() - killedAt;
+    expect(duplicates).toBe(0);
+    for (const id of orphaned) expect([...takenOver.values()].flat()).toContain(id);
+    // Within the lease TTL plus connect time (generous bound for a busy CI machine).
+    expect(tookMs).toBeLessThan(LEASE_TTL_S * 1_000 + 15_000);
+    await waitUntil(() => {
+      const processes = serverProcesses();
+      return processes.size === SERVERS.length && [...processes.values()].every((pids) => pids.length === 1) ? true : undefined;
+    }, 10_000, () => `not one process per server after the takeover: ${JSON.stringify([...serverProcesses()])}`);
+
+    // Deregister one: its owner stops it and its process is reaped.
+    const gone = SERVERS[0]!;
+    await client.delete().key(`${PREFIX}servers/${gone}`);
+    await waitUntil(() => (serverProcesses().has(gone) ? undefined : true), 10_000, () => `${gone} still runs after its key was deleted`);
+    const listed = (await Promise.all(survivors.map((cli) => actorsOf(cli)))).flat().map((actor) => actor.id);
+    expect(listed).not.toContain(gone);
+    expect(new Set(listed).size).toBe(SERVERS.length - 1);
+  }, 90_000);
+});
