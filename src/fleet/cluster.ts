@@ -75,6 +75,14 @@ export class ClusterNode {
   private lastMoveAt = 0;
   private moveTimer: NodeJS.Timeout | undefined;
   private statusNow: ClusterStatus = 'joining';
+  /**
+   * After joining again (etcd was away, or the lease was lost), until this time the node only
+   * re-claims what it holds: the other members are re-joining too, and a member list seen before
+   * they have would move servers for nothing or claim servers their owners still run.
+   */
+  private settleUntil = 0;
+  private settleTimer: NodeJS.Timeout | undefined;
+  private lastFenceAt = 0;
 
   constructor(
     private readonly supervisor: Supervisor,
@@ -170,6 +178,7 @@ export class ClusterNode {
     this.statusNow = 'stopped';
     clearInterval(this.clock);
     clearTimeout(this.moveTimer);
+    clearTimeout(this.settleTimer);
     await this.settled();
     await Promise.all(this.unfollow.splice(0).map((stop) => stop()));
     await Promise.all([...this.held.keys()].map((id) => this.supervisor.remove(id).catch(() => undefined)));
@@ -207,12 +216,7 @@ export class ClusterNode {
   private async onLeaseLost(lease: Lease, error: Error): Promise<void> {
     if (this.lease !== lease || this.statusNow === 'stopped') return;
     this.lease = undefined;
-    const answers = await this.registry.put(`${this.keys.members}${this.options.instance}.probe`, '').then(
-      () => true,
-      () => false,
-    );
-    if (answers) {
-      await this.registry.delete(`${this.keys.members}${this.options.instance}.probe`).catch(() => undefined);
+    if (await this.registry.answers(`${this.keys.members}${this.options.instance}`, 1_000)) {
       await this.fence(`its lease is gone (${error.message})`);
     } else {
       this.unreachable(error);
@@ -224,6 +228,9 @@ export class ClusterNode {
     for (let attempt = 0; this.statusNow !== 'stopped' && !this.lease; attempt += 1) {
       try {
         await this.join();
+        this.settleUntil = Date.now() + this.ttl * 1_000;
+        clearTimeout(this.settleTimer);
+        this.settleTimer = setTimeout(() => this.reconcile(), this.ttl * 1_000 + 50);
         this.reachable();
         this.reconcile();
         return;
@@ -235,6 +242,9 @@ export class ClusterNode {
 
   /** Stops every connection this node holds, at once. */
   private async fence(reason: string): Promise<void> {
+    // The clock and the lost lease both notice a freeze: one fence per wake-up is enough.
+    if (Date.now() - this.lastFenceAt < this.ttl * 1_000) return;
+    this.lastFenceAt = Date.now();
     const ids = [...this.held.keys()];
     this.held.clear();
     this.options.onEvent?.({ type: 'cluster.fenced', reason, stopped: ids.length });
@@ -268,6 +278,10 @@ export class ClusterNode {
     const me = this.options.instance;
     const lease = this.lease;
     let deferred = false;
+    if (Date.now() < this.settleUntil) {
+      await this.reclaimHeld(lease);
+      return;
+    }
 
     // Hand back what is no longer ours: deregistered at once, moved ones a few per second.
     for (const [id, text] of this.held) {
@@ -324,6 +338,18 @@ export class ClusterNode {
         this.moveTimer = undefined;
         this.reconcile();
       }, 1_000 / this.movesPerSecond());
+    }
+  }
+
+  /** Claims again the owner keys of what this node runs (they lapsed with its old lease); hands back any claimed by another. */
+  private async reclaimHeld(lease: Lease): Promise<void> {
+    for (const id of [...this.held.keys()]) {
+      if (this.owners.get(id) === this.options.instance) continue;
+      if (!this.entries.has(id)) {
+        await this.handBack(id, 'deregistered');
+        continue;
+      }
+      if (!(await this.registry.claim(lease, `${this.keys.owners}${id}`, this.options.instance))) await this.handBack(id, 'lost-claim');
     }
   }
 

@@ -2,6 +2,7 @@ import type { Logger } from '../observe/logger.js';
 import type { ConfigPersistence } from '../config/store.js';
 import type { MetricsSource } from '../observe/metrics.js';
 import type { Supervisor } from '../fleet/supervisor.js';
+import type { ClusterStatus } from '../fleet/cluster.js';
 import type { EventHistory } from '../observe/event-history.js';
 
 
@@ -63,4 +64,14 @@ export interface AppDeps {
   allowedHosts?: readonly string[];
   /** Body size, JSON depth, event-stream and fleet-size limits. */
   limits?: HttpLimits;
+  /** In cluster mode, this instance (a `ClusterNode`): `/health` shows its name and registry status. */
+  cluster?: ClusterInfo;
+}
+
+/** What the API shows of a cluster instance. */
+export interface ClusterInfo {
+  /** The instance's name. */
+  readonly instance: string;
+  /** Where it stands with the registry. */
+  readonly status: ClusterStatus;
 }

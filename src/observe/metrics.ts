@@ -18,6 +18,8 @@ export interface CreateMetricsOptions {
   bufferSize?: number;
   /** Node's process metrics (`process_*`, `nodejs_*`); default true. */
   defaultMetrics?: boolean;
+  /** In cluster mode, this instance: adds `mcp_cluster_registry_reachable` and `mcp_cluster_servers_held`. */
+  cluster?: { readonly status: string; heldIds(): readonly string[] };
 }
 
 /** A Prometheus text exposition of the fleet. */
@@ -174,6 +176,26 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
       this.set(isPanicking(supervisor.snapshot) ? 1 : 0);
     },
   });
+
+  const { cluster } = options;
+  if (cluster) {
+    new Gauge({
+      name: 'mcp_cluster_registry_reachable',
+      help: 'Whether this instance is a member of its cluster with etcd answering (1), or not (0: joining, or etcd unreachable and it keeps what it holds).',
+      registers,
+      collect() {
+        this.set(cluster.status === 'member' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'mcp_cluster_servers_held',
+      help: 'Servers this cluster instance supervises (holds the owner key of) now.',
+      registers,
+      collect() {
+        this.set(cluster.heldIds().length);
+      },
+    });
+  }
 
   const transitions = new Counter({
     name: 'mcp_transitions_total',

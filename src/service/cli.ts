@@ -9,6 +9,7 @@ import type { Logger } from '../observe/logger.js';
 import { packageVersion } from '../runtime/package-info.js';
 import { DEFAULT_HOST, DEFAULT_PORT, SHUTDOWN_TIMEOUT_MS, startService } from './service.js';
 import type { RunningService, ServiceClusterOptions } from './service.js';
+import { registerCommand } from './register-command.js';
 import type { FleetEvent } from '../fleet/events.js';
 
 const DEFAULT_INSPECT_PORT = 7412;
@@ -21,6 +22,7 @@ const HELP = `mcp-supervisor — keeps MCP server connections alive and honest
 
 Usage: mcp-supervisor --config <file> [options]
        mcp-supervisor --check --config <file>
+       mcp-supervisor register --etcd <url> --id <id> --url <url>   (see register --help)
 
 Options:
   -c, --config <file>      mcpServers config (JSON); servers added or removed
@@ -83,6 +85,7 @@ interface Options {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'register') return registerCommand(argv.slice(1));
   let values: ReturnType<typeof parse>['values'];
   try {
     values = parse(argv).values;

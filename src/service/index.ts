@@ -15,6 +15,8 @@
 export { DEFAULT_HOST, DEFAULT_PORT, SHUTDOWN_TIMEOUT_MS, startService } from './service.js';
 export type { RunningService, ServiceClusterOptions, StartServiceOptions } from './service.js';
 export { ClusterNode } from '../fleet/cluster.js';
+export { registerServer } from '../fleet/registration.js';
+export type { RegisterServerOptions, Registration } from '../fleet/registration.js';
 export type { ClusterEvent, ClusterOptions, ClusterStatus } from '../fleet/cluster.js';
 export type { EntryOptions, Env } from '../config/load.js';
 export { createApp } from '../http/app.js';

@@ -155,7 +155,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     : undefined;
   let metrics: ReturnType<typeof createMetrics>;
   try {
-    metrics = createMetrics(supervisor);
+    metrics = createMetrics(supervisor, { cluster });
     app = createApp({
       supervisor,
       persistence,
@@ -167,6 +167,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       port,
       allowedHosts: options.allowedHosts,
       limits: options.limits,
+      cluster,
     });
     await cluster?.start();
   } catch (error) {

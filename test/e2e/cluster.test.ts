@@ -10,10 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureServerPath } from '../../fixtures/http-fixture.js';
+import { fixtureServerPath, startHttpFixture } from '../../fixtures/http-fixture.js';
+import type { HttpFixture } from '../../fixtures/http-fixture.js';
 import { startEtcd } from '../support/etcd.js';
 import type { Etcd } from '../support/etcd.js';
-import { FAST_HEALTH, killAllClis, startCli, waitUntil } from '../support/cli.js';
+import { FAST_HEALTH, killAllClis, spawnCli, startCli, waitUntil } from '../support/cli.js';
 import type { Cli } from '../support/cli.js';
 
 const TAG = `cluster-${randomBytes(6).toString('hex')}`;
@@ -56,7 +57,29 @@ async function actorsOf(cli: Cli): Promise<ActorsPage['actors']> {
 let etcd: Etcd;
 let client: Etcd3;
 let dir: string;
+let fixture: HttpFixture | undefined;
 const instances: Cli[] = [];
+/** The instances still running (the first test kills one). */
+let live: Cli[] = [];
+
+/** Where each server is healthy, by instance URL, once every registered one is, each in exactly one. */
+async function healthyByInstance(clis: Cli[]): Promise<Map<string, string[]>> {
+  const byInstance = new Map<string, string[]>();
+  for (const cli of clis) byInstance.set(cli.url, (await actorsOf(cli)).filter((actor) => actor.state === 'healthy').map((actor) => actor.id));
+  return byInstance;
+}
+
+async function allHealthyOnce(clis: Cli[], expected: readonly string[]): Promise<Map<string, string[]> | undefined> {
+  const byInstance = await healthyByInstance(clis);
+  const all = [...byInstance.values()].flat();
+  return all.length === expected.length && new Set(all).size === expected.length && expected.every((id) => all.includes(id)) ? byInstance : undefined;
+}
+
+/** Whether every server in `ids` runs as exactly one process. */
+function oneProcessEach(ids: readonly string[]): boolean {
+  const processes = serverProcesses();
+  return processes.size === ids.length && ids.every((id) => processes.get(id)?.length === 1);
+}
 
 beforeAll(async () => {
   etcd = await startEtcd();
@@ -66,6 +89,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   killAllClis();
+  await fixture?.stop();
   client?.close();
   await etcd?.stop();
   // Every server process ends with its instance (graceful stop, or the watchdog after a SIGKILL).
@@ -88,17 +112,7 @@ describe('cluster mode on a real etcd with three real instances', () => {
       await client.put(`${PREFIX}servers/${id}`).value(JSON.stringify(entry));
     }
 
-    const healthyByInstance = async (clis: Cli[]): Promise<Map<string, string[]>> => {
-      const byInstance = new Map<string, string[]>();
-      for (const cli of clis) byInstance.set(cli.url, (await actorsOf(cli)).filter((actor) => actor.state === 'healthy').map((actor) => actor.id));
-      return byInstance;
-    };
-    const allHealthyOnce = async (clis: Cli[]): Promise<Map<string, string[]> | undefined> => {
-      const byInstance = await healthyByInstance(clis);
-      const all = [...byInstance.values()].flat();
-      return all.length === SERVERS.length && new Set(all).size === SERVERS.length ? byInstance : undefined;
-    };
-    const spread = await waitUntil(() => allHealthyOnce(instances), 30_000, () => 'the nine servers never became healthy, each in one instance');
+    const spread = await waitUntil(() => allHealthyOnce(instances, SERVERS), 30_000, () => 'the nine servers never became healthy, each in one instance');
     // Spread over the instances by rendezvous hashing: more than one of them holds some.
     expect([...spread.values()].filter((ids) => ids.length > 0).length).toBeGreaterThan(1);
 
@@ -122,7 +136,7 @@ describe('cluster mode on a real etcd with three real instances', () => {
     const takenOver = await waitUntil(
       async () => {
         for (const pids of serverProcesses().values()) if (pids.length > 1) duplicates += 1;
-        return allHealthyOnce(survivors);
+        return allHealthyOnce(survivors, SERVERS);
       },
       LEASE_TTL_S * 1_000 + 20_000,
       () => `the killed instance's servers (${orphaned.join(', ')}) were not taken over`,
@@ -134,10 +148,7 @@ describe('cluster mode on a real etcd with three real instances', () => {
     for (const id of orphaned) expect([...takenOver.values()].flat()).toContain(id);
     // Within the lease TTL plus connect time (generous bound for a busy CI machine).
     expect(tookMs).toBeLessThan(LEASE_TTL_S * 1_000 + 15_000);
-    await waitUntil(() => {
-      const processes = serverProcesses();
-      return processes.size === SERVERS.length && [...processes.values()].every((pids) => pids.length === 1) ? true : undefined;
-    }, 10_000, () => `not one process per server after the takeover: ${JSON.stringify([...serverProcesses()])}`);
+    await waitUntil(() => oneProcessEach(SERVERS) || undefined, 10_000, () => `not one process per server after the takeover: ${JSON.stringify([...serverProcesses()])}`);
 
     // Deregister one: its owner stops it and its process is reaped.
     const gone = SERVERS[0]!;
@@ -146,5 +157,100 @@ describe('cluster mode on a real etcd with three real instances', () => {
     const listed = (await Promise.all(survivors.map((cli) => actorsOf(cli)))).flat().map((actor) => actor.id);
     expect(listed).not.toContain(gone);
     expect(new Set(listed).size).toBe(SERVERS.length - 1);
+    live = survivors;
   }, 90_000);
+
+  const remaining = (): string[] => SERVERS.slice(1);
+
+  it('keeps supervising what it holds while etcd does not answer (fail static), and goes on when it does', async () => {
+    const before = await healthyByInstance(live);
+    const pids = serverProcesses();
+    etcd.pause();
+    try {
+      // Past twice the lease TTL: etcd3 gives the lease up, and nobody could take anything over.
+      const until = Date.now() + LEASE_TTL_S * 2_000 + 1_500;
+      while (Date.now() < until) {
+        expect(serverProcesses()).toEqual(pids);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(await healthyByInstance(live)).toEqual(before);
+      // It says so, in /health (still 200: nothing it serves is affected) and in /metrics.
+      for (const cli of live) {
+        const health = await waitUntil(
+          async () => {
+            const response = await fetch(`${cli.url}/health`, { signal: AbortSignal.timeout(5_000) });
+            const body = (await response.json()) as { cluster?: { status: string } };
+            return response.status === 200 && body.cluster?.status === 'unreachable' ? body : undefined;
+          },
+          10_000,
+          () => 'the instance never reported etcd as unreachable',
+        );
+        expect(health.cluster).toMatchObject({ status: 'unreachable' });
+        const metrics = await (await fetch(`${cli.url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+        expect(metrics).toMatch(/^mcp_cluster_registry_reachable 0$/m);
+      }
+      expect(serverProcesses()).toEqual(pids);
+    } finally {
+      etcd.resume();
+    }
+    // Back: every instance rejoins and claims what it holds again; nothing moved, nothing doubled.
+    await waitUntil(async () => {
+      const owners = await client.getAll().prefix(`${PREFIX}owners/`).keys();
+      return owners.length === remaining().length || undefined;
+    }, 15_000, () => 'the owner keys were not claimed again after etcd came back');
+    expect(await allHealthyOnce(live, remaining())).toEqual(before);
+    expect(serverProcesses()).toEqual(pids);
+    for (const cli of live) {
+      await waitUntil(async () => ((await (await fetch(`${cli.url}/metrics`)).text()).match(/^mcp_cluster_registry_reachable 1$/m) ? true : undefined), 10_000, () => 'not reachable again');
+    }
+  }, 45_000);
+
+  it('fences an instance frozen past its lease: it stops its servers when it wakes, and the duplicate window is bounded', async () => {
+    const before = await healthyByInstance(live);
+    const frozen = live.find((cli) => (before.get(cli.url) ?? []).length > 0)!;
+    const other = live.find((cli) => cli !== frozen)!;
+    const itsServers = before.get(frozen.url)!;
+    frozen.child.kill('SIGSTOP');
+    let thawedAt = 0;
+    try {
+      // The other instance takes its servers over once its lease lapses: meanwhile the frozen
+      // instance's own processes still run (a frozen parent does not freeze its children).
+      await waitUntil(async () => ((await allHealthyOnce([other], remaining())) ? true : undefined), LEASE_TTL_S * 1_000 + 20_000, () => 'the frozen instance\'s servers were not taken over');
+      const doubled = [...serverProcesses()].filter(([, found]) => found.length > 1).map(([id]) => id);
+      expect(doubled.sort()).toEqual([...itsServers].sort());
+    } finally {
+      frozen.child.kill('SIGCONT');
+      thawedAt = Date.now();
+    }
+    await waitUntil(() => oneProcessEach(remaining()) || undefined, 10_000, () => `the woken instance did not stop its servers: ${JSON.stringify([...serverProcesses()])}`);
+    const windowAfterWakeMs = Date.now() - thawedAt;
+    // It stops them before anything else: well within a second of waking on loopback.
+    expect(windowAfterWakeMs).toBeLessThan(3_000);
+    console.info(`fencing: duplicates ended ${windowAfterWakeMs} ms after the frozen instance woke`);
+    // It joins again and serves nothing it does not own; the fleet stays whole.
+    await waitUntil(() => allHealthyOnce(live, remaining()), 20_000, () => 'the fleet is not whole after the fenced instance rejoined');
+  }, 60_000);
+
+  it('registers a server with `mcp-supervisor register` while it runs: SIGTERM deregisters at once, SIGKILL lets it lapse', async () => {
+    fixture = await startHttpFixture();
+    const expected = [...remaining(), 'web'];
+    const register = () => spawnCli(['register', '--etcd', etcd.url, '--id', 'web', '--url', fixture!.mcpUrl, '--ttl', String(LEASE_TTL_S)]);
+
+    let registrant = register();
+    await waitUntil(() => allHealthyOnce(live, expected), 20_000, () => `web never became healthy; register said:\n${registrant.stderr()}`);
+    registrant.child.kill('SIGTERM');
+    expect((await registrant.exited).code).toBe(0);
+    // Deleted at once, not after the TTL.
+    expect(await client.get(`${PREFIX}servers/web`).string()).toBeNull();
+    await waitUntil(() => allHealthyOnce(live, remaining()), 10_000, () => 'web was still supervised after it deregistered');
+
+    registrant = register();
+    await waitUntil(() => allHealthyOnce(live, expected), 20_000, () => `web never became healthy again; register said:\n${registrant.stderr()}`);
+    registrant.child.kill('SIGKILL');
+    await registrant.exited;
+    const killedAt = Date.now();
+    await waitUntil(async () => ((await client.get(`${PREFIX}servers/web`).string()) === null ? true : undefined), LEASE_TTL_S * 1_000 + 5_000, () => 'the registration did not lapse');
+    expect(Date.now() - killedAt).toBeGreaterThan(LEASE_TTL_S * 1_000 - 1_500);
+    await waitUntil(() => allHealthyOnce(live, remaining()), 10_000, () => 'web was still supervised after its registration lapsed');
+  }, 60_000);
 });

@@ -25,10 +25,20 @@ const ServerHealthSchema = z
   })
   .openapi('ServerHealth');
 
+const ClusterHealthSchema = z
+  .object({
+    instance: z.string(),
+    status: z.enum(['joining', 'member', 'unreachable', 'stopped']).openapi({
+      description: '`unreachable`: etcd does not answer; this instance keeps supervising what it holds (fail static)',
+    }),
+  })
+  .openapi('ClusterHealth');
+
 const HealthSchema = z
   .object({
     status: z.enum(['ok', 'unavailable']),
     servers: z.record(z.string(), ServerHealthSchema),
+    cluster: ClusterHealthSchema.optional().openapi({ description: 'in cluster mode: this instance and where it stands with the registry' }),
   })
   .openapi('Health');
 
@@ -101,7 +111,9 @@ export function healthRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, stri
     }),
     (c) => {
       const withMessages = matches !== undefined && matches(bearerOf(c.req.header('authorization')));
-      const health = fleetHealth(deps.supervisor, withMessages);
+      const fleet = fleetHealth(deps.supervisor, withMessages);
+      // The registry's state is shown, never judged: an instance that lost etcd still serves what it holds.
+      const health: Health = deps.cluster ? { ...fleet, cluster: { instance: deps.cluster.instance, status: deps.cluster.status } } : fleet;
       return health.status === 'ok' ? c.json(health, 200) : c.json(health, 503);
     },
   );

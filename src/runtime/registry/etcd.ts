@@ -61,6 +61,18 @@ export class EtcdRegistry {
     await lease.put(key).value(value).exec();
   }
 
+  /** Whether etcd answers a read within `timeoutMs`. */
+  async answers(key: string, timeoutMs: number): Promise<boolean> {
+    return this.client
+      .get(key)
+      .options({ deadline: Date.now() + timeoutMs })
+      .exec()
+      .then(
+        () => true,
+        () => false,
+      );
+  }
+
   /** Puts `key` (no lease: it stays until deleted). */
   async put(key: string, value: string): Promise<void> {
     await this.client.put(key).value(value).exec();
