@@ -21,7 +21,7 @@ export type { ClusterEvent, ClusterOptions, ClusterStatus } from '../fleet/clust
 export type { EntryOptions, Env } from '../config/load.js';
 export { createApp } from '../http/app.js';
 export type { App } from '../http/app.js';
-export type { AppDeps, EventStreamOptions, HttpLimits } from '../http/deps.js';
+export type { AppDeps, ClusterInfo, EventStreamOptions, HttpLimits } from '../http/deps.js';
 export type { ConfigPersistence } from '../config/store.js';
 export { createMetrics } from '../observe/metrics.js';
 export type { CreateMetricsOptions, Metrics, MetricsSource } from '../observe/metrics.js';
