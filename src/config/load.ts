@@ -174,7 +174,7 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = '(inl
   };
 }
 
-/** How {@link definitionFromEntry} reads an entry; every field has a default. */
+/** How one server entry is read (cluster mode reads its registry entries so); every field has a default. */
 export interface EntryOptions {
   /** The running config's `supervisor.health`, applied to the new server. */
   supervisorHealth?: Partial<ConnectionSettings>;

@@ -5,6 +5,7 @@ import type { EntryOptions, ServerDefinition } from '../config/load.js';
 import { clusterKeys, EtcdRegistry } from '../runtime/registry/etcd.js';
 import type { ClusterKeys } from '../runtime/registry/etcd.js';
 import type { Supervisor } from './supervisor.js';
+import type { ActorView } from './views.js';
 
 /** Options of {@link ClusterNode}; see docs/cluster.md. */
 export interface ClusterOptions {
@@ -24,6 +25,8 @@ export interface ClusterOptions {
   entryOptions?: Omit<EntryOptions, 'existingIds'>;
   /** Told about what the node does (claims, hand-offs, fencing, registry trouble). */
   onEvent?: (event: ClusterEvent) => void;
+  /** How often the views of changed servers are published to `<prefix>status/` at most (ms); default 500. */
+  statusIntervalMs?: number;
 }
 
 /** What a {@link ClusterNode} reports. */
@@ -60,7 +63,14 @@ export class ClusterNode {
   private readonly registry: EtcdRegistry;
   private readonly ttl: number;
   private lease: Lease | undefined;
-  private readonly members = new Set<string>();
+  /** Live members: instance → its API URL. */
+  private readonly members = new Map<string, string>();
+  /** Views other members publish: id → view (with its owner). */
+  private readonly remote = new Map<string, ActorView>();
+  /** Held servers whose view changed since it was last published. */
+  private readonly dirty = new Set<string>();
+  private statusTimer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
   /** Registry entries: id → the JSON text of its `mcpServers` entry. */
   private readonly entries = new Map<string, string>();
   /** Owner keys as the registry shows them: id → instance. */
@@ -110,7 +120,41 @@ export class ClusterNode {
 
   /** Live members as the registry shows them. */
   memberNames(): string[] {
-    return [...this.members];
+    return [...this.members.keys()];
+  }
+
+  /** Every server of the cluster this node knows a view of (its own and what others publish), in id order. */
+  fleetIds(): string[] {
+    const ids = new Set(this.supervisor.ids());
+    for (const id of this.remote.keys()) ids.add(id);
+    return [...ids].sort();
+  }
+
+  /** A server's state: from this node's fleet, else from its owner's published view. */
+  fleetStateOf(id: string): string | undefined {
+    if (this.supervisor.has(id)) {
+      try {
+        return this.supervisor.state(id);
+      } catch {
+        return undefined;
+      }
+    }
+    return this.remote.get(id)?.state;
+  }
+
+  /** Views of these ids, in this order, each with its owner; ids nobody shows are left out. */
+  fleetViewsOf(ids: readonly string[]): ActorView[] {
+    const me = this.options.instance;
+    const local = new Map(this.supervisor.viewsOf(ids.filter((id) => this.supervisor.has(id))).map((view) => [view.id, { ...view, owner: me }]));
+    return ids.flatMap((id) => local.get(id) ?? this.remote.get(id) ?? []);
+  }
+
+  /** The API URL of the member that supervises `id`, when another one does. */
+  ownerUrlOf(id: string): string | undefined {
+    const owner = this.owners.get(id);
+    if (owner === undefined || owner === this.options.instance) return undefined;
+    const url = this.members.get(owner);
+    return url === '' ? undefined : url;
   }
 
   /** Joins the cluster: a lease, the member key, then the watches; servers follow as they are claimed. */
@@ -121,11 +165,11 @@ export class ClusterNode {
       await this.registry.follow(this.keys.members, {
         onSnapshot: (entries) => {
           this.members.clear();
-          for (const name of entries.keys()) this.members.add(name);
+          for (const [name, url] of entries) this.members.set(name, url);
         },
         onChange: ({ name, value }) => {
           if (value === undefined) this.members.delete(name);
-          else this.members.add(name);
+          else this.members.set(name, value);
           reconcile();
         },
         onDisconnected: (error) => this.unreachable(error),
@@ -142,6 +186,16 @@ export class ClusterNode {
           reconcile();
         },
       }),
+      await this.registry.follow(this.keys.status, {
+        onSnapshot: (entries) => {
+          this.remote.clear();
+          for (const [id, text] of entries) this.remember(id, text);
+        },
+        onChange: ({ name, value }) => {
+          if (value === undefined) this.remote.delete(name);
+          else this.remember(name, value);
+        },
+      }),
       await this.registry.follow(this.keys.servers, {
         onSnapshot: (entries) => {
           this.entries.clear();
@@ -154,6 +208,10 @@ export class ClusterNode {
         },
       }),
     );
+    // What changes here is published for the other members' fleet views, a few times a second at most.
+    this.unsubscribe = this.supervisor.subscribe((event) => {
+      if ('id' in event && this.held.has(event.id)) this.markDirty(event.id);
+    });
     // Our own clock: a process frozen (SIGSTOP, a paused VM) past its lease must assume another
     // member runs its servers by now, and stop them before anything else it does.
     this.lastTick = Date.now();
@@ -179,6 +237,8 @@ export class ClusterNode {
     clearInterval(this.clock);
     clearTimeout(this.moveTimer);
     clearTimeout(this.settleTimer);
+    clearTimeout(this.statusTimer);
+    this.unsubscribe?.();
     await this.settled();
     await Promise.all(this.unfollow.splice(0).map((stop) => stop()));
     await Promise.all([...this.held.keys()].map((id) => this.supervisor.remove(id).catch(() => undefined)));
@@ -228,6 +288,8 @@ export class ClusterNode {
     for (let attempt = 0; this.statusNow !== 'stopped' && !this.lease; attempt += 1) {
       try {
         await this.join();
+        // Our views went with the old lease: publish them again.
+        for (const id of this.held.keys()) this.markDirty(id);
         this.settleUntil = Date.now() + this.ttl * 1_000;
         clearTimeout(this.settleTimer);
         this.settleTimer = setTimeout(() => this.reconcile(), this.ttl * 1_000 + 50);
@@ -247,6 +309,8 @@ export class ClusterNode {
     this.lastFenceAt = Date.now();
     const ids = [...this.held.keys()];
     this.held.clear();
+    // First, synchronously: no process of ours may run on beside its new owner's.
+    for (const id of ids) this.supervisor.killProcesses(id);
     this.options.onEvent?.({ type: 'cluster.fenced', reason, stopped: ids.length });
     await Promise.all(ids.map((id) => this.supervisor.remove(id).catch(() => undefined)));
     const lease = this.lease;
@@ -296,7 +360,7 @@ export class ClusterNode {
         await this.handBack(id, 'lost-claim');
         continue;
       }
-      if (rendezvousOwner(id, this.members) !== me) {
+      if (rendezvousOwner(id, this.members.keys()) !== me) {
         if (!this.mayMove()) {
           deferred = true;
           continue;
@@ -316,7 +380,7 @@ export class ClusterNode {
 
     // Take what is ours and free.
     for (const [id, text] of this.entries) {
-      if (this.held.has(id) || rendezvousOwner(id, this.members) !== me) continue;
+      if (this.held.has(id) || rendezvousOwner(id, this.members.keys()) !== me) continue;
       const owner = this.owners.get(id);
       if (owner !== undefined && owner !== me) continue; // its owner hands it over first
       let definition: ServerDefinition;
@@ -330,6 +394,7 @@ export class ClusterNode {
       if (this.lease !== lease || this.statusNow !== 'member') return;
       this.supervisor.add(definition);
       this.held.set(id, text);
+      this.markDirty(id);
       this.options.onEvent?.({ type: 'cluster.claimed', id });
     }
 
@@ -368,9 +433,43 @@ export class ClusterNode {
   /** Stops the server here (its process reaped), then frees its owner key for the next owner. */
   private async handBack(id: string, reason: 'moved' | 'deregistered' | 'lost-claim'): Promise<void> {
     this.held.delete(id);
+    this.dirty.delete(id);
     await this.supervisor.remove(id).catch(() => undefined);
+    // Our view of it goes before the owner key, so the next owner's view never meets ours.
+    if (reason !== 'lost-claim') await this.registry.delete(`${this.keys.status}${id}`).catch(() => undefined);
     if (reason !== 'lost-claim') await this.registry.release(`${this.keys.owners}${id}`, this.options.instance).catch(() => undefined);
     this.options.onEvent?.({ type: 'cluster.released', id, reason });
+  }
+
+  private remember(id: string, text: string): void {
+    try {
+      const view = JSON.parse(text) as ActorView;
+      if (typeof view === 'object' && view !== null && typeof view.state === 'string') this.remote.set(id, { ...view, id });
+    } catch {
+      // Not a view: left out of the fleet view rather than shown wrong.
+    }
+  }
+
+  private markDirty(id: string): void {
+    this.dirty.add(id);
+    if (this.statusTimer) return;
+    this.statusTimer = setTimeout(() => void this.publish(), this.options.statusIntervalMs ?? 500);
+  }
+
+  /** Puts the views of the servers that changed, under our lease. */
+  private async publish(): Promise<void> {
+    this.statusTimer = undefined;
+    const lease = this.lease;
+    if (!lease || this.statusNow !== 'member') {
+      // Published again once we are a member (etcd away, or re-joining).
+      if (this.dirty.size > 0 && this.statusNow !== 'stopped') this.statusTimer = setTimeout(() => void this.publish(), this.options.statusIntervalMs ?? 500);
+      return;
+    }
+    const ids = [...this.dirty].filter((id) => this.held.has(id) && this.supervisor.has(id));
+    this.dirty.clear();
+    for (const view of this.supervisor.viewsOf(ids)) {
+      await this.registry.putUnder(lease, `${this.keys.status}${view.id}`, JSON.stringify({ ...view, owner: this.options.instance })).catch(() => this.dirty.add(view.id));
+    }
   }
 
   /** A registry entry as a definition; `dependsOn` only names servers this node runs. */

@@ -15,6 +15,7 @@ import type { ConnectionCommand, SupervisedServer, SupervisorEmitted, Supervisor
 import { createConnectionLogic } from '../runtime/connection-logic.js';
 import { LogRing } from '../runtime/log-ring.js';
 import type { LogLine } from '../runtime/log-ring.js';
+import { killProcessGroup } from '../runtime/process/process-group.js';
 import { ProcessRegistry } from '../runtime/process/registry.js';
 import { PendingTeardowns } from '../runtime/teardowns.js';
 import type { GroupWatchdog } from '../runtime/process/support.js';
@@ -398,6 +399,15 @@ export class Supervisor {
       this.disabled.set(id, Date.now());
       throw new Error(`the supervisor actor did not take server "${id}"`);
     }
+  }
+
+  /**
+   * Ends the server's process group at once (SIGKILL), without the graceful teardown: for when
+   * another instance may already run the same server (a fenced cluster member). Its connection
+   * sees the process exit as it would any other. Nothing for servers without a process.
+   */
+  killProcesses(id: string): void {
+    for (const running of this.processes.running()) if (running.id === id) killProcessGroup(running.pid);
   }
 
   /** Stops the server's connection, closes its transport (reaping any process) and forgets it. */

@@ -36,6 +36,8 @@ export interface ActorView {
   process?: ProcessFacts;
   /** `true` for a disabled server: listed as `stopped`, never started until `start` enables it. */
   disabled?: boolean;
+  /** In cluster mode: the instance that supervises it (docs/cluster.md). */
+  owner?: string;
 }
 
 /** Builds the view of one connection from its snapshot and the supervisor's context. */

@@ -4,6 +4,7 @@ import type { Env } from 'hono';
 import { bearerAuth } from './auth.js';
 import type { AppDeps } from './deps.js';
 import { ApiError, toErrorResponse } from './errors.js';
+import { forwardToOwner } from './forward.js';
 import { bodyLimits, fleetLimit, jsonBodies, localOnly, resolveLimits, StreamSlots } from './guards.js';
 import { actorRoutes } from './routes/actors.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -58,6 +59,8 @@ export function createApp(deps: AppDeps) {
   app.use('*', fleetLimit(deps.supervisor, limits.maxServers));
   app.use('*', bodyLimits(limits));
   app.use('*', jsonBodies(limits));
+  // After the front door: a forwarded request has passed every check here, and passes them again at its owner.
+  if (deps.cluster) app.use('/actors/*', forwardToOwner(deps.supervisor, deps.cluster));
   const streams = new StreamSlots(limits.maxEventClients);
 
   app.route('/actors', actorRoutes(deps, defaultHook, streams));

@@ -3,6 +3,7 @@ import type { ConfigPersistence } from '../config/store.js';
 import type { MetricsSource } from '../observe/metrics.js';
 import type { Supervisor } from '../fleet/supervisor.js';
 import type { ClusterStatus } from '../fleet/cluster.js';
+import type { ActorView } from '../fleet/views.js';
 import type { EventHistory } from '../observe/event-history.js';
 
 
@@ -68,10 +69,18 @@ export interface AppDeps {
   cluster?: ClusterInfo;
 }
 
-/** What the API shows of a cluster instance. */
+/** What the API needs of a cluster instance (a `ClusterNode`). */
 export interface ClusterInfo {
   /** The instance's name. */
   readonly instance: string;
   /** Where it stands with the registry. */
   readonly status: ClusterStatus;
+  /** Every server of the cluster, in id order (`GET /actors` lists them all). */
+  fleetIds(): readonly string[];
+  /** A server's state, wherever it is supervised. */
+  fleetStateOf(id: string): string | undefined;
+  /** Views of these ids with their `owner`, in this order. */
+  fleetViewsOf(ids: readonly string[]): ActorView[];
+  /** The API URL of another instance that supervises `id`: requests for it are forwarded there. */
+  ownerUrlOf(id: string): string | undefined;
 }

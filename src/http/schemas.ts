@@ -39,6 +39,7 @@ export const ActorViewSchema = z
       .optional()
       .openapi({ description: 'for servers the supervisor runs as processes' }),
     disabled: z.boolean().optional().openapi({ description: 'true for a disabled server: `stopped`, never started until `start` enables it' }),
+    owner: z.string().optional().openapi({ description: 'in cluster mode: the instance that supervises it' }),
   })
   .openapi('ActorView');
 

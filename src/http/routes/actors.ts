@@ -61,17 +61,21 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
       const unknown = states?.filter((name) => !(CONNECTION_STATES as readonly string[]).includes(name)) ?? [];
       if (unknown.length > 0) throw new ApiError(400, 'invalid_request', `state: unknown state ${unknown.map((name) => `"${name}"`).join(', ')} (one of ${CONNECTION_STATES.join(', ')})`);
       try {
-        const source: ListSource = {
-          ids: () => supervisor.idsInOrder(),
-          stateOf: (id) => {
-            try {
-              return supervisor.state(id);
-            } catch {
-              return undefined; // removed while we looked
-            }
-          },
-          viewsOf: (ids) => supervisor.viewsOf(ids),
-        };
+        const { cluster } = deps;
+        // In cluster mode the list is the whole cluster's, each actor with its owner.
+        const source: ListSource = cluster
+          ? { ids: () => cluster.fleetIds(), stateOf: (id) => cluster.fleetStateOf(id), viewsOf: (ids) => cluster.fleetViewsOf(ids) }
+          : {
+              ids: () => supervisor.idsInOrder(),
+              stateOf: (id) => {
+                try {
+                  return supervisor.state(id);
+                } catch {
+                  return undefined; // removed while we looked
+                }
+              },
+              viewsOf: (ids) => supervisor.viewsOf(ids),
+            };
         return c.json(listActors(source, { states, q, limit, cursor }), 200);
       } catch (error) {
         if (error instanceof RangeError) throw new ApiError(400, 'invalid_request', `cursor: ${error.message}`);

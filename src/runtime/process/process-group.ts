@@ -154,6 +154,11 @@ function spawnFailure(error: unknown, params: ProcessParams): unknown {
   return error;
 }
 
+/** SIGKILL to a process group (a server started by {@link ProcessGroup.spawn} leads its own); nothing if it is empty. */
+export function killProcessGroup(groupId: number): void {
+  signalGroup(groupId, 'SIGKILL');
+}
+
 function signalGroup(groupId: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-groupId, signal);

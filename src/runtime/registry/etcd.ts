@@ -9,12 +9,14 @@ export interface ClusterKeys {
   members: string;
   /** `<prefix>owners/`: the instance supervising each server, under that instance's lease. */
   owners: string;
+  /** `<prefix>status/`: each server's latest view, published by its owner under its lease. */
+  status: string;
 }
 
 /** The key layout under `prefix` (default `/mcp-supervisor/`). */
 export function clusterKeys(prefix = '/mcp-supervisor/'): ClusterKeys {
   const base = prefix.endsWith('/') ? prefix : `${prefix}/`;
-  return { servers: `${base}servers/`, members: `${base}members/`, owners: `${base}owners/` };
+  return { servers: `${base}servers/`, members: `${base}members/`, owners: `${base}owners/`, status: `${base}status/` };
 }
 
 /** A change under a watched prefix: the key below the prefix, and its value (`undefined` when deleted). */
