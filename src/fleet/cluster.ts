@@ -36,7 +36,8 @@ export type ClusterEvent =
   | { type: 'cluster.fenced'; reason: string; stopped: number }
   | { type: 'cluster.registry-unreachable'; error: string }
   | { type: 'cluster.registry-reachable' }
-  | { type: 'cluster.invalid-entry'; id: string; error: string };
+  | { type: 'cluster.invalid-entry'; id: string; error: string }
+  | { type: 'cluster.reconcile-failed'; error: string };
 
 /** Where the node stands with the registry. */
 export type ClusterStatus = 'joining' | 'member' | 'unreachable' | 'stopped';
@@ -93,6 +94,12 @@ export class ClusterNode {
   private settleUntil = 0;
   private settleTimer: NodeJS.Timeout | undefined;
   private lastFenceAt = 0;
+  /** Entries reported invalid, with the text that was: reported once per text, not per pass. */
+  private readonly invalid = new Map<string, string>();
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** Servers stopped here whose owner key could not be deleted yet: retried each pass, or the next owner would wait for ever. */
+  private readonly unreleased = new Set<string>();
+  private rejoinTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly supervisor: Supervisor,
@@ -149,6 +156,24 @@ export class ClusterNode {
     return ids.flatMap((id) => local.get(id) ?? this.remote.get(id) ?? []);
   }
 
+  /**
+   * Adds a server to the cluster's fleet: `<prefix>servers/<id>` = the entry, created only if no
+   * server has that id (false then). Whichever member owns it starts it.
+   */
+  async register(id: string, entry: Record<string, unknown>): Promise<boolean> {
+    return this.registry.create(`${this.keys.servers}${id}`, JSON.stringify(entry));
+  }
+
+  /** Removes a server from the cluster's fleet (its owner stops it); false when it is not registered. */
+  async deregister(id: string): Promise<boolean> {
+    return this.registry.remove(`${this.keys.servers}${id}`);
+  }
+
+  /** Whether the registry holds a server with this id (as last seen by the watch). */
+  isRegistered(id: string): boolean {
+    return this.entries.has(id);
+  }
+
   /** The API URL of the member that supervises `id`, when another one does. */
   ownerUrlOf(id: string): string | undefined {
     const owner = this.owners.get(id);
@@ -159,13 +184,14 @@ export class ClusterNode {
 
   /** Joins the cluster: a lease, the member key, then the watches; servers follow as they are claimed. */
   async start(): Promise<void> {
-    await this.join();
+    await this.join(true);
     const reconcile = (): void => this.reconcile();
     this.unfollow.push(
       await this.registry.follow(this.keys.members, {
         onSnapshot: (entries) => {
           this.members.clear();
           for (const [name, url] of entries) this.members.set(name, url);
+          reconcile();
         },
         onChange: ({ name, value }) => {
           if (value === undefined) this.members.delete(name);
@@ -179,6 +205,7 @@ export class ClusterNode {
         onSnapshot: (entries) => {
           this.owners.clear();
           for (const [id, owner] of entries) this.owners.set(id, owner);
+          reconcile();
         },
         onChange: ({ name, value }) => {
           if (value === undefined) this.owners.delete(name);
@@ -200,6 +227,7 @@ export class ClusterNode {
         onSnapshot: (entries) => {
           this.entries.clear();
           for (const [id, text] of entries) this.entries.set(id, text);
+          reconcile();
         },
         onChange: ({ name, value }) => {
           if (value === undefined) this.entries.delete(name);
@@ -212,14 +240,16 @@ export class ClusterNode {
     this.unsubscribe = this.supervisor.subscribe((event) => {
       if ('id' in event && this.held.has(event.id)) this.markDirty(event.id);
     });
-    // Our own clock: a process frozen (SIGSTOP, a paused VM) past its lease must assume another
-    // member runs its servers by now, and stop them before anything else it does.
-    this.lastTick = Date.now();
+    // Our own clock: a process frozen (SIGSTOP, a paused VM) that may have outlived its lease must
+    // assume another member runs its servers by now, and stop them before anything else it does.
+    // The lease runs from the last keepalive, sent every third of the TTL: a freeze longer than
+    // two thirds of the TTL may have outlived it.
+    this.lastTick = performance.now();
     this.clock = setInterval(() => {
-      const now = Date.now();
+      const now = performance.now();
       const gap = now - this.lastTick;
       this.lastTick = now;
-      if (gap > this.ttl * 1_000) void this.fence(`this process was frozen for ${gap} ms, past its ${this.ttl} s lease`);
+      if (gap > (this.ttl * 1_000 * 2) / 3) void this.fence(`this process was frozen for ${Math.round(gap)} ms, long enough to outlive its ${this.ttl} s lease`);
     }, 200);
     this.clock.unref();
     reconcile();
@@ -234,25 +264,53 @@ export class ClusterNode {
   /** Hands back every server (their connections stop), revokes the lease (its keys go with it) and leaves. */
   async stop(): Promise<void> {
     this.statusNow = 'stopped';
+    for (const timer of [this.moveTimer, this.settleTimer, this.statusTimer, this.retryTimer, this.rejoinTimer]) clearTimeout(timer);
     clearInterval(this.clock);
-    clearTimeout(this.moveTimer);
-    clearTimeout(this.settleTimer);
-    clearTimeout(this.statusTimer);
     this.unsubscribe?.();
     await this.settled();
-    await Promise.all(this.unfollow.splice(0).map((stop) => stop()));
+    // Servers first, then the lease (the others take over at once), then the watches: each
+    // bounded, so an etcd that does not answer cannot hold a shutdown.
     await Promise.all([...this.held.keys()].map((id) => this.supervisor.remove(id).catch(() => undefined)));
     this.held.clear();
-    await this.lease?.revoke().catch(() => undefined);
+    const lease = this.lease;
+    this.lease = undefined;
+    if (lease) await within(lease.revoke().catch(() => undefined), 2_000);
+    await Promise.all(this.unfollow.splice(0).map((stop) => stop()));
     await this.registry.close();
   }
 
-  private async join(): Promise<void> {
+  /**
+   * A lease, and this instance's member key under it. The first time, the name must be free: a
+   * live member with the same name would "own" the same servers. Joining again, the key may
+   * still be there from our previous lease (etcd revokes it soon): it is bound to the new one.
+   */
+  private async join(first = false): Promise<void> {
+    if (this.statusNow === 'stopped') return;
     const lease = await this.registry.lease(this.ttl);
+    const key = `${this.keys.members}${this.options.instance}`;
+    const url = this.options.apiUrl ?? '';
+    try {
+      if (first) {
+        if (!(await this.registry.createUnder(lease, key, url))) throw new Error(`instance name "${this.options.instance}" is in use by a live member of the cluster; give each instance its own --instance`);
+      } else {
+        await this.registry.putUnder(lease, key, url);
+      }
+    } catch (error) {
+      await within(lease.revoke().catch(() => undefined), 1_000);
+      throw error;
+    }
+    // stop() may have run while we waited on etcd.
+    if (this.isStopped()) {
+      await within(lease.revoke().catch(() => undefined), 1_000);
+      return;
+    }
     this.lease = lease;
     lease.on('lost', (error) => void this.onLeaseLost(lease, error));
-    await this.registry.putUnder(lease, `${this.keys.members}${this.options.instance}`, this.options.apiUrl ?? '');
     this.statusNow = 'member';
+  }
+
+  private isStopped(): boolean {
+    return this.statusNow === 'stopped';
   }
 
   private unreachable(error: Error): void {
@@ -270,24 +328,27 @@ export class ClusterNode {
 
   /**
    * etcd3 gives up a lease when etcd says it expired, or when it could not renew it for twice its
-   * TTL. If etcd answers now, the lease is gone and others may run our servers: fence. If it does
-   * not, nobody can take them over either: keep them (fail static) and join again when it answers.
+   * TTL. Either way this node keeps what it runs (fail static), takes a new lease as soon as etcd
+   * answers, and then claims each server again: one another member took meanwhile is handed
+   * back at once; the rest simply go on. (A freeze of this process is handled by its own clock.)
    */
   private async onLeaseLost(lease: Lease, error: Error): Promise<void> {
     if (this.lease !== lease || this.statusNow === 'stopped') return;
     this.lease = undefined;
-    if (await this.registry.answers(`${this.keys.members}${this.options.instance}`, 1_000)) {
-      await this.fence(`its lease is gone (${error.message})`);
-    } else {
-      this.unreachable(error);
+    if (this.statusNow === 'member') {
+      this.statusNow = 'unreachable';
+      this.options.onEvent?.({ type: 'cluster.registry-unreachable', error: error.message });
     }
     await this.rejoin();
   }
 
   private async rejoin(): Promise<void> {
+    // Backoff capped below the settle period, so no member re-joins after the others have settled.
+    const cap = Math.max(200, Math.min(5_000, (this.ttl * 1_000) / 2));
     for (let attempt = 0; this.statusNow !== 'stopped' && !this.lease; attempt += 1) {
       try {
         await this.join();
+        if (!this.lease) return;
         // Our views went with the old lease: publish them again.
         for (const id of this.held.keys()) this.markDirty(id);
         this.settleUntil = Date.now() + this.ttl * 1_000;
@@ -297,7 +358,9 @@ export class ClusterNode {
         this.reconcile();
         return;
       } catch {
-        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 200 * 2 ** attempt)));
+        await new Promise((resolve) => {
+          this.rejoinTimer = setTimeout(resolve, Math.min(cap, 200 * 2 ** attempt));
+        });
       }
     }
   }
@@ -330,7 +393,13 @@ export class ClusterNode {
     this.running = (async () => {
       do {
         this.again = false;
-        await this.reconcileOnce().catch(() => undefined);
+        await this.reconcileOnce().catch((error: unknown) => {
+          // etcd timed out, or a server would not start: report it and try again shortly, since
+          // no watch event may come to trigger another pass.
+          this.options.onEvent?.({ type: 'cluster.reconcile-failed', error: (error as Error).message });
+          clearTimeout(this.retryTimer);
+          this.retryTimer = setTimeout(() => this.reconcile(), 1_000);
+        });
       } while (this.again && this.statusNow !== 'stopped');
     })().finally(() => {
       this.running = undefined;
@@ -342,6 +411,14 @@ export class ClusterNode {
     const me = this.options.instance;
     const lease = this.lease;
     let deferred = false;
+    for (const id of [...this.unreleased]) {
+      if (this.held.has(id)) {
+        this.unreleased.delete(id);
+        continue;
+      }
+      await this.registry.release(`${this.keys.owners}${id}`, me);
+      this.unreleased.delete(id);
+    }
     if (Date.now() < this.settleUntil) {
       await this.reclaimHeld(lease);
       return;
@@ -386,13 +463,23 @@ export class ClusterNode {
       let definition: ServerDefinition;
       try {
         definition = this.definitionOf(id, text);
+        this.invalid.delete(id);
       } catch (error) {
-        this.options.onEvent?.({ type: 'cluster.invalid-entry', id, error: (error as Error).message });
+        // Reported once per text: it cannot start until someone changes it.
+        if (this.invalid.get(id) !== text) this.options.onEvent?.({ type: 'cluster.invalid-entry', id, error: (error as Error).message });
+        this.invalid.set(id, text);
         continue;
       }
       if (!(await this.registry.claim(lease, `${this.keys.owners}${id}`, me))) continue;
       if (this.lease !== lease || this.statusNow !== 'member') return;
-      this.supervisor.add(definition);
+      try {
+        this.supervisor.add(definition);
+      } catch (error) {
+        // Not started here (e.g. the last one of this id is still being removed): free it for
+        // a later pass or another member rather than hold its key with nothing running.
+        await this.registry.release(`${this.keys.owners}${id}`, me).catch(() => undefined);
+        throw error;
+      }
       this.held.set(id, text);
       this.markDirty(id);
       this.options.onEvent?.({ type: 'cluster.claimed', id });
@@ -434,10 +521,17 @@ export class ClusterNode {
   private async handBack(id: string, reason: 'moved' | 'deregistered' | 'lost-claim'): Promise<void> {
     this.held.delete(id);
     this.dirty.delete(id);
-    await this.supervisor.remove(id).catch(() => undefined);
-    // Our view of it goes before the owner key, so the next owner's view never meets ours.
-    if (reason !== 'lost-claim') await this.registry.delete(`${this.keys.status}${id}`).catch(() => undefined);
-    if (reason !== 'lost-claim') await this.registry.release(`${this.keys.owners}${id}`, this.options.instance).catch(() => undefined);
+    // Its process must be gone before the key is: a removal that overran its time ends it hard.
+    await this.supervisor.remove(id).catch(() => this.supervisor.killProcesses(id));
+    if (reason !== 'lost-claim') {
+      this.unreleased.add(id);
+      await this.registry.release(`${this.keys.owners}${id}`, this.options.instance);
+      this.unreleased.delete(id);
+    }
+    // Our view of it, only if it is still ours (a later owner's view stays); publishing checks
+    // the owner key, so none of ours can follow.
+    const lease = this.lease;
+    if (lease) await this.registry.deleteUnder(lease, `${this.keys.status}${id}`).catch(() => undefined);
     this.options.onEvent?.({ type: 'cluster.released', id, reason });
   }
 
@@ -467,9 +561,14 @@ export class ClusterNode {
     }
     const ids = [...this.dirty].filter((id) => this.held.has(id) && this.supervisor.has(id));
     this.dirty.clear();
+    const me = this.options.instance;
     for (const view of this.supervisor.viewsOf(ids)) {
-      await this.registry.putUnder(lease, `${this.keys.status}${view.id}`, JSON.stringify({ ...view, owner: this.options.instance })).catch(() => this.dirty.add(view.id));
+      // Only while the owner key says it is ours: a view can never outlive a hand-over.
+      await this.registry
+        .putUnderIf(lease, `${this.keys.status}${view.id}`, JSON.stringify({ ...view, owner: me }), `${this.keys.owners}${view.id}`, me)
+        .catch(() => this.dirty.add(view.id));
     }
+    if (this.dirty.size > 0 && !this.statusTimer) this.statusTimer = setTimeout(() => void this.publish(), this.options.statusIntervalMs ?? 500);
   }
 
   /** A registry entry as a definition; `dependsOn` only names servers this node runs. */
@@ -482,4 +581,11 @@ export class ClusterNode {
     }
     return definitionFromEntry(id, entry, this.options.entryOptions);
   }
+}
+
+/** Waits for `promise`, at most `ms`. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

@@ -48,7 +48,11 @@ export async function registerServer(options: RegisterServerOptions): Promise<Re
   let lease: Lease;
   try {
     lease = await registry.lease(options.ttlSeconds ?? 10);
-    await registry.putUnder(lease, key, text);
+    // Never over another registration (or an operator's permanent entry): that one would then vanish with our lease.
+    if (!(await registry.createUnder(lease, key, text))) {
+      await lease.revoke().catch(() => undefined);
+      throw new Error(`a server "${options.id}" is already registered (${key}); deregister it first or pick another id`);
+    }
   } catch (error) {
     await registry.close();
     throw error;

@@ -83,4 +83,10 @@ export interface ClusterInfo {
   fleetViewsOf(ids: readonly string[]): ActorView[];
   /** The API URL of another instance that supervises `id`: requests for it are forwarded there. */
   ownerUrlOf(id: string): string | undefined;
+  /** `POST /actors` in cluster mode: writes the entry to the registry if the id is free (false if not). */
+  register(id: string, entry: Record<string, unknown>): Promise<boolean>;
+  /** `DELETE /actors/:id` in cluster mode: deletes it from the registry (false if it was not there). */
+  deregister(id: string): Promise<boolean>;
+  /** Whether the registry holds this id. */
+  isRegistered(id: string): boolean;
 }

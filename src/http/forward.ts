@@ -9,7 +9,7 @@ const FORWARDED_HEADER = 'x-mcp-supervisor-forwarded-by';
 /** Request headers that carry meaning to the owner; nothing else crosses (no cookies, no Host). */
 const FORWARDED_REQUEST_HEADERS = ['authorization', 'content-type', 'accept', 'last-event-id'];
 /** Response headers passed back as the owner sent them. */
-const FORWARDED_RESPONSE_HEADERS = ['content-type', 'cache-control', 'x-content-type-options'];
+const FORWARDED_RESPONSE_HEADERS = ['content-type', 'cache-control', 'x-content-type-options', 'retry-after', 'www-authenticate', 'location'];
 
 /** The server id in `/actors/<id>` and `/actors/<id>/…`; undefined for `/actors` itself. */
 function idOf(path: string): string | undefined {
@@ -27,13 +27,20 @@ function idOf(path: string): string | undefined {
  * commands, tool calls) is sent to that instance with the caller's token and answered as it
  * answers: one API on every instance. A request already forwarded once is answered here.
  */
-export function forwardToOwner(supervisor: Supervisor, cluster: ClusterInfo, timeoutMs = 120_000): MiddlewareHandler {
+export function forwardToOwner(supervisor: Supervisor, cluster: ClusterInfo, timeoutMs = 30_000): MiddlewareHandler {
   return async (c, next) => {
     const id = idOf(c.req.path);
     if (id === undefined || supervisor.has(id) || c.req.header(FORWARDED_HEADER) !== undefined) return next();
     const owner = cluster.ownerUrlOf(id);
     if (owner === undefined) return next();
-    const target = new URL(c.req.path, owner);
+    let target: URL;
+    try {
+      target = new URL(c.req.path, owner);
+    } catch {
+      throw new ApiError(502, 'owner_unreachable', `server "${id}" is supervised by another instance whose address is not a URL`);
+    }
+    // Only to an HTTP API: the address comes from the registry, and the caller's token goes with it.
+    if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new ApiError(502, 'owner_unreachable', `server "${id}" is supervised by another instance at a non-HTTP address`);
     target.search = new URL(c.req.url).search;
     const headers = new Headers({ [FORWARDED_HEADER]: cluster.instance });
     for (const name of FORWARDED_REQUEST_HEADERS) {
@@ -44,11 +51,20 @@ export function forwardToOwner(supervisor: Supervisor, cluster: ClusterInfo, tim
     const text = method === 'GET' || method === 'HEAD' ? '' : await c.req.text();
     // No body rather than an empty one: fetch would label an empty string text/plain.
     const body = text === '' ? undefined : text;
+    // The deadline is for the owner to start answering; a tool call's or a log stream's body then
+    // takes as long as it takes (the caller hanging up still ends it).
+    const controller = new AbortController();
+    const onCallerGone = (): void => controller.abort(c.req.raw.signal.reason);
+    c.req.raw.signal.addEventListener('abort', onCallerGone, { once: true });
+    const deadline = setTimeout(() => controller.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     let response: Response;
     try {
-      response = await fetch(target, { method, headers, body, redirect: 'manual', signal: AbortSignal.any([c.req.raw.signal, AbortSignal.timeout(timeoutMs)]) });
+      response = await fetch(target, { method, headers, body, redirect: 'manual', signal: controller.signal });
     } catch (error) {
+      c.req.raw.signal.removeEventListener('abort', onCallerGone);
       throw new ApiError(502, 'owner_unreachable', `server "${id}" is supervised by another instance, which did not answer: ${(error as Error).message}`);
+    } finally {
+      clearTimeout(deadline);
     }
     const passed = new Headers();
     for (const name of FORWARDED_RESPONSE_HEADERS) {

@@ -54,6 +54,11 @@ Options:
       --instance <name>    this instance's name in the cluster [hostname-pid]
       --lease-ttl <s>      lease of this instance's keys, seconds       [10]
       --cluster-prefix <p> key prefix in etcd           [/mcp-supervisor/]
+      --seed-servers       also register the config's mcpServers in etcd
+                           (ids not registered yet)
+      --advertise-url <u>  where the other instances reach this one's API
+                           (requests about its servers are forwarded there)
+                                          [the URL it listens on]
       --check              validate the config and exit, starting nothing (like
                            nginx -t): 0 and a one-line summary, or 1 and every
                            problem by path
@@ -218,7 +223,7 @@ function validate(values: ReturnType<typeof parse>['values']): Options {
 
 /** `--etcd` and its companions; undefined when not in cluster mode. */
 function clusterOf(values: ReturnType<typeof parse>['values']): Options['cluster'] {
-  const companions = ['instance', 'lease-ttl', 'cluster-prefix'] as const;
+  const companions = ['instance', 'lease-ttl', 'cluster-prefix', 'seed-servers', 'advertise-url'] as const;
   if (values.etcd === undefined) {
     const stray = companions.find((name) => values[name] !== undefined);
     if (stray) throw new UsageError(`--${stray} needs --etcd <url>`);
@@ -230,7 +235,9 @@ function clusterOf(values: ReturnType<typeof parse>['values']): Options['cluster
   if (ttl !== undefined && !(Number.isInteger(ttl) && ttl >= 2 && ttl <= 3_600)) throw new UsageError('--lease-ttl must be a whole number of seconds from 2 to 3600');
   const instance = values.instance;
   if (instance !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(instance)) throw new UsageError('--instance must be letters, digits, ".", "_" or "-" (at most 128)');
-  return { etcd, instance, leaseTtlSeconds: ttl, prefix: values['cluster-prefix'] };
+  const advertiseUrl = values['advertise-url'];
+  if (advertiseUrl !== undefined && !/^https?:\/\/[^/\s]+\/?$/.test(advertiseUrl)) throw new UsageError('--advertise-url takes an http(s)://host:port URL');
+  return { etcd, instance, leaseTtlSeconds: ttl, prefix: values['cluster-prefix'], seedServers: values['seed-servers'] ?? false, advertiseUrl };
 }
 
 /**
@@ -340,6 +347,8 @@ function parse(argv: string[]) {
       instance: { type: 'string' },
       'lease-ttl': { type: 'string' },
       'cluster-prefix': { type: 'string' },
+      'seed-servers': { type: 'boolean' },
+      'advertise-url': { type: 'string' },
     },
     strict: true,
   });

@@ -64,6 +64,13 @@ export interface StartServiceOptions {
 export interface ServiceClusterOptions extends Omit<ClusterOptions, 'apiUrl' | 'entryOptions' | 'instance'> {
   /** This instance's name; default `<hostname>-<pid>`. */
   instance?: string;
+  /** Also register the config file's `mcpServers` in etcd (those whose id is not taken there yet). */
+  seedServers?: boolean;
+  /**
+   * The URL the other instances reach this one's API at (requests are forwarded there); default
+   * the URL it listens on, with this machine's hostname when it listens on every interface.
+   */
+  advertiseUrl?: string;
 }
 
 /** The service {@link startService} started. */
@@ -148,8 +155,9 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     ? new ClusterNode(supervisor, {
         ...clusterMode,
         instance: clusterMode.instance ?? `${hostname()}-${process.pid}`,
-        apiUrl: url,
-        entryOptions: { env, baseDir: dirname(options.configPath) },
+        apiUrl: clusterMode.advertiseUrl ?? advertised(host, port, url),
+        // Registry entries get the config's supervisor-wide health settings, as its own entries would.
+        entryOptions: { env, baseDir: dirname(options.configPath), supervisorHealth: persistence.supervisorHealth() },
         onEvent: (event) => logger?.info(event, event.type),
       })
     : undefined;
@@ -170,6 +178,14 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       cluster,
     });
     await cluster?.start();
+    if (cluster && clusterMode?.seedServers) {
+      // The entries as written (with their `${VAR}`s): each instance expands them in its own environment.
+      const written = (JSON.parse(text) as { mcpServers?: Record<string, Record<string, unknown>> }).mcpServers ?? {};
+      for (const [id, entry] of Object.entries(written)) {
+        const added = await cluster.register(id, entry);
+        logger?.info({ server: id, added }, added ? 'cluster: seeded from the config' : 'cluster: already registered, not seeded');
+      }
+    }
   } catch (error) {
     await cluster?.stop().catch(() => undefined);
     await supervisor.stop().catch(() => undefined);
@@ -214,6 +230,11 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     requiresToken: token !== undefined,
     close: () => (closing ??= shutdown()),
   };
+}
+
+/** Where other instances reach this one: its own URL, or by hostname when it listens on every interface. */
+function advertised(host: string, port: number, url: string): string {
+  return host === '0.0.0.0' || host === '::' || host === '[::]' ? `http://${hostname()}:${port}` : url;
 }
 
 interface ResponseTracker {

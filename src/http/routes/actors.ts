@@ -102,18 +102,27 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
       tags: ['actors'],
       request: { body: { content: { 'application/json': { schema: NewServerSchema } }, required: true } },
       responses: {
-        201: json(ActorViewSchema, 'persisted, then registered (a disabled server is listed `stopped`, never started)'),
+        201: json(ActorViewSchema, 'persisted, then registered (a disabled server is listed `stopped`, never started); in cluster mode, written to etcd and shown by its owner'),
+        202: json(z.object({ id: z.string(), registered: z.literal(true) }), 'cluster mode: written to etcd; no instance shows it yet'),
         ...errors(400, 409, 503),
       },
     }),
     async (c) => {
       const { id, ...entry } = c.req.valid('json');
       const path = deps.persistence?.path;
+      const { cluster } = deps;
       const definition = definitionFromEntry(id, entry, {
         supervisorHealth: deps.persistence?.supervisorHealth(),
-        existingIds: [...supervisor.ids(), ...supervisor.disabledIds()],
+        existingIds: cluster ? cluster.fleetIds() : [...supervisor.ids(), ...supervisor.disabledIds()],
         baseDir: path === undefined ? undefined : dirname(resolve(path)),
       });
+      if (cluster) {
+        // The fleet is etcd's: written there (the id taken atomically), started by its owner.
+        if (!(await cluster.register(id, entry))) throw new DuplicateServerError(id);
+        const shown = await shownWithin(() => cluster.fleetStateOf(id) !== undefined, REGISTER_SHOWN_MS);
+        const [view] = shown ? cluster.fleetViewsOf([id]) : [];
+        return view ? c.json(view, 201) : c.json({ id, registered: true as const }, 202);
+      }
       const release = claim(id);
       try {
         if (supervisor.has(id)) throw new DuplicateServerError(id);
@@ -143,6 +152,14 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
     }),
     async (c) => {
       const { id } = c.req.valid('param');
+      const { cluster } = deps;
+      if (cluster && (cluster.isRegistered(id) || supervisor.has(id))) {
+        // Deleted from etcd; its owner (here: a request about another owner's server was
+        // forwarded there) stops it. Answered once it has left this instance's fleet.
+        await cluster.deregister(id);
+        await shownWithin(() => !supervisor.has(id), REMOVE_SEEN_MS);
+        return c.json({ removed: id }, 200);
+      }
       supervisor.definition(id); // 404 before the file is touched
       const release = claim(id);
       try {
@@ -405,6 +422,21 @@ class LogFollower {
       this.writing -= 1;
     }
   }
+}
+
+/** How long `POST /actors` in cluster mode waits for an instance to show the new server. */
+const REGISTER_SHOWN_MS = 5_000;
+/** How long `DELETE /actors/:id` in cluster mode waits for the server to leave this instance. */
+const REMOVE_SEEN_MS = 15_000;
+
+/** Resolves true once `holds()` does (checked every 20 ms), false after `timeoutMs`. */
+async function shownWithin(holds: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!holds()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
 }
 
 /** The body is the tool's arguments: a JSON object, or nothing at all. */

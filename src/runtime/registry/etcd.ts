@@ -1,5 +1,15 @@
-import { Etcd3 } from 'etcd3';
-import type { IKeyValue, Lease, Watcher } from 'etcd3';
+import { createRequire } from 'node:module';
+import type { Etcd3, IKeyValue, Lease, Watcher } from 'etcd3';
+
+const require = createRequire(import.meta.url);
+
+/**
+ * etcd3 (and gRPC under it) is loaded when a registry is first created, not when this module is:
+ * it costs ~250 ms at start-up, which every run that is not in cluster mode would pay.
+ */
+function etcd3(): typeof import('etcd3') {
+  return require('etcd3') as typeof import('etcd3');
+}
 
 /** Where a cluster keeps its keys (docs/design.md §7). */
 export interface ClusterKeys {
@@ -48,7 +58,7 @@ export class EtcdRegistry {
   constructor(hosts: readonly string[]) {
     // Calls fail after 5 s instead of waiting on an unreachable etcd for long; the instance
     // keeps what it supervises meanwhile (fail static) and tries again.
-    this.client = new Etcd3({ hosts: [...hosts], dialTimeout: 3_000, defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + 5_000 }) });
+    this.client = new (etcd3().Etcd3)({ hosts: [...hosts], dialTimeout: 3_000, defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + 5_000 }) });
   }
 
   /** A lease of `ttlSeconds`, granted, kept alive by the client until revoked or lost. */
@@ -85,15 +95,46 @@ export class EtcdRegistry {
     await this.client.delete().key(key).exec();
   }
 
+  /** Puts `key` (no lease) only if it does not exist, in one transaction; false when it does. */
+  async create(key: string, value: string): Promise<boolean> {
+    const result = await this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(value)).commit();
+    return result.succeeded;
+  }
+
+  /** Deletes `key`; false when there was none. */
+  async remove(key: string): Promise<boolean> {
+    const result = await this.client.delete().key(key).exec();
+    return Number(result.deleted) > 0;
+  }
+
   /**
-   * Creates `key` = `value` under `lease` if no one holds it, in one transaction. True when it
-   * is now ours (created now, or already held with our value).
+   * Makes `key` = `value` ours under `lease`, in transactions: created if no one holds it, or
+   * bound to this lease if it already holds our value (left by our own previous lease, which etcd
+   * has not revoked yet). False when another value holds it.
    */
   async claim(lease: Lease, key: string, value: string): Promise<boolean> {
-    const result = await this.client.if(key, 'Create', '==', 0).then(lease.put(key).value(value)).else(this.client.get(key)).commit();
-    if (result.succeeded) return true;
-    const held = result.responses[0]?.response_range?.kvs?.[0]?.value?.toString();
-    return held === value;
+    const created = await this.client.if(key, 'Create', '==', 0).then(lease.put(key).value(value)).commit();
+    if (created.succeeded) return true;
+    const rebound = await this.client.if(key, 'Value', '==', value).then(lease.put(key).value(value)).commit();
+    return rebound.succeeded;
+  }
+
+  /** Creates `key` = `value` under `lease` only if it does not exist; false when it does. */
+  async createUnder(lease: Lease, key: string, value: string): Promise<boolean> {
+    const result = await this.client.if(key, 'Create', '==', 0).then(lease.put(key).value(value)).commit();
+    return result.succeeded;
+  }
+
+  /** Puts `key` under `lease` only while `guardKey` holds `guardValue` (e.g. only while we own the server). */
+  async putUnderIf(lease: Lease, key: string, value: string, guardKey: string, guardValue: string): Promise<boolean> {
+    const result = await this.client.if(guardKey, 'Value', '==', guardValue).then(lease.put(key).value(value)).commit();
+    return result.succeeded;
+  }
+
+  /** Deletes `key` only if it lives under `lease` (ours, not a later writer's). */
+  async deleteUnder(lease: Lease, key: string): Promise<void> {
+    const id = await lease.grant();
+    await this.client.if(key, 'Lease', '==', id).then(this.client.delete().key(key)).commit();
   }
 
   /** Deletes `key` if it still holds `value` (ours), in one transaction. */
@@ -106,30 +147,60 @@ export class EtcdRegistry {
    * then `onChange` per change. Returns a function that stops the watch.
    */
   async follow(prefix: string, handlers: FollowHandlers): Promise<() => Promise<void>> {
-    const listing = await this.client.getAll().prefix(prefix).exec();
-    const entries = new Map<string, string>();
-    for (const kv of listing.kvs) entries.set(kv.key.toString().slice(prefix.length), kv.value.toString());
-    handlers.onSnapshot(entries);
-    const revision = BigInt(listing.header.revision) + 1n;
-    const watcher = await this.client.watch().prefix(prefix).startRevision(revision.toString()).create();
-    this.watchers.add(watcher);
-    const name = (kv: IKeyValue): string => kv.key.toString().slice(prefix.length);
-    watcher.on('put', (kv) => handlers.onChange({ name: name(kv), value: kv.value.toString() }));
-    watcher.on('delete', (kv) => handlers.onChange({ name: name(kv), value: undefined }));
-    watcher.on('disconnected', (error) => handlers.onDisconnected?.(error));
-    watcher.on('connected', () => handlers.onConnected?.());
-    // A watch error is reported as a disconnect; etcd3 retries the watch itself.
-    watcher.on('error', (error) => handlers.onDisconnected?.(error));
+    let current: Watcher | undefined;
+    let stopped = false;
+    const start = async (): Promise<void> => {
+      const listing = await this.client.getAll().prefix(prefix).exec();
+      const entries = new Map<string, string>();
+      for (const kv of listing.kvs) entries.set(kv.key.toString().slice(prefix.length), kv.value.toString());
+      handlers.onSnapshot(entries);
+      const revision = BigInt(listing.header.revision) + 1n;
+      const watcher = await this.client.watch().prefix(prefix).startRevision(revision.toString()).create();
+      if (stopped) {
+        await cancelWithin(watcher, 1_000);
+        return;
+      }
+      current = watcher;
+      this.watchers.add(watcher);
+      const name = (kv: IKeyValue): string => kv.key.toString().slice(prefix.length);
+      watcher.on('put', (kv) => handlers.onChange({ name: name(kv), value: kv.value.toString() }));
+      watcher.on('delete', (kv) => handlers.onChange({ name: name(kv), value: undefined }));
+      watcher.on('disconnected', (error) => handlers.onDisconnected?.(error));
+      watcher.on('connected', () => handlers.onConnected?.());
+      // etcd3 resumes a watch after a lost connection by itself, but gives up on one etcd
+      // cancelled (its start revision was compacted away): list again and watch from there.
+      watcher.on('error', (error) => {
+        handlers.onDisconnected?.(error);
+        this.watchers.delete(watcher);
+        if (current === watcher) current = undefined;
+        void cancelWithin(watcher, 1_000);
+        const again = (attempt: number): void => {
+          if (stopped) return;
+          start().catch(() => setTimeout(() => again(attempt + 1), Math.min(5_000, 200 * 2 ** attempt)));
+        };
+        again(0);
+      });
+    };
+    await start();
     return async () => {
-      this.watchers.delete(watcher);
-      await watcher.cancel().catch(() => undefined);
+      stopped = true;
+      if (!current) return;
+      this.watchers.delete(current);
+      await cancelWithin(current, 1_000);
     };
   }
 
   /** Cancels every watch and closes the connection (leases are not revoked: do that first). */
   async close(): Promise<void> {
-    await Promise.all([...this.watchers].map((watcher) => watcher.cancel().catch(() => undefined)));
+    await Promise.all([...this.watchers].map((watcher) => cancelWithin(watcher, 1_000)));
     this.watchers.clear();
     this.client.close();
   }
+}
+
+/** Cancels a watch, waiting at most `ms`: etcd that does not answer never confirms a cancel. */
+async function cancelWithin(watcher: Watcher, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([watcher.cancel().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
