@@ -4,12 +4,11 @@
 // viewer that only watches and one that scrolls through the list meanwhile. The fleet is in-process
 // (McpServer over InMemoryTransport) behind the real Hono app on 127.0.0.1; the browser is
 // /usr/bin/chromium through playwright-core.
-import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { ServerType } from '@hono/node-server';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { chromium } from 'playwright-core';
+import { launchChromium, requireChromium } from '../../test/support/chromium.js';
 import type { Browser, Page } from 'playwright-core';
 import { createApp } from '../../src/http/app.js';
 import { resolveSettings } from '../../src/core/settings.js';
@@ -23,7 +22,6 @@ import type { Row, Scenario } from '../harness.js';
 declare const window: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const CHROMIUM = '/usr/bin/chromium';
 /** `DASHBOARD_ACTORS=5000` measures another size. */
 const COUNT = Number(process.env.DASHBOARD_ACTORS ?? 1_000);
 const LOADS = 5;
@@ -150,7 +148,7 @@ async function measureWindow(page: Page, scroll: boolean): Promise<Measured & { 
 export const scenario: Scenario = {
   name: 'dashboard at scale',
   async run(): Promise<Row[]> {
-    if (!existsSync(CHROMIUM)) throw new Error(`needs Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
+    requireChromium();
     const settings = resolveSettings({
       healthyIntervalMs: PROBE_INTERVAL_MS,
       stableIntervalMs: PROBE_INTERVAL_MS,
@@ -181,11 +179,7 @@ export const scenario: Scenario = {
         const listening = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(listening));
       });
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-        timeout: 20_000,
-      });
+      browser = await launchChromium();
       const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
       await page.addInitScript(INSTRUMENTS);
       const details: string[] = [];

@@ -5,11 +5,10 @@
 // counts by state cover the fleet, the document holds a bounded number of cards, no actor's
 // detail is read but the selected one's, and a live change reaches the counts and the card.
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium, requireChromium } from '../support/chromium.js';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpFixture } from '../../fixtures/http-fixture.js';
@@ -23,7 +22,6 @@ import type { Cli } from '../support/cli.js';
 declare const window: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const CHROMIUM = '/usr/bin/chromium';
 const UI_TIMEOUT_MS = 15_000;
 const ACTORS = 1_000;
 const FIXTURES = 4;
@@ -84,9 +82,7 @@ describe(`dashboard at ${ACTORS} actors, in headless Chromium against the real C
   };
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`the dashboard test needs Chromium at ${CHROMIUM}: install it with "apt-get install -y chromium" (.ci/run does this)`);
-    }
+    requireChromium();
     for (let index = 0; index < FIXTURES; index++) fixtures.push(await startHttpFixture());
     const configPath = join(dir, 'mcp.json');
     const mcpServers = Object.fromEntries(ids.map((id, index) => [id, { type: 'streamable-http', url: fixtures[index % FIXTURES]!.mcpUrl, era: 'legacy' }]));
@@ -96,11 +92,7 @@ describe(`dashboard at ${ACTORS} actors, in headless Chromium against the real C
     cli = await startCli(['--config', configPath, '--port', '0', '--token', token, '--log-level', 'warn']);
     await waitUntil(async () => (await servingCount()) === ACTORS || undefined, 45_000, () => `not all ${ACTORS} connected; stderr:\n${cli.stderr().slice(-2000)}`, cli.exited, 250);
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      timeout: 20_000,
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.setDefaultTimeout(UI_TIMEOUT_MS);
     page.on('pageerror', (error) => errors.push(String(error)));

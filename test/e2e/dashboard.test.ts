@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium, requireChromium } from '../support/chromium.js';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureServerPath } from '../../fixtures/http-fixture.js';
@@ -19,7 +19,6 @@ declare const window: any; // eslint-disable-line @typescript-eslint/no-explicit
 declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 declare const MutationObserver: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const CHROMIUM = '/usr/bin/chromium';
 // The README's screenshot is refreshed with `SCREENSHOT=1 npx vitest run test/e2e/dashboard.test.ts`;
 // ordinary runs write to the temp dir, so `npm test` leaves the working tree as it was.
 const screenshotPath =
@@ -132,9 +131,7 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
   };
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`the dashboard test needs Chromium at ${CHROMIUM}: install it with "apt-get install -y chromium" (.ci/run does this)`);
-    }
+    requireChromium();
     const configPath = join(dir, 'mcp.json');
     // `fragile` is not restarted when its process ends: it fails, and stays failed until reconnected.
     const config = {
@@ -143,11 +140,7 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
     };
     await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
     cli = await startCli(['--config', configPath, '--port', '0', '--token', token]);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      timeout: 20_000,
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.setDefaultTimeout(UI_TIMEOUT_MS);
   });
