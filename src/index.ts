@@ -52,7 +52,7 @@ export type { GroupWatchdog } from './runtime/process/support.js';
 export type { LogLine } from './runtime/log-ring.js';
 export type { StdioTeardownTimings } from './runtime/transports/stdio.js';
 export { loadConfigFile, parseConfig } from './config/load.js';
-export type { IgnoredKeys, ParseConfigOptions, ServerDefinition, SupervisorConfig } from './config/load.js';
+export type { ClusterConfig, IgnoredKeys, ParseConfigOptions, ServerDefinition, SupervisorConfig } from './config/load.js';
 export type { RawConfig } from './config/schema.js';
 export { ConfigError } from './config/errors.js';
 export type { ConfigIssue } from './config/errors.js';

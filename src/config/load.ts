@@ -62,6 +62,8 @@ export interface SupervisorConfig {
   maxConcurrentReconnects: number;
   /** The HTTP API's bearer token, if the config sets one. */
   token?: string;
+  /** `supervisor.cluster`: cluster mode, if the config asks for it (docs/cluster.md). */
+  cluster?: ClusterConfig;
   /** Every server of the config, in config order (disabled ones included). */
   servers: ServerDefinition[];
   /** Keys accepted from other clients' formats and ignored, one entry per server (for one info log line each). */
@@ -168,10 +170,27 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = '(inl
   return {
     maxConcurrentReconnects: supervisor.data.maxConcurrentReconnects,
     token: supervisor.data.token,
+    ...(supervisor.data.cluster ? { cluster: supervisor.data.cluster } : {}),
     servers: [...entries].map(([id, entry]) => definitionOf(id, entry, supervisor.data.health, provenances.get(id), supervisor.data.era)),
     ignored,
     warnings: context.warnings,
   };
+}
+
+/** Cluster mode as a config's `supervisor.cluster` gives it. */
+export interface ClusterConfig {
+  /** etcd client URLs. */
+  etcd: string[];
+  /** This instance's name; default `<hostname>-<pid>`. */
+  instance?: string;
+  /** Its lease (seconds); default 10. */
+  leaseTtlSeconds?: number;
+  /** Key prefix; default `/mcp-supervisor/`. */
+  prefix?: string;
+  /** Where the other instances reach this one's API. */
+  advertiseUrl?: string;
+  /** Also register the config's `mcpServers` in etcd at start. */
+  seedServers?: boolean;
 }
 
 /** How one server entry is read (cluster mode reads its registry entries so); every field has a default. */

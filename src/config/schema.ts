@@ -150,6 +150,22 @@ export const SERVER_ID_RULE = 'server ids are 1 to 128 letters, digits, ".", "_"
 
 export const serverIdSchema = z.string().regex(SERVER_ID_PATTERN, SERVER_ID_RULE);
 
+/** An etcd or API base address: scheme, host and port, no path. */
+const baseUrl = z.string().regex(/^https?:\/\/[^/\s]+\/?$/, 'must be an http(s)://host:port URL');
+
+/** `supervisor.cluster`: cluster mode on etcd (docs/cluster.md); the CLI's `--etcd` flags take precedence. */
+const clusterSchema = z
+  .object({
+    /** etcd client URLs. */
+    etcd: z.union([baseUrl, z.array(baseUrl).min(1)]).transform((value) => (Array.isArray(value) ? value : [value])),
+    instance: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, ".", "_" or "-" (at most 128)').optional(),
+    leaseTtlSeconds: z.number().int().min(2).max(3_600).optional(),
+    prefix: z.string().min(1).optional(),
+    advertiseUrl: baseUrl.optional(),
+    seedServers: z.boolean().optional(),
+  })
+  .strict();
+
 /** The `supervisor` section: settings for the whole fleet. */
 export const supervisorSchema = z
   .object({
@@ -159,6 +175,8 @@ export const supervisorSchema = z
     era: eraSchema.optional(),
     /** Bearer token for the HTTP API; `--token` and MCP_SUPERVISOR_TOKEN take precedence. Use `${VAR}`. */
     token: z.string().min(1, 'token must not be empty').optional(),
+    /** Cluster mode: the fleet is shared with other instances through etcd. */
+    cluster: clusterSchema.optional(),
   })
   .strict()
   .default({ maxConcurrentReconnects: 4 });

@@ -6,6 +6,11 @@ import { clusterKeys, EtcdRegistry } from '../runtime/registry/etcd.js';
 import type { ClusterKeys } from '../runtime/registry/etcd.js';
 import type { Supervisor } from './supervisor.js';
 import type { ActorView } from './views.js';
+import type { FleetEvent } from './events.js';
+import type { ConnectionState } from '../core/states.js';
+
+/** How long a starting member waits for others starting with it before it claims anything. */
+const START_SETTLE_MS = 2_000;
 
 /** Options of {@link ClusterNode}; see docs/cluster.md. */
 export interface ClusterOptions {
@@ -68,6 +73,8 @@ export class ClusterNode {
   private readonly members = new Map<string, string>();
   /** Views other members publish: id → view (with its owner). */
   private readonly remote = new Map<string, ActorView>();
+  /** Who hears the state changes of servers other members supervise (`/events` on this instance). */
+  private readonly remoteListeners = new Set<(event: FleetEvent) => void>();
   /** Held servers whose view changed since it was last published. */
   private readonly dirty = new Set<string>();
   private statusTimer: NodeJS.Timeout | undefined;
@@ -174,6 +181,16 @@ export class ClusterNode {
     return this.entries.has(id);
   }
 
+  /**
+   * State changes of the servers other members supervise, as their published views show them
+   * (at most one per publishing interval: a change back and forth within it is not seen), as
+   * `state.changed` events with `reason` naming the owner. Returns the unsubscribe function.
+   */
+  subscribeRemote(listener: (event: FleetEvent) => void): () => void {
+    this.remoteListeners.add(listener);
+    return () => this.remoteListeners.delete(listener);
+  }
+
   /** The API URL of the member that supervises `id`, when another one does. */
   ownerUrlOf(id: string): string | undefined {
     const owner = this.owners.get(id);
@@ -252,6 +269,9 @@ export class ClusterNode {
       if (gap > (this.ttl * 1_000 * 2) / 3) void this.fence(`this process was frozen for ${Math.round(gap)} ms, long enough to outlive its ${this.ttl} s lease`);
     }, 200);
     this.clock.unref();
+    // Members started together see each other before anyone claims: otherwise the first one up
+    // would claim the whole fleet and hand most of it back a moment later.
+    await new Promise((resolve) => setTimeout(resolve, Math.min(START_SETTLE_MS, (this.ttl * 1_000) / 2)));
     reconcile();
     await this.settled();
   }
@@ -536,12 +556,25 @@ export class ClusterNode {
   }
 
   private remember(id: string, text: string): void {
+    let view: ActorView;
     try {
-      const view = JSON.parse(text) as ActorView;
-      if (typeof view === 'object' && view !== null && typeof view.state === 'string') this.remote.set(id, { ...view, id });
+      view = JSON.parse(text) as ActorView;
     } catch {
-      // Not a view: left out of the fleet view rather than shown wrong.
+      return; // Not a view: left out of the fleet view rather than shown wrong.
     }
+    if (typeof view !== 'object' || view === null || typeof view.state !== 'string') return;
+    const before = this.remote.get(id);
+    this.remote.set(id, { ...view, id });
+    if (this.supervisor.has(id) || view.owner === this.options.instance || before?.state === view.state) return;
+    const event: FleetEvent = {
+      type: 'state.changed',
+      id,
+      from: before?.state as ConnectionState | undefined,
+      to: view.state as ConnectionState,
+      at: typeof view.since === 'number' ? view.since : Date.now(),
+      reason: `on ${view.owner ?? 'another instance'}`,
+    };
+    for (const listener of this.remoteListeners) listener(event);
   }
 
   private markDirty(id: string): void {

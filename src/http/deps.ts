@@ -4,6 +4,7 @@ import type { MetricsSource } from '../observe/metrics.js';
 import type { Supervisor } from '../fleet/supervisor.js';
 import type { ClusterStatus } from '../fleet/cluster.js';
 import type { ActorView } from '../fleet/views.js';
+import type { FleetEvent } from '../fleet/events.js';
 import type { EventHistory } from '../observe/event-history.js';
 
 
@@ -89,4 +90,6 @@ export interface ClusterInfo {
   deregister(id: string): Promise<boolean>;
   /** Whether the registry holds this id. */
   isRegistered(id: string): boolean;
+  /** State changes of servers other instances supervise: `/events` here streams them too. */
+  subscribeRemote(listener: (event: FleetEvent) => void): () => void;
 }

@@ -31,7 +31,7 @@ export type { Logger } from '../observe/logger.js';
 export { startWatchdog, Watchdog } from '../runtime/process/watchdog.js';
 export type { WatchdogOptions } from '../runtime/process/watchdog.js';
 // Types the service's signatures use: the supervisor it runs (and what that is made of), the event history it serves.
-export type { IgnoredKeys, ServerDefinition, SupervisorConfig } from '../config/load.js';
+export type { ClusterConfig, IgnoredKeys, ServerDefinition, SupervisorConfig } from '../config/load.js';
 export type { ConfigIssue } from '../config/errors.js';
 export type { ConnectionError, ErrorKind } from '../core/errors.js';
 export type { SlotRequest } from '../core/policy/admission.js';

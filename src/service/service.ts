@@ -149,7 +149,8 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   // If this process dies hard, the watchdog ends every server process group it was told about.
   const watchdog = options.watchdog === false ? undefined : await startWatchdog();
   // In cluster mode the fleet comes from the registry: this instance starts with none of its own.
-  const clusterMode = options.cluster;
+  // The flags (options.cluster) take precedence over the config's `supervisor.cluster`.
+  const clusterMode = options.cluster ?? config.cluster;
   const supervisor = createSupervisor(clusterMode ? { ...config, servers: [] } : config, { ...options.supervisor, inspect: options.inspect, watchdog });
   const cluster = clusterMode
     ? new ClusterNode(supervisor, {

@@ -16,6 +16,7 @@ import { startEtcd } from '../support/etcd.js';
 import type { Etcd } from '../support/etcd.js';
 import { FAST_HEALTH, killAllClis, spawnCli, startCli, waitUntil } from '../support/cli.js';
 import type { Cli } from '../support/cli.js';
+import { openEvents } from '../support/sse.js';
 
 const TAG = `cluster-${randomBytes(6).toString('hex')}`;
 const PREFIX = '/mcp-supervisor/';
@@ -107,8 +108,18 @@ describe('cluster mode on a real etcd with three real instances', () => {
   it('supervises each registered server in exactly one instance, takes over a killed one, and stops a deregistered one', async () => {
     const configPath = join(dir, 'mcp.json');
     await writeFile(configPath, `${JSON.stringify({ supervisor: { health: FAST_HEALTH }, mcpServers: {} })}\n`);
-    for (const name of ['i1', 'i2', 'i3']) {
-      const cli = await startCli(['--config', configPath, '--port', '0', '--etcd', etcd.url, '--instance', name, '--lease-ttl', String(LEASE_TTL_S), '--log-level', 'warn']);
+    // i3 is in cluster mode by its config file's supervisor.cluster; i1 and i2 by flags.
+    const clusterConfigPath = join(dir, 'cluster.json');
+    await writeFile(clusterConfigPath, `${JSON.stringify({ supervisor: { health: FAST_HEALTH, cluster: { etcd: etcd.url, instance: 'i3', leaseTtlSeconds: LEASE_TTL_S } }, mcpServers: {} })}\n`);
+    const byFlags = (name: string) => ['--config', configPath, '--port', '0', '--etcd', etcd.url, '--instance', name, '--lease-ttl', String(LEASE_TTL_S), '--log-level', 'warn'];
+    const started = await Promise.all(
+      [
+        { name: 'i1', args: byFlags('i1') },
+        { name: 'i2', args: byFlags('i2') },
+        { name: 'i3', args: ['--config', clusterConfigPath, '--port', '0', '--log-level', 'warn'] },
+      ].map(async ({ name, args }) => ({ name, cli: await startCli(args) })),
+    );
+    for (const { name, cli } of started) {
       instances.push(cli);
       names.set(cli.url, name);
     }
@@ -198,6 +209,19 @@ describe('cluster mode on a real etcd with three real instances', () => {
       return pids?.length === 1 && pids[0] !== pidBefore ? true : undefined;
     }, 10_000, () => 'the forwarded reconnect did not reconnect the server at its owner (a new process)');
     await waitUntil(async () => ((await actorsOf(owner)).find((actor) => actor.id === foreign.id)?.state === 'healthy' ? true : undefined), 10_000, () => 'not healthy after the restart');
+    // /events on a non-owner carries the transitions of the other instances' servers too.
+    const stream = await openEvents(first.url, {}, '?types=state.changed');
+    try {
+      expect((await fetch(`${first.url}/actors/${foreign.id}/stop`, { method: 'POST' })).status).toBe(202);
+      const stopped = await stream.waitFor((event) => event.data.id === foreign.id && event.data.to === 'stopped', 10_000);
+      expect(stopped.data.reason).toBe(`on ${foreign.owner}`);
+      expect((await fetch(`${first.url}/actors/${foreign.id}/start`, { method: 'POST' })).status).toBe(202);
+      await stream.waitFor((event) => event.data.id === foreign.id && event.data.from === 'stopped', 10_000);
+    } finally {
+      await stream.close();
+    }
+    await waitUntil(async () => ((await actorsOf(owner)).find((actor) => actor.id === foreign.id)?.state === 'healthy' ? true : undefined), 10_000, () => 'not healthy after start');
+
     // Forwarded once at most: a request marked as forwarded is answered where it lands.
     const looped = await fetch(`${first.url}/actors/${foreign.id}`, { headers: { 'x-mcp-supervisor-forwarded-by': 'elsewhere' } });
     expect(looped.status).toBe(404);

@@ -90,6 +90,17 @@ describe('config', () => {
     expect(issuesOf({ supervisor: { token: '' }, mcpServers: {} }).map((issue) => issue.path)).toEqual(['supervisor.token']);
   });
 
+  it('reads supervisor.cluster (etcd as one URL or several, ${VAR}s expanded) and names each bad field', () => {
+    const config = parseConfig({ supervisor: { cluster: { etcd: '${ETCD}', instance: 'a-1', leaseTtlSeconds: 5 } }, mcpServers: {} }, { ETCD: 'http://10.0.0.5:2379' });
+    expect(config.cluster).toEqual({ etcd: ['http://10.0.0.5:2379'], instance: 'a-1', leaseTtlSeconds: 5 });
+    expect(parseConfig({ supervisor: { cluster: { etcd: ['http://a:2379', 'https://b:2379'] } }, mcpServers: {} }).cluster?.etcd).toEqual(['http://a:2379', 'https://b:2379']);
+    expect(parseConfig({ mcpServers: {} }).cluster).toBeUndefined();
+    const problems = issuesOf({ supervisor: { cluster: { etcd: 'etcd:2379', instance: 'no spaces', leaseTtlSeconds: 1, lease: 3 } }, mcpServers: {} }).map((issue) => issue.path);
+    expect(problems).toEqual(expect.arrayContaining(['supervisor.cluster.etcd', 'supervisor.cluster.instance', 'supervisor.cluster.leaseTtlSeconds']));
+    // The misspelled key too, with the rest.
+    expect(problems.length).toBeGreaterThanOrEqual(4);
+  });
+
   it('says what is wrong with something that is not a config at all', () => {
     expect(issuesOf('nope')[0]?.path).toBe('');
     expect(issuesOf({ server: {} })).toEqual([
