@@ -344,4 +344,41 @@ describe('cluster mode on a real etcd with three real instances', () => {
     expect(Date.now() - killedAt).toBeGreaterThan(LEASE_TTL_S * 1_000 - 1_500);
     await waitUntil(() => allHealthyOnce(live, remaining()), 10_000, () => 'web was still supervised after its registration lapsed');
   }, 60_000);
+
+  it('resumes its watches after etcd restarts: a server registered and deregistered afterwards is applied once', async () => {
+    const pids = serverProcesses();
+    await etcd.restart();
+    // Nothing was stopped by the restart.
+    expect(serverProcesses()).toEqual(pids);
+    const entry = { command: process.execPath, args: [fixtureServerPath, 'stdio'], env: { CLUSTER_TEST_TAG: TAG, CLUSTER_SERVER_ID: 'late' } };
+    await waitUntil(async () => ((await client.put(`${PREFIX}servers/late`).value(JSON.stringify(entry)).then(() => true, () => false)) ? true : undefined), 10_000, () => 'etcd did not take the put after its restart');
+    await waitUntil(() => allHealthyOnce(live, [...remaining(), 'late']), 20_000, () => 'a server registered after the etcd restart was not picked up');
+    expect(oneProcessEach([...remaining(), 'late'])).toBe(true);
+    await client.delete().key(`${PREFIX}servers/late`);
+    await waitUntil(() => (serverProcesses().has('late') ? undefined : true), 10_000, () => 'a server deregistered after the etcd restart still runs');
+    await waitUntil(() => allHealthyOnce(live, remaining()), 10_000, () => 'the fleet is not whole after the etcd restart');
+  }, 60_000);
+
+  it('a joining instance takes its share over by hand-over: never two processes for one server, the fleet whole', async () => {
+    const joiner = await startCli(['--config', join(dir, 'mcp.json'), '--port', '0', '--etcd', etcd.url, '--instance', 'i4', '--lease-ttl', String(LEASE_TTL_S), '--log-level', 'warn']);
+    names.set(joiner.url, 'i4');
+    const all = [...live, joiner];
+    let doubled = 0;
+    const share = await waitUntil(
+      async () => {
+        for (const found of serverProcesses().values()) if (found.length > 1) doubled += 1;
+        const byInstance = await allHealthyOnce(all, remaining());
+        const mine = byInstance?.get(joiner.url) ?? [];
+        return mine.length > 0 ? mine : undefined;
+      },
+      20_000,
+      () => 'the joining instance never took any server over',
+      undefined,
+      25,
+    );
+    expect(doubled).toBe(0);
+    expect(share.length).toBeLessThan(remaining().length);
+    await waitUntil(() => oneProcessEach(remaining()) || undefined, 10_000, () => 'not one process per server after the hand-over');
+    live = all;
+  }, 45_000);
 });
