@@ -71,6 +71,13 @@ export class ClusterNode {
   private lease: Lease | undefined;
   /** Live members: instance → its API URL. */
   private readonly members = new Map<string, string>();
+  /**
+   * When each member (re)appeared, for the ones that joined after this node began claiming. A
+   * member counts for ownership only once it has been there a lease TTL, as long as its own
+   * settle after joining: servers are handed to it when it is ready to take them, not before.
+   */
+  private readonly memberSince = new Map<string, number>();
+  private claiming = false;
   /** Views other members publish: id → view (with its owner). */
   private readonly remote = new Map<string, ActorView>();
   /** Who hears the state changes of servers other members supervise (`/events` on this instance). */
@@ -207,12 +214,20 @@ export class ClusterNode {
       await this.registry.follow(this.keys.members, {
         onSnapshot: (entries) => {
           this.members.clear();
-          for (const [name, url] of entries) this.members.set(name, url);
+          for (const [name, url] of entries) {
+            this.members.set(name, url);
+            if (!this.memberSince.has(name)) this.noteMember(name);
+          }
           reconcile();
         },
         onChange: ({ name, value }) => {
-          if (value === undefined) this.members.delete(name);
-          else this.members.set(name, value);
+          if (value === undefined) {
+            this.members.delete(name);
+            this.memberSince.delete(name);
+          } else {
+            if (!this.members.has(name)) this.noteMember(name);
+            this.members.set(name, value);
+          }
           reconcile();
         },
         onDisconnected: (error) => this.unreachable(error),
@@ -272,6 +287,7 @@ export class ClusterNode {
     // Members started together see each other before anyone claims: otherwise the first one up
     // would claim the whole fleet and hand most of it back a moment later.
     await new Promise((resolve) => setTimeout(resolve, Math.min(START_SETTLE_MS, (this.ttl * 1_000) / 2)));
+    this.claiming = true;
     reconcile();
     await this.settled();
   }
@@ -457,7 +473,7 @@ export class ClusterNode {
         await this.handBack(id, 'lost-claim');
         continue;
       }
-      if (rendezvousOwner(id, this.members.keys()) !== me) {
+      if (this.ownerOf(id) !== me) {
         if (!this.mayMove()) {
           deferred = true;
           continue;
@@ -477,7 +493,7 @@ export class ClusterNode {
 
     // Take what is ours and free.
     for (const [id, text] of this.entries) {
-      if (this.held.has(id) || rendezvousOwner(id, this.members.keys()) !== me) continue;
+      if (this.held.has(id) || this.ownerOf(id) !== me) continue;
       const owner = this.owners.get(id);
       if (owner !== undefined && owner !== me) continue; // its owner hands it over first
       let definition: ServerDefinition;
@@ -527,6 +543,24 @@ export class ClusterNode {
 
   private movesPerSecond(): number {
     return Math.max(1, this.options.movesPerSecond ?? 20);
+  }
+
+  /** A member seen (again): settled at once if this node has not begun claiming, else after one TTL. */
+  private noteMember(name: string): void {
+    if (!this.claiming || name === this.options.instance) {
+      this.memberSince.set(name, 0);
+      return;
+    }
+    this.memberSince.set(name, Date.now());
+    // When it has settled, servers may move to it.
+    setTimeout(() => this.reconcile(), this.ttl * 1_000 + 50).unref();
+  }
+
+  /** The owner of `id` by rendezvous hashing over the members that have settled (this node always has). */
+  private ownerOf(id: string): string | undefined {
+    const now = Date.now();
+    const settled = [...this.members.keys()].filter((name) => name === this.options.instance || now - (this.memberSince.get(name) ?? 0) >= this.ttl * 1_000);
+    return rendezvousOwner(id, settled);
   }
 
   /** Whether another hand-over fits the rate now (and counts it). */
