@@ -17,11 +17,23 @@ import type { Etcd } from '../support/etcd.js';
 import { FAST_HEALTH, killAllClis, spawnCli, startCli, waitUntil } from '../support/cli.js';
 import type { Cli } from '../support/cli.js';
 import { openEvents } from '../support/sse.js';
+import { launchChromium } from '../support/chromium.js';
+
+// The page's globals, used only inside functions Playwright runs in the browser.
+declare const window: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const TAG = `cluster-${randomBytes(6).toString('hex')}`;
 const PREFIX = '/mcp-supervisor/';
 const SERVERS = Array.from({ length: 9 }, (_, index) => `s${index}`);
 const LEASE_TTL_S = 2;
+/** Every instance requires the same token; forwarded requests carry the caller's. */
+const TOKEN = `token-${randomBytes(8).toString('hex')}`;
+const AUTH = { authorization: `Bearer ${TOKEN}` };
+
+/** fetch with the token. */
+function call(url: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(url, { ...init, headers: { ...AUTH, ...(init.headers as Record<string, string> | undefined) } });
+}
 
 /** Our server processes now, by server id (from their environment). */
 function serverProcesses(): Map<string, number[]> {
@@ -55,7 +67,7 @@ interface ActorsPage {
 const names = new Map<string, string>();
 
 async function actorsOf(cli: Cli): Promise<ActorsPage['actors']> {
-  const response = await fetch(`${cli.url}/actors`, { signal: AbortSignal.timeout(5_000) });
+  const response = await call(`${cli.url}/actors`, { signal: AbortSignal.timeout(5_000) });
   return ((await response.json()) as ActorsPage).actors;
 }
 
@@ -110,8 +122,8 @@ describe('cluster mode on a real etcd with three real instances', () => {
     await writeFile(configPath, `${JSON.stringify({ supervisor: { health: FAST_HEALTH }, mcpServers: {} })}\n`);
     // i3 is in cluster mode by its config file's supervisor.cluster; i1 and i2 by flags.
     const clusterConfigPath = join(dir, 'cluster.json');
-    await writeFile(clusterConfigPath, `${JSON.stringify({ supervisor: { health: FAST_HEALTH, cluster: { etcd: etcd.url, instance: 'i3', leaseTtlSeconds: LEASE_TTL_S } }, mcpServers: {} })}\n`);
-    const byFlags = (name: string) => ['--config', configPath, '--port', '0', '--etcd', etcd.url, '--instance', name, '--lease-ttl', String(LEASE_TTL_S), '--log-level', 'warn'];
+    await writeFile(clusterConfigPath, `${JSON.stringify({ supervisor: { health: FAST_HEALTH, token: TOKEN, cluster: { etcd: etcd.url, instance: 'i3', leaseTtlSeconds: LEASE_TTL_S } }, mcpServers: {} })}\n`);
+    const byFlags = (name: string) => ['--config', configPath, '--port', '0', '--token', TOKEN, '--etcd', etcd.url, '--instance', name, '--lease-ttl', String(LEASE_TTL_S), '--log-level', 'warn'];
     const started = await Promise.all(
       [
         { name: 'i1', args: byFlags('i1') },
@@ -194,15 +206,29 @@ describe('cluster mode on a real etcd with three real instances', () => {
     // A server the first instance does not own: its detail, a tool call and a command through the first.
     const foreign = (await actorsOf(first)).find((actor) => actor.owner !== names.get(first.url))!;
     expect(foreign).toBeDefined();
-    const detail = await fetch(`${first.url}/actors/${foreign.id}`);
+    // The dashboard of the first instance shows the other's server with its owner.
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.addInitScript((value: string) => window.sessionStorage.setItem('mcp-supervisor.token', value), TOKEN);
+      await page.goto(first.url);
+      await page.fill('#search', foreign.id);
+      await page.locator(`.card[data-id="${foreign.id}"] [data-fact="owner"] dd`, { hasText: foreign.owner! }).waitFor({ timeout: 15_000 });
+    } finally {
+      await browser.close();
+    }
+
+    // The front door of the instance reached judges first: no token, no forwarding.
+    expect((await fetch(`${first.url}/actors/${foreign.id}`)).status).toBe(401);
+    const detail = await call(`${first.url}/actors/${foreign.id}`);
     expect(detail.status).toBe(200);
     expect(((await detail.json()) as { id: string; history: unknown[] }).id).toBe(foreign.id);
-    const call = await fetch(`${first.url}/actors/${foreign.id}/tools/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'through another instance' }) });
-    expect(call.status).toBe(200);
-    expect(await call.json()).toMatchObject({ content: [{ type: 'text', text: 'through another instance' }] });
+    const toolCall = await call(`${first.url}/actors/${foreign.id}/tools/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'through another instance' }) });
+    expect(toolCall.status).toBe(200);
+    expect(await toolCall.json()).toMatchObject({ content: [{ type: 'text', text: 'through another instance' }] });
     const owner = live.find((cli) => names.get(cli.url) === foreign.owner)!;
     const pidBefore = serverProcesses().get(foreign.id)?.[0];
-    const restart = await fetch(`${first.url}/actors/${foreign.id}/reconnect`, { method: 'POST' });
+    const restart = await call(`${first.url}/actors/${foreign.id}/reconnect`, { method: 'POST' });
     expect(restart.status).toBeLessThan(300);
     await waitUntil(() => {
       const pids = serverProcesses().get(foreign.id);
@@ -210,12 +236,12 @@ describe('cluster mode on a real etcd with three real instances', () => {
     }, 10_000, () => 'the forwarded reconnect did not reconnect the server at its owner (a new process)');
     await waitUntil(async () => ((await actorsOf(owner)).find((actor) => actor.id === foreign.id)?.state === 'healthy' ? true : undefined), 10_000, () => 'not healthy after the restart');
     // /events on a non-owner carries the transitions of the other instances' servers too.
-    const stream = await openEvents(first.url, {}, '?types=state.changed');
+    const stream = await openEvents(first.url, AUTH, '?types=state.changed');
     try {
-      expect((await fetch(`${first.url}/actors/${foreign.id}/stop`, { method: 'POST' })).status).toBe(202);
+      expect((await call(`${first.url}/actors/${foreign.id}/stop`, { method: 'POST' })).status).toBe(202);
       const stopped = await stream.waitFor((event) => event.data.id === foreign.id && event.data.to === 'stopped', 10_000);
       expect(stopped.data.reason).toBe(`on ${foreign.owner}`);
-      expect((await fetch(`${first.url}/actors/${foreign.id}/start`, { method: 'POST' })).status).toBe(202);
+      expect((await call(`${first.url}/actors/${foreign.id}/start`, { method: 'POST' })).status).toBe(202);
       await stream.waitFor((event) => event.data.id === foreign.id && event.data.from === 'stopped', 10_000);
     } finally {
       await stream.close();
@@ -223,21 +249,21 @@ describe('cluster mode on a real etcd with three real instances', () => {
     await waitUntil(async () => ((await actorsOf(owner)).find((actor) => actor.id === foreign.id)?.state === 'healthy' ? true : undefined), 10_000, () => 'not healthy after start');
 
     // Forwarded once at most: a request marked as forwarded is answered where it lands.
-    const looped = await fetch(`${first.url}/actors/${foreign.id}`, { headers: { 'x-mcp-supervisor-forwarded-by': 'elsewhere' } });
+    const looped = await call(`${first.url}/actors/${foreign.id}`, { headers: { 'x-mcp-supervisor-forwarded-by': 'elsewhere' } });
     expect(looped.status).toBe(404);
 
     // POST /actors on any instance writes to etcd; its owner starts it; DELETE on another removes it.
-    const created = await fetch(`${first.url}/actors`, {
+    const created = await call(`${first.url}/actors`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ id: 'posted', command: process.execPath, args: [fixtureServerPath, 'stdio'], env: { CLUSTER_TEST_TAG: TAG, CLUSTER_SERVER_ID: 'posted' } }),
     });
     expect([201, 202]).toContain(created.status);
     expect(JSON.parse(await client.get(`${PREFIX}servers/posted`).string() ?? 'null')).toMatchObject({ command: process.execPath });
-    const again = await fetch(`${second.url}/actors`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'posted', command: process.execPath }) });
+    const again = await call(`${second.url}/actors`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'posted', command: process.execPath }) });
     expect(again.status).toBe(409);
     await waitUntil(() => allHealthyOnce(live, [...remaining(), 'posted']), 15_000, () => 'the posted server never became healthy in the cluster');
-    const removed = await fetch(`${second.url}/actors/posted`, { method: 'DELETE' });
+    const removed = await call(`${second.url}/actors/posted`, { method: 'DELETE' });
     expect(removed.status).toBe(200);
     expect(await client.get(`${PREFIX}servers/posted`).string()).toBeNull();
     await waitUntil(() => (serverProcesses().has('posted') ? undefined : true), 10_000, () => 'the deleted server still runs');
@@ -264,7 +290,7 @@ describe('cluster mode on a real etcd with three real instances', () => {
       for (const cli of live) {
         const health = await waitUntil(
           async () => {
-            const response = await fetch(`${cli.url}/health`, { signal: AbortSignal.timeout(5_000) });
+            const response = await call(`${cli.url}/health`, { signal: AbortSignal.timeout(5_000) });
             const body = (await response.json()) as { cluster?: { status: string } };
             return response.status === 200 && body.cluster?.status === 'unreachable' ? body : undefined;
           },
@@ -272,7 +298,7 @@ describe('cluster mode on a real etcd with three real instances', () => {
           () => 'the instance never reported etcd as unreachable',
         );
         expect(health.cluster).toMatchObject({ status: 'unreachable' });
-        const metrics = await (await fetch(`${cli.url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+        const metrics = await (await call(`${cli.url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
         expect(metrics).toMatch(/^mcp_cluster_registry_reachable 0$/m);
       }
       expect(serverProcesses()).toEqual(pids);
@@ -292,7 +318,7 @@ describe('cluster mode on a real etcd with three real instances', () => {
     expect(await allHealthyOnce(live, remaining())).toEqual(before);
     expect(serverProcesses()).toEqual(pids);
     for (const cli of live) {
-      await waitUntil(async () => ((await (await fetch(`${cli.url}/metrics`)).text()).match(/^mcp_cluster_registry_reachable 1$/m) ? true : undefined), 10_000, () => 'not reachable again');
+      await waitUntil(async () => ((await (await call(`${cli.url}/metrics`)).text()).match(/^mcp_cluster_registry_reachable 1$/m) ? true : undefined), 10_000, () => 'not reachable again');
     }
   }, 45_000);
 
@@ -360,7 +386,7 @@ describe('cluster mode on a real etcd with three real instances', () => {
   }, 60_000);
 
   it('a joining instance takes its share over by hand-over: never two processes for one server, the fleet whole', async () => {
-    const joiner = await startCli(['--config', join(dir, 'mcp.json'), '--port', '0', '--etcd', etcd.url, '--instance', 'i4', '--lease-ttl', String(LEASE_TTL_S), '--log-level', 'warn']);
+    const joiner = await startCli(['--config', join(dir, 'mcp.json'), '--port', '0', '--token', TOKEN, '--etcd', etcd.url, '--instance', 'i4', '--lease-ttl', String(LEASE_TTL_S), '--log-level', 'warn']);
     names.set(joiner.url, 'i4');
     const all = [...live, joiner];
     let doubled = 0;

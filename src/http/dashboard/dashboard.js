@@ -1007,6 +1007,8 @@
       ['attempts', view.attempts ?? '–'],
       ['in state', typeof view.since === 'number' ? duration(Date.now() - view.since) : '–'],
     ];
+    // Cluster mode: the instance supervising it (commands sent from here are forwarded there).
+    if (typeof view.owner === 'string') facts.push(['owner', view.owner]);
     const process = view.process;
     if (process) {
       facts.push(['pid', process.pid ?? '–']);
