@@ -114,6 +114,31 @@ export const scenario: Scenario = {
         { scenario: `cluster: an instance frozen past its ${LEASE_TTL_S} s lease`, metric: 'frozen → taken over', value: round(takenOverAt - frozenAt, 0), unit: 'ms', note: 'its own processes still run meanwhile' },
         { scenario: `cluster: an instance frozen past its ${LEASE_TTL_S} s lease`, metric: 'woken → its duplicates ended', value: round(endedAt - wokeAt, 0), unit: 'ms', note: 'its clock shows the gap; it SIGKILLs its process groups first' },
       );
+
+      // Round 3: a third instance joins a fleet of two; servers are handed to it a few per
+      // second at most, each stopped where it was before it starts there.
+      const claims: number[] = [];
+      const watcher = await client.watch().prefix('/mcp-supervisor/owners/').create();
+      watcher.on('put', (kv) => {
+        if (kv.value.toString() === 'c') claims.push(performance.now());
+      });
+      await poll(() => ([...processes(tag).values()].every((count) => count === 1) ? true : undefined), 10_000, 'duplicates before the join');
+      const joinedAt = performance.now();
+      const c = await start('c');
+      let doubledOnJoin = 0;
+      await poll(async () => {
+        for (const count of processes(tag).values()) if (count > 1) doubledOnJoin += 1;
+        const all = await whole([[a, survivorName], [b, victimName], [c, 'c']]);
+        return all && (all.get('c')?.length ?? 0) > 0 && performance.now() - (claims.at(-1) ?? 0) > 2_000 ? all : undefined;
+      }, LEASE_TTL_S * 1_000 + 30_000, 'the joiner never took its share');
+      await watcher.cancel();
+      const perSecond = Math.max(0, ...claims.map((at) => claims.filter((other) => other >= at && other < at + 1_000).length));
+      cliRounds.push(
+        { scenario: 'cluster: a third instance joins two', metric: 'servers handed to it', value: claims.length, unit: '', note: `of ${SERVERS}` },
+        { scenario: 'cluster: a third instance joins two', metric: 'start → its last server claimed', value: round((claims.at(-1) ?? joinedAt) - joinedAt, 0), unit: 'ms', note: `its start settle, then the others wait one lease (${LEASE_TTL_S} s) before handing over` },
+        { scenario: 'cluster: a third instance joins two', metric: 'most claims in any second', value: perSecond, unit: '', bound: '≤ 20 per giving instance' },
+        { scenario: 'cluster: a third instance joins two', metric: 'samples with two processes for one server', value: doubledOnJoin, unit: '', bound: '0' },
+      );
       return cliRounds;
     } finally {
       killAllClis();

@@ -1,5 +1,6 @@
 import type { Lease } from 'etcd3';
 import { rendezvousOwner } from '../core/policy/rendezvous.js';
+import { killProcessGroup } from '../runtime/process/process-group.js';
 import { definitionFromEntry } from '../config/load.js';
 import type { EntryOptions, ServerDefinition } from '../config/load.js';
 import { clusterKeys, EtcdRegistry } from '../runtime/registry/etcd.js';
@@ -575,8 +576,11 @@ export class ClusterNode {
   private async handBack(id: string, reason: 'moved' | 'deregistered' | 'lost-claim'): Promise<void> {
     this.held.delete(id);
     this.dirty.delete(id);
-    // Its process must be gone before the key is: a removal that overran its time ends it hard.
-    await this.supervisor.remove(id).catch(() => this.supervisor.killProcesses(id));
+    // Its process must be gone before the key is: whatever the removal did (or if it overran its
+    // time), the groups it led are ended hard before the next owner may start its own.
+    const groups = this.supervisor.processGroupsOf(id);
+    await this.supervisor.remove(id).catch(() => undefined);
+    for (const group of groups) killProcessGroup(group);
     if (reason !== 'lost-claim') {
       this.unreleased.add(id);
       await this.registry.release(`${this.keys.owners}${id}`, this.options.instance);

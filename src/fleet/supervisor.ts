@@ -407,7 +407,12 @@ export class Supervisor {
    * sees the process exit as it would any other. Nothing for servers without a process.
    */
   killProcesses(id: string): void {
-    for (const running of this.processes.running()) if (running.id === id) killProcessGroup(running.pid);
+    for (const pid of this.processGroupsOf(id)) killProcessGroup(pid);
+  }
+
+  /** The process groups the server's processes lead now (its process, for stdio and launched HTTP servers). */
+  processGroupsOf(id: string): number[] {
+    return this.processes.running().flatMap((running) => (running.id === id ? [running.pid] : []));
   }
 
   /** Stops the server's connection, closes its transport (reaping any process) and forgets it. */
