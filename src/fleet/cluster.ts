@@ -6,6 +6,7 @@ import type { EntryOptions, ServerDefinition } from '../config/load.js';
 import { clusterKeys, EtcdRegistry } from '../runtime/registry/etcd.js';
 import type { ClusterKeys } from '../runtime/registry/etcd.js';
 import type { Supervisor } from './supervisor.js';
+import { ClusterJoinError } from './errors.js';
 import type { ActorView } from './views.js';
 import type { FleetEvent } from './events.js';
 import type { ConnectionState } from '../core/states.js';
@@ -209,7 +210,12 @@ export class ClusterNode {
 
   /** Joins the cluster: a lease, the member key, then the watches; servers follow as they are claimed. */
   async start(): Promise<void> {
-    await this.join(true);
+    try {
+      await this.join(true);
+    } catch (error) {
+      await this.registry.close().catch(() => undefined);
+      throw new ClusterJoinError(this.options.etcd, error);
+    }
     const reconcile = (): void => this.reconcile();
     this.unfollow.push(
       await this.registry.follow(this.keys.members, {

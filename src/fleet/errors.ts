@@ -25,3 +25,17 @@ export class DuplicateServerError extends Error {
     this.id = id;
   }
 }
+
+/** Thrown by `ClusterNode.start` when this instance cannot join its cluster (etcd unreachable, its name taken). */
+export class ClusterJoinError extends Error {
+  /** Always `'ClusterJoinError'`. */
+  override readonly name = 'ClusterJoinError';
+
+  /**
+   * @param etcd - the etcd URLs it tried
+   * @param cause - why it could not join
+   */
+  constructor(etcd: readonly string[], cause: unknown) {
+    super(`cannot join the cluster through etcd at ${etcd.join(', ')}: ${(cause as Error).message ?? String(cause)}`, { cause });
+  }
+}

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/errors.js';
+import { ClusterJoinError } from '../fleet/errors.js';
 import { loadConfigFile } from '../config/load.js';
 import type { HttpLimits } from '../http/deps.js';
 import { isHostEntry } from '../observe/local-access.js';
@@ -153,7 +154,7 @@ async function run(options: Options): Promise<number> {
     });
   } catch (error) {
     await inspector?.close();
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof ClusterJoinError) {
       process.stderr.write(`mcp-supervisor: ${error.message}\n`);
       return 1;
     }

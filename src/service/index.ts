@@ -15,6 +15,7 @@
 export { DEFAULT_HOST, DEFAULT_PORT, SHUTDOWN_TIMEOUT_MS, startService } from './service.js';
 export type { RunningService, ServiceClusterOptions, StartServiceOptions } from './service.js';
 export { ClusterNode } from '../fleet/cluster.js';
+export { ClusterJoinError } from '../fleet/errors.js';
 export { registerServer } from '../fleet/registration.js';
 export type { RegisterServerOptions, Registration } from '../fleet/registration.js';
 export type { ClusterEvent, ClusterOptions, ClusterStatus } from '../fleet/cluster.js';

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureServerPath, startHttpFixture } from '../../fixtures/http-fixture.js';
 import type { HttpFixture } from '../../fixtures/http-fixture.js';
 import { startEtcd } from '../support/etcd.js';
+import { freePort } from '../support/ports.js';
 import type { Etcd } from '../support/etcd.js';
 import { FAST_HEALTH, killAllClis, spawnCli, startCli, waitUntil } from '../support/cli.js';
 import type { Cli } from '../support/cli.js';
@@ -407,4 +408,15 @@ describe('cluster mode on a real etcd with three real instances', () => {
     await waitUntil(() => oneProcessEach(remaining()) || undefined, 10_000, () => 'not one process per server after the hand-over');
     live = all;
   }, 45_000);
+
+  it('refuses to start, with a clear error, when it cannot join: etcd unreachable, or its name taken by a live member', async () => {
+    const unreachable = spawnCli(['--config', join(dir, 'mcp.json'), '--port', '0', '--etcd', `http://127.0.0.1:${await freePort()}`, '--instance', 'nowhere']);
+    expect((await unreachable.exited).code).toBe(1);
+    expect(unreachable.stderr()).toMatch(/^mcp-supervisor: cannot join the cluster through etcd at http:\/\/127\.0\.0\.1:\d+: /m);
+    expect(unreachable.stderr()).not.toMatch(/\n\s+at /); // a message, not a stack trace
+    const taken = names.get(live[0]!.url)!;
+    const twin = spawnCli(['--config', join(dir, 'mcp.json'), '--port', '0', '--etcd', etcd.url, '--instance', taken]);
+    expect((await twin.exited).code).toBe(1);
+    expect(twin.stderr()).toContain(`instance name "${taken}" is in use by a live member`);
+  }, 30_000);
 });
