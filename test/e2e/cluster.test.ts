@@ -14,6 +14,7 @@ import { fixtureServerPath, startHttpFixture } from '../../fixtures/http-fixture
 import type { HttpFixture } from '../../fixtures/http-fixture.js';
 import { startEtcd } from '../support/etcd.js';
 import { freePort } from '../support/ports.js';
+import { startFaultProxy } from '../../src/testing/fault-proxy.js';
 import type { Etcd } from '../support/etcd.js';
 import { FAST_HEALTH, killAllClis, spawnCli, startCli, waitUntil } from '../support/cli.js';
 import type { Cli } from '../support/cli.js';
@@ -408,6 +409,39 @@ describe('cluster mode on a real etcd with three real instances', () => {
     await waitUntil(() => oneProcessEach(remaining()) || undefined, 10_000, () => 'not one process per server after the hand-over');
     live = all;
   }, 45_000);
+
+  it('loses nothing across a broken connection to etcd: changes made meanwhile reach the watches when they resume', async () => {
+    // One more instance, reaching etcd through a fault proxy.
+    const proxy = await startFaultProxy({ upstream: { port: Number(new URL(etcd.url).port) } });
+    try {
+      const behind = await startCli(['--config', join(dir, 'mcp.json'), '--port', '0', '--token', TOKEN, '--etcd', proxy.url(''), '--instance', 'p', '--lease-ttl', String(LEASE_TTL_S), '--log-level', 'warn']);
+      names.set(behind.url, 'p');
+      const all = [...live, behind];
+      await waitUntil(() => allHealthyOnce(all, remaining()), 20_000, () => 'the fleet is not whole with the instance behind the proxy');
+      // Its connections to etcd are cut (and new ones refused) while servers come and go.
+      proxy.setToxics([{ type: 'reset' }]);
+      const added = ['b1', 'b2', 'b3', 'b4', 'b5', 'b6'];
+      try {
+        for (const id of added) {
+          await client.put(`${PREFIX}servers/${id}`).value(JSON.stringify({ command: process.execPath, args: [fixtureServerPath, 'stdio'], env: { CLUSTER_TEST_TAG: TAG, CLUSTER_SERVER_ID: id } }));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500)); // the cut lasts a while (well inside the lease)
+      } finally {
+        proxy.clear();
+      }
+      // Its watches resumed from where they were: it knows every server (its own to run, the
+      // others' views), and the fleet is whole with one process each.
+      const expected = [...remaining(), ...added];
+      await waitUntil(() => allHealthyOnce(all, expected), 20_000, () => 'the changes made during the cut did not all take effect');
+      await waitUntil(async () => ((await actorsOf(behind)).length === expected.length ? true : undefined), 10_000, () => 'the instance behind the proxy does not list every server');
+      expect(oneProcessEach(expected)).toBe(true);
+      for (const id of added) await client.delete().key(`${PREFIX}servers/${id}`);
+      await waitUntil(() => allHealthyOnce(all, remaining()), 15_000, () => 'the added servers did not go');
+      live = all;
+    } finally {
+      await proxy.close();
+    }
+  }, 60_000);
 
   it('refuses to start, with a clear error, when it cannot join: etcd unreachable, or its name taken by a live member', async () => {
     const unreachable = spawnCli(['--config', join(dir, 'mcp.json'), '--port', '0', '--etcd', `http://127.0.0.1:${await freePort()}`, '--instance', 'nowhere']);
