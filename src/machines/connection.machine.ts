@@ -197,6 +197,11 @@ export interface ProbeResult {
 export interface SessionInput {
   /** The session to close or watch; undefined when there is none. */
   session: McpSession | undefined;
+  /**
+   * The connection's id, for `closeSession`: with no session (stopped while connecting), closing
+   * still waits for the interrupted attempt to end what it started.
+   */
+  id?: string;
 }
 
 function notProvided(name: string): Error {
@@ -617,7 +622,7 @@ export const connectionMachine = setup({
       entry: ['recordZombie', { type: 'enterState', params: { state: 'zombie' } }],
       invoke: {
         src: 'closeSession',
-        input: ({ context }) => ({ session: context.session }),
+        input: ({ context }) => ({ session: context.session, id: context.id }),
         onDone: { target: 'reconnecting', actions: ['forgetSession', 'recordFailure'] },
         onError: { target: 'reconnecting', actions: ['forgetSession', 'recordFailure'] },
       },
@@ -638,7 +643,7 @@ export const connectionMachine = setup({
           always: { guard: 'hasNoSession', target: 'backoff' },
           invoke: {
             src: 'closeSession',
-            input: ({ context }) => ({ session: context.session }),
+            input: ({ context }) => ({ session: context.session, id: context.id }),
             onDone: { target: 'backoff', actions: 'forgetSession' },
             onError: { target: 'backoff', actions: 'forgetSession' },
           },
@@ -666,7 +671,7 @@ export const connectionMachine = setup({
       // A session that ended for good (restart: never) is still closed, like any other.
       invoke: {
         src: 'closeSession',
-        input: ({ context }) => ({ session: context.session }),
+        input: ({ context }) => ({ session: context.session, id: context.id }),
         onDone: { actions: 'forgetSession' },
         onError: { actions: 'forgetSession' },
       },
@@ -680,7 +685,7 @@ export const connectionMachine = setup({
       entry: { type: 'enterState', params: { state: 'stopped' } },
       invoke: {
         src: 'closeSession',
-        input: ({ context }) => ({ session: context.session }),
+        input: ({ context }) => ({ session: context.session, id: context.id }),
         onDone: { actions: ['forgetSession', 'reportClosed'] },
         onError: { actions: ['forgetSession', 'reportClosed'] },
       },

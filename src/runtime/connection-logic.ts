@@ -75,7 +75,12 @@ export function createConnectionLogic(options: ConnectionLogicOptions = {}) {
         return { latencyMs: roundMs(performance.now() - started) };
       }),
       closeSession: fromPromise<void, SessionInput>(async ({ input }) => {
-        if (!input.session) return;
+        if (!input.session) {
+          // Stopped while connecting: the interrupted attempt ends the process it started on its
+          // own; "closed" means after that, or a removal would answer with the process still up.
+          if (input.id !== undefined) await gates.get(input.id);
+          return;
+        }
         const closing = input.session.close();
         const id = sessionIds.get(input.session);
         if (id !== undefined) track(id, closing);

@@ -191,6 +191,20 @@ describe('supervisor on real stdio servers', () => {
     await waitForConnection(supervisor, 'a', (snapshot) => snapshot.context.samples.filter((sample) => sample.source === 'call').length === calls + 40, 5_000);
   });
 
+  it('remove() of a server still connecting resolves only once its process is gone', async () => {
+    const { supervisor } = start({});
+    // A process that never answers the handshake: connecting until the connect timeout.
+    supervisor.add(definition('mute', { command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'] }));
+    // Its process as the fleet's process facts know it (there is no session yet).
+    const pidNow = (): number | null | undefined => supervisor.view('mute').process?.pid;
+    await until(() => typeof pidNow() === 'number', 'the mute server never started', 10_000);
+    const pid = pidNow() as number;
+    expect(supervisor.state('mute')).toBe('connecting');
+    await supervisor.remove('mute');
+    // Not "soon after": at once, or a new owner (cluster hand-over) would run beside it.
+    expect(isAlive(pid)).toBe(false);
+  });
+
   it('stop() reaps every process and leaves every connection stopped', async () => {
     const { supervisor } = start({ a: fixture, b: fixture, c: { ...fixture, dependsOn: ['a'] } });
     await Promise.all(['a', 'b', 'c'].map((id) => supervisor.ready(id, 15_000)));
