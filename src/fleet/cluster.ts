@@ -1,6 +1,7 @@
 import type { Lease } from 'etcd3';
 import { rendezvousOwner } from '../core/policy/rendezvous.js';
 import { killProcessGroup } from '../runtime/process/process-group.js';
+import { boundedBy } from '../runtime/bounded.js';
 import { definitionFromEntry } from '../config/load.js';
 import type { EntryOptions, ServerDefinition } from '../config/load.js';
 import { clusterKeys, EtcdRegistry } from '../runtime/registry/etcd.js';
@@ -98,7 +99,7 @@ export class ClusterNode {
   private running: Promise<void> | undefined;
   private again = false;
   private clock: NodeJS.Timeout | undefined;
-  private lastTick = Date.now();
+  private lastTick = 0;
   private lastMoveAt = 0;
   private moveTimer: NodeJS.Timeout | undefined;
   private statusNow: ClusterStatus = 'joining';
@@ -317,7 +318,7 @@ export class ClusterNode {
     this.held.clear();
     const lease = this.lease;
     this.lease = undefined;
-    if (lease) await within(lease.revoke().catch(() => undefined), 2_000);
+    if (lease) await boundedBy(lease.revoke(), 2_000);
     await Promise.all(this.unfollow.splice(0).map((stop) => stop()));
     await this.registry.close();
   }
@@ -339,12 +340,12 @@ export class ClusterNode {
         await this.registry.putUnder(lease, key, url);
       }
     } catch (error) {
-      await within(lease.revoke().catch(() => undefined), 1_000);
+      await boundedBy(lease.revoke(), 1_000);
       throw error;
     }
     // stop() may have run while we waited on etcd.
     if (this.isStopped()) {
-      await within(lease.revoke().catch(() => undefined), 1_000);
+      await boundedBy(lease.revoke(), 1_000);
       return;
     }
     this.lease = lease;
@@ -623,6 +624,11 @@ export class ClusterNode {
 
   private markDirty(id: string): void {
     this.dirty.add(id);
+    this.schedulePublish();
+  }
+
+  /** Publishes the changed views once the interval has passed, unless a publish is already due. */
+  private schedulePublish(): void {
     if (this.statusTimer) return;
     this.statusTimer = setTimeout(() => void this.publish(), this.options.statusIntervalMs ?? 500);
   }
@@ -633,7 +639,7 @@ export class ClusterNode {
     const lease = this.lease;
     if (!lease || this.statusNow !== 'member') {
       // Published again once we are a member (etcd away, or re-joining).
-      if (this.dirty.size > 0 && this.statusNow !== 'stopped') this.statusTimer = setTimeout(() => void this.publish(), this.options.statusIntervalMs ?? 500);
+      if (this.dirty.size > 0 && this.statusNow !== 'stopped') this.schedulePublish();
       return;
     }
     const ids = [...this.dirty].filter((id) => this.held.has(id) && this.supervisor.has(id));
@@ -645,7 +651,7 @@ export class ClusterNode {
         .putUnderIf(lease, `${this.keys.status}${view.id}`, JSON.stringify({ ...view, owner: me }), `${this.keys.owners}${view.id}`, me)
         .catch(() => this.dirty.add(view.id));
     }
-    if (this.dirty.size > 0 && !this.statusTimer) this.statusTimer = setTimeout(() => void this.publish(), this.options.statusIntervalMs ?? 500);
+    if (this.dirty.size > 0) this.schedulePublish();
   }
 
   /** A registry entry as a definition; `dependsOn` only names servers this node runs. */
@@ -658,11 +664,4 @@ export class ClusterNode {
     }
     return definitionFromEntry(id, entry, this.options.entryOptions);
   }
-}
-
-/** Waits for `promise`, at most `ms`. */
-async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
 }

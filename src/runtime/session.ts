@@ -3,6 +3,7 @@ import type { CallToolRequest, CallToolResult, ClientOptions, McpSubscription, T
 import { ConnectionError } from '../core/errors.js';
 import { redactor, secretsOf } from '../core/secrets.js';
 import type { EraPreference, McpSession, ProbeKind, ProtocolEra, SessionEvent, TransportKind } from '../core/session.js';
+import { boundedBy } from './bounded.js';
 import { redactError, toConnectionError } from './classify.js';
 import { PROBE_STRATEGIES } from './probes.js';
 import { NO_SDK_TIMEOUT } from './sdk-timeouts.js';
@@ -40,14 +41,6 @@ const ERA_PROBE_TIMEOUT_MS = 2_000;
 const MIN_LISTEN_LIFETIME_MS = 1_000;
 /** How long closing a session waits for its listen stream to close before going on. */
 const LISTEN_CLOSE_TIMEOUT_MS = 500;
-
-/** Waits for `work` (errors ignored), at most `ms`. */
-async function boundedBy(work: Promise<unknown> | undefined, ms: number): Promise<void> {
-  if (!work) return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([work.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
-}
 
 /** The modern protocol revision. */
 const MODERN_REVISION = '2026-07-28';

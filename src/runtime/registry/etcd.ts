@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { boundedBy } from '../bounded.js';
 import type { Etcd3, IKeyValue, Lease, Watcher } from 'etcd3';
 
 const require = createRequire(import.meta.url);
@@ -157,7 +158,7 @@ export class EtcdRegistry {
       const revision = BigInt(listing.header.revision) + 1n;
       const watcher = await this.client.watch().prefix(prefix).startRevision(revision.toString()).create();
       if (stopped) {
-        await cancelWithin(watcher, 1_000);
+        await boundedBy(watcher.cancel(), 1_000);
         return;
       }
       current = watcher;
@@ -173,7 +174,7 @@ export class EtcdRegistry {
         handlers.onDisconnected?.(error);
         this.watchers.delete(watcher);
         if (current === watcher) current = undefined;
-        void cancelWithin(watcher, 1_000);
+        void boundedBy(watcher.cancel(), 1_000);
         const again = (attempt: number): void => {
           if (stopped) return;
           start().catch(() => setTimeout(() => again(attempt + 1), Math.min(5_000, 200 * 2 ** attempt)));
@@ -186,21 +187,14 @@ export class EtcdRegistry {
       stopped = true;
       if (!current) return;
       this.watchers.delete(current);
-      await cancelWithin(current, 1_000);
+      await boundedBy(current.cancel(), 1_000);
     };
   }
 
   /** Cancels every watch and closes the connection (leases are not revoked: do that first). */
   async close(): Promise<void> {
-    await Promise.all([...this.watchers].map((watcher) => cancelWithin(watcher, 1_000)));
+    await Promise.all([...this.watchers].map((watcher) => boundedBy(watcher.cancel(), 1_000)));
     this.watchers.clear();
     this.client.close();
   }
-}
-
-/** Cancels a watch, waiting at most `ms`: etcd that does not answer never confirms a cancel. */
-async function cancelWithin(watcher: Watcher, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([watcher.cancel().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
 }
