@@ -62,6 +62,12 @@ export interface SupervisorConfig {
   maxConcurrentReconnects: number;
   /** The HTTP API's bearer token, if the config sets one. */
   token?: string;
+  /** `supervisor.tokens`: several API tokens, each with a role. */
+  tokens?: TokenConfig[];
+  /** `supervisor.logs`: server output in files. */
+  logs?: LogFilesConfig;
+  /** `supervisor.audit`: the audit trail's file. */
+  audit?: AuditConfig;
   /** `supervisor.cluster`: cluster mode, if the config asks for it (docs/cluster.md). */
   cluster?: ClusterConfig;
   /** Every server of the config, in config order (disabled ones included). */
@@ -170,11 +176,55 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = '(inl
   return {
     maxConcurrentReconnects: supervisor.data.maxConcurrentReconnects,
     token: supervisor.data.token,
+    ...(supervisor.data.tokens ? { tokens: supervisor.data.tokens } : {}),
+    ...(supervisor.data.logs ? { logs: supervisor.data.logs } : {}),
+    ...(supervisor.data.audit ? { audit: supervisor.data.audit } : {}),
     ...(supervisor.data.cluster ? { cluster: supervisor.data.cluster } : {}),
     servers: [...entries].map(([id, entry]) => definitionOf(id, entry, supervisor.data.health, provenances.get(id), supervisor.data.era)),
     ignored,
     warnings: context.warnings,
   };
+}
+
+/** A role of docs/operations.md, weakest first: `viewer` reads, `operator` also commands and calls tools, `admin` also registers and removes servers. */
+export type Role = 'viewer' | 'operator' | 'admin';
+
+/** One API token of `supervisor.tokens`: exactly one of `token` and `sha256` is set. */
+export interface TokenConfig {
+  /** Who holds it, as the audit trail names them. */
+  name: string;
+  /** What it may do. */
+  role: Role;
+  /** The token in clear. */
+  token?: string;
+  /** The token's sha256 in hex. */
+  sha256?: string;
+}
+
+/** `supervisor.logs`: server output kept in files; every field has a default. */
+export interface LogFilesConfig {
+  /** False keeps only the in-memory ring; default true. */
+  enabled?: boolean;
+  /** Relative to the config file's directory; default `logs`. */
+  dir?: string;
+  /** A file is rotated at this size (bytes); default 10 MiB. */
+  maxSizeBytes?: number;
+  /** Files older than this are deleted (days); default 14. */
+  maxAgeDays?: number;
+  /** At most this many rotated files per server; default 20. */
+  maxFiles?: number;
+}
+
+/** `supervisor.audit`: the audit trail's file; every field has a default. */
+export interface AuditConfig {
+  /** False keeps only the in-memory ring; default true. */
+  enabled?: boolean;
+  /** Relative to the config file's directory; default `audit/audit.log`. */
+  file?: string;
+  /** Rotated at this size (bytes); default 10 MiB. */
+  maxSizeBytes?: number;
+  /** Rotated files kept; default 20. */
+  maxFiles?: number;
 }
 
 /** Cluster mode as a config's `supervisor.cluster` gives it. */
@@ -247,7 +297,7 @@ function definitionOf(
 
 function targetOf(entry: ServerEntry, defaultEra?: EraPreference): ServerTarget {
   const era = entry.era ?? defaultEra;
-  const policy = { restart: entry.restart, minUptimeMs: entry.minUptimeMs, ...(era ? { era } : {}) };
+  const policy = { restart: entry.restart, minUptimeMs: entry.minUptimeMs, ...(entry.limits ? { limits: entry.limits } : {}), ...(era ? { era } : {}) };
   if (entry.type === 'stdio') return { type: 'stdio', command: entry.command, args: entry.args, env: entry.env, cwd: entry.cwd, ...policy };
   const launch = entry.command === undefined ? undefined : { command: entry.command, args: entry.args ?? [], env: entry.env, cwd: entry.cwd };
   return { type: entry.type, url: entry.url, headers: entry.headers, ...(launch ? { launch } : {}), ...policy };

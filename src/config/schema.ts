@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 const positiveMs = z.number().int().positive();
@@ -62,11 +63,30 @@ const ignoredServerFields = {
 
 const stringRecord = z.record(z.string(), z.string());
 
+const positiveNumber = z.number({ error: 'must be a positive number' }).positive('must be a positive number').finite('must be a positive number');
+
+/**
+ * `limits` of a server the supervisor starts: a process group over a limit for `forSeconds` is
+ * restarted through the reconnect path (docs/operations.md).
+ */
+const limitsSchema = z
+  .object({
+    /** Resident memory of the whole process group (bytes). */
+    maxMemoryBytes: positiveNumber.optional(),
+    /** CPU time per wall-clock second of the whole group (1 = one core busy). */
+    maxCpuRatio: positiveNumber.optional(),
+    /** How long a limit must be exceeded before the restart (seconds); default 30. */
+    forSeconds: positiveNumber.optional(),
+  })
+  .strict();
+
 /** How a server process the supervisor starts is kept (stdio servers, launched HTTP servers). */
 const processPolicyFields = {
   restart: z.enum(['on-failure', 'never']).optional(),
   minUptimeMs: z.number().int().min(0).optional(),
+  limits: limitsSchema.optional(),
 };
+
 
 const stdioServerSchema = z
   .object({
@@ -166,6 +186,69 @@ const clusterSchema = z
   })
   .strict();
 
+/** The roles of docs/operations.md, weakest first: each may do what the one before it may. */
+export const ROLES = ['viewer', 'operator', 'admin'] as const;
+
+const sha256Hex = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex digits (the sha256 of the token)');
+
+/** One API token: a name for the audit trail, a role, and the token in clear or as its sha256. */
+const tokenSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'letters, digits, ".", "_", "@" or "-" (at most 64)'),
+    role: z.enum(ROLES, { error: `must be one of ${ROLES.join(', ')}` }),
+    /** The token itself (use `${VAR}`). */
+    token: z.string().min(16, 'a token must be at least 16 characters').optional(),
+    /** The token's sha256 in hex (`printf %s "$TOKEN" | sha256sum`), so the config holds no secret. */
+    sha256: sha256Hex.optional(),
+  })
+  .strict()
+  .refine((entry) => (entry.token === undefined) !== (entry.sha256 === undefined), { error: 'give exactly one of "token" and "sha256"' });
+
+const tokensSchema = z.array(tokenSchema).superRefine((tokens, context) => {
+  const names = new Map<string, number>();
+  const secrets = new Map<string, number>();
+  tokens.forEach((entry, index) => {
+    const earlier = names.get(entry.name);
+    if (earlier !== undefined) context.addIssue({ code: 'custom', path: [index, 'name'], message: `duplicate token name "${entry.name}" (also at tokens.${earlier})` });
+    else names.set(entry.name, index);
+    const secret = entry.sha256?.toLowerCase() ?? (entry.token !== undefined ? createHash('sha256').update(entry.token).digest('hex') : undefined);
+    if (secret === undefined) return;
+    const same = secrets.get(secret);
+    if (same !== undefined) context.addIssue({ code: 'custom', path: [index], message: `duplicate token: the same token as tokens.${same}` });
+    else secrets.set(secret, index);
+  });
+});
+
+/** `supervisor.logs`: server output kept in files, `<dir>/<id>/<date>.log` (docs/operations.md). */
+const logFilesSchema = z
+  .object({
+    /** Default true in the service; false keeps only the in-memory ring. */
+    enabled: z.boolean().optional(),
+    /** Relative to the config file's directory; default `logs`. */
+    dir: z.string().min(1).optional(),
+    /** A file is rotated at this size (bytes); default 10 MiB. */
+    maxSizeBytes: z.number().int().positive().optional(),
+    /** Files older than this are deleted (days); default 14. */
+    maxAgeDays: positiveNumber.optional(),
+    /** At most this many rotated files per server; default 20. */
+    maxFiles: z.number().int().positive().optional(),
+  })
+  .strict();
+
+/** `supervisor.audit`: the operation log (JSON lines) of every state-changing request. */
+const auditSchema = z
+  .object({
+    /** Default true in the service; false keeps only the in-memory ring. */
+    enabled: z.boolean().optional(),
+    /** Relative to the config file's directory; default `audit/audit.log`. */
+    file: z.string().min(1).optional(),
+    /** Rotated at this size (bytes); default 10 MiB. */
+    maxSizeBytes: z.number().int().positive().optional(),
+    /** Rotated files kept; default 20. */
+    maxFiles: z.number().int().positive().optional(),
+  })
+  .strict();
+
 /** The `supervisor` section: settings for the whole fleet. */
 export const supervisorSchema = z
   .object({
@@ -175,6 +258,12 @@ export const supervisorSchema = z
     era: eraSchema.optional(),
     /** Bearer token for the HTTP API; `--token` and MCP_SUPERVISOR_TOKEN take precedence. Use `${VAR}`. */
     token: z.string().min(1, 'token must not be empty').optional(),
+    /** Several API tokens, each with a role (docs/operations.md); `token` alone is one `admin` token. */
+    tokens: tokensSchema.optional(),
+    /** Server output in files with rotation and retention. */
+    logs: logFilesSchema.optional(),
+    /** The audit trail's file and rotation. */
+    audit: auditSchema.optional(),
     /** Cluster mode: the fleet is shared with other instances through etcd. */
     cluster: clusterSchema.optional(),
   })

@@ -30,6 +30,18 @@ export interface ProcessPolicy {
   restart?: RestartPolicy;
   /** A process that dies sooner than this after starting counts toward flap quarantine (PM2's min_uptime). */
   minUptimeMs?: number;
+  /** Resource limits of the process group; a group over one for `forSeconds` is restarted. */
+  limits?: ResourceLimits;
+}
+
+/** PM2's `max_memory_restart`, for memory and CPU: what a server's process group may use. */
+export interface ResourceLimits {
+  /** Resident memory of the whole process group (bytes). */
+  maxMemoryBytes?: number;
+  /** CPU time per wall-clock second of the whole group (1 = one core busy). */
+  maxCpuRatio?: number;
+  /** How long a limit must be exceeded before the restart (seconds); default 30. */
+  forSeconds?: number;
 }
 
 /** PM2's default `min_uptime`. */

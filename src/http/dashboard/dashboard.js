@@ -126,6 +126,21 @@
 
   const actorPath = (id) => `/actors/${encodeURIComponent(id)}`;
 
+  // The page's other scripts (inlined after this one, each its own closure) reach the API and
+  // follow the selection through this one object; they never touch this file's state.
+  const selectListeners = new Set();
+  const startListeners = new Set();
+  window.mcpDashboard = Object.freeze({
+    api,
+    apiJson,
+    actorPath,
+    selected: () => selected,
+    /** `listener(id | null)` after each change of the selected actor. */
+    onSelect: (listener) => selectListeners.add(listener),
+    /** `listener()` each time the page (re)loads the fleet, after a token was given. */
+    onStart: (listener) => startListeners.add(listener),
+  });
+
   // ---------------------------------------------------------------------------------------------
   // token
 
@@ -173,6 +188,7 @@
     $('sign-out').hidden = !token();
     needsFullLoad = true;
     openStream();
+    for (const listener of startListeners) listener();
   }
 
   /**
@@ -1155,6 +1171,7 @@
       entry.card.querySelector('.open-chart').setAttribute('aria-expanded', String(entry.id === id));
     }
     renderDetail();
+    if (previous !== id) for (const listener of selectListeners) listener(id);
     if (id) {
       if (chart.status === 'unloaded') void loadStatechart();
       const entry = actors.get(id);

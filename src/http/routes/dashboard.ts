@@ -15,11 +15,17 @@ export interface DashboardOptions {
   statechartsDir?: string;
 }
 
+/**
+ * The page's scripts, in order: `dashboard.js` first (it defines `window.mcpDashboard`), then each
+ * feature that builds on it. They are inlined as one script, so one CSP hash covers them.
+ */
+const SCRIPTS = ['dashboard.js'];
+
 /** The page with its stylesheet and script inlined: one response, and the only one served without a token. */
 function renderPage(): { html: string; scriptHash: string } {
   const read = (name: string): string => readFileSync(join(ASSETS, name), 'utf8');
   // The HTML parser turns CR LF into LF before the browser hashes the script; do it first.
-  const script = read('dashboard.js').replace(/\r\n?/g, '\n');
+  const script = SCRIPTS.map(read).join('\n').replace(/\r\n?/g, '\n');
   // Neither may close its element early; the assets are ours, so this only guards against accidents.
   const style = read('dashboard.css').replaceAll('</', '<\\/');
   const safeScript = script.replaceAll('</script', '<\\/script');
