@@ -204,20 +204,29 @@ const tokenSchema = z
   .strict()
   .refine((entry) => (entry.token === undefined) !== (entry.sha256 === undefined), { error: 'give exactly one of "token" and "sha256"' });
 
-const tokensSchema = z.array(tokenSchema).superRefine((tokens, context) => {
-  const names = new Map<string, number>();
-  const secrets = new Map<string, number>();
-  tokens.forEach((entry, index) => {
-    const earlier = names.get(entry.name);
-    if (earlier !== undefined) context.addIssue({ code: 'custom', path: [index, 'name'], message: `duplicate token name "${entry.name}" (also at tokens.${earlier})` });
-    else names.set(entry.name, index);
-    const secret = entry.sha256?.toLowerCase() ?? (entry.token !== undefined ? createHash('sha256').update(entry.token).digest('hex') : undefined);
-    if (secret === undefined) return;
-    const same = secrets.get(secret);
-    if (same !== undefined) context.addIssue({ code: 'custom', path: [index], message: `duplicate token: the same token as tokens.${same}` });
-    else secrets.set(secret, index);
-  });
-});
+/** Duplicates are named even when other tokens are invalid, so that `--check` lists every problem at once. */
+const tokensSchema = z.array(tokenSchema).superRefine(
+  (tokens, context) => {
+    const names = new Map<string, number>();
+    const secrets = new Map<string, number>();
+    (tokens as unknown[]).forEach((value, index) => {
+      if (typeof value !== 'object' || value === null) return;
+      const entry = value as { name?: unknown; token?: unknown; sha256?: unknown };
+      if (typeof entry.name === 'string') {
+        const earlier = names.get(entry.name);
+        if (earlier !== undefined) context.addIssue({ code: 'custom', path: [index, 'name'], message: `duplicate token name "${entry.name}" (also at tokens.${earlier})` });
+        else names.set(entry.name, index);
+      }
+      const secret =
+        typeof entry.sha256 === 'string' ? entry.sha256.toLowerCase() : typeof entry.token === 'string' ? createHash('sha256').update(entry.token).digest('hex') : undefined;
+      if (secret === undefined) return;
+      const same = secrets.get(secret);
+      if (same !== undefined) context.addIssue({ code: 'custom', path: [index], message: `duplicate token: the same token as tokens.${same}` });
+      else secrets.set(secret, index);
+    });
+  },
+  { when: (payload) => Array.isArray(payload.value) },
+);
 
 /** `supervisor.logs`: server output kept in files, `<dir>/<id>/<date>.log` (docs/operations.md). */
 const logFilesSchema = z

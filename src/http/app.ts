@@ -1,7 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Hook } from '@hono/zod-openapi';
 import type { Env } from 'hono';
-import { bearerAuth } from './auth.js';
+import { bearerAuth, tokenSetOf } from './auth.js';
 import type { AppDeps } from './deps.js';
 import { ApiError, toErrorResponse } from './errors.js';
 import { forwardToOwner } from './forward.js';
@@ -12,6 +12,7 @@ import { docsRoutes, isDocsPath } from './routes/docs.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { whoamiRoutes } from './routes/whoami.js';
 
 /** Validation failures become one 400 that names every bad field. */
 const defaultHook: Hook<unknown, Env, string, unknown> = (result) => {
@@ -49,8 +50,9 @@ export function createApp(deps: AppDeps) {
   // may it ask (token), may it ask that much (fleet size, media type, body size, JSON depth).
   const limits = resolveLimits(deps.limits);
   app.use('*', localOnly({ host: deps.host, port: deps.port, allowedHosts: deps.allowedHosts }));
-  if (deps.token) {
-    const auth = bearerAuth(deps.token);
+  const tokens = tokenSetOf(deps);
+  if (tokens.size > 0) {
+    const auth = bearerAuth(tokens);
     // The dashboard and docs pages hold no data: they load without a token and ask for one.
     const page = (path: string) => path === '/' || isDocsPath(path);
     const open = (path: string, method: string) => path === '/health' || (page(path) && (method === 'GET' || method === 'HEAD'));
@@ -67,13 +69,14 @@ export function createApp(deps: AppDeps) {
   app.route('/health', healthRoutes(deps, defaultHook));
   app.route('/metrics', metricsRoutes(deps, defaultHook));
   app.route('/events', eventRoutes(deps, defaultHook, streams));
+  app.route('/whoami', whoamiRoutes(defaultHook));
   app.route('/', dashboardRoutes());
   app.route('/', docsRoutes());
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'mcp-supervisor', version: deps.version ?? '0.0.0', description: 'Every MCP connection actor, its health and its commands.' },
-    security: deps.token ? [{ bearer: [] }] : [],
+    security: tokens.size > 0 ? [{ bearer: [] }] : [],
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   return app;

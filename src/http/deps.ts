@@ -1,4 +1,5 @@
 import type { Logger } from '../observe/logger.js';
+import type { TokenSpec } from '../observe/tokens.js';
 import type { ConfigPersistence } from '../config/store.js';
 import type { MetricsSource } from '../observe/metrics.js';
 import type { Supervisor } from '../fleet/supervisor.js';
@@ -48,8 +49,13 @@ export interface AppDeps {
   metrics?: MetricsSource;
   /** How `/events` streams (history, buffers, keep-alive). */
   eventStream?: EventStreamOptions;
-  /** When set, every route but `/health` requires `Authorization: Bearer <token>`. */
+  /** When set, every route but `/health` requires `Authorization: Bearer <token>`: an `admin` token named "default". */
   token?: string;
+  /**
+   * API tokens with roles (docs/operations.md): with any, every route but `/health` and the pages
+   * requires one, and a token's role decides what it may do (403 `forbidden_role` beyond it).
+   */
+  tokens?: readonly TokenSpec[];
   /** Where failed requests are logged (500s as errors, other 5xx at debug); default none. */
   logger?: Logger;
   /** The version `/openapi.json` reports; default `0.0.0`. */

@@ -9,6 +9,8 @@ import type { ServerTarget } from '../core/target.js';
 import { publicTarget } from '../fleet/detail.js';
 import { maskUrls } from '../core/secrets.js';
 import { bearerOf, HostPolicy, tokenMatcher } from './local-access.js';
+import { TokenSet } from './tokens.js';
+import type { TokenSpec } from './tokens.js';
 
 /** Options of {@link startInspector}; every field has a default. */
 export interface StartInspectorOptions {
@@ -25,6 +27,8 @@ export interface StartInspectorOptions {
    * refused with 401 and nothing is sent.
    */
   token?: string;
+  /** The API's tokens with roles: any of them (every role may read) opens a browser's WebSocket, as `token` does. */
+  tokens?: readonly TokenSpec[];
   /**
    * Further names the bridge answers to besides its own address, `localhost`, `127.0.0.1` and
    * `[::1]` (`name` or `name:port`). Other `Host`s get 403, and so do WebSocket upgrades whose
@@ -70,9 +74,11 @@ export async function startInspector(options: StartInspectorOptions = {}): Promi
   const inspectorUrl = options.inspectorUrl ?? 'https://stately.ai/inspect';
   const key = randomBytes(16).toString('hex');
   const isKey = tokenMatcher(key);
-  // With a token, browsers may present it or this key (the one the printed URL carries).
-  const accessKey = options.token === undefined ? undefined : randomBytes(16).toString('base64url');
-  const isAccess = options.token === undefined ? undefined : [tokenMatcher(options.token), tokenMatcher(accessKey!)];
+  // With tokens, browsers may present one or this key (the one the printed URL carries).
+  const tokens = TokenSet.of(options.token, options.tokens);
+  const accessKey = tokens.size === 0 ? undefined : randomBytes(16).toString('base64url');
+  const isAccess =
+    accessKey === undefined ? undefined : [(presented: string | undefined) => tokens.identify(presented) !== undefined, tokenMatcher(accessKey)];
   let policy = new HostPolicy({ host, allowedHosts: options.allowedHosts });
 
   const actors = new Map<string, string>();

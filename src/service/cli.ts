@@ -138,8 +138,9 @@ async function run(options: Options): Promise<number> {
       // Loaded only when asked for: it pulls in a WebSocket stack.
       const { startInspector } = await import('../observe/inspector.js');
       // The bridge needs the API's token too (a config file's, when no flag or variable gives one).
-      const token = options.token ?? (await loadConfigFile(options.config)).token;
-      inspector = await startInspector({ host: options.host, port: options.inspectPort, token, allowedHosts: options.allowedHosts });
+      const config = await loadConfigFile(options.config);
+      const token = options.token ?? config.token;
+      inspector = await startInspector({ host: options.host, port: options.inspectPort, token, tokens: config.tokens, allowedHosts: options.allowedHosts });
     }
     service = await startService({
       configPath: options.config,

@@ -170,6 +170,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       persistence,
       metrics,
       token,
+      ...(config.tokens ? { tokens: config.tokens } : {}),
       logger,
       version: packageVersion(),
       host,
@@ -228,7 +229,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     port,
     supervisor,
     app,
-    requiresToken: token !== undefined,
+    requiresToken: token !== undefined || (config.tokens?.length ?? 0) > 0,
     close: () => (closing ??= shutdown()),
   };
 }

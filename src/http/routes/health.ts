@@ -5,7 +5,8 @@ import { CONNECTION_STATES } from '../../core/states.js';
 import type { ConnectionState } from '../../core/states.js';
 import type { Supervisor } from '../../fleet/supervisor.js';
 import type { AppDeps } from '../deps.js';
-import { bearerOf, tokenMatcher } from '../../observe/local-access.js';
+import { bearerOf } from '../../observe/local-access.js';
+import { tokenSetOf } from '../auth.js';
 
 const SERVING: ReadonlySet<ConnectionState> = new Set(['healthy', 'degraded']);
 
@@ -92,7 +93,7 @@ function requiredOf(supervisor: Supervisor, id: string): boolean {
  */
 export function healthRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, string, unknown>) {
   const app = new OpenAPIHono({ defaultHook });
-  const matches = deps.token ? tokenMatcher(deps.token) : undefined;
+  const tokens = tokenSetOf(deps);
   const body = (description: string) => ({ content: { 'application/json': { schema: HealthSchema } }, description });
 
   app.openapi(
@@ -110,7 +111,7 @@ export function healthRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, stri
       },
     }),
     (c) => {
-      const withMessages = matches !== undefined && matches(bearerOf(c.req.header('authorization')));
+      const withMessages = tokens.size > 0 && tokens.identify(bearerOf(c.req.header('authorization'))) !== undefined;
       const fleet = fleetHealth(deps.supervisor, withMessages);
       // The registry's state is shown, never judged: an instance that lost etcd still serves what it holds.
       const health: Health = deps.cluster ? { ...fleet, cluster: { instance: deps.cluster.instance, status: deps.cluster.status } } : fleet;
