@@ -11,6 +11,9 @@
  *   (a tool call that times out is only recorded: tools may legitimately run long).
  * - `method-not-found`: the server answered `-32601`; it is alive, just lacks the method.
  * - `transient`: anything else worth retrying with backoff.
+ * - `resource`: the server's process group stayed over a configured resource limit (memory, CPU)
+ *   for `forSeconds`; the supervisor condemned the session. Treated like `transient`: torn down
+ *   and reconnected with the usual backoff.
  */
 export type ErrorKind =
   | 'permanent'
@@ -18,7 +21,8 @@ export type ErrorKind =
   | 'session-expired'
   | 'timeout'
   | 'method-not-found'
-  | 'transient';
+  | 'transient'
+  | 'resource';
 
 /**
  * A failure with its {@link ErrorKind}: what every transport's exceptions are mapped onto, what

@@ -13,7 +13,14 @@ export class ProcessSampling {
   private timer: NodeJS.Timeout | undefined;
   private readonly lastSamples = new Map<number, ProcessSample>();
 
-  constructor(private readonly processes: ProcessRegistry) {}
+  constructor(
+    private readonly processes: ProcessRegistry,
+    /**
+     * Told of every sample (the resource watch); `cpuRatio` is null for a process's first sample,
+     * which averages since it started rather than over an interval.
+     */
+    private readonly onSample?: (id: string, pid: number, reading: { at: number; rssBytes: number; cpuRatio: number | null }) => void,
+  ) {}
 
   /** Samples every `intervalMs`; 0, or a platform without /proc, turns sampling off. */
   start(intervalMs: number): void {
@@ -30,10 +37,13 @@ export class ProcessSampling {
     const seen = new Set<number>();
     for (const { id, pid } of this.processes.running()) {
       seen.add(pid);
-      const sample = sampleProcess(pid, this.lastSamples.get(pid), now, { group: true });
+      const previous = this.lastSamples.get(pid);
+      const sample = sampleProcess(pid, previous, now, { group: true });
       if (!sample) continue;
       this.lastSamples.set(pid, sample);
       this.processes.recordSample(id, pid, { cpuRatio: sample.cpuRatio, rssBytes: sample.rssBytes });
+      const interval = previous !== undefined && previous.startTicks === sample.startTicks && now > previous.at;
+      this.onSample?.(id, pid, { at: now, rssBytes: sample.rssBytes, cpuRatio: interval ? sample.cpuRatio : null });
     }
     for (const pid of this.lastSamples.keys()) if (!seen.has(pid)) this.lastSamples.delete(pid);
   }

@@ -7,6 +7,10 @@ import type { ConnectionSnapshot } from '../machines/connection.machine.js';
 import type { SupervisorContext } from '../machines/supervisor.machine.js';
 import { EMPTY_QUALITY } from '../core/quality/index.js';
 import type { ServerDefinition } from '../config/load.js';
+import type { ResourceFacts } from './resource-limits.js';
+
+/** A server's process facts in its view: the process registry's, plus limits and memory trend from the resource watch. */
+export type ProcessView = ProcessFacts & ResourceFacts;
 
 /** What one connection looks like from outside (`/actors`, `supervisor.views()`). */
 export interface ActorView {
@@ -33,7 +37,7 @@ export interface ActorView {
   /** Whether it is queued for a reconnect slot from the supervisor right now. */
   waitingForSlot: boolean;
   /** For servers the supervisor runs as processes (stdio, launched HTTP). */
-  process?: ProcessFacts;
+  process?: ProcessView;
   /** `true` for a disabled server: listed as `stopped`, never started until `start` enables it. */
   disabled?: boolean;
   /** In cluster mode: the instance that supervises it (docs/cluster.md). */
@@ -41,7 +45,7 @@ export interface ActorView {
 }
 
 /** Builds the view of one connection from its snapshot and the supervisor's context. */
-export function viewOf(id: string, snapshot: ConnectionSnapshot, supervisor: SupervisorContext, process: ProcessFacts | undefined, now = Date.now()): ActorView {
+export function viewOf(id: string, snapshot: ConnectionSnapshot, supervisor: SupervisorContext, process: ProcessView | undefined, now = Date.now()): ActorView {
   const { context } = snapshot;
   const until = supervisor.quarantine.get(id)?.until;
   return {

@@ -35,6 +35,23 @@ export const ActorViewSchema = z
         lastExit: z.object({ code: z.number().nullable(), signal: z.string().nullable(), at: z.number() }).nullable(),
         cpuRatio: z.number().nullable().openapi({ description: 'CPU seconds per wall second over the last sample (1 = one core)' }),
         rssBytes: z.number().nullable(),
+        limits: z
+          .object({ maxMemoryBytes: z.number().optional(), maxCpuRatio: z.number().optional(), forSeconds: z.number() })
+          .optional()
+          .openapi({ description: 'the configured resource limits (forSeconds filled in); absent without limits' }),
+        overLimit: z
+          .array(z.object({ resource: z.enum(['memory', 'cpu']), measured: z.number(), limit: z.number(), since: z.number() }))
+          .optional()
+          .openapi({ description: 'limits the process group is over now, since when (epoch ms): a restart follows after forSeconds; absent without limits' }),
+        resourceRestarts: z
+          .object({ memory: z.number(), cpu: z.number() })
+          .optional()
+          .openapi({ description: 'restarts for staying over a limit, by resource; absent without limits' }),
+        memoryGrowthBytesPerSecond: z.number().nullable().openapi({ description: 'least-squares slope of resident memory over the sampling window (bytes/s); null before enough samples' }),
+        memoryTrend: z
+          .object({ bytesPerSecond: z.number(), r2: z.number(), windowSeconds: z.number(), samples: z.number(), projectedLimitInSeconds: z.number().nullable() })
+          .nullable()
+          .openapi({ description: 'set while memory grows steadily (a leak trend), before any limit is hit: the pace, the fit, and the seconds left until maxMemoryBytes at that pace' }),
       })
       .optional()
       .openapi({ description: 'for servers the supervisor runs as processes' }),

@@ -97,7 +97,8 @@ export interface ConnectionContext {
 
 /**
  * What a connection actor accepts: operator commands (`start`, `stop`, `reconnect`, `probe`),
- * the supervisor's `slot.granted`, transport facts, and the outcomes of calls made through it.
+ * the supervisor's `slot.granted`, transport facts, the outcomes of calls made through it, and
+ * `resource.exceeded` from the fleet's resource watch.
  */
 export type ConnectionEvent =
   | { type: 'start' }
@@ -107,7 +108,21 @@ export type ConnectionEvent =
   | { type: 'slot.granted' }
   | SessionEvent
   | CallSucceeded
-  | { type: 'call.failed'; error: unknown; latencyMs?: number };
+  | { type: 'call.failed'; error: unknown; latencyMs?: number }
+  | ResourceExceeded;
+
+/**
+ * The server's process group stayed over a configured resource limit (the fleet's resource watch
+ * decides; the machine has no clock of its own for it): the session is torn down and reconnected
+ * with the usual backoff, `error` (kind `resource`) recorded as the reason. Only a serving
+ * connection takes it; in any other state the session is already going or not there yet.
+ */
+export interface ResourceExceeded {
+  /** The event's name. */
+  type: 'resource.exceeded';
+  /** Kind `resource`; its message names the limit and the measured value. */
+  error: ConnectionError;
+}
 
 /**
  * One or more tool calls answered. Calls answered in the same turn of the event loop may be
@@ -526,6 +541,8 @@ export const connectionMachine = setup({
           { actions: 'recordCallFailed' },
         ],
         reconnect: { target: 'reconnecting', actions: 'skipBackoff' },
+        // Like a lost transport, but the session is still open: `reconnecting` closes it first.
+        'resource.exceeded': { target: 'reconnecting', actions: 'recordFailure' },
         stop: 'stopped',
       },
       states: {

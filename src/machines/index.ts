@@ -24,6 +24,7 @@ export type {
   ConnectionContext,
   ConnectionEmitted,
   CallSucceeded,
+  ResourceExceeded,
   ConnectionEvent,
   ConnectionInput,
   ConnectionMachine,
@@ -62,7 +63,7 @@ export type { BackoffSettings, ConnectionSettings, HealthSettings } from '../cor
 export { ConnectionError, errorKindOf } from '../core/errors.js';
 export type { ErrorKind } from '../core/errors.js';
 export type { EraPreference, McpSession, ProbeKind, ProtocolEra, SessionEvent, TransportKind } from '../core/session.js';
-export type { EraPolicy, InProcessServer, ProcessParams, ProcessPolicy, RestartPolicy, ServerTarget } from '../core/target.js';
+export type { EraPolicy, InProcessServer, ProcessParams, ProcessPolicy, ResourceLimits, RestartPolicy, ServerTarget } from '../core/target.js';
 export { admit, compareRequests, defaultReservedSlots } from '../core/policy/admission.js';
 export type { AdmissionInput, SlotRequest } from '../core/policy/admission.js';
 export { fullJitterDelay } from '../core/policy/backoff.js';

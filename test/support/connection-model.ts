@@ -75,7 +75,7 @@ export function modelInput(supervised: boolean): ConnectionInput {
   return { id: supervised ? 'model-supervised' : 'model', transport: 'memory', settings: MODEL_SETTINGS, supervised, seed: 7 };
 }
 
-const ERROR_KINDS: readonly ErrorKind[] = ['permanent', 'closed', 'session-expired', 'timeout', 'method-not-found', 'transient'];
+const ERROR_KINDS: readonly ErrorKind[] = ['permanent', 'closed', 'session-expired', 'timeout', 'method-not-found', 'transient', 'resource'];
 const ERRORS: readonly ConnectionError[] = ERROR_KINDS.map((kind) => new ConnectionError(kind, `${kind} failure`));
 
 const FAST_MS = 1;
@@ -99,6 +99,7 @@ const USER_EVENTS: Record<string, readonly ModelEvent[]> = {
     { type: 'call.succeeded', latencyMs: SLOW_MS },
   ],
   'call.failed': ERRORS.map((error) => ({ type: 'call.failed', error, latencyMs: 5 })),
+  'resource.exceeded': [{ type: 'resource.exceeded', error: new ConnectionError('resource', 'memory over limit') }],
 };
 
 /** Outputs each invoked actor may finish with. */

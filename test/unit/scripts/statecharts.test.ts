@@ -158,6 +158,7 @@ describe('toMermaid', () => {
       'session.expired': true,
       'call.succeeded': true,
       'call.failed': true,
+      'resource.exceeded': true,
     };
     // …and every event any state node handles, read from the machine itself.
     const handled = new Set<string>();

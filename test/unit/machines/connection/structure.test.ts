@@ -66,6 +66,7 @@ const EXPECTED_TRANSITIONS = [
   'serving · call.failed [isSessionExpired] → reconnecting / recordCallFailed, recordSessionExpired',
   'serving · call.failed → (stay) / recordCallFailed',
   'serving · reconnect → reconnecting / skipBackoff',
+  'serving · resource.exceeded → reconnecting / recordFailure',
   'serving · stop → stopped',
   'serving.healthy · after(resetAfter) → (stay) / resetAttempts',
   'serving.healthy.idle · probe → serving.healthy.probing',
