@@ -50,6 +50,11 @@ const config: KnipConfig = {
     'fixtures/**/*.{ts,mjs}',
     'examples/**/*.mjs',
   ],
+  ignoreBinaries: [
+    // util-linux (essential on Debian): test/e2e/log-files.test.ts runs the service under
+    // `prlimit --fsize` so that writing its log files really fails (EFBIG), as on a full disk.
+    'prlimit',
+  ],
   ignoreDependencies: [
     // Used by path, which knip cannot see: the tests and examples/embed.mjs spawn
     // node_modules/@modelcontextprotocol/server-everything/dist/index.js (located with

@@ -12,6 +12,17 @@ export interface LogLine {
 export type LogListener = (line: LogLine) => void;
 
 /**
+ * Where a fleet's server output also goes besides each server's ring, e.g. files
+ * (`CreateSupervisorOptions.logSink`). Lines arrive redacted, as the ring keeps them.
+ */
+export interface LogSink {
+  /** Called once per server, when its ring is made: the listener is told of each of its lines. */
+  open(id: string): LogListener;
+  /** Called when the server leaves the fleet. */
+  close(id: string): void;
+}
+
+/**
  * Keeps the last `capacity` lines a child wrote. Reading the stream eagerly into a bounded ring
  * means a chatty server never blocks on a full pipe, and never grows our memory without bound:
  * at most `capacity` lines of at most `maxLineLength` characters, plus one unfinished line of
