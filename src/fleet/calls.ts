@@ -1,12 +1,17 @@
 import { performance } from 'node:perf_hooks';
 import type { Subscription } from 'xstate';
-import type { CallToolResult, Tool } from '@modelcontextprotocol/client';
+import type { CallToolRequest, CallToolResult, Tool } from '@modelcontextprotocol/client';
 import { toConnectionError } from '../runtime/classify.js';
 import { ConnectionLostError, NotConnectedError } from '../core/errors.js';
 import { connectionStateOf } from '../machines/connection.machine.js';
 import type { ConnectionActorRef } from '../machines/connection.machine.js';
 import type { ConnectionState } from '../core/states.js';
 import type { McpSession } from '../core/session.js';
+import { TRACEPARENT_META_KEY, TRACESTATE_META_KEY } from '@modelcontextprotocol/client';
+import { SPAN_ATTRIBUTES as A } from '../core/trace-context.js';
+import type { TraceContext, Tracing } from '../core/trace-context.js';
+import { networkTransportOf } from '../runtime/spans.js';
+import { callOutcomeOf } from './call-outcome.js';
 
 /** Options of one call through a connection. */
 export interface CallToolOptions {
@@ -14,6 +19,13 @@ export interface CallToolOptions {
   timeoutMs?: number;
   /** Aborts the call: it rejects, and the request is cancelled on the server. */
   signal?: AbortSignal;
+  /**
+   * The caller's W3C trace context (e.g. the `traceparent` header of a proxied call). With tracing
+   * on, the call's span continues it and the server gets the span's own context; without, the
+   * server gets this one, as given. It travels in the request's `params._meta` (and as headers
+   * over Streamable HTTP). `listTools` ignores it.
+   */
+  traceContext?: TraceContext;
 }
 
 const LIVE_STATES: ReadonlySet<ConnectionState> = new Set(['healthy', 'degraded']);
@@ -40,6 +52,8 @@ export class ConnectionCalls {
     readonly id: string,
     /** The deadline of a call that sets none (ms): the server's configured `timeout`. */
     private readonly defaultTimeoutMs?: number,
+    /** Where each tool call's span goes; none when unset. */
+    private readonly tracing?: Tracing,
   ) {
     this.subscription = ref.subscribe((snapshot) => {
       if (this.pending.size === 0) return;
@@ -55,7 +69,42 @@ export class ConnectionCalls {
   }
 
   callTool(name: string, args: Record<string, unknown> = {}, options?: CallToolOptions): Promise<CallToolResult> {
-    return this.run((session, signal) => session.callTool({ name, arguments: args }, { signal, timeoutMs: options?.timeoutMs ?? this.defaultTimeoutMs }), options);
+    if (this.tracing) return this.tracedCall(this.tracing, name, args, options);
+    return this.call(name, args, options, options?.traceContext);
+  }
+
+  /** The call itself; `trace` goes to the server in the request's `_meta`. */
+  private call(name: string, args: Record<string, unknown>, options: CallToolOptions | undefined, trace: TraceContext | undefined): Promise<CallToolResult> {
+    return this.run((session, signal) => session.callTool(toolParams(name, args, trace), { signal, timeoutMs: options?.timeoutMs ?? this.defaultTimeoutMs }), options);
+  }
+
+  /**
+   * A call under its own client span (`tools/call <name>`): a child of the caller's context, and
+   * the parent of whatever the server records, whose request carries the span's context.
+   */
+  private async tracedCall(tracing: Tracing, name: string, args: Record<string, unknown>, options: CallToolOptions | undefined): Promise<CallToolResult> {
+    const { transport, session } = this.ref.getSnapshot().context;
+    const span = tracing.startSpan(
+      `tools/call ${name}`,
+      {
+        [A.serverId]: this.id,
+        [A.transport]: transport,
+        [A.networkTransport]: networkTransportOf(transport),
+        [A.era]: session?.era,
+        [A.method]: 'tools/call',
+        [A.toolName]: name,
+        [A.operation]: 'execute_tool',
+      },
+      options?.traceContext,
+    );
+    try {
+      const result = await this.call(name, args, options, span.traceContext());
+      span.end(result.isError ? 'tool_error' : 'ok');
+      return result;
+    } catch (error) {
+      span.end(callOutcomeOf(error), error);
+      throw error;
+    }
   }
 
   dispose(): void {
@@ -119,4 +168,12 @@ export class ConnectionCalls {
       this.pending.delete(onLost);
     }
   }
+}
+
+/** A `tools/call` request's params, with the trace context in `_meta` when there is one (SEP-414 keys). */
+function toolParams(name: string, args: Record<string, unknown>, trace: TraceContext | undefined): CallToolRequest['params'] {
+  if (!trace) return { name, arguments: args };
+  const meta: Record<string, string> = { [TRACEPARENT_META_KEY]: trace.traceparent };
+  if (trace.tracestate) meta[TRACESTATE_META_KEY] = trace.tracestate;
+  return { name, arguments: args, _meta: meta };
 }

@@ -13,6 +13,7 @@ import type { ConnectionMachine, ConnectionSnapshot } from '../machines/connecti
 import type { ConnectionState } from '../core/states.js';
 import { resolveSettings } from '../core/settings.js';
 import type { ConnectionSettings } from '../core/settings.js';
+import type { Tracing } from '../core/trace-context.js';
 
 /** Options of {@link createConnection}. */
 export interface CreateConnectionOptions {
@@ -30,6 +31,8 @@ export interface CreateConnectionOptions {
   onTransition?: (change: StateChanged) => void;
   /** Forwarded to `createActor` (e.g. `@statelyai/inspect`'s `inspector.inspect`). */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** Where the spans of connects, probes and tool calls go; default none (nothing traced). */
+  tracing?: Tracing;
 }
 
 /** A connection entered a top-level state: the same fact, by the same name, as the supervisor's `state.changed`. */
@@ -77,7 +80,12 @@ export class ManagedConnection {
 
   constructor(private readonly options: CreateConnectionOptions) {
     this.id = options.id;
-    const logic = createConnectionLogic({ stderrOf: () => this.stderr, stdioTeardown: options.stdioTeardown, teardowns: this.teardowns });
+    const logic = createConnectionLogic({
+      stderrOf: () => this.stderr,
+      stdioTeardown: options.stdioTeardown,
+      teardowns: this.teardowns,
+      tracing: options.tracing,
+    });
     this.actor = createActor(logic, {
       systemId: options.id,
       inspect: options.inspect,
@@ -90,7 +98,7 @@ export class ManagedConnection {
       },
     });
     this.actor.subscribe((snapshot) => this.observe(snapshot));
-    this.calls = new ConnectionCalls(this.actor, options.id);
+    this.calls = new ConnectionCalls(this.actor, options.id, undefined, options.tracing);
     this.actor.start();
   }
 

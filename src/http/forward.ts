@@ -1,13 +1,14 @@
 import type { MiddlewareHandler } from 'hono';
 import type { Supervisor } from '../fleet/supervisor.js';
 import type { ClusterInfo } from './deps.js';
+import { requestIdOf } from './audit.js';
 import { ApiError } from './errors.js';
 
 /** Marks a request one instance forwarded to another: it is answered there, never forwarded again. */
 const FORWARDED_HEADER = 'x-mcp-supervisor-forwarded-by';
 
 /** Request headers that carry meaning to the owner; nothing else crosses (no cookies, no Host). */
-const FORWARDED_REQUEST_HEADERS = ['authorization', 'content-type', 'accept', 'last-event-id'];
+const FORWARDED_REQUEST_HEADERS = ['authorization', 'content-type', 'accept', 'last-event-id', 'traceparent', 'tracestate'];
 /** Response headers passed back as the owner sent them. */
 const FORWARDED_RESPONSE_HEADERS = ['content-type', 'cache-control', 'x-content-type-options', 'retry-after', 'www-authenticate', 'location'];
 
@@ -43,6 +44,9 @@ export function forwardToOwner(supervisor: Supervisor, cluster: ClusterInfo, tim
     if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new ApiError(502, 'owner_unreachable', `server "${id}" is supervised by another instance at a non-HTTP address`);
     target.search = new URL(c.req.url).search;
     const headers = new Headers({ [FORWARDED_HEADER]: cluster.instance });
+    // The owner's audit record carries the same request id as this instance's.
+    const requestId = requestIdOf(c);
+    if (requestId !== undefined) headers.set('x-request-id', requestId);
     for (const name of FORWARDED_REQUEST_HEADERS) {
       const value = c.req.header(name);
       if (value !== undefined) headers.set(name, value);

@@ -1,5 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/client';
 import { ConnectionError } from '../core/errors.js';
+import { validTraceContext } from '../core/trace-context.js';
+import type { TraceContext } from '../core/trace-context.js';
 import type { Supervisor } from '../fleet/supervisor.js';
 import { ApiError } from './errors.js';
 
@@ -59,4 +61,13 @@ export function unknownToolResult(result: CallToolResult, id: string, name: stri
 export function unknownToolError(error: unknown, id: string, name: string): unknown {
   const protocol = error instanceof ConnectionError && (error.kind === 'transient' || error.kind === 'method-not-found');
   return protocol && saysUnknown(error.message, name) ? unknownTool(id, name) : error;
+}
+
+/**
+ * The W3C trace context of a proxied call (its `traceparent` and `tracestate` headers), carried
+ * on to the server; none when there is no `traceparent` or it is malformed.
+ */
+export function callerTraceContext(headers: Headers): TraceContext | undefined {
+  const traceparent = headers.get('traceparent');
+  return traceparent === null ? undefined : validTraceContext(traceparent, headers.get('tracestate'));
 }

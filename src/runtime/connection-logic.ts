@@ -10,6 +10,8 @@ import { openSession } from './session.js';
 import type { StdioTeardownTimings } from './transports/stdio.js';
 import type { ProcessSupport } from './process/support.js';
 import type { PendingTeardowns } from './teardowns.js';
+import type { Tracing } from '../core/trace-context.js';
+import { endWith, recordEra, startConnectSpan, startProbeSpan } from './spans.js';
 
 export interface ConnectionLogicOptions {
   /** The stderr ring of each connection, by id; kept across attempts so logs survive restarts. */
@@ -20,6 +22,8 @@ export interface ConnectionLogicOptions {
   processSupportOf?: (id: string) => ProcessSupport;
   /** Told of every teardown (closing sessions, aborted attempts), so a graceful stop can wait for them all. */
   teardowns?: PendingTeardowns;
+  /** Where the spans of connects and probes go; none when unset. */
+  tracing?: Tracing;
 }
 
 /**
@@ -55,6 +59,7 @@ export function createConnectionLogic(options: ConnectionLogicOptions = {}) {
       connect: fromPromise<McpSession, ConnectInput>(async ({ input, signal }) => {
         if (!input.target) throw new ConnectionError('permanent', `connection "${input.id}" has no target to connect to`);
         await gates.get(input.id);
+        const span = startConnectSpan(options.tracing, input.id, input.target, input.attempt);
         const opening = openSession(input.target, {
           signal,
           stderr: stderrOf(input.id),
@@ -64,14 +69,15 @@ export function createConnectionLogic(options: ConnectionLogicOptions = {}) {
         });
         // An attempt aborted by the connect timeout closes what it started before it rejects.
         track(input.id, opening.catch(() => undefined));
-        const session = await opening;
+        const session = await endWith(span, opening, recordEra);
         sessionIds.set(session, input.id);
         return session;
       }),
       probe: fromPromise<ProbeResult, ProbeInput>(async ({ input, signal }) => {
         if (!input.session) throw new ConnectionError('closed', 'no session to probe');
         const started = performance.now();
-        await input.session.probe(input.kind, signal);
+        const span = startProbeSpan(options.tracing, sessionIds.get(input.session), input.session, input.kind);
+        await endWith(span, input.session.probe(input.kind, signal));
         return { latencyMs: roundMs(performance.now() - started) };
       }),
       closeSession: fromPromise<void, SessionInput>(async ({ input }) => {

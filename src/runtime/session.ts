@@ -9,6 +9,7 @@ import { PROBE_STRATEGIES } from './probes.js';
 import { NO_SDK_TIMEOUT } from './sdk-timeouts.js';
 import type { InProcessServer, ServerTarget } from '../core/target.js';
 import { StdioProcessTransport } from './transports/stdio.js';
+import { traceHeadersOf } from './spans.js';
 import { LogRing } from './log-ring.js';
 import { packageVersion } from './package-info.js';
 import { processEnded, waitForListening } from './process/launch.js';
@@ -335,6 +336,9 @@ class SdkSession implements McpSession {
         signal: options?.signal,
         timeout: options?.timeoutMs,
         maxTotalTimeout: options?.timeoutMs,
+        // Over Streamable HTTP (one POST per request) the trace context also travels as headers,
+        // for HTTP-level tracing in front of or inside the server (docs/operations.md, tracing).
+        headers: this.transport === 'streamable-http' ? traceHeadersOf(params._meta) : undefined,
       })) as CallToolResult;
     } catch (error) {
       throw this.classify(error);

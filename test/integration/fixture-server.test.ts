@@ -229,7 +229,7 @@ describe('fixture server over stdio', () => {
     const { client } = await connectStdio();
     expect(await echo(client, 'hello stdio')).toBe('hello stdio');
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['echo', 'exit', 'freeze', 'set_latency']);
+    expect(tools.map((t) => t.name).sort()).toEqual(['echo', 'echo_meta', 'exit', 'freeze', 'set_latency']);
   });
 
   it('set_latency delays ping replies', async () => {
