@@ -1,9 +1,7 @@
 // What each request needs and, when it changes state, what the audit trail calls it. One table
 // for both, so a route cannot be audited under one name and authorized under another.
 import type { Role } from '../config/load.js';
-
-/** The audited actions: every request that changes the fleet or reaches a server. */
-export type AuditAction = 'register' | 'remove' | 'reconnect' | 'stop' | 'start' | 'probe' | 'tool.call' | 'mcp.request' | 'other';
+import type { AuditAction } from '../observe/audit.js';
 
 /** What one request is: the role it needs, and for a state-changing one its action and target. */
 export interface RequestAccess {
@@ -43,6 +41,5 @@ export function accessOf(method: string, path: string): RequestAccess {
     if (parts.length === 3 && method === 'POST' && COMMANDS.has(parts[2]!)) return { role: 'operator', action: parts[2] as AuditAction, target };
     if (parts.length === 4 && method === 'POST' && parts[2] === 'tools') return { role: 'operator', action: 'tool.call', target, tool: decoded(parts[3]!) };
   }
-  if (parts[0] === 'mcp') return { role: 'operator', action: 'mcp.request', ...(parts[1] === undefined ? {} : { target: decoded(parts[1]) }) };
   return { role: 'admin', action: 'other' };
 }

@@ -1,12 +1,15 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Hook } from '@hono/zod-openapi';
-import type { Env } from 'hono';
+import type { Env, MiddlewareHandler } from 'hono';
+import { AuditTrail } from '../observe/audit.js';
+import { auditRequests, noteErrorCode } from './audit.js';
 import { bearerAuth, tokenSetOf } from './auth.js';
 import type { AppDeps } from './deps.js';
 import { ApiError, toErrorResponse } from './errors.js';
 import { forwardToOwner } from './forward.js';
 import { bodyLimits, fleetLimit, jsonBodies, localOnly, resolveLimits, StreamSlots } from './guards.js';
 import { actorRoutes } from './routes/actors.js';
+import { auditRoutes } from './routes/audit.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { docsRoutes, isDocsPath } from './routes/docs.js';
 import { eventRoutes } from './routes/events.js';
@@ -34,11 +37,14 @@ const defaultHook: Hook<unknown, Env, string, unknown> = (result) => {
  * serve({ fetch: app.fetch, port: 7411, hostname: '127.0.0.1' });
  * ```
  */
-export function createApp(deps: AppDeps) {
+export function createApp(appDeps: AppDeps) {
   const app = new OpenAPIHono({ defaultHook });
+  // Every app records its state-changing requests; without a trail given, in memory only.
+  const deps: AppDeps = appDeps.audit ? appDeps : { ...appDeps, audit: new AuditTrail() };
 
   app.onError((error, c) => {
     const { status, body } = toErrorResponse(error);
+    noteErrorCode(c, body.error.code);
     // 502/503/504 are answers about a server's state, not faults of ours.
     if (status === 500) deps.logger?.error({ err: error, path: c.req.path }, 'request failed');
     else if (status >= 500) deps.logger?.debug({ path: c.req.path, code: body.error.code }, body.error.message);
@@ -50,6 +56,8 @@ export function createApp(deps: AppDeps) {
   // may it ask (token), may it ask that much (fleet size, media type, body size, JSON depth).
   const limits = resolveLimits(deps.limits);
   app.use('*', localOnly({ host: deps.host, port: deps.port, allowedHosts: deps.allowedHosts }));
+  // Before the token check, so that refused requests are recorded too.
+  app.use('*', auditRequests(deps.audit!));
   const tokens = tokenSetOf(deps);
   if (tokens.size > 0) {
     const auth = bearerAuth(tokens);
@@ -64,12 +72,23 @@ export function createApp(deps: AppDeps) {
   // After the front door: a forwarded request has passed every check here, and passes them again at its owner.
   if (deps.cluster) app.use('/actors/*', forwardToOwner(deps.supervisor, deps.cluster));
   const streams = new StreamSlots(limits.maxEventClients);
+  // A HEAD of an event stream gets its headers and no stream: a stream opened for a HEAD is never
+  // read nor cancelled, so it would hold one of `streams`' slots for good. (Hono routes a HEAD as
+  // a GET and drops the body, so this looks at the request's own method.)
+  const headOfStream: MiddlewareHandler = async (c, next) => {
+    const follow = c.req.query('follow');
+    if (c.req.raw.method !== 'HEAD' || (c.req.path !== '/events' && follow !== '1' && follow !== 'true')) return next();
+    return c.body(null, 200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+  };
+  app.use('/events', headOfStream);
+  app.use('/actors/:id/logs', headOfStream);
 
   app.route('/actors', actorRoutes(deps, defaultHook, streams));
   app.route('/health', healthRoutes(deps, defaultHook));
   app.route('/metrics', metricsRoutes(deps, defaultHook));
   app.route('/events', eventRoutes(deps, defaultHook, streams));
   app.route('/whoami', whoamiRoutes(defaultHook));
+  app.route('/audit', auditRoutes(deps.audit!, defaultHook));
   app.route('/', dashboardRoutes());
   app.route('/', docsRoutes());
 

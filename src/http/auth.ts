@@ -7,11 +7,12 @@ import { accessOf } from './access.js';
 import { ApiError } from './errors.js';
 
 /** Who made a request, as the token middleware found it: kept per request for the audit trail. */
-const principals = new WeakMap<Request, Principal>();
+// Keyed by the request's Context: middleware (the body limits) may replace `c.req.raw`.
+const principals = new WeakMap<Context, Principal>();
 
 /** The holder of the request's token; undefined without tokens configured or before authentication. */
 export function principalOf(c: Context): Principal | undefined {
-  return principals.get(c.req.raw);
+  return principals.get(c);
 }
 
 /** The tokens an app accepts: `deps.token` (an admin token named "default") and `deps.tokens`. */
@@ -30,7 +31,7 @@ export function bearerAuth(tokens: TokenSet): MiddlewareHandler {
       c.header('WWW-Authenticate', 'Bearer realm="mcp-supervisor"');
       throw new ApiError(401, 'unauthorized', 'a valid "Authorization: Bearer <token>" header is required');
     }
-    principals.set(c.req.raw, principal);
+    principals.set(c, principal);
     const { role } = accessOf(c.req.method, c.req.path);
     if (!roleAllows(principal.role, role)) {
       throw new ApiError(403, 'forbidden_role', `this request needs the "${role}" role; token "${principal.name}" has "${principal.role}"`, {

@@ -1,5 +1,6 @@
 import type { Logger } from '../observe/logger.js';
 import type { TokenSpec } from '../observe/tokens.js';
+import type { AuditTrail } from '../observe/audit.js';
 import type { ConfigPersistence } from '../config/store.js';
 import type { MetricsSource } from '../observe/metrics.js';
 import type { Supervisor } from '../fleet/supervisor.js';
@@ -7,6 +8,7 @@ import type { ClusterStatus } from '../fleet/cluster.js';
 import type { ActorView } from '../fleet/views.js';
 import type { FleetEvent } from '../fleet/events.js';
 import type { EventHistory } from '../observe/event-history.js';
+import type { ServerLogFiles } from '../observe/server-logs.js';
 
 
 
@@ -56,6 +58,8 @@ export interface AppDeps {
    * requires one, and a token's role decides what it may do (403 `forbidden_role` beyond it).
    */
   tokens?: readonly TokenSpec[];
+  /** The audit trail state-changing requests are recorded in (and `GET /audit` reads); default an in-memory one per app. */
+  audit?: AuditTrail;
   /** Where failed requests are logged (500s as errors, other 5xx at debug); default none. */
   logger?: Logger;
   /** The version `/openapi.json` reports; default `0.0.0`. */
@@ -74,6 +78,8 @@ export interface AppDeps {
   limits?: HttpLimits;
   /** In cluster mode, this instance (a `ClusterNode`): `/health` shows its name and registry status. */
   cluster?: ClusterInfo;
+  /** Server output in files (the same one given to `createSupervisor` as `logSink`): `GET /actors/:id/logs` reads them too, not only the in-memory ring. */
+  serverLogs?: ServerLogFiles;
 }
 
 /** What the API needs of a cluster instance (a `ClusterNode`). */

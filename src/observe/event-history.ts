@@ -1,7 +1,7 @@
 import { EventBus } from '../fleet/event-bus.js';
 import type { SubscribeOptions } from '../fleet/event-bus.js';
 import type { FleetEvent } from '../fleet/events.js';
-import type { Supervisor } from '../fleet/supervisor.js';
+import type { AuditRecorded } from './audit.js';
 
 /** Events this history itself lost (the supervisor published faster than it could record). */
 export interface HistoryGap {
@@ -13,8 +13,14 @@ export interface HistoryGap {
   at: number;
 }
 
-/** What the `/events` stream carries: every fleet event, plus a gap marker where the history lost some. */
-export type StreamEvent = FleetEvent | HistoryGap;
+/** What the `/events` stream carries: every fleet event, the audit trail's records, and a gap marker where the history lost some. */
+export type StreamEvent = FleetEvent | AuditRecorded | HistoryGap;
+
+/** Where a history's events come from: the supervisor, or it merged with other sources (audit, cluster). */
+export interface EventSource {
+  /** Every event from now on, through a bounded buffer (see `EventBus`). */
+  subscribe(listener: (event: FleetEvent | AuditRecorded) => void | Promise<void>, options?: SubscribeOptions): () => void;
+}
 
 const TYPES: Record<StreamEvent['type'], true> = {
   'state.changed': true,
@@ -26,6 +32,9 @@ const TYPES: Record<StreamEvent['type'], true> = {
   'server.added': true,
   'server.removed': true,
   'call.completed': true,
+  'resource.exceeded': true,
+  'leak.suspected': true,
+  'audit.recorded': true,
   gap: true,
 };
 
@@ -77,7 +86,7 @@ export class EventHistory {
   private nextId = 1;
   private pendingDropped = 0;
 
-  constructor(supervisor: Pick<Supervisor, 'subscribe'>, options: EventHistoryOptions = {}) {
+  constructor(supervisor: EventSource, options: EventHistoryOptions = {}) {
     this.capacity = Math.max(1, options.capacity ?? 1_000);
     this.unsubscribe = supervisor.subscribe((event) => this.record(event), {
       bufferSize: options.bufferSize ?? 10_000,
@@ -120,7 +129,7 @@ export class EventHistory {
     this.unsubscribe();
   }
 
-  private record(event: FleetEvent): void {
+  private record(event: FleetEvent | AuditRecorded): void {
     if (this.pendingDropped > 0) {
       this.append({ type: 'gap', dropped: this.pendingDropped, at: Date.now() });
       this.pendingDropped = 0;

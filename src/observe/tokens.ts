@@ -3,6 +3,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Role } from '../config/load.js';
 
+export type { Role };
+
 /** The roles, weakest first: each may do everything the ones before it may. */
 const ORDER: Readonly<Record<Role, number>> = { viewer: 0, operator: 1, admin: 2 };
 
@@ -32,7 +34,7 @@ export interface Principal {
 }
 
 /** The name the single `--token` / `MCP_SUPERVISOR_TOKEN` / `supervisor.token` gets: it is an admin token. */
-export const SINGLE_TOKEN_NAME = 'default';
+const SINGLE_TOKEN_NAME = 'default';
 
 const digestOf = (value: string): Buffer => createHash('sha256').update(value).digest();
 

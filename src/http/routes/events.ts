@@ -6,9 +6,8 @@ import type { SSEMessage, SSEStreamingApi } from 'hono/streaming';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import type { StreamSlots } from '../guards.js';
-import type { Supervisor } from '../../fleet/supervisor.js';
 import { EventHistory, isStreamEventType, STREAM_EVENT_TYPES } from '../../observe/event-history.js';
-import type { Sequenced, StreamEvent } from '../../observe/event-history.js';
+import type { EventSource, Sequenced, StreamEvent } from '../../observe/event-history.js';
 
 export const DEFAULT_CLIENT_BUFFER = 1_000;
 export const DEFAULT_KEEP_ALIVE_MS = 15_000;
@@ -41,20 +40,24 @@ type Subscription = Pick<EventHistory, 'since' | 'subscribe' | 'lastId' | 'first
  * stream holds one of `streams`' slots until it ends; without a free one, 503 `too_many_clients`.
  */
 export function eventRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, string, unknown>, streams: StreamSlots) {
-  const { cluster, supervisor } = deps;
-  // In cluster mode the stream carries the other instances' servers' transitions too.
-  const source: Pick<Supervisor, 'subscribe'> = cluster
-    ? {
-        subscribe: (listener, options) => {
-          const local = supervisor.subscribe(listener, options);
-          const remote = cluster.subscribeRemote((event) => void listener(event));
-          return () => {
-            local();
-            remote();
-          };
-        },
-      }
-    : supervisor;
+  const { cluster, supervisor, audit } = deps;
+  // The stream carries the audit trail's records, and in cluster mode the other instances'
+  // servers' transitions too.
+  const source: EventSource =
+    cluster || audit
+      ? {
+          subscribe: (listener, options) => {
+            const local = supervisor.subscribe(listener, options);
+            const remote = cluster?.subscribeRemote((event) => void listener(event));
+            const audited = audit?.subscribe((event) => void listener(event));
+            return () => {
+              local();
+              remote?.();
+              audited?.();
+            };
+          },
+        }
+      : supervisor;
   const history = deps.eventStream?.history ?? new EventHistory(source, { capacity: deps.eventStream?.historyCapacity });
   const clientBufferSize = deps.eventStream?.clientBufferSize ?? DEFAULT_CLIENT_BUFFER;
   const keepAliveMs = deps.eventStream?.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;

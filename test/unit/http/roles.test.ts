@@ -136,6 +136,19 @@ describe('tokens in the config', () => {
     return [];
   };
 
+  it('the single token may not also be in tokens, and no entry may take its name "default"', () => {
+    let issues: Array<{ path: string; message: string }> = [];
+    try {
+      parseConfig({ supervisor: { token: VIEWER, tokens: [{ name: 'vera', role: 'viewer', sha256: sha256(VIEWER) }, { name: 'default', role: 'viewer', token: OPERATOR }] }, mcpServers: {} }, {});
+    } catch (error) {
+      issues = (error as ConfigError).issues;
+    }
+    expect(issues).toEqual([
+      { path: 'supervisor.token', message: 'the same token as supervisor.tokens.0 ("vera", viewer): give each token one role' },
+      { path: 'supervisor.tokens.1.name', message: '"default" is the name of the single token (supervisor.token, --token): pick another' },
+    ]);
+  });
+
   it('accepts tokens in clear and by sha256', () => {
     const config = parseConfig({ supervisor: { tokens: [{ name: 'a', role: 'viewer', token: VIEWER }, { name: 'b', role: 'admin', sha256: sha256(ADMIN) }] }, mcpServers: {} }, {});
     expect(config.tokens?.map((entry) => entry.name)).toEqual(['a', 'b']);
