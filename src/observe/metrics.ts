@@ -6,6 +6,8 @@ import type { Supervisor } from '../fleet/supervisor.js';
 import type { ActorView } from '../fleet/views.js';
 import { HISTORY_CAPACITY } from '../fleet/stats.js';
 import { ScrapedCounter, ScrapedGauge } from './scraped.js';
+import { SINK_NAMES } from './file-sink.js';
+import type { SinkHealth } from './file-sink.js';
 
 const CALL_OUTCOMES: readonly CallOutcome[] = ['ok', 'tool_error', 'protocol_error', 'timeout', 'not_connected', 'connection_lost', 'transport_error'];
 /** `from` of a server's very first transition. */
@@ -20,6 +22,8 @@ export interface CreateMetricsOptions {
   defaultMetrics?: boolean;
   /** In cluster mode, this instance: adds `mcp_cluster_registry_reachable` and `mcp_cluster_servers_held`. */
   cluster?: { readonly status: string; heldIds(): readonly string[] };
+  /** The file sinks' health (server log files, audit trail): adds `mcp_log_write_failures_total` and `mcp_log_sink_degraded`. */
+  sinks?: SinkHealth;
 }
 
 /** A Prometheus text exposition of the fleet. */
@@ -102,12 +106,12 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
   new ScrapedGauge(
     {
       name: 'mcp_connection_info',
-      help: 'Facts about each connection, always 1: its transport and the protocol era it last negotiated (modern, legacy, or none before its first connect).',
-      labelNames: ['server', 'transport', 'era'] as const,
+      help: 'Facts about each connection, always 1: its transport, the protocol era it last negotiated (modern, legacy, or none before its first connect), and whether it is required (decides /health).',
+      labelNames: ['server', 'transport', 'era', 'required'] as const,
       registers,
     },
     function* () {
-      for (const { id, transport, era } of current()) yield { labels: { server: id, transport, era: era ?? 'none' }, value: 1 };
+      for (const { id, transport, era } of current()) yield { labels: { server: id, transport, era: era ?? 'none', required: String(isRequired(supervisor, id)) }, value: 1 };
     },
   );
 
@@ -159,6 +163,73 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
     },
   );
 
+  // Resource limits (docs/operations.md, resource limits): the limits themselves, so alerts can compare the
+  // usage with them (`mcp_process_resident_bytes > on(server) mcp_process_memory_limit_bytes`),
+  // present only for servers with that limit; the memory slope and leak verdict; and restarts.
+  new ScrapedGauge(
+    {
+      name: 'mcp_process_memory_limit_bytes',
+      help: "The server's configured limit on the resident memory of its process group (limits.maxMemoryBytes); absent without one.",
+      labelNames: ['server'] as const,
+      registers,
+    },
+    function* () {
+      for (const { id, process } of current()) if (process?.limits?.maxMemoryBytes !== undefined) yield { labels: { server: id }, value: process.limits.maxMemoryBytes };
+    },
+  );
+
+  new ScrapedGauge(
+    {
+      name: 'mcp_process_cpu_limit_ratio',
+      help: "The server's configured limit on the CPU seconds per wall second of its process group (limits.maxCpuRatio); absent without one.",
+      labelNames: ['server'] as const,
+      registers,
+    },
+    function* () {
+      for (const { id, process } of current()) if (process?.limits?.maxCpuRatio !== undefined) yield { labels: { server: id }, value: process.limits.maxCpuRatio };
+    },
+  );
+
+  new ScrapedGauge(
+    {
+      name: 'mcp_process_memory_growth_bytes_per_second',
+      help: 'Least-squares slope of the resident memory of the server process group over the sampling window (bytes per second); absent before enough samples.',
+      labelNames: ['server'] as const,
+      registers,
+    },
+    function* () {
+      for (const { id, process } of current()) if (process?.memoryGrowthBytesPerSecond != null) yield { labels: { server: id }, value: process.memoryGrowthBytesPerSecond };
+    },
+  );
+
+  new ScrapedGauge(
+    {
+      name: 'mcp_process_memory_leak_suspected',
+      help: 'Whether the resident memory of the server process group grows steadily (a leak trend: 1) or not (0); absent before enough samples.',
+      labelNames: ['server'] as const,
+      registers,
+    },
+    function* () {
+      for (const { id, process } of current()) if (process?.memoryGrowthBytesPerSecond != null) yield { labels: { server: id }, value: process.memoryTrend ? 1 : 0 };
+    },
+  );
+
+  new ScrapedCounter(
+    {
+      name: 'mcp_resource_restarts_total',
+      help: 'Restarts of a server because its process group stayed over a resource limit (memory or cpu) for limits.forSeconds; present for servers with limits.',
+      labelNames: ['server', 'resource'] as const,
+      registers,
+    },
+    function* () {
+      for (const { id, process } of current()) {
+        if (!process?.resourceRestarts) continue;
+        yield { labels: { server: id, resource: 'memory' }, value: process.resourceRestarts.memory };
+        yield { labels: { server: id, resource: 'cpu' }, value: process.resourceRestarts.cpu };
+      }
+    },
+  );
+
   new Gauge({
     name: 'mcp_reconnect_slots_in_use',
     help: 'Reconnect slots held right now (connections admitted to connecting); never above the configured cap.',
@@ -176,6 +247,32 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
       this.set(isPanicking(supervisor.snapshot) ? 1 : 0);
     },
   });
+
+  const { sinks } = options;
+  if (sinks) {
+    new ScrapedCounter(
+      {
+        name: 'mcp_log_write_failures_total',
+        help: 'Failed writes, opens or rotations of log files (sink: server_logs, audit); each degrades the sink to memory only until it can write again.',
+        labelNames: ['sink'] as const,
+        registers,
+      },
+      function* () {
+        for (const sink of SINK_NAMES) yield { labels: { sink }, value: sinks.failures(sink) };
+      },
+    );
+    new ScrapedGauge(
+      {
+        name: 'mcp_log_sink_degraded',
+        help: 'Whether a log file sink (server_logs: any server of it; audit) cannot write its files now (1) and keeps lines in memory only, or writes them (0).',
+        labelNames: ['sink'] as const,
+        registers,
+      },
+      function* () {
+        for (const sink of SINK_NAMES) yield { labels: { sink }, value: sinks.degraded(sink) ? 1 : 0 };
+      },
+    );
+  }
 
   const { cluster } = options;
   if (cluster) {
@@ -207,6 +304,15 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
   const reconnects = new Counter({
     name: 'mcp_reconnect_attempts_total',
     help: "Reconnect attempts: every transition into connecting except a server's very first one (operator start/reconnect commands included).",
+    labelNames: ['server'] as const,
+    registers,
+  });
+
+  // Per server, created at a server's first zombie: a zombie lasts only as long as its teardown
+  // (about a second), too short for a scrape to catch in `mcp_connection_state`, so alerts count these.
+  const zombies = new Counter({
+    name: 'mcp_zombies_total',
+    help: 'Times each server was found a zombie (probes missed in a row while its transport stayed up) and torn down; present from its first one.',
     labelNames: ['server'] as const,
     registers,
   });
@@ -263,6 +369,7 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
   const forget = (server: string): void => {
     firstConnectAt.delete(server);
     reconnects.remove({ server });
+    zombies.remove({ server });
     toolCallDuration.remove({ server });
     for (const outcome of CALL_OUTCOMES) toolCalls.remove({ server, outcome });
   };
@@ -271,6 +378,7 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
     switch (event.type) {
       case 'state.changed': {
         transitions.inc({ from: event.from ?? NO_STATE, to: event.to });
+        if (event.to === 'zombie') zombies.inc({ server: event.id });
         if (event.to !== 'connecting') return;
         const first = firstConnectAt.get(event.id);
         if (first === undefined) firstConnectAt.set(event.id, event.at);
@@ -311,6 +419,15 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
     },
     close: unsubscribe,
   };
+}
+
+/** Whether a server decides `/health` (as `/health` reads it: unknown, e.g. removed mid-scrape, counts as required). */
+function isRequired(supervisor: Supervisor, id: string): boolean {
+  try {
+    return supervisor.definition(id).required;
+  } catch {
+    return true;
+  }
 }
 
 /** Every supervised server's view (disabled servers have no connection to measure). */

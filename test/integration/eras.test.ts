@@ -211,8 +211,8 @@ describe('era in the fleet and the API', () => {
         expect(await response.text()).toContain(`via ${id}`);
       }
       const metrics = await (await app.request('/metrics')).text();
-      expect(metrics).toMatch(/mcp_connection_info\{server="modern",transport="stdio",era="modern"\} 1/);
-      expect(metrics).toMatch(/mcp_connection_info\{server="legacy",transport="stdio",era="legacy"\} 1/);
+      expect(metrics).toMatch(/mcp_connection_info\{server="modern",transport="stdio",era="modern",required="true"\} 1/);
+      expect(metrics).toMatch(/mcp_connection_info\{server="legacy",transport="stdio",era="legacy",required="true"\} 1/);
     } finally {
       await supervisor.stop();
     }

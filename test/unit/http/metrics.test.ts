@@ -1,5 +1,6 @@
 // GET /metrics on a real supervisor of in-process (memory) servers.
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { PingRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { ServerDefinition } from '../../../src/config/load.js';
@@ -162,6 +163,7 @@ describe('GET /metrics', () => {
     expect(types.get('mcp_tool_calls_total')).toBe('counter');
     expect(types.get('mcp_panic_active')).toBe('gauge');
     expect(types.get('mcp_quarantined')).toBe('gauge');
+    expect(types.get('mcp_zombies_total')).toBe('counter');
     expect(text).toMatch(/^# HELP mcp_reconnect_attempts_total .*except a server's very first one/m);
 
     expect(find(samples, 'process_cpu_user_seconds_total')).toHaveLength(1);
@@ -171,6 +173,42 @@ describe('GET /metrics', () => {
     // Present only while quarantined.
     expect(find(samples, 'mcp_quarantined')).toEqual([]);
     expect(countsOf(samples)).toEqual(counts({ healthy: 1 }));
+  });
+
+  it('says in mcp_connection_info whether each server is required', async () => {
+    const { supervisor, app } = fleet([server('files'), server('optional', { required: false })]);
+    await Promise.all([supervisor.ready('files'), supervisor.ready('optional')]);
+    const samples = await scrape(app);
+    expect(find(samples, 'mcp_connection_info', { server: 'files' }).map((sample) => sample.labels)).toEqual([
+      { server: 'files', transport: 'memory', era: 'legacy', required: 'true' },
+    ]);
+    expect(find(samples, 'mcp_connection_info', { server: 'optional' }).map((sample) => [sample.labels.required, sample.value])).toEqual([['false', 1]]);
+  });
+
+  it('counts each server\'s zombies, from its first one, and drops the count with the server', async () => {
+    // Its first process stops answering pings (transport open, no answer): a zombie; later ones answer.
+    let instances = 0;
+    const hangsFirst = (): McpServer => {
+      const mcp = echoServer()();
+      instances += 1;
+      if (instances === 1) mcp.server.setRequestHandler(PingRequestSchema, () => new Promise<never>(() => {}));
+      return mcp;
+    };
+    const fast = { pingTimeoutMs: 100, healthyIntervalMs: 50, stableIntervalMs: 50, degradedIntervalMs: 50, zombieAfter: 2 };
+    const { supervisor, app } = fleet([server('hangs', { target: { type: 'memory', createServer: hangsFirst }, settings: fast }), server('files')]);
+    await supervisor.ready('files');
+    // Before any zombie there is no series (the family is declared).
+    expect(find(await scrape(app), 'mcp_zombies_total')).toEqual([]);
+    let samples = await scrapeUntil(app, (s) => valueOf(s, 'mcp_zombies_total', { server: 'hangs' }) === 1, 'the zombie', 10_000);
+    expect(find(samples, 'mcp_zombies_total').map((sample) => sample.labels.server)).toEqual(['hangs']);
+    await supervisor.ready('hangs');
+    samples = await scrape(app);
+    expect(stateOf(samples, 'hangs')).toEqual(only('healthy'));
+    expect(valueOf(samples, 'mcp_zombies_total', { server: 'hangs' })).toBe(1);
+    expect(valueOf(samples, 'mcp_transitions_total', { from: 'degraded', to: 'zombie' })).toBe(1);
+
+    await supervisor.remove('hangs');
+    await scrapeUntil(app, (s) => find(s, 'mcp_zombies_total').length === 0, 'no zombie count of the removed server');
   });
 
   it('counts transitions and reconnect attempts (not the first connect) across stop and start', async () => {
