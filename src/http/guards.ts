@@ -5,6 +5,7 @@ import { HostPolicy } from '../observe/local-access.js';
 import type { LocalAccessOptions } from '../observe/local-access.js';
 import type { HttpLimits } from './deps.js';
 import { ApiError } from './errors.js';
+import { isDryRun } from './params.js';
 
 // The API's front door (docs/security.md): who may ask (Host, Origin, Sec-Fetch-Site), in what
 // form (JSON bodies), and how much (body size, JSON depth, open streams, fleet size). Every
@@ -173,6 +174,8 @@ export function fleetLimit(supervisor: Supervisor, max: number): MiddlewareHandl
     if (fleetSize(supervisor) + pending >= max) {
       throw new ApiError(409, 'limit_reached', `the fleet may hold at most ${max} servers; remove one first`, { limit: max });
     }
+    // A dry run (`?dryRun=1`) is told what a registration would be told, but takes no place in the fleet.
+    if (isDryRun(c.req.query('dryRun'))) return next();
     pending += 1;
     try {
       await next();

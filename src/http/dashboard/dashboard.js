@@ -139,6 +139,11 @@
     onSelect: (listener) => selectListeners.add(listener),
     /** `listener()` each time the page (re)loads the fleet, after a token was given. */
     onStart: (listener) => startListeners.add(listener),
+    /** Every actor's id the page knows, in id order. */
+    ids: () => order.slice(),
+    /** Whether an error thrown by `api`/`apiJson` was a 401; then call `unauthorized()` (it asks for a token). */
+    isUnauthorized: (error) => error instanceof Unauthorized,
+    unauthorized: () => onUnauthorized(),
   });
 
   // ---------------------------------------------------------------------------------------------
@@ -175,6 +180,7 @@
 
   $('sign-out').addEventListener('click', () => {
     sessionStorage.removeItem(TOKEN_KEY);
+    delete document.body.dataset.role;
     showLogin();
   });
 
@@ -188,7 +194,20 @@
     $('sign-out').hidden = !token();
     needsFullLoad = true;
     openStream();
+    void loadRole();
     for (const listener of startListeners) listener();
+  }
+
+  /** Shows only what the token's role may do: `data-needs-role` elements are hidden by dashboard.css. */
+  async function loadRole() {
+    try {
+      const who = await apiJson('/whoami');
+      document.body.dataset.role = who.role;
+      document.body.dataset.tokenName = who.name ?? '';
+    } catch (error) {
+      if (error instanceof Unauthorized) onUnauthorized();
+      else delete document.body.dataset.role;
+    }
   }
 
   /**
@@ -367,6 +386,9 @@
     const entry = actors.get(id);
     if (!entry) return;
     clearTimeout(entry.noteTimer);
+    // Its card leaves the document now: the next frame's list no longer knows the actor to remove it.
+    entry.card?.remove();
+    entry.card = null;
     actors.delete(id);
     removedAt.set(id, ++requestSeq);
     const index = order.indexOf(id);
@@ -1035,6 +1057,9 @@
       if (typeof process.cpuRatio === 'number') usage.push(`${(process.cpuRatio * 100).toFixed(1)}% cpu`);
       facts.push(['memory · cpu', usage.join(' · ') || '–']);
       if (process.lastExit) facts.push(['last exit', process.lastExit.signal ?? `code ${process.lastExit.code}`]);
+      // A leak trend (steady growth) is shown before the memory limit is hit, with the time left at that pace.
+      const trend = process.memoryTrend;
+      if (trend) facts.push(['memory trend', `+${(trend.bytesPerSecond / 1048576).toFixed(2)} MB/s${typeof trend.projectedLimitInSeconds === 'number' ? ` · limit in ${duration(trend.projectedLimitInSeconds * 1000)}` : ''}`]);
     }
     const box = entry.card.querySelector('.facts');
     const names = facts.map(([name]) => name).join('\n');
@@ -1550,5 +1575,6 @@
     }
   });
 
-  start();
+  // After the page's other scripts (inlined after this one) have registered their listeners.
+  queueMicrotask(start);
 })();

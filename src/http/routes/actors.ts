@@ -2,11 +2,15 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import type { SSEMessage, SSEStreamingApi } from 'hono/streaming';
 import type { LogLine } from '../../runtime/log-ring.js';
+import { Gate } from '../../observe/gate.js';
+import { logLineMatcher, readServerLogs } from '../../observe/log-query.js';
+import type { LogQuery } from '../../observe/log-query.js';
 import { dirname, resolve } from 'node:path';
 import { definitionFromEntry } from '../../config/load.js';
 import { DuplicateServerError } from '../../fleet/errors.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
+import { isDryRun, timeOf, timeParam } from '../params.js';
 import { listActors } from '../list.js';
 import type { ListSource } from '../list.js';
 import { CONNECTION_STATES } from '../../core/states.js';
@@ -24,7 +28,7 @@ import {
 import { actorDetail } from '../../fleet/detail.js';
 import { DEFAULT_CLIENT_BUFFER, DEFAULT_KEEP_ALIVE_MS } from './events.js';
 import type { StreamSlots } from '../guards.js';
-import { ensureKnownTool, unknownToolError, unknownToolResult } from '../tools.js';
+import { callerTraceContext, ensureKnownTool, unknownToolError, unknownToolResult } from '../tools.js';
 import type { Hook } from '@hono/zod-openapi';
 import type { Env } from 'hono';
 
@@ -36,6 +40,8 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({ content
 export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, string, unknown>, streams: StreamSlots) {
   const { supervisor } = deps;
   const app = new OpenAPIHono({ defaultHook });
+  // File scans of GET /:id/logs at once (src/observe/gate.ts).
+  const logScans = new Gate(2);
   /** Ids whose registration, removal or enabling is being written: one change per id at a time. */
   const changing = new Set<string>();
   const claim = (id: string): (() => void) => {
@@ -100,8 +106,10 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
       method: 'post',
       path: '/',
       tags: ['actors'],
-      request: { body: { content: { 'application/json': { schema: NewServerSchema } }, required: true } },
+      request: { query: RegisterQuerySchema, body: { content: { 'application/json': { schema: NewServerSchema } }, required: true } },
+      description: REGISTER_DESCRIPTION,
       responses: {
+        200: json(z.object({ valid: z.literal(true) }), 'with `dryRun=1`: the registration would be accepted; nothing was started, written or registered'),
         201: json(ActorViewSchema, 'persisted, then registered (a disabled server is listed `stopped`, never started); in cluster mode, written to etcd and shown by its owner'),
         202: json(z.object({ id: z.string(), registered: z.literal(true) }), 'cluster mode: written to etcd; no instance shows it yet'),
         ...errors(400, 409, 503),
@@ -116,6 +124,12 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
         existingIds: cluster ? cluster.fleetIds() : [...supervisor.ids(), ...supervisor.disabledIds()],
         baseDir: path === undefined ? undefined : dirname(resolve(path)),
       });
+      if (isDryRun(c.req.valid('query').dryRun)) {
+        // The rest of what a registration checks before it writes anything: the id is free.
+        const taken = cluster ? cluster.isRegistered(id) || cluster.fleetIds().includes(id) : supervisor.has(id);
+        if (taken) throw new DuplicateServerError(id);
+        return c.json({ valid: true as const }, 200);
+      }
       if (cluster) {
         // The fleet is etcd's: written there (the id taken atomically), started by its owner.
         if (!(await cluster.register(id, entry))) throw new DuplicateServerError(id);
@@ -252,6 +266,8 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
       method: 'post',
       path: '/{id}/tools/{name}',
       tags: ['tools'],
+      description:
+        'Calls a tool; the body is its arguments. A W3C `traceparent` (and `tracestate`) header is carried to the server in the request\'s `params._meta` (and as headers over Streamable HTTP); with tracing on, the call\'s span is a child of it (docs/operations.md, tracing).',
       request: {
         params: IdParamSchema.extend({ name: z.string().min(1).openapi({ param: { name: 'name', in: 'path' }, example: 'echo' }) }),
         query: ToolCallQuerySchema,
@@ -268,7 +284,7 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
       if (waitForReady) await supervisor.whenServing(id, waitForReady);
       await ensureKnownTool(supervisor, id, name);
       const result = await supervisor
-        .callTool(id, name, args, { timeoutMs, signal: c.req.raw.signal })
+        .callTool(id, name, args, { timeoutMs, signal: c.req.raw.signal, traceContext: callerTraceContext(c.req.raw.headers) })
         .catch((error: unknown) => Promise.reject(unknownToolError(error, id, name)));
       return c.json(unknownToolResult(result, id, name) as never, 200);
     },
@@ -285,39 +301,69 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
       responses: {
         200: {
           content: {
-            'application/json': { schema: z.object({ lines: z.array(LogLineSchema) }) },
+            'application/json': {
+              schema: z.object({
+                lines: z.array(LogLineSchema),
+                fileLogs: z
+                  .enum(['on', 'off', 'degraded'])
+                  .openapi({ description: "whether the server's output is written to files: `off` (the ring only), `on`, or `degraded` (cannot write now: recent lines from the ring)" }),
+              }),
+            },
             'text/event-stream': {
               schema: z.string().openapi({ example: 'event: line\ndata: {"at":1700000000000,"stream":"stderr","text":"listening"}\n\n' }),
             },
           },
           description: 'recent output; with follow, an endless stream of it',
         },
-        ...errors(404),
+        ...errors(400, 404),
       },
     }),
-    (c) => {
+    async (c) => {
       const { id } = c.req.valid('param');
-      const { lines = 100, follow } = c.req.valid('query');
-      if (follow !== '1' && follow !== 'true') return c.json({ lines: supervisor.logs(id, lines) }, 200);
-      // Throws for an unknown id (404) before any stream starts. Snapshot and subscription are
-      // taken in one synchronous step: no line can fall between them, none comes twice.
+      const { follow, ...filters } = c.req.valid('query');
+      const query = logQueryOf(filters);
+      const signal = c.req.raw.signal;
+      // Throws for an unknown id (404) before any stream starts.
       const ring = supervisor.logRing(id);
+      if (follow !== '1' && follow !== 'true') {
+        const lines = await readLogs(deps, logScans, id, ring.tail(), query, signal);
+        return c.json({ lines, fileLogs: deps.serverLogs?.state(id) ?? 'off' }, 200);
+      }
+      if (query.until !== undefined) throw new ApiError(400, 'invalid_request', 'until cannot be combined with follow: a live tail has no end');
       const release = streams.acquire(); // 503 too_many_clients when every stream slot is taken
       const follower = new LogFollower(deps.eventStream?.clientBufferSize ?? DEFAULT_CLIENT_BUFFER);
-      const unsubscribeLines = ring.subscribe((line) => follower.push(line));
+      // Subscription and the ring's content are taken in one synchronous step: no line can fall
+      // between them, none comes twice. What the files add is all older than the ring's oldest line.
+      const matches = logLineMatcher(query);
+      const unsubscribeLines = ring.subscribe((line) => {
+        if (matches(line)) follower.push(line);
+      });
       const unsubscribe = (): void => {
         unsubscribeLines();
         release();
       };
-      const snapshot = ring.tail(lines);
-      const signal = c.req.raw.signal;
+      const held = ring.tail();
       const keepAliveMs = deps.eventStream?.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
-      return streamSSE(c, (stream) => follower.serve(stream, { snapshot, unsubscribe, signal, keepAliveMs }));
+      return streamSSE(c, async (stream) => {
+        const snapshot = await readLogs(deps, logScans, id, held, query, signal);
+        await follower.serve(stream, { snapshot, unsubscribe, signal, keepAliveMs });
+      });
     },
   );
 
   return app;
 }
+
+const RegisterQuerySchema = z.object({
+  dryRun: z
+    .enum(['1', 'true', '0', 'false'])
+    .optional()
+    .openapi({ description: 'validate only: answer 200 `{ valid: true }` or the error a registration would get, and start, write and register nothing' }),
+});
+
+const REGISTER_DESCRIPTION = `Registers a server: the body is an \`mcpServers\` entry plus its \`id\`. It is checked as a config entry is (every problem listed by path in \`error.issues\`, 400 \`invalid_config\`), written to the config file, then started.
+
+With \`dryRun=1\`: the same checks (the entry, its \`dependsOn\`, the id being free: 409 \`conflict\`), and nothing else: no process is spawned, nothing is written or registered. The dashboard's create form validates as the user types with it, so its errors are exactly the ones the registration would give.`;
 
 const LogLineSchema = z.object({ at: z.number(), stream: z.enum(['stderr', 'stdout']), text: z.string() });
 
@@ -326,11 +372,44 @@ const FollowLogsQuerySchema = LogsQuerySchema.extend({
     .enum(['1', 'true', '0', 'false'])
     .optional()
     .openapi({ description: 'stream the lines as Server-Sent Events: the last `lines` first, then each new one as it comes' }),
+  since: timeParam('only lines written at or after this time: ISO 8601 or epoch milliseconds'),
+  until: timeParam('only lines written at or before this time: ISO 8601 or epoch milliseconds; not with `follow`'),
+  grep: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(1_000, 'must be at most 1000 characters')
+    .optional()
+    .openapi({ description: 'only lines containing this text, ignoring case (a plain substring: no pattern characters)', example: 'error' }),
+  stream: z.enum(['stderr', 'stdout']).optional().openapi({ description: 'only lines of this stream' }),
 });
+
+/** The validated query parameters as a {@link LogQuery}; 400 when `since` is after `until`. */
+function logQueryOf(filters: { lines?: number; since?: string; until?: string; grep?: string; stream?: LogLine['stream'] }): LogQuery {
+  const since = filters.since === undefined ? undefined : timeOf(filters.since);
+  const until = filters.until === undefined ? undefined : timeOf(filters.until);
+  if (since !== undefined && until !== undefined && since > until) throw new ApiError(400, 'invalid_request', 'since must not be after until');
+  return { lines: filters.lines ?? 100, since, until, grep: filters.grep, stream: filters.stream };
+}
+
+/**
+ * The server's lines for `query`: its files and its ring (`ring`, the ring's content) together when
+ * file logs are on, the ring alone when they are off or its files cannot be read (logged).
+ */
+async function readLogs(deps: AppDeps, scans: Gate, id: string, ring: LogLine[], query: LogQuery, signal: AbortSignal): Promise<LogLine[]> {
+  const files = deps.serverLogs;
+  try {
+    return await scans.run(() => readServerLogs(files?.dirOf(id), ring, query, signal));
+  } catch (error) {
+    deps.logger?.warn({ err: error, server: id }, 'log files: cannot read; answering from the in-memory ring');
+    return readServerLogs(undefined, ring, query);
+  }
+}
 
 const LOGS_DESCRIPTION = `The last \`lines\` (default 100) lines the server's process wrote (stderr; stdout too where it is not the protocol), oldest first, each \`{at, stream, text}\`.
 
-With \`follow=1\`: Server-Sent Events instead, \`event: line\` with the line as JSON in \`data\`; first the last \`lines\` lines, then every new line as it is written, without gap or duplicate between the two. A client that does not read fast enough (more than 1000 lines waiting) is dropped: it gets \`event: overflow\` if it ever reads again and the stream ends. A \`: keep-alive\` comment is sent every 15 s while idle.`;
+Filters, all optional, combined: \`since\` and \`until\` (ISO 8601 time, UTC unless it gives an offset, or epoch milliseconds; inclusive), \`grep\` (a plain substring, case-insensitive), \`stream\` (\`stderr\` or \`stdout\`); \`lines\` then keeps the newest that match. With file logs on (\`supervisor.logs\`, docs/operations.md) the lines come from the server's files, \`<logs.dir>/<id>/<YYYY-MM-DD>.log\` (older lines, from before a restart too) and from its in-memory ring (the most recent 500); with them off, or while its files cannot be written (\`fileLogs: "degraded"\`), from the ring alone.
+
+With \`follow=1\`: Server-Sent Events instead, \`event: line\` with the line as JSON in \`data\`; first the last \`lines\` lines that match the filters, then every new line that matches as it is written (\`until\` is refused with it), without gap or duplicate between the two. A client that does not read fast enough (more than 1000 lines waiting) is dropped: it gets \`event: overflow\` if it ever reads again and the stream ends. A \`: keep-alive\` comment is sent every 15 s while idle.`;
 
 /**
  * One `?follow` client: lines wait in its own bounded queue and are written one at a time, so a

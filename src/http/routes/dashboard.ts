@@ -19,7 +19,7 @@ export interface DashboardOptions {
  * The page's scripts, in order: `dashboard.js` first (it defines `window.mcpDashboard`), then each
  * feature that builds on it. They are inlined as one script, so one CSP hash covers them.
  */
-const SCRIPTS = ['dashboard.js'];
+const SCRIPTS = ['dashboard.js', 'create-form.js', 'log-viewer.js'];
 
 /** The page with its stylesheet and script inlined: one response, and the only one served without a token. */
 function renderPage(): { html: string; scriptHash: string } {
