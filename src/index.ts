@@ -33,9 +33,12 @@ export type { CreateSupervisorOptions, ProbeCompleted } from './fleet/supervisor
 export { createConnection, ManagedConnection } from './fleet/connection.js';
 export type { CreateConnectionOptions, StateChanged } from './fleet/connection.js';
 export type { CallToolOptions } from './fleet/calls.js';
-export type { ActorView } from './fleet/views.js';
+export type { ActorView, ProcessView } from './fleet/views.js';
+export type { ResourceFacts } from './fleet/resource-limits.js';
+export type { LimitedResource, OverLimit } from './core/policy/resource-limits.js';
+export type { MemoryTrend, TrendSettings } from './core/policy/memory-trend.js';
 export type { ServerStats, TransitionRecord } from './fleet/stats.js';
-export type { CallCompleted, CallOutcome, FleetEvent } from './fleet/events.js';
+export type { CallCompleted, CallOutcome, FleetEvent, LeakSuspected, ResourceExceededEvent } from './fleet/events.js';
 export type { SubscribeOptions } from './fleet/event-bus.js';
 export { DuplicateServerError, UnknownServerError } from './fleet/errors.js';
 export { ConnectionError, ConnectionLostError, NotConnectedError } from './core/errors.js';
@@ -44,15 +47,16 @@ export { CONNECTION_STATES } from './core/states.js';
 export type { ConnectionState } from './core/states.js';
 export { DEFAULT_SETTINGS } from './core/settings.js';
 export type { BackoffSettings, ConnectionSettings, HealthSettings } from './core/settings.js';
-export type { EraPolicy, InProcessServer, ProcessParams, ProcessPolicy, RestartPolicy, ServerTarget } from './core/target.js';
+export type { EraPolicy, InProcessServer, ProcessParams, ProcessPolicy, ResourceLimits, RestartPolicy, ServerTarget } from './core/target.js';
 export type { EraPreference, ProbeKind, ProtocolEra, TransportKind } from './core/session.js';
+export type { SpanAttributes, TraceContext, TracedSpan, Tracing } from './core/trace-context.js';
 export type { Quality, QualityParts, QualitySample, Trend } from './core/quality/index.js';
 export type { ProcessFacts } from './runtime/process/registry.js';
 export type { GroupWatchdog } from './runtime/process/support.js';
 export type { LogLine } from './runtime/log-ring.js';
 export type { StdioTeardownTimings } from './runtime/transports/stdio.js';
 export { loadConfigFile, parseConfig } from './config/load.js';
-export type { ClusterConfig, IgnoredKeys, ParseConfigOptions, ServerDefinition, SupervisorConfig } from './config/load.js';
+export type { AuditConfig, ClusterConfig, IgnoredKeys, LogFilesConfig, ParseConfigOptions, Role, ServerDefinition, SupervisorConfig, TokenConfig } from './config/load.js';
 export type { RawConfig } from './config/schema.js';
 export { ConfigError } from './config/errors.js';
 export type { ConfigIssue } from './config/errors.js';
@@ -64,6 +68,7 @@ export type {
   ConnectionContext,
   ConnectionEmitted,
   CallSucceeded,
+  ResourceExceeded,
   ConnectionEvent,
   ConnectionInput,
   ConnectionMachine,
@@ -94,7 +99,7 @@ export type { McpSession, SessionEvent } from './core/session.js';
 export type { SlotRequest } from './core/policy/admission.js';
 export type { FlapSettings } from './core/policy/flapping.js';
 export type { PanicSettings } from './core/policy/panic.js';
-export type { LogListener, LogRing } from './runtime/log-ring.js';
+export type { LogListener, LogRing, LogSink } from './runtime/log-ring.js';
 export type { TeardownTimings } from './runtime/process/process-group.js';
 export type { Env } from './config/load.js';
 export type { configSchema } from './config/schema.js';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
@@ -172,6 +173,7 @@ export function parseConfig(raw: unknown, env: Env = process.env, source = '(inl
       }
     });
   }
+  if (supervisor.success) issues.push(...singleTokenIssues(supervisor.data.token, supervisor.data.tokens));
   if (issues.length > 0 || !supervisor.success) throw new ConfigError(source, issues);
   return {
     maxConcurrentReconnects: supervisor.data.maxConcurrentReconnects,
@@ -225,6 +227,22 @@ export interface AuditConfig {
   maxSizeBytes?: number;
   /** Rotated files kept; default 20. */
   maxFiles?: number;
+}
+
+/**
+ * `supervisor.token` is an admin token named "default" beside `supervisor.tokens`: the same token
+ * in both would be two roles for one secret, and a `tokens` entry named "default" two holders of one name.
+ */
+export function singleTokenIssues(token: string | undefined, tokens: readonly TokenConfig[] | undefined, path = 'supervisor.token'): ConfigIssue[] {
+  if (token === undefined || tokens === undefined) return [];
+  const digest = createHash('sha256').update(token).digest('hex');
+  const issues: ConfigIssue[] = [];
+  tokens.forEach((entry, index) => {
+    const other = entry.sha256?.toLowerCase() ?? (entry.token === undefined ? undefined : createHash('sha256').update(entry.token).digest('hex'));
+    if (other === digest) issues.push({ path, message: `the same token as supervisor.tokens.${index} ("${entry.name}", ${entry.role}): give each token one role` });
+    if (entry.name === 'default') issues.push({ path: `supervisor.tokens.${index}.name`, message: '"default" is the name of the single token (supervisor.token, --token): pick another' });
+  });
+  return issues;
 }
 
 /** Cluster mode as a config's `supervisor.cluster` gives it. */
@@ -367,6 +385,13 @@ class ParseContext {
       this.warnings.push({
         path: at('timeout'),
         message: `timeout is in milliseconds: ${entry.timeout} ms is probably meant as seconds (Cline and Roo Code write seconds); write ${entry.timeout * 1_000}`,
+      });
+    }
+    // Limits restart a process the supervisor started; of a remote server there is none to restart.
+    if (entry.limits !== undefined && entry.type !== 'stdio' && entry.command === undefined) {
+      this.issues.push({
+        path: at('limits'),
+        message: 'limits apply to a server process the supervisor starts (a stdio server, or an HTTP server with a command); this server is only a URL',
       });
     }
     if (entry.envFile !== undefined) {

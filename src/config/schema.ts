@@ -187,7 +187,7 @@ const clusterSchema = z
   .strict();
 
 /** The roles of docs/operations.md, weakest first: each may do what the one before it may. */
-export const ROLES = ['viewer', 'operator', 'admin'] as const;
+const ROLES = ['viewer', 'operator', 'admin'] as const;
 
 const sha256Hex = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex digits (the sha256 of the token)');
 

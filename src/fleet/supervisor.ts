@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { createActor, waitFor } from 'xstate';
 import type { Actor, InspectionEvent, Observer } from 'xstate';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/client';
-import { ConnectionError, ConnectionLostError, NotConnectedError } from '../core/errors.js';
+import { ConnectionError, NotConnectedError } from '../core/errors.js';
 import type { FlapSettings } from '../core/policy/flapping.js';
 import type { PanicSettings } from '../core/policy/panic.js';
 import type { ConnectionState } from '../core/states.js';
@@ -14,7 +14,7 @@ import { supervisorMachine } from '../machines/supervisor.machine.js';
 import type { ConnectionCommand, SupervisedServer, SupervisorEmitted, SupervisorMachine, SupervisorSnapshot } from '../machines/supervisor.machine.js';
 import { createConnectionLogic } from '../runtime/connection-logic.js';
 import { LogRing } from '../runtime/log-ring.js';
-import type { LogLine } from '../runtime/log-ring.js';
+import type { LogLine, LogSink } from '../runtime/log-ring.js';
 import { killProcessGroup } from '../runtime/process/process-group.js';
 import { ProcessRegistry } from '../runtime/process/registry.js';
 import { PendingTeardowns } from '../runtime/teardowns.js';
@@ -29,7 +29,13 @@ import { DuplicateServerError, UnknownServerError } from './errors.js';
 import { EventBus } from './event-bus.js';
 import type { SubscribeOptions } from './event-bus.js';
 import type { CallOutcome, FleetEvent } from './events.js';
+import { callOutcomeOf } from './call-outcome.js';
+import type { Tracing } from '../core/trace-context.js';
 import { DEFAULT_PROCESS_SAMPLE_INTERVAL_MS, ProcessSampling } from './process-sampling.js';
+import { ResourceWatch } from './resource-limits.js';
+import type { ResourceRestart } from './resource-limits.js';
+import type { TrendSettings } from '../core/policy/memory-trend.js';
+import type { ProcessView } from './views.js';
 import { StatsBook } from './stats.js';
 import type { ServerStats } from './stats.js';
 import { disabledViewOf, viewOf } from './views.js';
@@ -51,6 +57,19 @@ export interface CreateSupervisorOptions {
   watchdog?: GroupWatchdog;
   /** How often server processes' CPU and memory are read from /proc; 0 turns sampling off. */
   processSampleIntervalMs?: number;
+  /**
+   * Where the spans of connects, probes and tool calls go (`startTracing` of
+   * `mcp-supervisor/service`, or `createTracing` around your own tracer); default none: nothing
+   * is traced and nothing is spent on it.
+   */
+  tracing?: Tracing;
+  /** When growing memory is reported as a leak trend (window, minimum samples, fit, growth); see docs/operations.md, "Resource limits". */
+  memoryTrend?: Partial<TrendSettings>;
+  /**
+   * Where every server's output also goes besides its in-memory ring, e.g. rotating files
+   * (`ServerLogFiles` of `mcp-supervisor/service`); default none.
+   */
+  logSink?: LogSink;
 }
 
 function toSupervised(definition: ServerDefinition): SupervisedServer {
@@ -93,7 +112,10 @@ export class Supervisor {
   /** Facts about each server's processes across restarts. */
   private readonly processes = new ProcessRegistry();
   private readonly stderr = new Map<string, LogRing>();
+  private readonly logSink: LogSink | undefined;
   private readonly calls = new Map<string, ConnectionCalls>();
+  /** Where tool calls' spans go (connects and probes: the connection logic's option). */
+  private readonly tracing: Tracing | undefined;
   /** Every server's definition, in config order (then the order of `add`), disabled ones included. */
   private readonly definitions = new Map<string, ServerDefinition>();
   /** The ids of {@link Supervisor.definitions} in id order, made when first asked for after `define`/`undefine`. */
@@ -106,7 +128,9 @@ export class Supervisor {
   private readonly disabled = new Map<string, number>();
   private readonly stats = new StatsBook();
   private readonly toolCache = new Map<string, { tools: Tool[]; at: number }>();
-  private readonly sampling = new ProcessSampling(this.processes);
+  /** Resource limits and the leak-trend detector, fed by the sampler. */
+  private readonly resources: ResourceWatch;
+  private readonly sampling = new ProcessSampling(this.processes, (id, pid, reading) => this.resources.observe(id, pid, reading));
   private readonly teardowns = new PendingTeardowns();
   /**
    * Events emitted while the actor starts (first transitions and admissions) are held for one
@@ -116,6 +140,19 @@ export class Supervisor {
 
   /** Prefer `createSupervisor`, which also accepts a raw config object. */
   constructor(config: SupervisorConfig, options: CreateSupervisorOptions = {}) {
+    this.resources = new ResourceWatch(
+      {
+        limitsOf: (id) => {
+          const target = this.definitions.get(id)?.target;
+          return target && 'limits' in target ? target.limits : undefined;
+        },
+        restart: (restart) => this.restartForResource(restart),
+        trendStarted: (id, pid, trend) => this.publish({ type: 'leak.suspected', id, pid, ...trend, at: Date.now() }),
+      },
+      options.memoryTrend,
+    );
+    this.logSink = options.logSink;
+    this.tracing = options.tracing;
     for (const definition of config.servers) {
       this.definitions.set(definition.id, definition);
       if (definition.disabled) this.disabled.set(definition.id, Date.now());
@@ -128,6 +165,7 @@ export class Supervisor {
             stdioTeardown: options.stdioTeardown,
             processSupportOf: (id) => ({ observer: this.processes.observerFor(id), watchdog: options.watchdog }),
             teardowns: this.teardowns,
+            tracing: options.tracing,
           }),
           {
             ...(options.inspect ? { inspect: options.inspect } : {}),
@@ -212,7 +250,7 @@ export class Supervisor {
   view(id: string): ActorView {
     const since = this.disabled.get(id);
     if (since !== undefined) return disabledViewOf(this.definition(id), since);
-    return viewOf(id, this.connection(id).getSnapshot(), this.snapshot.context, this.processes.facts(id));
+    return viewOf(id, this.connection(id).getSnapshot(), this.snapshot.context, this.processFacts(id));
   }
 
   /**
@@ -237,7 +275,7 @@ export class Supervisor {
         continue;
       }
       const ref = this.connections.get(id);
-      if (ref && Object.hasOwn(context.servers, id)) views.push(viewOf(id, ref.getSnapshot(), context, this.processes.facts(id), now));
+      if (ref && Object.hasOwn(context.servers, id)) views.push(viewOf(id, ref.getSnapshot(), context, this.processFacts(id, now), now));
     }
     return views;
   }
@@ -420,6 +458,7 @@ export class Supervisor {
     if (this.isDisabled(id)) {
       this.disabled.delete(id);
       this.undefine(id);
+      this.forgetRing(id);
       this.publish({ type: 'server.removed', id, at: Date.now() });
       return;
     }
@@ -428,9 +467,10 @@ export class Supervisor {
     await waitFor(this.actor, (snapshot) => !Object.hasOwn(snapshot.context.servers, id), { timeout: timeoutMs });
     this.calls.get(id)?.dispose();
     this.calls.delete(id);
-    this.stderr.delete(id);
+    this.forgetRing(id);
     this.undefine(id);
     this.processes.forget(id);
+    this.resources.forget(id);
     this.stats.forget(id);
     this.toolCache.delete(id);
   }
@@ -488,10 +528,32 @@ export class Supervisor {
     const ref = this.connection(id);
     let calls = this.calls.get(id);
     if (!calls) {
-      calls = new ConnectionCalls(ref, id, this.definitions.get(id)?.callTimeoutMs);
+      calls = new ConnectionCalls(ref, id, this.definitions.get(id)?.callTimeoutMs, this.tracing);
       this.calls.set(id, calls);
     }
     return calls;
+  }
+
+  /** The process facts of a server plus what the resource watch knows; undefined without a process. */
+  private processFacts(id: string, now = Date.now()): ProcessView | undefined {
+    const facts = this.processes.facts(id, now);
+    return facts && { ...facts, ...this.resources.factsOf(id, facts.pid) };
+  }
+
+  /**
+   * A process group stayed over a limit: the connection reconnects as after a lost session (its
+   * `reconnecting` closes the session, which ends the process group), with the usual backoff and
+   * the breach as `lastError` (kind `resource`). Only a serving connection; false otherwise.
+   */
+  private restartForResource({ id, pid, breach, message }: ResourceRestart): boolean {
+    const ref = this.connections.get(id);
+    if (!ref || this.processes.facts(id)?.pid !== pid) return false;
+    const state = connectionStateOf(ref.getSnapshot());
+    if (state !== 'healthy' && state !== 'degraded') return false;
+    // Published first: the transition it causes follows it on the event stream.
+    this.publish({ type: 'resource.exceeded', id, pid, resource: breach.resource, measured: breach.measured, limit: breach.limit, forSeconds: breach.forSeconds, message, at: breach.at });
+    ref.send({ type: 'resource.exceeded', error: new ConnectionError('resource', message) });
+    return true;
   }
 
   private stderrOf(id: string): LogRing {
@@ -499,8 +561,14 @@ export class Supervisor {
     if (!ring) {
       ring = new LogRing();
       this.stderr.set(id, ring);
+      if (this.logSink) ring.subscribe(this.logSink.open(id));
     }
     return ring;
+  }
+
+  /** Drops a removed server's ring, and tells the log sink it is gone. */
+  private forgetRing(id: string): void {
+    if (this.stderr.delete(id)) this.logSink?.close(id);
   }
 
   private onEmitted(event: SupervisorEmitted): void {
@@ -518,16 +586,6 @@ export class Supervisor {
 
 /** The outcome of one probe, as {@link Supervisor.probe} resolves it. */
 export type ProbeCompleted = Extract<ConnectionEmitted, { type: 'probe.completed' }>;
-
-function callOutcomeOf(error: unknown): CallOutcome {
-  if (error instanceof NotConnectedError) return 'not_connected';
-  if (error instanceof ConnectionLostError) return 'connection_lost';
-  if (error instanceof ConnectionError) {
-    if (error.kind === 'timeout') return 'timeout';
-    if (error.kind === 'transient' || error.kind === 'method-not-found') return 'protocol_error';
-  }
-  return 'transport_error';
-}
 
 /**
  * Starts supervising every server of a config: either the parsed result of `loadConfigFile` /

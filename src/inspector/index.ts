@@ -15,3 +15,4 @@
  */
 export { startInspector } from '../observe/inspector.js';
 export type { InspectorBridge, StartInspectorOptions } from '../observe/inspector.js';
+export type { Role, TokenSpec } from '../observe/tokens.js';

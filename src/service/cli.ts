@@ -11,6 +11,8 @@ import { packageVersion } from '../runtime/package-info.js';
 import { DEFAULT_HOST, DEFAULT_PORT, SHUTDOWN_TIMEOUT_MS, startService } from './service.js';
 import type { RunningService, ServiceClusterOptions } from './service.js';
 import { registerCommand } from './register-command.js';
+import { logDirIssues, rawLogsSection } from './log-files.js';
+import { auditDirIssues, rawAuditSection } from './audit-file.js';
 import type { FleetEvent } from '../fleet/events.js';
 
 const DEFAULT_INSPECT_PORT = 7412;
@@ -253,7 +255,14 @@ async function check(path: string): Promise<number> {
     config = await loadConfigFile(path);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`mcp-supervisor: ${error.message}\n`);
+    // The directories it would write are checked too, so one run lists every problem.
+    const unwritable = [...(await logDirIssues(path, await rawLogsSection(path))), ...(await auditDirIssues(path, await rawAuditSection(path)))];
+    process.stderr.write(`mcp-supervisor: ${(unwritable.length > 0 ? new ConfigError(path, [...error.issues, ...unwritable]) : error).message}\n`);
+    return 1;
+  }
+  const unwritable = [...(await logDirIssues(path, config.logs)), ...(await auditDirIssues(path, config.audit))];
+  if (unwritable.length > 0) {
+    process.stderr.write(`mcp-supervisor: ${new ConfigError(path, unwritable).message}\n`);
     return 1;
   }
   for (const { path: where, keys } of config.ignored ?? []) process.stderr.write(`mcp-supervisor: ${where || '(root)'}: ignoring ${keys.join(', ')}\n`);
@@ -323,6 +332,15 @@ function logEvent(logger: Logger, event: FleetEvent): void {
       return;
     case 'call.completed':
       logger.debug({ server: event.id, tool: event.tool, outcome: event.outcome, latencyMs: event.latencyMs }, 'tool call');
+      return;
+    case 'resource.exceeded':
+      logger.warn({ server: event.id, pid: event.pid, resource: event.resource, measured: event.measured, limit: event.limit }, `resource limit: restarting (${event.message})`);
+      return;
+    case 'leak.suspected':
+      logger.warn(
+        { server: event.id, pid: event.pid, bytesPerSecond: event.bytesPerSecond, projectedLimitInSeconds: event.projectedLimitInSeconds },
+        'memory grows steadily: a leak trend',
+      );
       return;
   }
 }

@@ -26,13 +26,25 @@ export type { AppDeps, ClusterInfo, EventStreamOptions, HttpLimits } from '../ht
 export type { ConfigPersistence } from '../config/store.js';
 export { createMetrics } from '../observe/metrics.js';
 export type { CreateMetricsOptions, Metrics, MetricsSource } from '../observe/metrics.js';
-export type { EventHistory } from '../observe/event-history.js';
+export { ServerLogFiles } from '../observe/server-logs.js';
+export type { FileLogState, ServerLogFilesOptions } from '../observe/server-logs.js';
+export type { LogQuery } from '../observe/log-query.js';
+export { FileSink, SinkHealth } from '../observe/file-sink.js';
+export type { FileSinkOptions, SinkFile, SinkName, SinkNaming } from '../observe/file-sink.js';
+export type { EventHistory, EventSource } from '../observe/event-history.js';
+export { AuditTrail } from '../observe/audit.js';
+export type { AuditAction, AuditOutcome, AuditQuery, AuditRecord, AuditRecorded, AuditTrailOptions } from '../observe/audit.js';
+export type { Principal, TokenSpec } from '../observe/tokens.js';
 export { createLogger } from '../observe/logger.js';
+export { startTracing, tracingRequested } from '../observe/tracing.js';
+export type { StartTracingOptions, TracingSetup } from '../observe/tracing.js';
+export { createTracing } from '../observe/tracing-otel.js';
+export type { SpanAttributes, TraceContext, TracedSpan, Tracing } from '../core/trace-context.js';
 export type { Logger } from '../observe/logger.js';
 export { startWatchdog, Watchdog } from '../runtime/process/watchdog.js';
 export type { WatchdogOptions } from '../runtime/process/watchdog.js';
 // Types the service's signatures use: the supervisor it runs (and what that is made of), the event history it serves.
-export type { ClusterConfig, IgnoredKeys, ServerDefinition, SupervisorConfig } from '../config/load.js';
+export type { AuditConfig, ClusterConfig, IgnoredKeys, LogFilesConfig, Role, ServerDefinition, SupervisorConfig, TokenConfig } from '../config/load.js';
 export type { ConfigIssue } from '../config/errors.js';
 export type { ConnectionError, ErrorKind } from '../core/errors.js';
 export type { SlotRequest } from '../core/policy/admission.js';
@@ -42,19 +54,23 @@ export type { Quality, QualityParts, QualitySample, Trend } from '../core/qualit
 export type { EraPreference, McpSession, ProbeKind, ProtocolEra, SessionEvent, TransportKind } from '../core/session.js';
 export type { BackoffSettings, ConnectionSettings, HealthSettings } from '../core/settings.js';
 export type { CONNECTION_STATES, ConnectionState } from '../core/states.js';
-export type { EraPolicy, InProcessServer, ProcessParams, ProcessPolicy, RestartPolicy, ServerTarget } from '../core/target.js';
+export type { EraPolicy, InProcessServer, ProcessParams, ProcessPolicy, ResourceLimits, RestartPolicy, ServerTarget } from '../core/target.js';
 export type { CallToolOptions } from '../fleet/calls.js';
 export type { SubscribeOptions } from '../fleet/event-bus.js';
-export type { CallCompleted, CallOutcome, FleetEvent } from '../fleet/events.js';
+export type { CallCompleted, CallOutcome, FleetEvent, LeakSuspected, ResourceExceededEvent } from '../fleet/events.js';
 export type { ServerStats, TransitionRecord } from '../fleet/stats.js';
 export type { CreateSupervisorOptions, ProbeCompleted, Supervisor } from '../fleet/supervisor.js';
-export type { ActorView } from '../fleet/views.js';
+export type { ActorView, ProcessView } from '../fleet/views.js';
+export type { ResourceFacts } from '../fleet/resource-limits.js';
+export type { LimitedResource, OverLimit } from '../core/policy/resource-limits.js';
+export type { MemoryTrend, TrendSettings } from '../core/policy/memory-trend.js';
 export type {
   ConnectInput,
   ConnectionActorRef,
   ConnectionContext,
   ConnectionEmitted,
   CallSucceeded,
+  ResourceExceeded,
   ConnectionEvent,
   ConnectionInput,
   ConnectionMachine,
@@ -82,7 +98,7 @@ export type {
   SupervisorSnapshot,
 } from '../machines/supervisor.machine.js';
 export type { EventHistoryOptions, HistoryGap, Replay, Sequenced, StreamEvent } from '../observe/event-history.js';
-export type { LogLine, LogListener, LogRing } from '../runtime/log-ring.js';
+export type { LogLine, LogListener, LogRing, LogSink } from '../runtime/log-ring.js';
 export type { ProcessExit, TeardownTimings } from '../runtime/process/process-group.js';
 export type { ProcessFacts } from '../runtime/process/registry.js';
 export type { GroupWatchdog } from '../runtime/process/support.js';

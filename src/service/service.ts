@@ -3,12 +3,18 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
-import { parseConfigText, readConfigText } from '../config/load.js';
+import { parseConfigText, readConfigText, singleTokenIssues } from '../config/load.js';
+import { ConfigError } from '../config/errors.js';
 import { ConfigStore } from '../config/store.js';
 import { createApp } from '../http/app.js';
 import type { App } from '../http/app.js';
 import type { HttpLimits } from '../http/deps.js';
 import { createMetrics } from '../observe/metrics.js';
+import { startTracing } from '../observe/tracing.js';
+import { boundedBy } from '../runtime/bounded.js';
+import { SinkHealth } from '../observe/file-sink.js';
+import { openServerLogs } from './log-files.js';
+import { openAuditTrail } from './audit-file.js';
 import type { Logger } from '../observe/logger.js';
 import { createSupervisor } from '../fleet/supervisor.js';
 import { ClusterNode } from '../fleet/cluster.js';
@@ -23,6 +29,8 @@ export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 7411;
 /** `close()` finishes within this, whatever the servers do. */
 export const SHUTDOWN_TIMEOUT_MS = 10_000;
+/** Longest wait for buffered spans to be exported at shutdown. */
+const TRACES_FLUSH_MS = 2_000;
 
 /** Options of {@link startService}; only `configPath` is required. */
 export interface StartServiceOptions {
@@ -120,6 +128,17 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   for (const { server, keys } of config.ignored ?? []) logger?.info({ server, keys }, 'config: ignoring keys this supervisor does not use');
   for (const warning of config.warnings ?? []) logger?.warn({ path: warning.path }, `config: ${warning.message}`);
   const token = options.token ?? config.token;
+  // The flag or variable is checked against `supervisor.tokens` as the config's own token was.
+  const tokenIssues = options.token === undefined ? [] : singleTokenIssues(options.token, config.tokens, '--token / MCP_SUPERVISOR_TOKEN');
+  if (tokenIssues.length > 0) throw new ConfigError(options.configPath, tokenIssues);
+  // Health of every file sink (server logs, audit trail), shown by the metrics.
+  const sinkHealth = new SinkHealth();
+  // An unwritable log directory is a ConfigError, before anything binds or spawns.
+  const serverLogs = await openServerLogs(options.configPath, config.logs, { logger, health: sinkHealth });
+  const audit = await openAuditTrail(options.configPath, config.audit, { logger, health: sinkHealth }).catch(async (error: unknown) => {
+    await serverLogs?.closeAll();
+    throw error;
+  });
   const persistence = await ConfigStore.open(options.configPath, { env, baseline: text });
 
   let app: App | undefined;
@@ -151,7 +170,16 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   // In cluster mode the fleet comes from the registry: this instance starts with none of its own.
   // The flags (options.cluster) take precedence over the config's `supervisor.cluster`.
   const clusterMode = options.cluster ?? config.cluster;
-  const supervisor = createSupervisor(clusterMode ? { ...config, servers: [] } : config, { ...options.supervisor, inspect: options.inspect, watchdog });
+  // Traces when the standard OTEL_* variables ask for them (else the OpenTelemetry SDK is never
+  // loaded), unless the embedder brought its own `supervisor.tracing`.
+  const tracing = options.supervisor?.tracing ? undefined : await startTracing({ serviceVersion: packageVersion(), logger });
+  const supervisor = createSupervisor(clusterMode ? { ...config, servers: [] } : config, {
+    ...options.supervisor,
+    inspect: options.inspect,
+    watchdog,
+    ...(tracing ? { tracing: tracing.tracing } : {}),
+    ...(serverLogs ? { logSink: serverLogs } : {}),
+  });
   const cluster = clusterMode
     ? new ClusterNode(supervisor, {
         ...clusterMode,
@@ -164,13 +192,14 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     : undefined;
   let metrics: ReturnType<typeof createMetrics>;
   try {
-    metrics = createMetrics(supervisor, { cluster });
+    metrics = createMetrics(supervisor, { cluster, sinks: sinkHealth });
     app = createApp({
       supervisor,
       persistence,
       metrics,
       token,
       ...(config.tokens ? { tokens: config.tokens } : {}),
+      audit,
       logger,
       version: packageVersion(),
       host,
@@ -178,6 +207,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       allowedHosts: options.allowedHosts,
       limits: options.limits,
       cluster,
+      ...(serverLogs ? { serverLogs } : {}),
     });
     await cluster?.start();
     if (cluster && clusterMode?.seedServers) {
@@ -191,6 +221,9 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   } catch (error) {
     await cluster?.stop().catch(() => undefined);
     await supervisor.stop().catch(() => undefined);
+    await serverLogs?.closeAll();
+    await audit.close();
+    await boundedBy(tracing?.shutdown(), TRACES_FLUSH_MS);
     await watchdog?.close();
     server.closeAllConnections();
     server.close();
@@ -212,6 +245,11 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       logger?.error({ err: error }, 'supervisor did not stop in time');
     }
     metrics.close();
+    await serverLogs?.closeAll();
+    await audit.close();
+    // The last spans (the servers' final connects and probes) go out; an unreachable collector
+    // costs at most this much of the shutdown.
+    await boundedBy(tracing?.shutdown(), Math.min(TRACES_FLUSH_MS, remaining(500)));
     // Normally every group has ended by now and this is a plain close; a group whose teardown
     // overran the budget is ended by the watchdog rather than left running with PPID 1.
     await watchdog?.abandon();

@@ -173,6 +173,8 @@ describe('the published package', () => {
       'dist/http/dashboard/index.html',
       'dist/runtime/process/watchdog-process.mjs',
       'docs/statecharts/connection.svg',
+      'deploy/prometheus/rules.yml',
+      'deploy/grafana/mcp-supervisor.json',
     ];
     for (const [subpath, target] of Object.entries(ourPackage.exports)) {
       if (typeof target === 'string') required.push(target.replace(/^\.\//, ''));
@@ -191,10 +193,10 @@ describe('the published package', () => {
         /\.tgz$/.test(path),
     );
     expect(forbidden, 'must not be in the tarball').toEqual([]);
-    // The whitelist as a whole: the built code, the bin, the statechart pictures, the three documents.
-    const unexpected = [...files].filter(
-      (path) => !/^(dist|bin)\//.test(path) && !/^docs\/statecharts\/[^/]+\.svg$/.test(path) && !['package.json', 'README.md', 'LICENSE'].includes(path),
-    );
+    // The whitelist as a whole: the built code, the bin, the statechart pictures, the three
+    // documents, the Prometheus rules and the Grafana dashboard (without their tests).
+    const shipped = ['package.json', 'README.md', 'LICENSE', 'deploy/prometheus/rules.yml', 'deploy/grafana/mcp-supervisor.json'];
+    const unexpected = [...files].filter((path) => !/^(dist|bin)\//.test(path) && !/^docs\/statecharts\/[^/]+\.svg$/.test(path) && !shipped.includes(path));
     expect(unexpected, 'outside the files whitelist').toEqual([]);
   });
 
