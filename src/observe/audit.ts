@@ -114,7 +114,7 @@ export class AuditTrail {
    * The newest records that match, oldest first: read from the files, and from memory for what
    * they lack (everything without a sink; what a degraded sink dropped). The files are streamed,
    * newest first, stopping once `limit` records are found or `signal` aborts; at most
-   * {@link MAX_CONCURRENT_SCANS} reads scan files at once, the others wait their turn.
+   * two reads scan files at once, the others wait their turn.
    */
   async query(query: AuditQuery = {}, signal?: AbortSignal): Promise<AuditRecord[]> {
     const limit = Math.max(1, query.limit ?? 100);
