@@ -133,6 +133,8 @@
   window.mcpDashboard = Object.freeze({
     api,
     apiJson,
+    /** `{ type, data, id }` of one Server-Sent Events block (the text between blank lines). */
+    parseSse: (block) => parseSse(block),
     actorPath,
     selected: () => selected,
     /** `listener(id | null)` after each change of the selected actor. */
@@ -592,9 +594,11 @@
     }
   }
 
-  function dispatch(block) {
+  /** One Server-Sent Events block as `{ type, data, id }` (`data` undefined when it has none). */
+  function parseSse(block) {
     let type = 'message';
     let data;
+    let id;
     for (const rawLine of block.split('\n')) {
       const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
       if (line === '' || line.startsWith(':')) continue;
@@ -603,8 +607,14 @@
       const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
       if (field === 'event') type = value;
       else if (field === 'data') data = data === undefined ? value : `${data}\n${value}`;
-      else if (field === 'id') lastEventId = value;
+      else if (field === 'id') id = value;
     }
+    return { type, data, id };
+  }
+
+  function dispatch(block) {
+    const { type, data, id } = parseSse(block);
+    if (id !== undefined) lastEventId = id;
     if (data === undefined) return;
     let event;
     try {

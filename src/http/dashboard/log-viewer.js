@@ -129,17 +129,7 @@
   }
 
   function dispatch(block) {
-    let type = 'message';
-    let data;
-    for (const raw of block.split('\n')) {
-      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-      if (line === '' || line.startsWith(':')) continue;
-      const colon = line.indexOf(':');
-      const field = colon < 0 ? line : line.slice(0, colon);
-      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-      if (field === 'event') type = value;
-      else if (field === 'data') data = data === undefined ? value : `${data}\n${value}`;
-    }
+    const { type, data } = dashboard.parseSse(block);
     if (type !== 'line' || data === undefined) return;
     try {
       const line = JSON.parse(data);
