@@ -1,4 +1,4 @@
-import type { CallToolRequest, CallToolResult, Tool } from '@modelcontextprotocol/client';
+import type { CallToolRequest, CallToolResult, GetPromptResult, Prompt, ReadResourceResult, Resource, ResourceTemplateType as ResourceTemplate, Tool } from '@modelcontextprotocol/client';
 import type { ConnectionError } from './errors.js';
 
 /**
@@ -29,6 +29,9 @@ export type SessionEvent =
   | { type: 'transport.closed'; error: ConnectionError }
   | { type: 'session.expired'; error: ConnectionError };
 
+/** Which of a server's lists changed (`notifications/<kind>/list_changed`). */
+export type ListKind = 'tools' | 'prompts' | 'resources';
+
 /**
  * One live MCP connection attempt: a fresh SDK `Client` and transport. The machine only holds it
  * and hands it to its actors; every method here is I/O and lives in `src/runtime`.
@@ -48,6 +51,25 @@ export interface McpSession {
   listTools(signal?: AbortSignal): Promise<Tool[]>;
   /** Calls one tool; `timeoutMs` bounds the request. A result with `isError` resolves, it is not thrown. */
   callTool(params: CallToolRequest['params'], options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<CallToolResult>;
+  /**
+   * Tells `listener` when the server says its tools, prompts or resources changed (its own
+   * `notifications/<kind>/list_changed`; on a modern session over the `subscriptions/listen` stream).
+   * Kept apart from {@link McpSession.onEvent}: a list change is no health fact for the machine.
+   * Returns the unsubscribe function. Optional, so sessions made elsewhere still type-check.
+   */
+  onListChanged?(listener: (kind: ListKind) => void): () => void;
+  /** Every prompt the server offers, all pages followed; empty when it offers none. */
+  listPrompts?(signal?: AbortSignal): Promise<Prompt[]>;
+  /** Gets one prompt with its arguments filled in; `timeoutMs` bounds the request. */
+  getPrompt?(params: { name: string; arguments?: Record<string, string> }, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<GetPromptResult>;
+  /** Every resource the server offers, all pages followed; empty when it offers none. */
+  listResources?(signal?: AbortSignal): Promise<Resource[]>;
+  /** Every resource template the server offers, all pages followed; empty when it offers none. */
+  listResourceTemplates?(signal?: AbortSignal): Promise<ResourceTemplate[]>;
+  /** Reads one resource; `timeoutMs` bounds the request. */
+  readResource?(params: { uri: string }, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<ReadResourceResult>;
+  /** What the server said it offers at connect (capabilities), so the catalog lists only what exists. */
+  readonly capabilities?: { tools?: boolean; prompts?: boolean; resources?: boolean };
   /** Subscribes to transport facts; returns the unsubscribe function. */
   onEvent(listener: (event: SessionEvent) => void): () => void;
   /** Idempotent; resolves once the transport is closed and any child process has exited. */

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { Subscription } from 'xstate';
-import type { CallToolRequest, CallToolResult, Tool } from '@modelcontextprotocol/client';
+import type { CallToolRequest, CallToolResult, GetPromptResult, Prompt, ReadResourceResult, Resource, ResourceTemplateType as ResourceTemplate, Tool } from '@modelcontextprotocol/client';
 import { toConnectionError } from '../runtime/classify.js';
-import { ConnectionLostError, NotConnectedError } from '../core/errors.js';
+import { ConnectionError, ConnectionLostError, NotConnectedError } from '../core/errors.js';
 import { connectionStateOf } from '../machines/connection.machine.js';
 import type { ConnectionActorRef } from '../machines/connection.machine.js';
 import type { ConnectionState } from '../core/states.js';
@@ -66,6 +66,37 @@ export class ConnectionCalls {
 
   listTools(options?: CallToolOptions): Promise<Tool[]> {
     return this.run((session, signal) => session.listTools(signal), options);
+  }
+
+  /** The server's prompts; empty when its session cannot list them (a session made elsewhere). */
+  listPrompts(options?: CallToolOptions): Promise<Prompt[]> {
+    return this.run((session, signal) => session.listPrompts?.(signal) ?? Promise.resolve([]), options);
+  }
+
+  /** The server's resources; empty when its session cannot list them. */
+  listResources(options?: CallToolOptions): Promise<Resource[]> {
+    return this.run((session, signal) => session.listResources?.(signal) ?? Promise.resolve([]), options);
+  }
+
+  /** The server's resource templates; empty when its session cannot list them. */
+  listResourceTemplates(options?: CallToolOptions): Promise<ResourceTemplate[]> {
+    return this.run((session, signal) => session.listResourceTemplates?.(signal) ?? Promise.resolve([]), options);
+  }
+
+  /** Gets one prompt, under the call deadline (`timeoutMs`, else the server's `timeout`). */
+  getPrompt(name: string, args: Record<string, string> | undefined, options?: CallToolOptions): Promise<GetPromptResult> {
+    return this.run((session, signal) => {
+      if (!session.getPrompt) throw unsupported(this.id, 'prompts/get');
+      return session.getPrompt(args ? { name, arguments: args } : { name }, { signal, timeoutMs: options?.timeoutMs ?? this.defaultTimeoutMs });
+    }, options);
+  }
+
+  /** Reads one resource, under the call deadline (`timeoutMs`, else the server's `timeout`). */
+  readResource(uri: string, options?: CallToolOptions): Promise<ReadResourceResult> {
+    return this.run((session, signal) => {
+      if (!session.readResource) throw unsupported(this.id, 'resources/read');
+      return session.readResource({ uri }, { signal, timeoutMs: options?.timeoutMs ?? this.defaultTimeoutMs });
+    }, options);
   }
 
   callTool(name: string, args: Record<string, unknown> = {}, options?: CallToolOptions): Promise<CallToolResult> {
@@ -168,6 +199,11 @@ export class ConnectionCalls {
       this.pending.delete(onLost);
     }
   }
+}
+
+/** A session made elsewhere (no SDK client) that lacks a method: answered like a server without it. */
+function unsupported(id: string, method: string): ConnectionError {
+  return new ConnectionError('method-not-found', `the session of "${id}" cannot send ${method}`);
 }
 
 /** A `tools/call` request's params, with the trace context in `_meta` when there is one (SEP-414 keys). */

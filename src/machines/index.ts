@@ -62,7 +62,7 @@ export { DEFAULT_SETTINGS, resolveSettings } from '../core/settings.js';
 export type { BackoffSettings, ConnectionSettings, HealthSettings } from '../core/settings.js';
 export { ConnectionError, errorKindOf } from '../core/errors.js';
 export type { ErrorKind } from '../core/errors.js';
-export type { EraPreference, McpSession, ProbeKind, ProtocolEra, SessionEvent, TransportKind } from '../core/session.js';
+export type { EraPreference, ListKind, McpSession, ProbeKind, ProtocolEra, SessionEvent, TransportKind } from '../core/session.js';
 export type { EraPolicy, InProcessServer, ProcessParams, ProcessPolicy, ResourceLimits, RestartPolicy, ServerTarget } from '../core/target.js';
 export { admit, compareRequests, defaultReservedSlots } from '../core/policy/admission.js';
 export type { AdmissionInput, SlotRequest } from '../core/policy/admission.js';

@@ -1,8 +1,21 @@
 import { Client, InMemoryTransport, SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import type { CallToolRequest, CallToolResult, ClientOptions, McpSubscription, Tool, Transport } from '@modelcontextprotocol/client';
+import type {
+  CallToolRequest,
+  CallToolResult,
+  ClientOptions,
+  GetPromptResult,
+  McpSubscription,
+  Prompt,
+  ReadResourceResult,
+  Resource,
+  ResourceTemplateType as ResourceTemplate,
+  SubscriptionFilter,
+  Tool,
+  Transport,
+} from '@modelcontextprotocol/client';
 import { ConnectionError } from '../core/errors.js';
 import { redactor, secretsOf } from '../core/secrets.js';
-import type { EraPreference, McpSession, ProbeKind, ProtocolEra, SessionEvent, TransportKind } from '../core/session.js';
+import type { EraPreference, ListKind, McpSession, ProbeKind, ProtocolEra, SessionEvent, TransportKind } from '../core/session.js';
 import { boundedBy } from './bounded.js';
 import { redactError, toConnectionError } from './classify.js';
 import { PROBE_STRATEGIES } from './probes.js';
@@ -42,6 +55,9 @@ const ERA_PROBE_TIMEOUT_MS = 2_000;
 const MIN_LISTEN_LIFETIME_MS = 1_000;
 /** How long closing a session waits for its listen stream to close before going on. */
 const LISTEN_CLOSE_TIMEOUT_MS = 500;
+
+/** The lists a server may say changed. */
+const LIST_KINDS: readonly ListKind[] = ['tools', 'prompts', 'resources'];
 
 /** The modern protocol revision. */
 const MODERN_REVISION = '2026-07-28';
@@ -216,11 +232,14 @@ function checkTarget(target: ServerTarget): void {
 
 class SdkSession implements McpSession {
   private readonly listeners = new Set<(event: SessionEvent) => void>();
+  private readonly listChangedListeners = new Set<(kind: ListKind) => void>();
   private connected = false;
   private ended = false;
   private verifying = false;
   /** The open `subscriptions/listen` stream of a modern HTTP session, if any. */
   private subscription: McpSubscription | undefined;
+  /** A `listen()` is waiting for its acknowledgement: no second one meanwhile. */
+  private listening = false;
   /** The server dropped a listen stream right after opening it: not reopened in this session. */
   private listenGaveUp = false;
   private closing: Promise<void> | undefined;
@@ -239,6 +258,9 @@ class SdkSession implements McpSession {
   ) {
     client.onclose = () => this.handleClosed();
     client.onerror = (error) => this.handleTransportError(error);
+    // The server's own list changes: unsolicited on a legacy session, on the listen stream on a
+    // modern one (the SDK dispatches both to these handlers). Told apart from health facts.
+    for (const kind of LIST_KINDS) client.setNotificationHandler(`notifications/${kind}/list_changed`, () => this.listChanged(kind));
     // A launched HTTP server dying is hard evidence too, even with no request in flight.
     void launched?.exited.then(() => this.handleClosed());
   }
@@ -285,9 +307,14 @@ class SdkSession implements McpSession {
    * is simply probed, as before.
    */
   private async listen(): Promise<void> {
-    if (this.transport !== 'streamable-http' || this.era !== 'modern' || this.ended || this.subscription || this.listenGaveUp) return;
+    if (this.era !== 'modern' || this.ended || this.subscription || this.listenGaveUp) return;
+    // Over stdio the stream is no liveness evidence (the child's exit is): opened only for
+    // someone who wants to hear of list changes (`onListChanged`).
+    if (this.transport !== 'streamable-http' && (this.transport !== 'stdio' || this.listChangedListeners.size === 0)) return;
+    if (this.listening) return;
+    this.listening = true;
     try {
-      const subscription = await this.client.listen({ toolsListChanged: true }, { timeout: this.verifyTimeoutMs });
+      const subscription = await this.client.listen(this.listenFilter(), { timeout: this.verifyTimeoutMs });
       if (this.ended) {
         await subscription.close().catch(() => undefined);
         return;
@@ -303,6 +330,41 @@ class SdkSession implements McpSession {
       });
     } catch {
       // No listen support (or no answer in time): probes alone watch this server.
+    } finally {
+      this.listening = false;
+    }
+  }
+
+  /** The list changes a modern session asks to hear of: tools always, the others when the server offers them. */
+  private listenFilter(): SubscriptionFilter {
+    const capabilities = this.client.getServerCapabilities();
+    return {
+      toolsListChanged: true,
+      ...(capabilities?.prompts ? { promptsListChanged: true } : {}),
+      ...(capabilities?.resources ? { resourcesListChanged: true } : {}),
+    };
+  }
+
+  get capabilities(): { tools: boolean; prompts: boolean; resources: boolean } {
+    const capabilities = this.client.getServerCapabilities();
+    return { tools: capabilities?.tools !== undefined, prompts: capabilities?.prompts !== undefined, resources: capabilities?.resources !== undefined };
+  }
+
+  onListChanged(listener: (kind: ListKind) => void): () => void {
+    this.listChangedListeners.add(listener);
+    // A modern stdio session opens its listen stream for the first listener.
+    if (this.connected) void this.listen();
+    return () => this.listChangedListeners.delete(listener);
+  }
+
+  private listChanged(kind: ListKind): void {
+    if (this.ended) return;
+    for (const listener of [...this.listChangedListeners]) {
+      try {
+        listener(kind);
+      } catch {
+        // One listener's failure is not the session's.
+      }
     }
   }
 
@@ -315,6 +377,8 @@ class SdkSession implements McpSession {
   }
 
   async listTools(signal?: AbortSignal): Promise<Tool[]> {
+    // A server without tools has none to list (asking makes the SDK client print to stdout).
+    if (!this.capabilities.tools) return [];
     try {
       const tools: Tool[] = [];
       let cursor: string | undefined;
@@ -324,6 +388,63 @@ class SdkSession implements McpSession {
         cursor = page.nextCursor;
       } while (cursor);
       return tools;
+    } catch (error) {
+      throw this.classify(error);
+    }
+  }
+
+  async listPrompts(signal?: AbortSignal): Promise<Prompt[]> {
+    if (!this.capabilities.prompts) return [];
+    return this.allPages(async (cursor) => {
+      const page = await this.client.listPrompts(cursor ? { cursor } : undefined, { signal, cacheMode: 'refresh' });
+      return { items: page.prompts, nextCursor: page.nextCursor };
+    });
+  }
+
+  async getPrompt(params: { name: string; arguments?: Record<string, string> }, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<GetPromptResult> {
+    try {
+      return await this.client.getPrompt(params, { signal: options?.signal, timeout: options?.timeoutMs, maxTotalTimeout: options?.timeoutMs });
+    } catch (error) {
+      throw this.classify(error);
+    }
+  }
+
+  async listResources(signal?: AbortSignal): Promise<Resource[]> {
+    if (!this.capabilities.resources) return [];
+    return this.allPages(async (cursor) => {
+      const page = await this.client.listResources(cursor ? { cursor } : undefined, { signal, cacheMode: 'refresh' });
+      return { items: page.resources, nextCursor: page.nextCursor };
+    });
+  }
+
+  async listResourceTemplates(signal?: AbortSignal): Promise<ResourceTemplate[]> {
+    if (!this.capabilities.resources) return [];
+    return this.allPages(async (cursor) => {
+      const page = await this.client.listResourceTemplates(cursor ? { cursor } : undefined, { signal, cacheMode: 'refresh' });
+      return { items: page.resourceTemplates, nextCursor: page.nextCursor };
+    });
+  }
+
+  async readResource(params: { uri: string }, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<ReadResourceResult> {
+    try {
+      // `bypass`: a read through the supervisor always reaches the server, and is not kept.
+      return await this.client.readResource(params, { signal: options?.signal, timeout: options?.timeoutMs, maxTotalTimeout: options?.timeoutMs, cacheMode: 'bypass' });
+    } catch (error) {
+      throw this.classify(error);
+    }
+  }
+
+  /** Every page of one list, followed by cursor. */
+  private async allPages<T>(page: (cursor: string | undefined) => Promise<{ items: T[]; nextCursor?: string }>): Promise<T[]> {
+    try {
+      const items: T[] = [];
+      let cursor: string | undefined;
+      do {
+        const next = await page(cursor);
+        items.push(...next.items);
+        cursor = next.nextCursor;
+      } while (cursor);
+      return items;
     } catch (error) {
       throw this.classify(error);
     }
