@@ -15,8 +15,15 @@ export interface CallCompleted {
   tool: string;
   /** How the call ended; `tool_error` is a result with `isError`. */
   outcome: CallOutcome;
-  /** How long the call took (ms), whatever the outcome. */
+  /**
+   * How long the call took (ms), whatever the outcome. For a call made through `rideCall` (the
+   * REST route, `/mcp`), the whole ride: waits for the server to come back and a re-send included.
+   */
   latencyMs: number;
+  /** Which front the call came through (`rest`: `POST /actors/:id/tools/:name`, `mcp`: `/mcp` or `serve-stdio`); absent for calls made through the library. */
+  via?: 'rest' | 'mcp';
+  /** `true` when the call was lost in flight and sent a second time (read-only/idempotent tools only); the outcome is the second sending's. */
+  retried?: boolean;
   /** Epoch ms. */
   at: number;
 }

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { createActor, waitFor } from 'xstate';
 import type { Actor, InspectionEvent, Observer } from 'xstate';
-import type { CallToolResult, Tool } from '@modelcontextprotocol/client';
+import type { CallToolResult, GetPromptResult, Prompt, ReadResourceResult, Resource, ResourceTemplateType as ResourceTemplate, Tool } from '@modelcontextprotocol/client';
 import { ConnectionError, NotConnectedError } from '../core/errors.js';
 import type { FlapSettings } from '../core/policy/flapping.js';
 import type { PanicSettings } from '../core/policy/panic.js';
@@ -24,11 +24,13 @@ import { parseConfig } from '../config/load.js';
 import type { ServerDefinition, SupervisorConfig } from '../config/load.js';
 import type { RawConfig } from '../config/schema.js';
 import { ConnectionCalls } from './calls.js';
+import { ListChanges } from './list-changes.js';
+import type { ListKind } from '../core/session.js';
 import type { CallToolOptions } from './calls.js';
 import { DuplicateServerError, UnknownServerError } from './errors.js';
 import { EventBus } from './event-bus.js';
 import type { SubscribeOptions } from './event-bus.js';
-import type { CallOutcome, FleetEvent } from './events.js';
+import type { CallCompleted, CallOutcome, FleetEvent } from './events.js';
 import { callOutcomeOf } from './call-outcome.js';
 import type { Tracing } from '../core/trace-context.js';
 import { DEFAULT_PROCESS_SAMPLE_INTERVAL_MS, ProcessSampling } from './process-sampling.js';
@@ -128,6 +130,16 @@ export class Supervisor {
   private readonly disabled = new Map<string, number>();
   private readonly stats = new StatsBook();
   private readonly toolCache = new Map<string, { tools: Tool[]; at: number }>();
+  /** Every server's own list-changed notices, relayed from its serving session. */
+  private readonly listChanges = new ListChanges(
+    () => this.ids(),
+    (id) => {
+      const ref = this.connections.get(id);
+      if (!ref) return undefined;
+      const state = connectionStateOf(ref.getSnapshot());
+      return state === 'healthy' || state === 'degraded' ? ref.getSnapshot().context.session : undefined;
+    },
+  );
   /** Resource limits and the leak-trend detector, fed by the sampler. */
   private readonly resources: ResourceWatch;
   private readonly sampling = new ProcessSampling(this.processes, (id, pid, reading) => this.resources.observe(id, pid, reading));
@@ -305,7 +317,7 @@ export class Supervisor {
    * `ConnectionLostError` when the connection is lost during the call, `ConnectionError`
    * (`timeout`, protocol errors) otherwise; a result with `isError` is returned, not thrown.
    */
-  async callTool(id: string, name: string, args: Record<string, unknown> = {}, options?: CallToolOptions): Promise<CallToolResult> {
+  async callTool(id: string, name: string, args: Record<string, unknown> = {}, options?: SupervisorCallOptions): Promise<CallToolResult> {
     const calls = this.callsOf(id);
     const started = performance.now();
     let outcome: CallOutcome = 'ok';
@@ -317,8 +329,18 @@ export class Supervisor {
       outcome = callOutcomeOf(error);
       throw error;
     } finally {
-      this.publish({ type: 'call.completed', id, tool: name, outcome, latencyMs: roundMs(performance.now() - started), at: Date.now() });
+      if (options?.publish !== false) this.publish({ type: 'call.completed', id, tool: name, outcome, latencyMs: roundMs(performance.now() - started), at: Date.now() });
     }
+  }
+
+  /**
+   * Publishes `call.completed` for a call whose caller reports it itself (`rideCall`: one event
+   * per call, its waits and a re-send included, refusals too). A server no longer in the fleet is
+   * not reported: its series are gone.
+   */
+  recordCall(call: Omit<CallCompleted, 'type' | 'at'>): void {
+    if (!this.definitions.has(call.id)) return;
+    this.publish({ type: 'call.completed', ...call, at: Date.now() });
   }
 
   /** Lists the server's tools now (all pages) and caches them for {@link Supervisor.cachedTools}. */
@@ -326,6 +348,39 @@ export class Supervisor {
     const tools = await this.callsOf(id).listTools(options);
     this.toolCache.set(id, { tools, at: Date.now() });
     return tools;
+  }
+
+  /**
+   * A server's own list-changed notices, for every server: the supervisor subscribes each new
+   * session. Told synchronously, as the notice arrives; returns the unsubscribe function.
+   */
+  onListChanged(listener: (id: string, kind: ListKind) => void): () => void {
+    return this.listChanges.subscribe(listener);
+  }
+
+  /** Lists the server's prompts now (all pages); empty when it offers none. `NotConnectedError` when not serving. */
+  listPrompts(id: string, options?: CallToolOptions): Promise<Prompt[]> {
+    return this.callsOf(id).listPrompts(options);
+  }
+
+  /** Gets one prompt of the server; errors as {@link Supervisor.callTool}. */
+  getPrompt(id: string, name: string, args?: Record<string, string>, options?: CallToolOptions): Promise<GetPromptResult> {
+    return this.callsOf(id).getPrompt(name, args, options);
+  }
+
+  /** Lists the server's resources now (all pages); empty when it offers none. `NotConnectedError` when not serving. */
+  listResources(id: string, options?: CallToolOptions): Promise<Resource[]> {
+    return this.callsOf(id).listResources(options);
+  }
+
+  /** Lists the server's resource templates now (all pages); empty when it offers none. `NotConnectedError` when not serving. */
+  listResourceTemplates(id: string, options?: CallToolOptions): Promise<ResourceTemplate[]> {
+    return this.callsOf(id).listResourceTemplates(options);
+  }
+
+  /** Reads one resource of the server; errors as {@link Supervisor.callTool}. */
+  readResource(id: string, uri: string, options?: CallToolOptions): Promise<ReadResourceResult> {
+    return this.callsOf(id).readResource(uri, options);
   }
 
   /** The last listing of this server's tools, if any since it last connected. */
@@ -473,6 +528,7 @@ export class Supervisor {
     this.resources.forget(id);
     this.stats.forget(id);
     this.toolCache.delete(id);
+    this.listChanges.forget(id);
   }
 
   /** Stops admitting, stops every connection, waits for every transport to close, stops the actor. */
@@ -575,6 +631,7 @@ export class Supervisor {
     this.stats.record(event);
     // A new session may serve a different tool list.
     if (event.type === 'state.changed' && event.to === 'connecting') this.toolCache.delete(event.id);
+    if (event.type === 'state.changed') this.listChanges.update(event.id);
     this.publish(event);
   }
 
@@ -582,6 +639,15 @@ export class Supervisor {
     if (this.startupBacklog) this.startupBacklog.push(event);
     else this.events.publish(event);
   }
+}
+
+/** Options of {@link Supervisor.callTool}: those of the call, and whether it reports itself. */
+export interface SupervisorCallOptions extends CallToolOptions {
+  /**
+   * Whether the call publishes its `call.completed` event (default true). `rideCall` sets false
+   * and reports the whole ride once with {@link Supervisor.recordCall}.
+   */
+  publish?: boolean;
 }
 
 /** The outcome of one probe, as {@link Supervisor.probe} resolves it. */

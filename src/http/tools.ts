@@ -2,6 +2,8 @@ import type { CallToolResult } from '@modelcontextprotocol/client';
 import { ConnectionError } from '../core/errors.js';
 import { validTraceContext } from '../core/trace-context.js';
 import type { TraceContext } from '../core/trace-context.js';
+import { UnknownServerError } from '../fleet/errors.js';
+import { RideError } from '../fleet/ride.js';
 import type { Supervisor } from '../fleet/supervisor.js';
 import { ApiError } from './errors.js';
 
@@ -58,9 +60,42 @@ export function unknownToolResult(result: CallToolResult, id: string, name: stri
 }
 
 /** A tool call's error that is the server saying the tool does not exist, as 404 `unknown_tool`; else the error. */
-export function unknownToolError(error: unknown, id: string, name: string): unknown {
+function unknownToolError(error: unknown, id: string, name: string): unknown {
   const protocol = error instanceof ConnectionError && (error.kind === 'transient' || error.kind === 'method-not-found');
   return protocol && saysUnknown(error.message, name) ? unknownTool(id, name) : error;
+}
+
+/**
+ * Whether a call lost in flight may be sent again: the server's cached tool list says the tool is
+ * read-only or idempotent (MCP annotations, hints the server gives). Not when the list is unknown.
+ */
+export function retryableTool(supervisor: Supervisor, id: string, name: string): boolean {
+  const hints = supervisor.cachedTools(id)?.tools.find((tool) => tool.name === name)?.annotations;
+  return hints?.readOnlyHint === true || hints?.idempotentHint === true;
+}
+
+/**
+ * A ride's failure as the REST API answers it, with the codes it always had: 503 `not_connected`
+ * (with the state) or `connection_lost`, 504 `timeout`, 502 `upstream_error` (404 `unknown_tool`
+ * when that is the server saying it has no such tool, 404 `not_found` for a server removed during
+ * the call). The messages are the ride's: they say why (the server's last error, a quarantine, no re-send).
+ */
+export function restErrorOf(error: unknown, id: string, name: string): unknown {
+  if (!(error instanceof RideError)) return error;
+  switch (error.code) {
+    case 'not_serving':
+      if (error.cause instanceof UnknownServerError) return error.cause;
+      return new ApiError(503, 'not_connected', error.message, { state: error.state ?? 'unknown' });
+    case 'connection_lost':
+      return new ApiError(503, 'connection_lost', error.message, { state: error.state, retried: error.retried });
+    case 'timeout':
+      return new ApiError(504, 'timeout', error.message);
+    case 'upstream_error':
+      return unknownToolError(error.cause, id, name);
+    case 'aborted':
+      // The caller is gone: nobody reads this answer; the SDK's own abort is a timeout, as before.
+      return error.cause instanceof ConnectionError ? error.cause : new ApiError(504, 'timeout', error.message);
+  }
 }
 
 /**

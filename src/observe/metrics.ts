@@ -10,6 +10,8 @@ import { SINK_NAMES } from './file-sink.js';
 import type { SinkHealth } from './file-sink.js';
 
 const CALL_OUTCOMES: readonly CallOutcome[] = ['ok', 'tool_error', 'protocol_error', 'timeout', 'not_connected', 'connection_lost', 'transport_error'];
+/** Outcomes of calls through the MCP gateway: a call's own, or `retried_ok` for one lost in flight, re-sent once, and answered. */
+const GATEWAY_OUTCOMES: readonly string[] = [...CALL_OUTCOMES, 'retried_ok'];
 /** `from` of a server's very first transition. */
 const NO_STATE = 'none';
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -346,6 +348,14 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
     registers,
   });
 
+  // Per server, from its first call through /mcp (or serve-stdio); REST calls are not counted here.
+  const gatewayCalls = new Counter({
+    name: 'mcp_gateway_calls_total',
+    help: 'Tool calls that came through the MCP gateway (/mcp, serve-stdio), by outcome: a tool call outcome, or retried_ok (lost in flight, re-sent once, answered).',
+    labelNames: ['server', 'outcome'] as const,
+    registers,
+  });
+
   const dropped = new Counter({
     name: 'mcp_metrics_events_dropped_total',
     help: 'Fleet events the metrics could not keep up with and did not count.',
@@ -372,6 +382,7 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
     zombies.remove({ server });
     toolCallDuration.remove({ server });
     for (const outcome of CALL_OUTCOMES) toolCalls.remove({ server, outcome });
+    for (const outcome of GATEWAY_OUTCOMES) gatewayCalls.remove({ server, outcome });
   };
 
   const onEvent = (event: FleetEvent): void => {
@@ -392,6 +403,7 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
       case 'call.completed':
         toolCalls.inc({ server: event.id, outcome: event.outcome });
         toolCallDuration.observe({ server: event.id }, event.latencyMs / 1_000);
+        if (event.via === 'mcp') gatewayCalls.inc({ server: event.id, outcome: event.retried && event.outcome === 'ok' ? 'retried_ok' : event.outcome });
         return;
       case 'server.removed':
         forget(event.id);

@@ -28,7 +28,8 @@ import {
 import { actorDetail } from '../../fleet/detail.js';
 import { DEFAULT_CLIENT_BUFFER, DEFAULT_KEEP_ALIVE_MS } from './events.js';
 import type { StreamSlots } from '../guards.js';
-import { callerTraceContext, ensureKnownTool, unknownToolError, unknownToolResult } from '../tools.js';
+import { callerTraceContext, ensureKnownTool, restErrorOf, retryableTool, unknownToolResult } from '../tools.js';
+import { rideCall } from '../../fleet/ride.js';
 import type { Hook } from '@hono/zod-openapi';
 import type { Env } from 'hono';
 
@@ -281,11 +282,18 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
       const { id, name } = c.req.valid('param');
       const { timeoutMs, waitForReady } = c.req.valid('query');
       const args = await readArguments(c.req);
+      // ?waitForReady is a wait of its own, before the call's timeout starts; a server still not
+      // serving after it is a 503 at once, so the ride itself never waits for one to arrive.
       if (waitForReady) await supervisor.whenServing(id, waitForReady);
       await ensureKnownTool(supervisor, id, name);
-      const result = await supervisor
-        .callTool(id, name, args, { timeoutMs, signal: c.req.raw.signal, traceContext: callerTraceContext(c.req.raw.headers) })
-        .catch((error: unknown) => Promise.reject(unknownToolError(error, id, name)));
+      const result = await rideCall(supervisor, id, name, args, {
+        timeoutMs,
+        signal: c.req.raw.signal,
+        traceContext: callerTraceContext(c.req.raw.headers),
+        via: 'rest',
+        retryable: retryableTool(supervisor, id, name),
+        waitWhileReconnecting: false,
+      }).catch((error: unknown) => Promise.reject(restErrorOf(error, id, name)));
       return c.json(unknownToolResult(result, id, name) as never, 200);
     },
   );

@@ -21,7 +21,7 @@ export function metricsRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, str
       summary: 'Prometheus metrics',
       description:
         'Per server: mcp_connection_state (the current state only), mcp_connection_info, mcp_quarantined (while quarantined), ' +
-        'mcp_reconnect_attempts_total, mcp_tool_calls_total, mcp_tool_call_duration_seconds, mcp_process_*. For the fleet: ' +
+        'mcp_reconnect_attempts_total, mcp_tool_calls_total, mcp_tool_call_duration_seconds, mcp_gateway_calls_total, mcp_process_*. For the fleet: ' +
         'mcp_connections (by state), mcp_transitions_total, mcp_probes_total, mcp_probe_duration_seconds, mcp_reconnect_slots_in_use, ' +
         'mcp_panic_active, mcp_metrics_events_dropped_total; and the Node process metrics.',
       responses: {
