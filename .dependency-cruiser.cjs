@@ -3,6 +3,7 @@
  *
  *   service   src/service   CLI, startService                (may use everything below)
  *   http      src/http      Hono app, routes, dashboard      observe  src/observe
+ *                                                            gateway  src/gateway (the fleet as one MCP server)
  *   fleet     src/fleet     the facade
  *   runtime   src/runtime   all I/O                          config   src/config
  *   machines  src/machines  pure statecharts
@@ -96,13 +97,31 @@ module.exports = {
       to: srcExcept('core', 'machines', 'runtime', 'config', 'fleet', 'observe'),
     },
     {
+      name: 'gateway-imports-fleet-and-below',
+      comment:
+        'src/gateway (the fleet as one MCP server: SDK Server factory, HTTP both eras, stdio) may ' +
+        'import fleet and below. Not observe or http (siblings and above), not service.',
+      severity: 'error',
+      from: { path: '^src/gateway/' },
+      to: srcExcept('core', 'machines', 'runtime', 'config', 'fleet', 'gateway'),
+    },
+    {
       name: 'http-imports-observe-fleet-and-below',
       comment:
-        'src/http (Hono app, routes, dashboard) may import observe, fleet and below. Not service ' +
-        'and not the entry folders.',
+        'src/http (Hono app, routes, dashboard) may import observe, gateway, fleet and below. Not ' +
+        'service and not the entry folders.',
       severity: 'error',
       from: { path: '^src/http/' },
-      to: srcExcept('core', 'machines', 'runtime', 'config', 'fleet', 'observe', 'http'),
+      to: srcExcept('core', 'machines', 'runtime', 'config', 'fleet', 'observe', 'gateway', 'http'),
+    },
+    {
+      name: 'mcp-server-sdk-only-in-gateway',
+      comment:
+        'The MCP server SDK (@modelcontextprotocol/server) is the gateway\'s business: no other part ' +
+        'of src loads it (the library entry stays a client only).',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/gateway/' },
+      to: { path: '(^|/)node_modules/@modelcontextprotocol/server/|^@modelcontextprotocol/server(/|$)' },
     },
     // src/service may import everything in src: no rule.
 

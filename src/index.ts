@@ -29,7 +29,7 @@
  * @packageDocumentation
  */
 export { createSupervisor, Supervisor } from './fleet/supervisor.js';
-export type { CreateSupervisorOptions, ProbeCompleted } from './fleet/supervisor.js';
+export type { CreateSupervisorOptions, ProbeCompleted, SupervisorCallOptions } from './fleet/supervisor.js';
 export { createConnection, ManagedConnection } from './fleet/connection.js';
 export type { CreateConnectionOptions, StateChanged } from './fleet/connection.js';
 export type { CallToolOptions } from './fleet/calls.js';
@@ -95,7 +95,7 @@ export type {
   SupervisorMachine,
   SupervisorSnapshot,
 } from './machines/supervisor.machine.js';
-export type { McpSession, SessionEvent } from './core/session.js';
+export type { ListKind, McpSession, SessionEvent } from './core/session.js';
 export type { SlotRequest } from './core/policy/admission.js';
 export type { FlapSettings } from './core/policy/flapping.js';
 export type { PanicSettings } from './core/policy/panic.js';

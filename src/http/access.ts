@@ -32,8 +32,15 @@ function decoded(segment: string): string {
  * placed in this table.
  */
 export function accessOf(method: string, path: string): RequestAccess {
-  if (READ_METHODS.has(method)) return { role: 'viewer' };
   const parts = path.split('/').filter((part) => part !== '');
+  // The MCP endpoint: every method is operator's, a GET too (it opens the stream of a 2025-era
+  // session, which belongs to the operator token that opened it). POST and DELETE are audited; a
+  // GET stream is not (its session's POSTs are).
+  if (parts[0] === 'mcp' && parts.length <= 2) {
+    const target = parts[1] === undefined ? undefined : decoded(parts[1]);
+    return method === 'POST' || method === 'DELETE' ? { role: 'operator', action: 'mcp.request', target } : { role: 'operator' };
+  }
+  if (READ_METHODS.has(method)) return { role: 'viewer' };
   if (parts[0] === 'actors') {
     if (parts.length === 1 && method === 'POST') return { role: 'admin', action: 'register' };
     const target = parts[1] === undefined ? undefined : decoded(parts[1]);

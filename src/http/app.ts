@@ -15,6 +15,7 @@ import { docsRoutes, isDocsPath } from './routes/docs.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { mcpRoutes } from './routes/mcp.js';
 import { whoamiRoutes } from './routes/whoami.js';
 
 /** Validation failures become one 400 that names every bad field. */
@@ -88,6 +89,7 @@ export function createApp(appDeps: AppDeps) {
   app.route('/metrics', metricsRoutes(deps, defaultHook));
   app.route('/events', eventRoutes(deps, defaultHook, streams));
   app.route('/whoami', whoamiRoutes(defaultHook));
+  if (deps.gateway) app.route('/mcp', mcpRoutes(deps.gateway, deps.supervisor));
   app.route('/audit', auditRoutes(deps.audit!, defaultHook));
   app.route('/', dashboardRoutes());
   app.route('/', docsRoutes());

@@ -13,6 +13,23 @@ export function noteErrorCode(c: Context, code: string): void {
   errorCodes.set(c, code);
 }
 
+/** What a route learned from a body it parsed (the MCP route: the JSON-RPC method, server and tool). */
+export interface AuditDetail {
+  /** The server the request is about. */
+  target?: string;
+  /** The tool, for a tool call. */
+  tool?: string;
+  /** The JSON-RPC method, on `/mcp`. */
+  rpcMethod?: string;
+}
+
+const details = new WeakMap<Context, AuditDetail>();
+
+/** Notes what the request is about, beyond its path, for its audit record (never argument values). */
+export function noteAuditDetail(c: Context, detail: AuditDetail): void {
+  details.set(c, detail);
+}
+
 /** Each audited request's id, for forwarding it to the owner in cluster mode. */
 const requestIds = new WeakMap<Context, string>();
 
@@ -39,7 +56,8 @@ function outcomeOf(status: number): AuditOutcome {
 /**
  * Records every state-changing request (src/http/access.ts says which) once it is answered: who
  * (the token's name and role), what, on which server, how it ended and how long it took. Placed
- * before authentication, so refused requests are recorded too. The body is never read.
+ * before authentication, so refused requests are recorded too. The body is never read here; a route
+ * that parsed it may name its server, tool and JSON-RPC method ({@link noteAuditDetail}).
  */
 export function auditRequests(trail: AuditTrail): MiddlewareHandler {
   const unauthorized = new UnauthorizedBudget();
@@ -63,7 +81,9 @@ export function auditRequests(trail: AuditTrail): MiddlewareHandler {
     const suppressed = outcome === 'unauthorized' ? unauthorized.take() : 0;
     if (suppressed < 0) return;
     const principal = principalOf(c);
-    const target = access.target ?? (access.action === 'register' && status < 400 ? await registeredId(c) : undefined);
+    const detail = details.get(c);
+    const target = access.target ?? detail?.target ?? (access.action === 'register' && status < 400 ? await registeredId(c) : undefined);
+    const tool = access.tool ?? detail?.tool;
     const code = errorCodes.get(c);
     trail.record({
       time,
@@ -72,7 +92,8 @@ export function auditRequests(trail: AuditTrail): MiddlewareHandler {
       role: principal?.role ?? null,
       action: access.action,
       target: target === undefined ? null : target.slice(0, MAX_FIELD),
-      ...(access.tool === undefined ? {} : { tool: access.tool.slice(0, MAX_FIELD) }),
+      ...(tool === undefined ? {} : { tool: tool.slice(0, MAX_FIELD) }),
+      ...(detail?.rpcMethod === undefined ? {} : { rpcMethod: detail.rpcMethod.slice(0, MAX_FIELD) }),
       method: c.req.method,
       path: c.req.path.slice(0, MAX_FIELD * 2),
       outcome,

@@ -9,6 +9,7 @@ import type { ActorView } from '../fleet/views.js';
 import type { FleetEvent } from '../fleet/events.js';
 import type { EventHistory } from '../observe/event-history.js';
 import type { ServerLogFiles } from '../observe/server-logs.js';
+import type { Gateway } from '../gateway/http.js';
 
 
 
@@ -31,7 +32,7 @@ export interface EventStreamOptions {
 export interface HttpLimits {
   /** Largest body of every route but tool calls (bytes), else 413; default 1 MiB. */
   maxBodyBytes?: number;
-  /** Largest body of a tool call, `POST /actors/:id/tools/:name` (bytes), else 413; default 4 MiB. */
+  /** Largest body of a tool call, `POST /actors/:id/tools/:name` and `POST /mcp` (bytes), else 413; default 4 MiB. */
   maxCallBodyBytes?: number;
   /** Deepest nesting of arrays and objects in a JSON body, else 400; default 64. */
   maxJsonDepth?: number;
@@ -80,6 +81,8 @@ export interface AppDeps {
   cluster?: ClusterInfo;
   /** Server output in files (the same one given to `createSupervisor` as `logSink`): `GET /actors/:id/logs` reads them too, not only the in-memory ring. */
   serverLogs?: ServerLogFiles;
+  /** The MCP endpoint (`/mcp`, `/mcp/:id`): the fleet as one MCP server; without it those paths are 404. */
+  gateway?: Gateway;
 }
 
 /** What the API needs of a cluster instance (a `ClusterNode`). */

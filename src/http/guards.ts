@@ -37,9 +37,14 @@ const STATE_CHANGING: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DE
 const TOOL_CALL = /^\/actors\/[^/]+\/tools\/[^/]+\/?$/;
 const REGISTER = /^\/actors\/?$/;
 
-/** `POST /actors/:id/tools/:name`: the arguments are JSON, with the larger body limit. */
+const MCP = /^\/mcp(\/[^/]+)?\/?$/;
+
+/**
+ * `POST /actors/:id/tools/:name`, and `POST /mcp[/:id]` (JSON-RPC messages, mostly tool calls):
+ * the body is JSON, with the larger body limit.
+ */
 function isToolCall(method: string, path: string): boolean {
-  return method === 'POST' && TOOL_CALL.test(path);
+  return method === 'POST' && (TOOL_CALL.test(path) || MCP.test(path));
 }
 
 /** `POST /actors`: a config entry as JSON. */
@@ -84,9 +89,9 @@ export function localOnly(options: LocalAccessOptions): MiddlewareHandler {
 
 /**
  * 413 `payload_too_large` for a body beyond the route's limit, before anything parses it:
- * `maxCallBodyBytes` for tool calls, `maxBodyBytes` for every other route. A `Content-Length`
- * beyond the limit is refused without reading; a streamed body is counted as it arrives and
- * refused once it passes the limit.
+ * `maxCallBodyBytes` for tool calls (and `POST /mcp`), `maxBodyBytes` for every other route. A
+ * `Content-Length` beyond the limit is refused without reading; a streamed body is counted as it
+ * arrives and refused once it passes the limit.
  */
 export function bodyLimits(limits: Required<HttpLimits>): MiddlewareHandler {
   const tooLarge = (max: number) => (): never => {
@@ -110,9 +115,10 @@ export function bodyLimits(limits: Required<HttpLimits>): MiddlewareHandler {
 }
 
 /**
- * The routes that take JSON (`POST /actors`, tool calls): a body must be `application/json`
- * (415 `unsupported_media_type`; a tool call without any body needs no type), and nest at most
- * `maxJsonDepth` arrays and objects deep (400 `invalid_request`), checked before it is parsed.
+ * The routes that take JSON (`POST /actors`, tool calls, `POST /mcp`): a body must be
+ * `application/json` (415 `unsupported_media_type`; a tool call without any body needs no type),
+ * and nest at most `maxJsonDepth` arrays and objects deep (400 `invalid_request`), checked before
+ * it is parsed.
  * Runs after {@link bodyLimits}, so what it reads is bounded.
  */
 export function jsonBodies(limits: Required<HttpLimits>): MiddlewareHandler {

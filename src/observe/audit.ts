@@ -11,10 +11,10 @@ import { forEachLine } from './lines.js';
 const MAX_CONCURRENT_SCANS = 2;
 
 /** The audited actions: every request that changes the fleet or reaches a server. */
-export type AuditAction = 'register' | 'remove' | 'reconnect' | 'stop' | 'start' | 'probe' | 'tool.call' | 'other';
+export type AuditAction = 'register' | 'remove' | 'reconnect' | 'stop' | 'start' | 'probe' | 'tool.call' | 'mcp.request' | 'other';
 
 /** Every audited action, for validating `GET /audit?action=`. */
-export const AUDIT_ACTIONS: readonly AuditAction[] = ['register', 'remove', 'reconnect', 'stop', 'start', 'probe', 'tool.call', 'other'];
+export const AUDIT_ACTIONS: readonly AuditAction[] = ['register', 'remove', 'reconnect', 'stop', 'start', 'probe', 'tool.call', 'mcp.request', 'other'];
 
 /** How an audited request ended: done, refused for its role, refused for its token, or failed. */
 export type AuditOutcome = 'ok' | 'denied' | 'unauthorized' | 'error';
@@ -33,8 +33,10 @@ export interface AuditRecord {
   action: AuditAction;
   /** The server it was about, if any. */
   target: string | null;
-  /** The tool, for a tool call. */
+  /** The tool, for a tool call (on `/mcp`: the server's own name of the tool). */
   tool?: string;
+  /** On `/mcp` (`mcp.request`): the JSON-RPC method asked (`tools/call`, `initialize`, …; `batch` for several). */
+  rpcMethod?: string;
   /** The HTTP method. */
   method: string;
   /** The path (never the query or the body). */

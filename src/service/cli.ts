@@ -11,6 +11,7 @@ import { packageVersion } from '../runtime/package-info.js';
 import { DEFAULT_HOST, DEFAULT_PORT, SHUTDOWN_TIMEOUT_MS, startService } from './service.js';
 import type { RunningService, ServiceClusterOptions } from './service.js';
 import { registerCommand } from './register-command.js';
+import { serveStdioCommand } from './stdio-command.js';
 import { logDirIssues, rawLogsSection } from './log-files.js';
 import { auditDirIssues, rawAuditSection } from './audit-file.js';
 import type { FleetEvent } from '../fleet/events.js';
@@ -26,6 +27,8 @@ const HELP = `mcp-supervisor — keeps MCP server connections alive and honest
 Usage: mcp-supervisor --config <file> [options]
        mcp-supervisor --check --config <file>
        mcp-supervisor register --etcd <url> --id <id> --url <url>   (see register --help)
+       mcp-supervisor serve-stdio --config <file>   the fleet as one MCP server on stdio
+                                                    (see serve-stdio --help)
 
 Options:
   -c, --config <file>      mcpServers config (JSON); servers added or removed
@@ -68,6 +71,8 @@ Options:
   -h, --help               show this help
   -v, --version            print the version
 
+The fleet is also one MCP server at /mcp (tools named <server>__<tool>) and /mcp/<id>
+(one server), both protocol eras, for operator tokens.
 Logs are JSON lines (pino) on stdout; the line saying where to connect goes to stderr.
 SIGINT / SIGTERM / SIGHUP shut down gracefully: every server is stopped and its process reaped
 within ${SHUTDOWN_TIMEOUT_MS / 1000} s, then the process exits 0. The same signal again
@@ -94,6 +99,7 @@ interface Options {
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'register') return registerCommand(argv.slice(1));
+  if (argv[0] === 'serve-stdio') return serveStdioCommand(argv.slice(1));
   let values: ReturnType<typeof parse>['values'];
   try {
     values = parse(argv).values;

@@ -22,6 +22,10 @@ import type { ClusterOptions } from '../fleet/cluster.js';
 import { packageVersion } from '../runtime/package-info.js';
 import { startWatchdog } from '../runtime/process/watchdog.js';
 import type { CreateSupervisorOptions, Supervisor } from '../fleet/supervisor.js';
+import { FleetCatalog } from '../fleet/catalog.js';
+import { createGatewayHttp } from '../gateway/http.js';
+import type { Gateway } from '../gateway/http.js';
+import { GatewayServers } from '../gateway/server.js';
 
 /** Where the service listens unless told otherwise: loopback only (docs/design.md §5). */
 export const DEFAULT_HOST = '127.0.0.1';
@@ -191,7 +195,16 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       })
     : undefined;
   let metrics: ReturnType<typeof createMetrics>;
+  // The MCP endpoint (/mcp, /mcp/:id) is always on: it is behind the same token, role and Host
+  // checks as the rest of the API (operator), and costs nothing until a client asks.
+  const catalog = new FleetCatalog(supervisor);
+  let gateway: Gateway | undefined;
   try {
+    gateway = createGatewayHttp(new GatewayServers({ supervisor, catalog, version: packageVersion() }), {
+      maxRequestBodySize: options.limits?.maxCallBodyBytes,
+      onerror: (error) => logger?.debug({ err: error }, 'mcp gateway'),
+    });
+    await catalog.start();
     metrics = createMetrics(supervisor, { cluster, sinks: sinkHealth });
     app = createApp({
       supervisor,
@@ -208,6 +221,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       limits: options.limits,
       cluster,
       ...(serverLogs ? { serverLogs } : {}),
+      gateway,
     });
     await cluster?.start();
     if (cluster && clusterMode?.seedServers) {
@@ -219,6 +233,8 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       }
     }
   } catch (error) {
+    await gateway?.close();
+    catalog.stop();
     await cluster?.stop().catch(() => undefined);
     await supervisor.stop().catch(() => undefined);
     await serverLogs?.closeAll();
@@ -236,6 +252,9 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     const remaining = (reserveMs = 0): number => Math.max(0, deadline - Date.now() - reserveMs);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
+    // MCP sessions and their streams end first: the clients hear the end, not a hang.
+    await gateway?.close();
+    catalog.stop();
     try {
       // Hand every server back to the cluster (its lease revoked: the others take over at once).
       await cluster?.stop();

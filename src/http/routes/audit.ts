@@ -28,6 +28,7 @@ const AuditRecordSchema = z
     action: z.string(),
     target: z.string().nullable(),
     tool: z.string().optional(),
+    rpcMethod: z.string().optional(),
     method: z.string(),
     path: z.string(),
     outcome: z.enum(['ok', 'denied', 'unauthorized', 'error']),
