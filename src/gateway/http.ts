@@ -233,6 +233,15 @@ class GatewayHttp implements Gateway {
       if (kinds.includes('resources')) handler.notify.resourcesChanged();
     }
     for (const session of this.sessions.values()) if (covers(session.scope)) void sendListChanged(session.server, kinds);
+    // A removed server's own path is gone (`/mcp/<id>` answers 404): its handler and sessions end.
+    for (const id of changed) if (!this.servers.supervisor.has(id)) this.closeScope(id);
+  }
+
+  private closeScope(scope: GatewayScope): void {
+    const handler = this.modern.get(scope);
+    this.modern.delete(scope);
+    void handler?.close();
+    for (const [id, session] of this.sessions) if (session.scope === scope) this.drop(id);
   }
 }
 

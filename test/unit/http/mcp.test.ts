@@ -57,7 +57,7 @@ async function fleetApp(options: GatewayHttpOptions = {}) {
   cleanups.push(() => gateway.close());
   const audit = new AuditTrail();
   const app = createApp({ supervisor, tokens: TOKENS, gateway, audit, limits: { maxCallBodyBytes: CALL_LIMIT } });
-  return { app, audit, gateway };
+  return { app, audit, gateway, supervisor };
 }
 
 const MCP_HEADERS = { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' };
@@ -166,6 +166,23 @@ describe('/mcp front door', () => {
     expect((await app.request('/mcp', { method: 'DELETE', headers: { Authorization: `Bearer ${OTHER_OPERATOR}`, ...inSession } })).status).toBe(404);
     // The owner's session is untouched.
     expect((await app.request('/mcp', post(list, OPERATOR, inSession))).status).toBe(200);
+  });
+
+  it("a removed server's sessions end with it", async () => {
+    const { app, gateway, supervisor } = await fleetApp();
+    const opened = await app.request('/mcp/a', post(INITIALIZE, OPERATOR));
+    const session = opened.headers.get('mcp-session-id')!;
+    const inSession = { 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' };
+    expect((await app.request('/mcp/a', post({ jsonrpc: '2.0', method: 'notifications/initialized' }, OPERATOR, inSession))).status).toBe(202);
+    await supervisor.remove('a');
+    // The route answers 404 for the id now; the gateway itself has closed the session too.
+    const direct = (): Promise<Response> =>
+      gateway.fetch(new Request('http://127.0.0.1/mcp/a', { ...post({ jsonrpc: '2.0', id: 2, method: 'tools/list' }, OPERATOR, inSession) }), {
+        scope: 'a',
+        parsedBody: { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+        owner: 'otto',
+      });
+    await waitUntil(async () => (await direct()).status === 404, 5_000, () => 'the session of a removed server still answered');
   });
 
   it('refuses a batch that carries tool calls (the audit names one tool per request)', async () => {
