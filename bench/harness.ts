@@ -1,4 +1,5 @@
 // Shared pieces of the benchmarks: one result row shape, percentiles, timing helpers.
+import { execFileSync } from 'node:child_process';
 
 /** One measured number, printed as a table row and written to the JSON results. */
 export interface Row {
@@ -39,3 +40,28 @@ export async function until(predicate: () => boolean, timeoutMs: number, everyMs
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
+
+/** One child process of this process, as `ps` shows it. */
+export interface ChildProcessInfo {
+  pid: number;
+  /** Its process group: a detached child leads its own (`pid === pgid`). */
+  pgid: number;
+  /** Its command line. */
+  args: string;
+}
+
+/** The processes whose parent is this one (`ps --ppid`); none when it has no children. */
+export function childProcesses(): ChildProcessInfo[] {
+  let out = '';
+  try {
+    out = execFileSync('ps', ['-o', 'pid=,pgid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8', timeout: 5_000 });
+  } catch {
+    return []; // ps exits 1 when there are no children.
+  }
+  return out
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((fields) => fields.length >= 3)
+    .map(([pid, pgid, ...args]) => ({ pid: Number(pid), pgid: Number(pgid), args: args.join(' ') }));
+}
+

@@ -19,7 +19,6 @@
 //   DEFAULT_REQUEST_TIMEOUT_MSEC); `defaultToolTimeout` or `invoke(args, { timeout })` bound it.
 // - `close()` closes each SDK client while its connection is still registered, so the restart
 //   wrapper sees a "crash" and respawns the server after `delayMs` (connection.js `delete`).
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +30,7 @@ import { startService } from '../../src/service/service.js';
 import type { RunningService } from '../../src/service/service.js';
 import { DEFAULT_SETTINGS } from '../../src/core/settings.js';
 import type { FleetEvent } from '../../src/fleet/events.js';
-import { percentile, round, until } from '../harness.js';
+import { childProcesses, percentile, round, until } from '../harness.js';
 import type { Row, Scenario } from '../harness.js';
 
 const fixture = fileURLToPath(new URL('../../fixtures/fixture-server.mjs', import.meta.url));
@@ -70,17 +69,9 @@ function signal(pid: number | undefined, name: NodeJS.Signals): void {
 
 /** Fixture processes that are children of this process; `leader` for our own (detached) stdio children. */
 function fixtureChildren(): Array<{ pid: number; leader: boolean }> {
-  let out = '';
-  try {
-    out = execFileSync('ps', ['-o', 'pid=,pgid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8', timeout: 5_000 });
-  } catch {
-    return []; // ps exits 1 when there are no children.
-  }
-  return out
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/))
-    .filter((fields) => fields.length >= 3 && fields.slice(2).join(' ').includes(fixture))
-    .map(([pid, pgid]) => ({ pid: Number(pid), leader: pid === pgid }));
+  return childProcesses()
+    .filter((child) => child.args.includes(fixture))
+    .map((child) => ({ pid: child.pid, leader: child.pid === child.pgid }));
 }
 
 /** Settles `work` into an outcome, or `pending` after `capMs` (the work itself keeps running). */

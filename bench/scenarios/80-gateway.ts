@@ -20,7 +20,6 @@
 // "fetch failed", "http 404" … (`isReconnectableMCPError`), reconnects (`forceReconnect`, a new
 // process for stdio) and sends the call once more, whatever the tool's annotations say. It has no
 // health checks: a hung (SIGSTOPped) server is only noticed when the call's timeout runs out.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -33,7 +32,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { startService } from '../../src/service/service.js';
 import type { RunningService } from '../../src/service/service.js';
 import type { FleetEvent } from '../../src/fleet/events.js';
-import { percentile, round, until } from '../harness.js';
+import { childProcesses, percentile, round, until } from '../harness.js';
 import type { Row, Scenario } from '../harness.js';
 
 const fixture = fileURLToPath(new URL('../../fixtures/fixture-server.mjs', import.meta.url));
@@ -283,17 +282,9 @@ function alive(pid: number): boolean {
 
 /** Server processes that are children of this process (the supervisor's, mastra's, the plain clients'). */
 function fixtureChildren(): number[] {
-  let out = '';
-  try {
-    out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8', timeout: 5_000 });
-  } catch {
-    return []; // ps exits 1 when there are no children.
-  }
-  return out
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/))
-    .filter((fields) => fields.length >= 2 && [fixture, everythingEntry].some((path) => fields.slice(1).join(' ').includes(path)))
-    .map(([pid]) => Number(pid));
+  return childProcesses()
+    .filter((child) => [fixture, everythingEntry].some((path) => child.args.includes(path)))
+    .map((child) => child.pid);
 }
 
 /** Rows for one kind of caller over its KILLS kills: medians, and every sample in the note. */
