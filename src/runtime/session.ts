@@ -146,11 +146,27 @@ async function launchServer(target: ServerTarget, options: OpenSessionOptions): 
   }
 }
 
+/** `work`, or its rejection with the signal's reason once `signal` aborts (what `work` does later is ignored). */
+async function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
+  }
+}
+
 async function createTransport(target: ServerTarget, options: OpenSessionOptions): Promise<Transport> {
   switch (target.type) {
     case 'memory': {
       const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-      const server = await target.createServer();
+      // An app's factory may never settle: the attempt's deadline or a stop must still end it.
+      const server = await untilAborted(Promise.resolve(target.createServer()), options.signal);
       await server.connect(serverSide);
       return withServerClose(clientSide, server);
     }

@@ -48,4 +48,15 @@ describe('in-process servers over InMemoryTransport', () => {
     await watched.connection.dispose();
     expect(servers[0]?.isConnected()).toBe(false);
   });
+
+  it('a factory that never settles does not hold up dispose: the attempt is abandoned', async () => {
+    const watched = watchConnection({ id: 'memory-stuck', target: { type: 'memory', createServer: () => new Promise<never>(() => {}) }, settings: { connectTimeoutMs: 60_000 } });
+    await waitForState(watched.connection, 'connecting');
+    // Bounded: before, dispose waited out the attempt (the stop budget, 15 s).
+    const disposed = await Promise.race([
+      watched.connection.dispose().then(() => 'disposed'),
+      new Promise<string>((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5_000).unref()),
+    ]);
+    expect(disposed).toBe('disposed');
+  });
 });
