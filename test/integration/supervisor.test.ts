@@ -1,5 +1,6 @@
 // The supervisor on real stdio fixture processes: dependencies, run-time add/remove/restart,
 // operator commands, tool calls, and config validation.
+import { createApp } from '../../src/http/app.js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from 'xstate';
 import { ConfigError } from '../../src/config/errors.js';
@@ -205,6 +206,21 @@ describe('supervisor on real stdio servers', () => {
     expect(isAlive(pid)).toBe(false);
   });
 
+  it('a server removed while its process is still being spawned (POST then DELETE at once) leaves no process behind', async () => {
+    const { supervisor } = start({});
+    const before = new Set(descendantPids());
+    // POST /actors then DELETE at once: the remove lands while the process is being spawned.
+    const app = createApp({ supervisor });
+    const json = { 'content-type': 'application/json' };
+    for (let round = 0; round < 5; round++) {
+      const body = JSON.stringify({ id: `early-${round}`, command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'] });
+      expect((await app.request('/actors', { method: 'POST', headers: json, body })).status).toBe(201);
+      expect((await app.request(`/actors/early-${round}`, { method: 'DELETE' })).status).toBe(200);
+    }
+    const left = await waitForNoNewDescendants(before, 5_000);
+    expect(left, describePids(left)).toEqual([]);
+  });
+
   it('stop() reaps every process and leaves every connection stopped', async () => {
     const { supervisor } = start({ a: fixture, b: fixture, c: { ...fixture, dependsOn: ['a'] } });
     await Promise.all(['a', 'b', 'c'].map((id) => supervisor.ready(id, 15_000)));
@@ -274,3 +290,13 @@ describe('createSupervisor with an invalid config', () => {
     expect(error.issues.map((issue) => issue.path)).toEqual(['mcpServers.a.dependsOn.0', 'mcpServers.a.dependsOn.1']);
   });
 });
+
+/** Descendants of this process that were not in `before`, once there are none (or after `timeoutMs`). */
+async function waitForNoNewDescendants(before: ReadonlySet<number>, timeoutMs: number): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = descendantPids().filter((pid) => !before.has(pid));
+    if (left.length === 0 || Date.now() >= deadline) return left;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -32,6 +32,8 @@ export class StdioProcessTransport implements Transport {
 
   readonly stderr: LogRing;
   private group: ProcessGroup | undefined;
+  /** The spawn in progress (or done): `close()` waits for it, so a process spawned during a close is still ended. */
+  private starting: Promise<void> | undefined;
   private readonly readBuffer = new ReadBuffer({ maxBufferSize: MAX_MESSAGE_BYTES });
   private closing: Promise<void> | undefined;
 
@@ -59,7 +61,14 @@ export class StdioProcessTransport implements Transport {
   }
 
   async start(): Promise<void> {
-    if (this.group) throw new Error('StdioProcessTransport already started');
+    if (this.group || this.starting) throw new Error('StdioProcessTransport already started');
+    this.starting = this.spawn();
+    await this.starting;
+    // Closed while the process was being spawned: close() ends it (it waited for this spawn).
+    if (this.closing) throw new Error('Not connected: closed while starting');
+  }
+
+  private async spawn(): Promise<void> {
     const group = await ProcessGroup.spawn(this.params, {
       logs: this.stderr,
       stdoutIsProtocol: true,
@@ -94,6 +103,8 @@ export class StdioProcessTransport implements Transport {
   /** Idempotent; resolves once the child (and the signals to its group) are done. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      // A close during start() must not miss the process the spawn is about to hand over.
+      await this.starting?.catch(() => undefined);
       await this.group?.terminate(this.teardown);
       this.readBuffer.clear();
     })();
