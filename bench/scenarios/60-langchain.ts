@@ -30,7 +30,7 @@ import { startService } from '../../src/service/service.js';
 import type { RunningService } from '../../src/service/service.js';
 import { DEFAULT_SETTINGS } from '../../src/core/settings.js';
 import type { FleetEvent } from '../../src/fleet/events.js';
-import { childProcesses, percentile, round, until } from '../harness.js';
+import { alive, childProcesses, percentile, round, until } from '../harness.js';
 import type { Row, Scenario } from '../harness.js';
 
 const fixture = fileURLToPath(new URL('../../fixtures/fixture-server.mjs', import.meta.url));
@@ -48,15 +48,6 @@ const OLD_HANDLE_RETRY_MS = 10_000;
 type Outcome = { kind: 'ok' | 'error' | 'pending'; ms: number; detail: string };
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function signal(pid: number | undefined, name: NodeJS.Signals): void {
   if (pid === undefined) return;

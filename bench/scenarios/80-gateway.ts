@@ -32,7 +32,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { startService } from '../../src/service/service.js';
 import type { RunningService } from '../../src/service/service.js';
 import type { FleetEvent } from '../../src/fleet/events.js';
-import { childProcesses, percentile, round, until } from '../harness.js';
+import { alive, childProcesses, percentile, round, until } from '../harness.js';
 import type { Row, Scenario } from '../harness.js';
 
 const fixture = fileURLToPath(new URL('../../fixtures/fixture-server.mjs', import.meta.url));
@@ -269,15 +269,6 @@ async function afterKill(kill: () => void, call: () => Promise<Answer>): Promise
 function killPid(pid: number | undefined): void {
   if (pid === undefined) throw new Error('no server pid to kill');
   process.kill(pid, 'SIGKILL');
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Server processes that are children of this process (the supervisor's, mastra's, the plain clients'). */

@@ -217,7 +217,7 @@ describe('supervisor on real stdio servers', () => {
       expect((await app.request('/actors', { method: 'POST', headers: json, body })).status).toBe(201);
       expect((await app.request(`/actors/early-${round}`, { method: 'DELETE' })).status).toBe(200);
     }
-    const left = await waitForNoNewDescendants(before, 5_000);
+    const left = await waitForNoDescendants(5_000, process.pid, before);
     expect(left, describePids(left)).toEqual([]);
   });
 
@@ -290,13 +290,3 @@ describe('createSupervisor with an invalid config', () => {
     expect(error.issues.map((issue) => issue.path)).toEqual(['mcpServers.a.dependsOn.0', 'mcpServers.a.dependsOn.1']);
   });
 });
-
-/** Descendants of this process that were not in `before`, once there are none (or after `timeoutMs`). */
-async function waitForNoNewDescendants(before: ReadonlySet<number>, timeoutMs: number): Promise<number[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const left = descendantPids().filter((pid) => !before.has(pid));
-    if (left.length === 0 || Date.now() >= deadline) return left;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -133,10 +133,10 @@ export async function waitForState(
 }
 
 /** Polls every 20 ms until descendantPids(rootPid) is empty; returns what is left (empty on success). */
-export async function waitForNoDescendants(timeoutMs: number, rootPid: number = process.pid): Promise<number[]> {
+export async function waitForNoDescendants(timeoutMs: number, rootPid: number = process.pid, except: ReadonlySet<number> = new Set()): Promise<number[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const left = descendantPids(rootPid);
+    const left = descendantPids(rootPid).filter((pid) => !except.has(pid));
     if (left.length === 0 || Date.now() >= deadline) return left;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

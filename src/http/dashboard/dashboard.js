@@ -135,6 +135,8 @@
     apiJson,
     /** `{ type, data, id }` of one Server-Sent Events block (the text between blank lines). */
     parseSse: (block) => parseSse(block),
+    /** Each complete block of streamed text to `onBlock`; the unfinished rest is returned, to prepend to the next chunk. */
+    sseBlocks: (text, onBlock) => sseBlocks(text, onBlock),
     actorPath,
     selected: () => selected,
     /** `listener(id | null)` after each change of the selected actor. */
@@ -581,17 +583,21 @@
         const { value, done } = await reader.read();
         if (done) return;
         kick();
-        buffer += value;
-        let start = 0;
-        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n', start)) {
-          dispatch(buffer.slice(start, end));
-          start = end + 2;
-        }
-        buffer = buffer.slice(start);
+        buffer = sseBlocks(buffer + value, dispatch);
       }
     } finally {
       clearTimeout(idle);
     }
+  }
+
+  /** Hands each complete Server-Sent Events block of `text` to `onBlock`; returns the unfinished rest. */
+  function sseBlocks(text, onBlock) {
+    let start = 0;
+    for (let end = text.indexOf('\n\n'); end >= 0; end = text.indexOf('\n\n', start)) {
+      onBlock(text.slice(start, end));
+      start = end + 2;
+    }
+    return text.slice(start);
   }
 
   /** One Server-Sent Events block as `{ type, data, id }` (`data` undefined when it has none). */

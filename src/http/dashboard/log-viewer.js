@@ -115,13 +115,7 @@
       for (;;) {
         const { value, done } = await reader.read();
         if (done || signal.aborted) return;
-        buffer += value;
-        let start = 0;
-        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n', start)) {
-          dispatch(buffer.slice(start, end));
-          start = end + 2;
-        }
-        buffer = buffer.slice(start);
+        buffer = dashboard.sseBlocks(buffer + value, dispatch);
       }
     } finally {
       signal.removeEventListener('abort', cancel);
