@@ -90,7 +90,7 @@ describe('creating a server from the dashboard, in headless Chromium against the
     page.on('pageerror', (error) => errors.push(String(error)));
     // A CSP violation (an inline handler, an eval) is reported here too.
     page.on('console', (message) => {
-      if (message.type() === 'error' && !/status of (401|400|409)/.test(message.text())) errors.push(message.text());
+      if (message.type() === 'error' && !/status of (401|400|409)/.test(message.text())) errors.push(`${message.text()} ${message.location().url}`);
     });
     await page.goto(cli.url);
     await page.fill('#token-input', token);

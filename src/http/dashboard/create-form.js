@@ -494,6 +494,7 @@
     const id = $('remove-confirm').dataset.id;
     if (!id || id !== dashboard.selected()) return hideRemove();
     $('remove-confirm-yes').disabled = true;
+    await dashboard.leave(id);
     try {
       const response = await dashboard.api(dashboard.actorPath(id), { method: 'DELETE' });
       const answer = await readAnswer(response);
@@ -502,6 +503,7 @@
       hideRemove();
       announce(`removed "${id}"`);
     } catch (error) {
+      dashboard.stay(id);
       if (dashboard.isUnauthorized(error)) return dashboard.unauthorized();
       $('remove-error').textContent = `could not remove it: ${error.message}`;
       $('remove-error').hidden = false;

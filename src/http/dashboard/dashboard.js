@@ -80,7 +80,12 @@
   /** Ids removed by an event, with the sequence number of the removal: an older read may not bring them back. */
   const removedAt = new Map();
   /** GET /actors/:id of the selected actor, likewise. */
-  const detailRead = { inflight: false, again: false, timer: null, last: 0, followUp: null };
+  const detailRead = { inflight: false, again: false, timer: null, last: 0, followUp: null, settled: Promise.resolve() };
+  /**
+   * Ids this page is removing (its DELETE is on the way): nothing more is read of them, since the
+   * answer would be a 404 between the removal and its `server.removed` event.
+   */
+  const leaving = new Set();
   /** The generated chart: shown zoomed to the current state (readable), or whole. */
   const chart = { status: 'unloaded', svg: null, zoomed: true, centeredOn: null, scale: null, labels: null };
   /** Zoomed, the chart's text is drawn at about this many pixels. */
@@ -130,6 +135,7 @@
   // follow the selection through this one object; they never touch this file's state.
   const selectListeners = new Set();
   const startListeners = new Set();
+  const leaveListeners = new Set();
   window.mcpDashboard = Object.freeze({
     api,
     apiJson,
@@ -143,6 +149,14 @@
     onSelect: (listener) => selectListeners.add(listener),
     /** `listener()` each time the page (re)loads the fleet, after a token was given. */
     onStart: (listener) => startListeners.add(listener),
+    /**
+     * Before this page removes an actor: stops reading it; resolves once a read of it already on
+     * the way is answered, so that read cannot find it gone. `stay(id)` undoes it (the removal failed).
+     */
+    leave: (id) => leave(id),
+    stay: (id) => stay(id),
+    /** `listener(id, leaving)` after `leave(id)` (true) and `stay(id)` (false). */
+    onLeave: (listener) => leaveListeners.add(listener),
     /** Every actor's id the page knows, in id order. */
     ids: () => order.slice(),
     /** Whether an error thrown by `api`/`apiJson` was a 401; then call `unauthorized()` (it asks for a token). */
@@ -305,14 +319,14 @@
   /** Re-reads the selected actor's detail; coalesced, so a burst of events costs at most two requests. */
   function refreshDetail() {
     const id = selected;
-    if (!id || !actors.has(id)) return;
+    if (!id || !actors.has(id) || leaving.has(id)) return;
     if (detailRead.inflight) {
       detailRead.again = true;
       return;
     }
     detailRead.inflight = true;
     const seq = ++requestSeq;
-    apiJson(actorPath(id))
+    detailRead.settled = apiJson(actorPath(id))
       .then((detail) => {
         if (selected === id) applyDetail(actors.get(id), detail, seq);
       })
@@ -386,6 +400,19 @@
     return entry;
   }
 
+  function leave(id) {
+    leaving.add(id);
+    if (selected === id) clearTimeout(detailRead.followUp);
+    for (const listener of leaveListeners) listener(id, true);
+    return detailRead.settled.then(() => undefined);
+  }
+
+  function stay(id) {
+    if (!leaving.delete(id)) return;
+    for (const listener of leaveListeners) listener(id, false);
+    refreshDetail();
+  }
+
   function removeActor(id) {
     const entry = actors.get(id);
     if (!entry) return;
@@ -394,6 +421,7 @@
     entry.card?.remove();
     entry.card = null;
     actors.delete(id);
+    leaving.delete(id);
     removedAt.set(id, ++requestSeq);
     const index = order.indexOf(id);
     if (index >= 0) order.splice(index, 1);

@@ -139,6 +139,11 @@
   });
   stream.addEventListener('change', () => start(dashboard.selected()));
   dashboard.onSelect((id) => start(id));
+  // A server this page is removing is not tailed again once its stream ends: it would answer 404.
+  dashboard.onLeave((id, leaving) => {
+    if (leaving && current?.id === id) stop();
+    else if (!leaving && dashboard.selected() === id) start(id);
+  });
   // A new token (or a reload of the fleet) restarts the tail of the server still selected.
   dashboard.onStart(() => start(dashboard.selected()));
 })();
