@@ -6,7 +6,7 @@
  * instant, not only through the supervisor's own bookkeeping.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createActor, fromCallback, fromPromise } from 'xstate';
+import { createActor, enqueueActions, fromCallback, fromPromise } from 'xstate';
 import type { Actor } from 'xstate';
 import { connectionMachine, connectionStateOf } from '../../../src/machines/connection.machine.js';
 import type { ConnectInput, ConnectionActorRef, ConnectionEvent, ProbeInput, ProbeResult, SessionInput } from '../../../src/machines/connection.machine.js';
@@ -1034,12 +1034,12 @@ describe('event stream', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('isolated connections', () => {
-  it('each connection has a system of its own; the cap, the events and everyone healthy as with plain children', async () => {
+  it('connections share small systems of their own, not the supervisor\'s; the cap, the events and everyone healthy as with plain children', async () => {
     const names = ids('s', 10);
     const f = fleet({ servers: names.map((id) => server(id)), maxConcurrentReconnects: 3 }, true);
     await flush();
     const systems = new Set(f.children().map((child) => child.system));
-    expect(systems.size).toBe(10);
+    expect(systems.size).toBe(1);
     expect(systems.has(f.actor.system)).toBe(false);
     expect(f.connectingNow()).toBe(3);
 
@@ -1070,6 +1070,69 @@ describe('isolated connections', () => {
     expect(a.getSnapshot().status).toBe('stopped');
     expect(f.isolatedRefs.has('a')).toBe(false);
     expect(f.of('server.removed').map((event) => event.id)).toEqual(['a']);
+  });
+
+  it('at most 16 connections a system; a removal makes room, and an emptied system is stopped', async () => {
+    const f = fleet({ servers: ids('s', 40).map((id) => server(id)), maxConcurrentReconnects: 8 }, true);
+    await advanceTo(f, 800);
+    expect(allIn(f, 'healthy')).toBe(true);
+    const sizes = () => {
+      const counts = new Map<unknown, number>();
+      for (const child of f.children()) counts.set(child.system, (counts.get(child.system) ?? 0) + 1);
+      return [...counts.values()].sort((a, b) => b - a);
+    };
+    expect(sizes()).toEqual([16, 16, 8]);
+
+    // The 16 of the first system go: its root stops with the last of them.
+    const first = f.child('s0');
+    const host = first.system.get('s0')!._parent!;
+    const mates = f.children().filter((child) => child.system === first.system).map((child) => child.id);
+    for (const id of mates.slice(0, 15)) f.send({ type: 'server.remove', id });
+    await flush();
+    expect(host.getSnapshot().status).toBe('active');
+    f.send({ type: 'server.remove', id: mates[15]! });
+    await flush();
+    expect(host.getSnapshot().status).toBe('stopped');
+    expect(sizes()).toEqual([16, 8]);
+
+    // A new server joins a system with room rather than opening a new one.
+    f.send({ type: 'server.add', server: server('late') });
+    await advance(200);
+    expect(f.state('late')).toBe('healthy');
+    expect(sizes()).toEqual([16, 9]);
+  });
+
+  it('an error in one connection reaches the supervisor as a child\'s error; the root of its system does not fail with it', async () => {
+    const failing = new Fleet(true);
+    const storeSession = failing.connection.implementations.actions.storeSession!;
+    const throwing = failing.connection.provide({
+      actions: {
+        storeSession: enqueueActions(({ context, enqueue }) => {
+          if (context.id === 'bad') throw new Error('bad connection');
+          enqueue(storeSession as Parameters<typeof enqueue>[0]);
+        }),
+      },
+    });
+    const hosts = new Set<unknown>();
+    const connections = new Map<string, ConnectionActorRef>();
+    const logic = supervisorMachine.provide({
+      actors: { connection: isolatedConnection(throwing, { onCreated: (id, ref) => (connections.set(id, ref), hosts.add(ref.system)) }) },
+    });
+    const supervisor = createActor(logic, { input: { servers: ['good', 'bad'].map((id) => server(id)), maxConcurrentReconnects: 2 } });
+    supervisor.subscribe({ error: () => undefined });
+    supervisor.start();
+    try {
+      await vi.advanceTimersByTimeAsync(400);
+      expect(hosts.size).toBe(1);
+      expect(connections.get('bad')!.getSnapshot().status).toBe('error');
+      expect(supervisor.getSnapshot().status).toBe('error');
+      expect(String(supervisor.getSnapshot().error)).toContain('bad connection');
+      // Had the root not handled it, it would have failed, stopping every connection it holds.
+      const root = connections.get('bad')!._parent!;
+      expect(root.getSnapshot().status).not.toBe('error');
+    } finally {
+      supervisor.stop();
+    }
   });
 
   it('servers named like Object.prototype members are supervised too', async () => {
