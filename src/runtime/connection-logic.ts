@@ -4,6 +4,7 @@ import { connectionMachine } from '../machines/connection.machine.js';
 import type { ConnectInput, ProbeInput, ProbeResult, SessionInput } from '../machines/connection.machine.js';
 import { ConnectionError } from '../core/errors.js';
 import type { McpSession } from '../core/session.js';
+import type { ServerTarget } from '../core/target.js';
 import { roundMs } from '../core/round.js';
 import { LogRing } from './log-ring.js';
 import { openSession } from './session.js';
@@ -62,7 +63,9 @@ export function createConnectionLogic(options: ConnectionLogicOptions = {}) {
         const span = startConnectSpan(options.tracing, input.id, input.target, input.attempt);
         const opening = openSession(input.target, {
           signal,
-          stderr: stderrOf(input.id),
+          // Only a process writes lines: a ring per HTTP or in-process server would be ~400 bytes
+          // each for nothing (made on demand if its logs are asked for).
+          stderr: runsProcess(input.target) ? stderrOf(input.id) : undefined,
           stdioTeardown: options.stdioTeardown,
           clientInfo: options.clientInfo,
           process: options.processSupportOf?.(input.id),
@@ -94,4 +97,9 @@ export function createConnectionLogic(options: ConnectionLogicOptions = {}) {
       }),
     },
   });
+}
+
+/** Whether connecting to this target starts a process of the supervisor's (whose output is kept). */
+function runsProcess(target: ServerTarget): boolean {
+  return target.type === 'stdio' || ((target.type === 'sse' || target.type === 'streamable-http') && target.launch !== undefined);
 }
