@@ -50,7 +50,7 @@ export type { BackoffSettings, ConnectionSettings, HealthSettings } from './core
 export type { EraPolicy, InProcessServer, ProcessParams, ProcessPolicy, ResourceLimits, RestartPolicy, ServerTarget } from './core/target.js';
 export type { EraPreference, ProbeKind, ProtocolEra, TransportKind } from './core/session.js';
 export type { SpanAttributes, TraceContext, TracedSpan, Tracing } from './core/trace-context.js';
-export type { Quality, QualityParts, QualitySample, Trend } from './core/quality/index.js';
+export type { Quality, QualityParts, QualitySample, SampleWindow, Trend } from './core/quality/index.js';
 export type { ProcessFacts } from './runtime/process/registry.js';
 export type { GroupWatchdog } from './runtime/process/support.js';
 export type { LogLine } from './runtime/log-ring.js';

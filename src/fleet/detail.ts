@@ -85,7 +85,7 @@ export function actorDetail(supervisor: Supervisor, id: string): ActorDetail {
         quality: publicQuality(quality),
         target: publicTarget(target),
         session: session ? session.toJSON() : null,
-        recentSamples: samples.slice(-20).map(publicSample),
+        recentSamples: samples.toArray().slice(-20).map(publicSample),
       },
     },
     history: supervisor.statsOf(id).history,

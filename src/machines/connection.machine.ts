@@ -5,7 +5,7 @@ import type { ErrorKind } from '../core/errors.js';
 import { fullJitterDelay } from '../core/policy/backoff.js';
 import { healthyProbeInterval } from '../core/policy/probe-interval.js';
 import { nextRandom, seedFromString } from '../core/policy/random.js';
-import { appendBounded, computeQuality, EMPTY_QUALITY } from '../core/quality/index.js';
+import { appendBounded, computeQuality, EMPTY_QUALITY, SampleWindow } from '../core/quality/index.js';
 import type { Quality, QualitySample } from '../core/quality/index.js';
 import type { ConnectionSettings } from '../core/settings.js';
 import type { McpSession, ProbeKind, ProtocolEra, SessionEvent, TransportKind } from '../core/session.js';
@@ -89,8 +89,8 @@ export interface ConnectionContext {
   since: number;
   /** When the connection entered each of its last 100 top-level states (epoch ms), for the stability part of quality. */
   transitionTimes: number[];
-  /** The last `QUALITY_SAMPLE_CAPACITY` (100) probe and call outcomes. */
-  samples: QualitySample[];
+  /** The last `QUALITY_SAMPLE_CAPACITY` (100) probe and call outcomes, packed (`toArray()` gives them as objects). */
+  samples: SampleWindow;
   /** The quality computed from `samples` and `transitionTimes` at the last sample. */
   quality: Quality;
 }
@@ -243,8 +243,7 @@ function withSample(context: ConnectionContext, sample: QualitySample): Pick<Con
 
 /** Appends samples (oldest first) and scores the connection once for all of them. */
 function withSamples(context: ConnectionContext, added: readonly QualitySample[]): Pick<ConnectionContext, 'samples' | 'quality'> {
-  const joined = [...context.samples, ...added];
-  const samples = joined.length > QUALITY_SAMPLE_CAPACITY ? joined.slice(joined.length - QUALITY_SAMPLE_CAPACITY) : joined;
+  const samples = context.samples.append(added, QUALITY_SAMPLE_CAPACITY);
   const quality = computeQuality({
     samples,
     transitionTimes: context.transitionTimes,
@@ -498,7 +497,7 @@ export const connectionMachine = setup({
     lastError: undefined,
     since: now(),
     transitionTimes: [],
-    samples: [],
+    samples: SampleWindow.EMPTY,
     quality: EMPTY_QUALITY,
   }),
   // The first connect goes through `reconnecting` (with no backoff due) so that a supervised

@@ -72,5 +72,5 @@ export { DEFAULT_FLAP_SETTINGS, isFlapping, quarantineDuration, recentDeaths } f
 export type { FlapSettings } from '../core/policy/flapping.js';
 export { DEFAULT_PANIC_SETTINGS, panicOver, tooManyLost } from '../core/policy/panic.js';
 export type { PanicSettings } from '../core/policy/panic.js';
-export { computeQuality, EMPTY_QUALITY } from '../core/quality/index.js';
+export { computeQuality, EMPTY_QUALITY, SampleWindow } from '../core/quality/index.js';
 export type { Quality, QualityInput, QualityParts, QualitySample, Trend } from '../core/quality/index.js';

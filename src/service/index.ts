@@ -59,6 +59,7 @@ export type { SlotRequest } from '../core/policy/admission.js';
 export type { FlapSettings } from '../core/policy/flapping.js';
 export type { PanicSettings } from '../core/policy/panic.js';
 export type { Quality, QualityParts, QualitySample, Trend } from '../core/quality/types.js';
+export type { SampleWindow } from '../core/quality/window.js';
 export type { EraPreference, ListKind, McpSession, ProbeKind, ProtocolEra, SessionEvent, TransportKind } from '../core/session.js';
 export type { BackoffSettings, ConnectionSettings, HealthSettings } from '../core/settings.js';
 export type { CONNECTION_STATES, ConnectionState } from '../core/states.js';

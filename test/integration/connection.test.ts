@@ -129,7 +129,7 @@ describe.each(harnesses.map((make) => [make().kind, make] as const))('connection
     const result = await connection.callTool('echo', { message: `over ${kind}` });
     expect(result.content).toEqual([{ type: 'text', text: `over ${kind}` }]);
     // The answer is reported to the actor within the same turn of the event loop, as a sample.
-    await waitUntil(() => connection.snapshot.context.samples.some((sample) => sample.source === 'call'), 5_000, () => 'the call as a quality sample');
+    await waitUntil(() => connection.snapshot.context.samples.toArray().some((sample) => sample.source === 'call'), 5_000, () => 'the call as a quality sample');
     expect(connection.snapshot.context.quality.samples).toBeGreaterThan(0);
   });
 
@@ -182,7 +182,7 @@ describe.each(harnesses.map((make) => [make().kind, make] as const))('connection
     await harness.setLatency(connection, 0);
     await waitForEntry(watched, 'healthy', 1);
     expect(states).toEqual(['connecting', 'healthy', 'degraded', 'healthy']);
-    const slow = connection.snapshot.context.samples.filter((sample) => sample.ok && sample.latencyMs >= 400);
+    const slow = connection.snapshot.context.samples.toArray().filter((sample) => sample.ok && sample.latencyMs >= 400);
     expect(slow.length).toBeGreaterThan(0);
   });
 
@@ -218,7 +218,7 @@ describe('stdio specifics', () => {
     const pid = watched.connection.snapshot.context.session?.pid ?? -1;
     process.kill(pid, 'SIGKILL');
     await waitForState(watched.connection, 'reconnecting', 2_000);
-    expect(watched.connection.snapshot.context.samples.filter((sample) => sample.source === 'probe')).toEqual([]);
+    expect(watched.connection.snapshot.context.samples.toArray().filter((sample) => sample.source === 'probe')).toEqual([]);
     expect(watched.connection.snapshot.context.lastError?.message).toMatch(/SIGKILL/);
     await waitForEntry(watched, 'healthy', 1);
     const newPid = watched.connection.snapshot.context.session?.pid;

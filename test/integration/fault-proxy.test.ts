@@ -97,7 +97,7 @@ describe.each(kinds)('connection over $kind through the fault proxy', ({ kind, p
     current().clear();
     await waitForEntry(watched, 'healthy', 1);
     expect(states).toEqual(['connecting', 'healthy', 'degraded', 'healthy']);
-    const slow = connection.snapshot.context.samples.filter((sample) => sample.ok && sample.latencyMs >= 300);
+    const slow = connection.snapshot.context.samples.toArray().filter((sample) => sample.ok && sample.latencyMs >= 300);
     expect(slow.length).toBeGreaterThan(0);
   });
 
@@ -106,10 +106,10 @@ describe.each(kinds)('connection over $kind through the fault proxy', ({ kind, p
     const watched = connect('reset', { healthyIntervalMs: 60_000, stableIntervalMs: 60_000 });
     const { connection, states } = watched;
     await waitForState(connection, 'healthy');
-    expect(connection.snapshot.context.samples.filter((sample) => sample.source === 'probe')).toEqual([]);
+    expect(connection.snapshot.context.samples.toArray().filter((sample) => sample.source === 'probe')).toEqual([]);
     current().setToxics([{ type: 'reset' }]);
     await waitForState(connection, 'reconnecting', 3_000);
-    expect(connection.snapshot.context.samples.filter((sample) => sample.source === 'probe')).toEqual([]);
+    expect(connection.snapshot.context.samples.toArray().filter((sample) => sample.source === 'probe')).toEqual([]);
     const lastError = connection.snapshot.context.lastError;
     expect(lastError?.kind).toBe('closed');
     // The broken stream alone is ambiguous to the session; its check-ping on a fresh connection is

@@ -186,10 +186,10 @@ describe('supervisor on real stdio servers', () => {
   it('records every one of many concurrent calls as a quality sample', async () => {
     const { supervisor } = start({ a: fixture });
     await supervisor.ready('a', 15_000);
-    const calls = supervisor.connection('a').getSnapshot().context.samples.filter((sample) => sample.source === 'call').length;
+    const calls = supervisor.connection('a').getSnapshot().context.samples.toArray().filter((sample) => sample.source === 'call').length;
     // Answers arriving together are reported to the actor together; none may be lost on the way.
     await Promise.all(Array.from({ length: 40 }, (_, index) => supervisor.callTool('a', 'echo', { message: `call ${index}` })));
-    await waitForConnection(supervisor, 'a', (snapshot) => snapshot.context.samples.filter((sample) => sample.source === 'call').length === calls + 40, 5_000);
+    await waitForConnection(supervisor, 'a', (snapshot) => snapshot.context.samples.toArray().filter((sample) => sample.source === 'call').length === calls + 40, 5_000);
   });
 
   it('remove() of a server still connecting resolves only once its process is gone', async () => {

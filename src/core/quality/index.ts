@@ -5,3 +5,4 @@ export { successPart, successRate } from './success.js';
 export { FLAPPING_TRANSITIONS_PER_HOUR, HOUR_MS, stabilityPart, transitionsPerHour } from './stability.js';
 export { sampleGoodness, TREND_MIN_SAMPLES, trend } from './trend.js';
 export { computeQuality, EMPTY_QUALITY, QUALITY_WEIGHTS, weightedScore } from './score.js';
+export { SampleWindow } from './window.js';

@@ -1,9 +1,9 @@
 import { assertPositiveThreshold, ewma, latencyPart, percentiles } from './latency.js';
-import { chronological } from './order.js';
 import { transitionsPerHour, stabilityPart } from './stability.js';
 import { successPart, successRate } from './success.js';
 import { trend } from './trend.js';
 import type { Quality, QualityInput, QualityParts } from './types.js';
+import { SampleWindow } from './window.js';
 
 /**
  * Weights sum to 1 so the score stays on the parts' 0..100 scale.
@@ -72,8 +72,9 @@ export function computeQuality(input: QualityInput): Quality {
     };
   }
 
-  const ordered = chronological(samples);
-  const okLatencies = ordered.filter((s) => s.ok).map((s) => s.latencyMs);
+  const ordered = SampleWindow.of(samples).chronological();
+  const okLatencies: number[] = [];
+  for (let index = 0; index < ordered.length; index += 1) if (ordered.okAt(index)) okLatencies.push(ordered.latencyAt(index));
   const [p50 = null, p95 = null] = percentiles(okLatencies, [50, 95]);
   const rate = successRate(ordered);
 

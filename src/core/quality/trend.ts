@@ -1,6 +1,6 @@
 import { latencyScore } from './latency.js';
-import { chronological } from './order.js';
 import type { QualitySample, Trend } from './types.js';
+import { SampleWindow } from './window.js';
 
 /** Below this each half has fewer than 3 samples, and a single blip would decide the trend. */
 export const TREND_MIN_SAMPLES = 6;
@@ -25,8 +25,12 @@ const OK_GOODNESS_FLOOR = 0.2;
  * OK_GOODNESS_FLOOR and 1, so trend and score agree on what "slow" means.
  */
 export function sampleGoodness(sample: QualitySample, degradedLatencyMs: number): number {
-  if (!sample.ok) return 0;
-  const speed = latencyScore(sample.latencyMs, degradedLatencyMs) / 100;
+  return goodness(sample.ok, sample.latencyMs, degradedLatencyMs);
+}
+
+function goodness(ok: boolean, latencyMs: number, degradedLatencyMs: number): number {
+  if (!ok) return 0;
+  const speed = latencyScore(latencyMs, degradedLatencyMs) / 100;
   return OK_GOODNESS_FLOOR + (1 - OK_GOODNESS_FLOOR) * speed;
 }
 
@@ -35,20 +39,19 @@ export function sampleGoodness(sample: QualitySample, degradedLatencyMs: number)
  * odd count the middle sample is left out so both halves weigh the same
  * number of observations.
  */
-export function trend(samples: readonly QualitySample[], degradedLatencyMs: number): Trend {
+export function trend(samples: readonly QualitySample[] | SampleWindow, degradedLatencyMs: number): Trend {
   if (samples.length < TREND_MIN_SAMPLES) return 'stable';
-  const ordered = chronological(samples);
+  const ordered = SampleWindow.of(samples).chronological();
   const half = Math.floor(ordered.length / 2);
-  const older = ordered.slice(0, half);
-  const newer = ordered.slice(ordered.length - half);
-  const delta = meanGoodness(newer, degradedLatencyMs) - meanGoodness(older, degradedLatencyMs);
+  const delta = meanGoodness(ordered, ordered.length - half, ordered.length, degradedLatencyMs) - meanGoodness(ordered, 0, half, degradedLatencyMs);
   if (delta > TREND_DEAD_BAND) return 'improving';
   if (delta < -TREND_DEAD_BAND) return 'degrading';
   return 'stable';
 }
 
-function meanGoodness(samples: readonly QualitySample[], degradedLatencyMs: number): number {
+/** Mean goodness of samples `from` (inclusive) to `to` (exclusive). */
+function meanGoodness(samples: SampleWindow, from: number, to: number, degradedLatencyMs: number): number {
   let sum = 0;
-  for (const s of samples) sum += sampleGoodness(s, degradedLatencyMs);
-  return sum / samples.length;
+  for (let index = from; index < to; index += 1) sum += goodness(samples.okAt(index), samples.latencyAt(index), degradedLatencyMs);
+  return sum / (to - from);
 }

@@ -1,3 +1,5 @@
+import type { SampleWindow } from './window.js';
+
 /**
  * One observation of a connection: either a dedicated health probe or a real
  * tool call whose outcome we piggy-back on, so busy connections need no extra
@@ -50,8 +52,8 @@ export interface Quality {
 
 /** What {@link computeQuality} scores. */
 export interface QualityInput {
-  /** Recent probe and call outcomes, in any order. */
-  samples: readonly QualitySample[];
+  /** Recent probe and call outcomes, in any order (objects, or a connection's packed window). */
+  samples: readonly QualitySample[] | SampleWindow;
   /** When the connection changed state (epoch ms); those within the last hour count. */
   transitionTimes: readonly number[];
   /** The time to score at (epoch ms); passed in so scoring stays deterministic. */

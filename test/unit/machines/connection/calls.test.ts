@@ -19,7 +19,7 @@ describe('call.failed', () => {
     expect(h.ctx().attempts).toBe(1);
     expect(h.ctx().backoffMs).toBe(B[0]);
     expect(h.ctx().lastError).toMatchObject({ kind: 'closed', message: 'EPIPE' });
-    expect(h.ctx().samples).toEqual([{ at: h.t0, ok: false, latencyMs: 3, source: 'call' }]);
+    expect(h.ctx().samples.toArray()).toEqual([{ at: h.t0, ok: false, latencyMs: 3, source: 'call' }]);
     await flush();
     expect(h.liveCloses()).toEqual([h.sessions[0]]);
     expect(h.connectCalls).toHaveLength(1);
@@ -44,7 +44,7 @@ describe('call.failed', () => {
     // Each of these while healthy triggers one probe at once (calls are evidence); while that
     // probe runs, further failures are only recorded.
     expect(h.value()).toEqual({ serving: { healthy: 'probing' } });
-    expect(h.ctx().samples.map((sample) => [sample.ok, sample.latencyMs, sample.source])).toEqual([
+    expect(h.ctx().samples.toArray().map((sample) => [sample.ok, sample.latencyMs, sample.source])).toEqual([
       [false, 0, 'call'],
       [false, 0, 'call'],
       [false, 0, 'call'],
@@ -75,7 +75,7 @@ describe('call.failed', () => {
     const a = await degradedHarness();
     a.send({ type: 'call.failed', error: err('timeout') });
     expect(a.value()).toEqual({ serving: { degraded: 'idle' } });
-    expect(a.ctx().samples.at(-1)).toMatchObject({ ok: false, source: 'call' });
+    expect(a.ctx().samples.toArray().at(-1)).toMatchObject({ ok: false, source: 'call' });
     a.send({ type: 'call.failed', error: err('closed') });
     expect(a.state()).toBe('reconnecting');
     expect(a.ctx().attempts).toBe(1);

@@ -131,7 +131,7 @@ describe('probing', () => {
     expect(h.ctx().missedStreak).toBe(1);
     h.send({ type: 'call.succeeded', latencyMs: 20 });
     expect(h.ctx().missedStreak).toBe(0);
-    expect(h.ctx().samples.at(-1)).toMatchObject({ ok: true, latencyMs: 20, source: 'call' });
+    expect(h.ctx().samples.toArray().at(-1)).toMatchObject({ ok: true, latencyMs: 20, source: 'call' });
     await advanceTo(h, 1800 + 300);
     expect(h.value()).toEqual({ serving: { degraded: 'idle' } }); // only one miss in a row now
     expect(h.states).toEqual(['connecting', 'healthy', 'degraded']);
@@ -166,13 +166,13 @@ describe('probing', () => {
 
   it('updates quality after probes', async () => {
     const h = await healthyHarness();
-    expect(h.ctx().samples).toEqual([]);
+    expect(h.ctx().samples.toArray()).toEqual([]);
     expect(h.ctx().quality.samples).toBe(0);
     expect(h.ctx().quality.score).toBe(0);
     await advanceTo(h, 1000 + 1500 + 2250);
     expect(h.probeCalls).toHaveLength(3);
-    expect(h.ctx().samples).toHaveLength(3);
-    expect(h.ctx().samples.every((sample) => sample.ok && sample.source === 'probe' && sample.latencyMs === FAST)).toBe(true);
+    expect(h.ctx().samples.toArray()).toHaveLength(3);
+    expect(h.ctx().samples.toArray().every((sample) => sample.ok && sample.source === 'probe' && sample.latencyMs === FAST)).toBe(true);
     expect(h.ctx().quality.samples).toBe(3);
     expect(h.ctx().quality.successRate).toBe(1);
     expect(h.ctx().quality.score).toBeGreaterThan(0);
@@ -180,8 +180,8 @@ describe('probing', () => {
 
     h.probePlan.push('hang');
     await advance(3375 + 300);
-    expect(h.ctx().samples).toHaveLength(4);
-    expect(h.ctx().samples.at(-1)).toMatchObject({ ok: false, source: 'probe' });
+    expect(h.ctx().samples.toArray()).toHaveLength(4);
+    expect(h.ctx().samples.toArray().at(-1)).toMatchObject({ ok: false, source: 'probe' });
     expect(h.ctx().quality.successRate).toBeLessThan(1);
     expect(h.ctx().quality.score).toBeLessThan(goodScore);
   });
@@ -277,7 +277,7 @@ describe('probe interval', () => {
     const h = await healthyHarness();
     await advanceTo(h, 600);
     h.send({ type: 'call.succeeded', latencyMs: 20 });
-    expect(h.ctx().samples).toEqual([{ at: h.t0 + 600, ok: true, latencyMs: 20, source: 'call' }]);
+    expect(h.ctx().samples.toArray()).toEqual([{ at: h.t0 + 600, ok: true, latencyMs: 20, source: 'call' }]);
     await advanceTo(h, 1000);
     expect(h.probeCalls).toEqual([]);
     const next = 600 + healthyProbeInterval(S, 1);
@@ -294,7 +294,7 @@ describe('probe interval', () => {
     const before = h.ctx().goodStreak;
     h.send({ type: 'call.succeeded', latencyMs: 20, latenciesMs: [SLOW, 20, 30] });
     const at = h.t0 + 600;
-    expect(h.ctx().samples).toEqual([
+    expect(h.ctx().samples.toArray()).toEqual([
       { at, ok: true, latencyMs: SLOW, source: 'call' },
       { at, ok: true, latencyMs: 20, source: 'call' },
       { at, ok: true, latencyMs: 30, source: 'call' },
@@ -317,14 +317,14 @@ describe('probe interval', () => {
       h.send({ type: 'call.succeeded', latencyMs: 5 });
     }
     expect(h.probeCalls).toEqual([]);
-    expect(h.ctx().samples).toHaveLength(11);
+    expect(h.ctx().samples.toArray()).toHaveLength(11);
   });
 
   it('a slow call.succeeded does not stand in for the probe', async () => {
     const h = await healthyHarness();
     await advanceTo(h, 600);
     h.send({ type: 'call.succeeded', latencyMs: SLOW });
-    expect(h.ctx().samples).toEqual([{ at: h.t0 + 600, ok: true, latencyMs: SLOW, source: 'call' }]);
+    expect(h.ctx().samples.toArray()).toEqual([{ at: h.t0 + 600, ok: true, latencyMs: SLOW, source: 'call' }]);
     expect(h.ctx().goodStreak).toBe(0);
     await advanceTo(h, 1000);
     expect(h.probeTimes()).toEqual([1000]);
@@ -336,7 +336,7 @@ describe('probe interval', () => {
     await advanceTo(h, 1100);
     h.send({ type: 'call.succeeded', latencyMs: 30 });
     expect(h.value()).toEqual({ serving: { healthy: 'probing' } });
-    expect(h.ctx().samples).toEqual([{ at: h.t0 + 1100, ok: true, latencyMs: 30, source: 'call' }]);
+    expect(h.ctx().samples.toArray()).toEqual([{ at: h.t0 + 1100, ok: true, latencyMs: 30, source: 'call' }]);
     expect(h.probeCalls[0]!.signal.aborted).toBe(false);
   });
 });

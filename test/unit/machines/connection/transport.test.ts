@@ -93,7 +93,7 @@ describe('hard transport evidence', () => {
     expect(h.ctx().attempts).toBe(1);
     expect(h.ctx().lastError).toMatchObject({ kind: 'closed', message: 'ECONNRESET' });
     expect(h.outcomes()).toEqual(['closed']);
-    expect(h.ctx().samples.at(-1)).toMatchObject({ ok: false, source: 'probe' });
+    expect(h.ctx().samples.toArray().at(-1)).toMatchObject({ ok: false, source: 'probe' });
 
     const d = await degradedHarness();
     d.probePlan.push({ reject: err('closed') });
