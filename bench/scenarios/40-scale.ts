@@ -13,6 +13,7 @@ import { createApp } from '../../src/http/app.js';
 import { createMetrics } from '../../src/observe/metrics.js';
 import { resolveSettings } from '../../src/core/settings.js';
 import { Supervisor } from '../../src/fleet/supervisor.js';
+import { QUALITY_SAMPLE_CAPACITY } from '../../src/machines/connection.machine.js';
 import { percentile, round, until } from '../harness.js';
 import { LARGE_FLEET_OPTIONS, memoryServers } from '../memory-fleet.js';
 import type { Row, Scenario } from '../harness.js';
@@ -220,6 +221,34 @@ async function measureBare(count: number): Promise<Row[]> {
   }
 }
 
+/**
+ * A fleet in its steady state: each connection keeps its last QUALITY_SAMPLE_CAPACITY probe and
+ * call samples for its quality score, so its heap grows over its first hundred probes (over
+ * eight minutes at the usual interval) before it stays flat. Probing every 40 ms fills the window
+ * in seconds; the bare fleet keeps nothing per ping, so its heap from the same run is the reference.
+ */
+async function measureFullWindow(count: number, bareKiB: number): Promise<Row[]> {
+  const scenario = `scale: ${count} in-process connections, quality window full`;
+  const settings = resolveSettings({ healthyIntervalMs: 40, stableIntervalMs: 40, connectTimeoutMs: 120_000 });
+  collectGarbage();
+  const before = process.memoryUsage();
+  const supervisor = new Supervisor({ maxConcurrentReconnects: CAP, servers: memoryServers(count, settings, 'window') }, LARGE_FLEET_OPTIONS);
+  try {
+    const ids = supervisor.ids();
+    const full = (): boolean => ids.every((id) => supervisor.connection(id).getSnapshot().context.samples.length >= QUALITY_SAMPLE_CAPACITY);
+    await until(full, 120_000, 250);
+    collectGarbage();
+    const after = process.memoryUsage();
+    const kiB = (after.heapUsed - before.heapUsed) / count / 1024;
+    return [
+      { scenario, metric: 'heap per connection, window full', value: round(kiB), unit: 'KiB', note: `${QUALITY_SAMPLE_CAPACITY} samples each; bare fleet ${round(bareKiB)} KiB` },
+      { scenario, metric: 'overhead over the bare fleet, window full', value: round(kiB - bareKiB), unit: 'KiB', bound: 'goal ≤ 8 KiB' },
+    ];
+  } finally {
+    await supervisor.stop(300_000);
+  }
+}
+
 /** `SCALE_COUNTS=1000` (comma-separated) runs other sizes; default 100, 1000, 5000 and 10 000. */
 const COUNTS = (process.env.SCALE_COUNTS ?? '100,1000,5000,10000').split(',').map(Number).filter((value) => Number.isInteger(value) && value > 0);
 
@@ -281,8 +310,11 @@ export const scenario: Scenario = {
     const sizes: Array<{ count: number; bare: Row[]; ours: Row[] }> = [];
     // The reference first at each size, then ours, in the same run.
     for (const count of COUNTS) sizes.push({ count, bare: await measureBare(count), ours: await measure(count) });
+    // The steady state at the first size of 1 000 or more (the window's memory does not depend on N).
+    const steady = sizes.find((size) => size.count >= 1_000) ?? sizes.at(-1);
+    const windowRows = steady ? await measureFullWindow(steady.count, valueOf(steady.bare, 'heap per connection')) : [];
     // Curves need more than one size; `SCALE_CHARTS=0` leaves docs/ alone.
     if (sizes.length > 1 && process.env.SCALE_CHARTS !== '0') await drawCurves(sizes);
-    return sizes.flatMap((size) => [...size.bare, ...size.ours]);
+    return [...sizes.flatMap((size) => [...size.bare, ...size.ours]), ...windowRows];
   },
 };
