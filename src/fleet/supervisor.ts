@@ -103,7 +103,7 @@ function toSupervised(definition: ServerDefinition): SupervisedServer {
 export class Supervisor {
   /**
    * The supervisor actor. Its children (`systemId` = server id) carry events to and from the
-   * connection actors, each in an actor system of its own (`isolatedConnection`); reach a
+   * connection actors, which run in small actor systems apart (`isolatedConnection`); reach a
    * connection actor with {@link Supervisor.connection}.
    */
   readonly actor: Actor<SupervisorMachine>;

@@ -30,8 +30,8 @@ export interface ConnectionInput {
   /** When true, `connecting` is entered only on `slot.granted` from the parent supervisor. */
   supervised?: boolean;
   /**
-   * Where the supervisor messages go instead of the parent: for a connection that is the root of
-   * an actor system of its own (`isolatedConnection`), the supervisor's child that carries them.
+   * Where the supervisor messages go instead of the parent: for a connection that runs outside the
+   * supervisor's actor system (`isolatedConnection`), the supervisor's child that carries them.
    */
   reportTo?: AnyActorRef;
   /** Seed for backoff jitter; defaults to a hash of the id. */

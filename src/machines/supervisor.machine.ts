@@ -17,7 +17,7 @@ import type { ConnectionState } from '../core/states.js';
 /**
  * What the supervisor spawns for each server: logic that takes a {@link ConnectionInput}, accepts
  * the connection's events and sends its parent `SupervisorMessage`s. The connection
- * machine itself, or `isolatedConnection` (the same machine in an actor system of its own).
+ * machine itself, or `isolatedConnection` (the same machine in a small actor system apart).
  */
 // The snapshot is left open: the supervisor never reads its children's snapshots, only their messages.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
