@@ -1,20 +1,6 @@
-import type { SampleWindow } from './window.js';
+import type { QualitySample, SampleWindow } from './window.js';
 
-/**
- * One observation of a connection: either a dedicated health probe or a real
- * tool call whose outcome we piggy-back on, so busy connections need no extra
- * probing to stay measured.
- */
-export interface QualitySample {
-  /** Epoch milliseconds of the observation; callers supply it so scoring stays deterministic. */
-  at: number;
-  /** Whether it got an answer: a failed probe or call is `false`. */
-  ok: boolean;
-  /** Meaningful only when `ok`; failed attempts often end on a timeout, which says nothing about speed. */
-  latencyMs: number;
-  /** A health probe, or a tool call through the connection. */
-  source: 'probe' | 'call';
-}
+export type { QualitySample } from './window.js';
 
 /**
  * Whether the newer half of the samples is better, the same or worse than the older half (at

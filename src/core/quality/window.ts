@@ -1,4 +1,18 @@
-import type { QualitySample } from './types.js';
+/**
+ * One observation of a connection: either a dedicated health probe or a real
+ * tool call whose outcome we piggy-back on, so busy connections need no extra
+ * probing to stay measured.
+ */
+export interface QualitySample {
+  /** Epoch milliseconds of the observation; callers supply it so scoring stays deterministic. */
+  at: number;
+  /** Whether it got an answer: a failed probe or call is `false`. */
+  ok: boolean;
+  /** Meaningful only when `ok`; failed attempts often end on a timeout, which says nothing about speed. */
+  latencyMs: number;
+  /** A health probe, or a tool call through the connection. */
+  source: 'probe' | 'call';
+}
 
 /** Flag bits kept in the low bits of a sample's packed time. */
 const OK = 2;
