@@ -70,8 +70,12 @@ export function auditRequests(trail: AuditTrail): MiddlewareHandler {
     const presented = c.req.header('x-request-id');
     const requestId = presented !== undefined && PLAIN_REQUEST_ID.test(presented) ? presented : randomUUID();
     requestIds.set(c, requestId);
-    await next();
+    // Set before the route answers, so that the answer is made with it: set afterwards, Hono
+    // copies the answer into a full web Response, the most expensive step of a tool call's routing.
     c.header('X-Request-Id', requestId);
+    await next();
+    // An answer made without the context's headers (a Response of its own) gets it now.
+    if (c.res.headers.get('x-request-id') !== requestId) c.header('X-Request-Id', requestId);
     const status = c.res.status;
     const outcome = outcomeOf(status);
     // A dry run changes nothing (the create form sends one per pause in typing): recorded only when refused.

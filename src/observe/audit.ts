@@ -10,6 +10,14 @@ import { forEachLine } from './lines.js';
 /** File scans of `GET /audit` at once: each streams up to 20 rotated files. */
 const MAX_CONCURRENT_SCANS = 2;
 
+/**
+ * How long records wait to be written to the files together (ms), and how many may wait. The file
+ * stream makes one write per chunk it is given, and on a busy service a write per record cost more
+ * CPU than anything else a tool call does; the ring and `/events` have every record at once.
+ */
+const FILE_BATCH_MS = 10;
+const FILE_BATCH_LINES = 256;
+
 /** The audited actions: every request that changes the fleet or reaches a server. */
 export type AuditAction = 'register' | 'remove' | 'reconnect' | 'stop' | 'start' | 'probe' | 'tool.call' | 'mcp.request' | 'other';
 
@@ -94,17 +102,38 @@ export class AuditTrail {
   private readonly bus = new EventBus<AuditRecorded>();
   private readonly capacity: number;
   private readonly scans = new Gate(MAX_CONCURRENT_SCANS);
+  /** Lines not yet handed to the sink (at most {@link FILE_BATCH_MS} old). */
+  private unwritten: string[] = [];
+  private writeTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: AuditTrailOptions = {}) {
     this.capacity = Math.max(1, options.capacity ?? 1_000);
   }
 
-  /** Appends a record: to the ring, to the files, and to subscribers (`/events`). */
+  /** Appends a record: to the ring, to the files (within {@link FILE_BATCH_MS}), and to subscribers (`/events`). */
   record(record: AuditRecord): void {
     this.ring.push(record);
-    if (this.ring.length > this.capacity) this.ring.splice(0, this.ring.length - this.capacity);
-    this.options.sink?.write(JSON.stringify(record));
+    // Trimmed in batches (it may hold up to twice `capacity`; reads take the newest `capacity`):
+    // a shift per record would move the whole ring on every request.
+    if (this.ring.length >= this.capacity * 2) this.ring.splice(0, this.ring.length - this.capacity);
+    if (this.options.sink) {
+      this.unwritten.push(JSON.stringify(record));
+      if (this.unwritten.length >= FILE_BATCH_LINES) this.writeUnwritten();
+      else this.writeTimer ??= setTimeout(() => this.writeUnwritten(), FILE_BATCH_MS);
+    }
     this.bus.publish({ type: 'audit.recorded', record, at: Date.parse(record.time) });
+  }
+
+  /** Hands the waiting lines to the sink: one chunk, so one write; line by line while it is degraded, so each dropped line is counted. */
+  private writeUnwritten(): void {
+    clearTimeout(this.writeTimer);
+    this.writeTimer = undefined;
+    const { sink } = this.options;
+    const lines = this.unwritten;
+    if (!sink || lines.length === 0) return;
+    this.unwritten = [];
+    if (sink.degraded) for (const line of lines) sink.write(line);
+    else sink.write(lines.join('\n'));
   }
 
   /** Each record as it is made. */
@@ -131,7 +160,7 @@ export class AuditTrail {
     };
     // Memory holds the newest records: those found in the files are not added twice. This set is
     // at most `capacity` lines, whatever the size of the files.
-    const inMemory = new Map(this.ring.map((record) => [JSON.stringify(record), record]));
+    const inMemory = new Map(this.ring.slice(-this.capacity).map((record) => [JSON.stringify(record), record]));
     const fromFiles = this.options.sink ? await this.scans.run(() => this.readFiles(matches, limit, inMemory, query.since, signal)) : [];
     const rest = [...inMemory.values()].filter(matches);
     const merged = rest.length === 0 ? fromFiles : [...fromFiles, ...rest].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
@@ -173,6 +202,7 @@ export class AuditTrail {
 
   /** Writes what is queued and closes the files. */
   async close(): Promise<void> {
+    this.writeUnwritten();
     await this.options.sink?.close();
   }
 }
