@@ -31,6 +31,13 @@ export interface CallToolOptions {
 const LIVE_STATES: ReadonlySet<ConnectionState> = new Set(['healthy', 'degraded']);
 
 /**
+ * How long answered calls wait to be reported to the connection actor together (ms). Short next
+ * to any probe interval: a fast answer pushes the due probe back at most this much later, and
+ * `quality` includes a call at most this much after it was answered.
+ */
+const REPORT_WINDOW_MS = 50;
+
+/**
  * Calls made through one connection actor. Each call feeds the actor (`call.succeeded` /
  * `call.failed`, passive health detection), and calls still in flight when the connection leaves
  * `healthy`/`degraded` reject at once with `ConnectionLostError` instead of waiting on a
@@ -40,12 +47,13 @@ export class ConnectionCalls {
   private readonly pending = new Set<(error: Error) => void>();
   private readonly subscription: Subscription;
   /**
-   * Latencies of calls answered since the last report to the actor. Answers that arrive in the
-   * same turn of the event loop (under load, a read from the server often carries several) are
-   * reported as one `call.succeeded`: one transition and one quality score for all of them.
+   * Latencies of calls answered since the last report to the actor. Answers are reported at most
+   * once per {@link REPORT_WINDOW_MS}, as one `call.succeeded`: one transition and one quality
+   * score for all of them (reported one by one, or once per turn of the event loop, they were
+   * the largest cost of a call in the fleet layer under load).
    */
   private answered: number[] = [];
-  private reportScheduled = false;
+  private reportTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly ref: ConnectionActorRef,
@@ -145,17 +153,20 @@ export class ConnectionCalls {
 
   private answer(latencyMs: number): void {
     this.answered.push(latencyMs);
-    if (this.reportScheduled) return;
-    this.reportScheduled = true;
-    setImmediate(() => this.reportAnswered());
+    if (this.reportTimer) return;
+    // Unref'd: answers waiting to be reported never keep a process alive.
+    this.reportTimer = setTimeout(() => this.reportAnswered(), REPORT_WINDOW_MS).unref();
   }
 
   /** Sends the answers not yet reported, before anything else about calls reaches the actor. */
   private reportAnswered(): void {
-    this.reportScheduled = false;
+    clearTimeout(this.reportTimer);
+    this.reportTimer = undefined;
     const latencies = this.answered;
     if (latencies.length === 0) return;
     this.answered = [];
+    // Answers that waited past the actor's end (a server removed meanwhile) have no one to tell.
+    if (this.ref.getSnapshot().status !== 'active') return;
     let latencyMs = Number.POSITIVE_INFINITY;
     for (const latency of latencies) latencyMs = Math.min(latencyMs, latency);
     this.ref.send(latencies.length === 1 ? { type: 'call.succeeded', latencyMs } : { type: 'call.succeeded', latencyMs, latenciesMs: latencies });

@@ -125,9 +125,9 @@ export interface ResourceExceeded {
 }
 
 /**
- * One or more tool calls answered. Calls answered in the same turn of the event loop may be
- * reported as one event (under load, one event per call was most of a call's cost in the
- * actor): then `latenciesMs` holds every answer's latency and `latencyMs` is the fastest, which
+ * One or more tool calls answered. Calls answered within a short window (50 ms, see
+ * `ConnectionCalls`) are reported as one event (under load, one event per call was most of a
+ * call's cost in the actor): then `latenciesMs` holds every answer's latency and `latencyMs` is the fastest, which
  * is what decides whether the due probe is skipped (any fast answer would have skipped it).
  */
 export interface CallSucceeded {

@@ -128,9 +128,26 @@ describe.each(harnesses.map((make) => [make().kind, make] as const))('connection
     expect(states).toEqual(['connecting', 'healthy']);
     const result = await connection.callTool('echo', { message: `over ${kind}` });
     expect(result.content).toEqual([{ type: 'text', text: `over ${kind}` }]);
-    // The answer is reported to the actor within the same turn of the event loop, as a sample.
+    // The answer is reported to the actor within 50 ms, as a sample.
     await waitUntil(() => connection.snapshot.context.samples.toArray().some((sample) => sample.source === 'call'), 5_000, () => 'the call as a quality sample');
     expect(connection.snapshot.context.quality.samples).toBeGreaterThan(0);
+  });
+
+  it('reports answers to the actor together, each one a sample', async () => {
+    const { connection } = connect();
+    await waitForState(connection, 'healthy');
+    const callSamples = (): number => connection.snapshot.context.samples.toArray().filter((sample) => sample.source === 'call').length;
+    const seen: number[] = [];
+    const subscription = connection.actor.subscribe(() => seen.push(callSamples()));
+    try {
+      const calls = 20;
+      await Promise.all(Array.from({ length: calls }, (_, index) => connection.callTool('echo', { message: `call ${index}` })));
+      await waitUntil(() => callSamples() === calls, 5_000, () => `all ${calls} calls as samples (now ${callSamples()})`);
+      // Answers within the same 50 ms are one event: far fewer transitions than calls.
+      expect(new Set(seen.filter((count) => count > 0)).size).toBeLessThan(calls / 2);
+    } finally {
+      subscription.unsubscribe();
+    }
   });
 
   it('notices the server going away and is healthy again once it is back', async () => {
