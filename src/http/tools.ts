@@ -18,12 +18,19 @@ function unknownTool(id: string, name: string): ApiError {
  * 404 `unknown_tool`, without calling, when the server's tool list is known and lacks `name`. A
  * list older than a few seconds is read again first, so a tool the server added since is found
  * (at most one listing per server every few seconds, whatever the callers send). When the list
- * is not known, or cannot be read now, the call goes ahead and the server decides.
+ * is not known, or cannot be read now, the call goes ahead and the server decides. Returns a
+ * promise only when the list must be read again (or the call refused); otherwise nothing to await.
  */
-export async function ensureKnownTool(supervisor: Supervisor, id: string, name: string): Promise<void> {
-  let cached = supervisor.cachedTools(id);
-  if (!cached || cached.tools.some((tool) => tool.name === name)) return;
-  if (Date.now() - cached.at > RELIST_AFTER_MS) {
+export function ensureKnownTool(supervisor: Supervisor, id: string, name: string): Promise<void> | undefined {
+  const cached = supervisor.cachedTools(id);
+  // The common case decides without a promise: the caller awaits only what is returned.
+  if (!cached || cached.tools.some((tool) => tool.name === name)) return undefined;
+  return relistOrRefuse(supervisor, id, name, cached.at);
+}
+
+async function relistOrRefuse(supervisor: Supervisor, id: string, name: string, listedAt: number): Promise<void> {
+  let cached: ReturnType<Supervisor['cachedTools']>;
+  if (Date.now() - listedAt > RELIST_AFTER_MS) {
     try {
       await supervisor.listTools(id);
     } catch {

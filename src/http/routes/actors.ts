@@ -30,6 +30,7 @@ import { DEFAULT_CLIENT_BUFFER, DEFAULT_KEEP_ALIVE_MS } from './events.js';
 import type { StreamSlots } from '../guards.js';
 import { callerTraceContext, ensureKnownTool, restErrorOf, retryableTool, unknownToolResult } from '../tools.js';
 import { rideCall } from '../../fleet/ride.js';
+import { PartValidator } from '../valid.js';
 import type { Hook } from '@hono/zod-openapi';
 import type { Env } from 'hono';
 
@@ -262,41 +263,50 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
     },
   );
 
-  app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/{id}/tools/{name}',
-      tags: ['tools'],
-      description:
-        'Calls a tool; the body is its arguments. A W3C `traceparent` (and `tracestate`) header is carried to the server in the request\'s `params._meta` (and as headers over Streamable HTTP); with tracing on, the call\'s span is a child of it (docs/operations.md, tracing).',
-      request: {
-        params: IdParamSchema.extend({ name: z.string().min(1).openapi({ param: { name: 'name', in: 'path' }, example: 'echo' }) }),
-        query: ToolCallQuerySchema,
-      },
-      responses: {
-        200: json(z.record(z.string(), z.unknown()), 'the tool result; `isError` results pass through'),
-        ...errors(400, 404, 413, 415, 502, 503, 504),
-      },
-    }),
-    async (c) => {
-      const { id, name } = c.req.valid('param');
-      const { timeoutMs, waitForReady } = c.req.valid('query');
-      const args = await readArguments(c.req);
-      // ?waitForReady is a wait of its own, before the call's timeout starts; a server still not
-      // serving after it is a 503 at once, so the ride itself never waits for one to arrive.
-      if (waitForReady) await supervisor.whenServing(id, waitForReady);
-      await ensureKnownTool(supervisor, id, name);
-      const result = await rideCall(supervisor, id, name, args, {
+  const toolCall = createRoute({
+    method: 'post',
+    path: '/{id}/tools/{name}',
+    tags: ['tools'],
+    description:
+      'Calls a tool; the body is its arguments. A W3C `traceparent` (and `tracestate`) header is carried to the server in the request\'s `params._meta` (and as headers over Streamable HTTP); with tracing on, the call\'s span is a child of it (docs/operations.md, tracing).',
+    request: {
+      params: IdParamSchema.extend({ name: z.string().min(1).openapi({ param: { name: 'name', in: 'path' }, example: 'echo' }) }),
+      query: ToolCallQuerySchema,
+    },
+    responses: {
+      200: json(z.record(z.string(), z.unknown()), 'the tool result; `isError` results pass through'),
+      ...errors(400, 404, 413, 415, 502, 503, 504),
+    },
+  });
+  // The proxy's hot path: declared in the OpenAPI document like every route, but routed without
+  // zod-openapi's validator middleware; the handler validates query and path the same way
+  // (same schemas, same hook, same order), without the middleware's awaits.
+  app.openAPIRegistry.registerPath(toolCall);
+  const toolCallInput = new PartValidator(defaultHook);
+  app.post('/:id/tools/:name', async (c) => {
+    const { timeoutMs, waitForReady } = toolCallInput.part(c, 'query', toolCall.request.query);
+    const { id, name } = toolCallInput.part(c, 'param', toolCall.request.params);
+    const args = await readArguments(c.req);
+    // ?waitForReady is a wait of its own, before the call's timeout starts; a server still not
+    // serving after it is a 503 at once, so the ride itself never waits for one to arrive.
+    if (waitForReady) await supervisor.whenServing(id, waitForReady);
+    const relisting = ensureKnownTool(supervisor, id, name);
+    if (relisting) await relisting;
+    let result;
+    try {
+      result = await rideCall(supervisor, id, name, args, {
         timeoutMs,
         signal: c.req.raw.signal,
         traceContext: callerTraceContext(c.req.raw.headers),
         via: 'rest',
         retryable: retryableTool(supervisor, id, name),
         waitWhileReconnecting: false,
-      }).catch((error: unknown) => Promise.reject(restErrorOf(error, id, name)));
-      return c.json(unknownToolResult(result, id, name) as never, 200);
-    },
-  );
+      });
+    } catch (error) {
+      throw restErrorOf(error, id, name);
+    }
+    return c.json(unknownToolResult(result, id, name) as never, 200);
+  });
 
   app.openapi(
     createRoute({

@@ -236,6 +236,24 @@ describe('tools', () => {
     expect((await app.request('/actors/a/tools/echo?timeoutMs=99999999', post({}))).status).toBe(400);
   });
 
+  it('a tool call validates its query and path as every route does: one 400 naming the field', async () => {
+    const supervisor = fleet([definition('a', echoServer)]);
+    const app = createApp({ supervisor });
+    await supervisor.ready('a');
+    const badTimeout = await app.request('/actors/a/tools/echo?timeoutMs=0', post({}));
+    expect(await json(badTimeout)).toEqual({
+      error: { code: 'invalid_request', message: 'timeoutMs: Too small: expected number to be >=1', issues: [{ path: 'timeoutMs', message: 'Too small: expected number to be >=1' }] },
+    });
+    // A repeated parameter is an array, as zod-openapi's validator reads it: not a number.
+    const repeated = await json(await app.request('/actors/a/tools/echo?waitForReady=1&waitForReady=2', post({})));
+    expect(repeated).toMatchObject({ error: { code: 'invalid_request', issues: [{ path: 'waitForReady' }] } });
+    // The query is checked before the path, as before.
+    const both = await json(await app.request('/actors/bad%20id/tools/echo?timeoutMs=x', post({})));
+    expect(both).toMatchObject({ error: { code: 'invalid_request', issues: [{ path: 'timeoutMs' }] } });
+    const badId = await json(await app.request('/actors/bad%20id/tools/echo', post({})));
+    expect(badId).toMatchObject({ error: { code: 'invalid_request', issues: [{ path: 'id' }] } });
+  });
+
   it('503 with the state when not connected; waitForReady waits for healthy', async () => {
     const supervisor = fleet([definition('a', echoServer)]);
     const app = createApp({ supervisor });
