@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { Row, Scenario } from '../harness.js';
 
 const child = fileURLToPath(new URL('../fleet-50k.ts', import.meta.url));
+/** How long the child may take to stop its fleet before it is ended. */
+const STOP_BUDGET_MS = 150_000;
 
 export const scenario: Scenario = {
   name: 'scale 50 000',
@@ -14,12 +16,19 @@ export const scenario: Scenario = {
       const running = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', child], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
       let out = '';
       let err = '';
-      running.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      let stopTimer: NodeJS.Timeout | undefined;
+      running.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        // Stopping has a budget of its own, kept from here: the child's own timer cannot fire
+        // while stop() holds its event loop.
+        if (!stopTimer && out.includes('"stopping":true')) stopTimer = setTimeout(() => running.kill('SIGKILL'), STOP_BUDGET_MS);
+      });
       running.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
       // Bounded: 20 minutes at most.
       const timer = setTimeout(() => running.kill('SIGKILL'), 20 * 60_000);
       running.on('exit', (exitCode, exitSignal) => {
         clearTimeout(timer);
+        clearTimeout(stopTimer);
         resolve({ stdout: out, stderr: err, code: exitCode, signal: exitSignal });
       });
     });
@@ -41,7 +50,12 @@ export const scenario: Scenario = {
       { scenario, metric: 'event-loop delay p99 while probing', value: number('loopDelayP99Ms'), unit: 'ms' },
       typeof measured.stopGaveOut === 'string'
         ? { scenario, metric: 'stop()', value: Number.NaN, unit: '', note: measured.stopGaveOut }
-        : { scenario, metric: 'stop()', value: number('stopMs'), unit: 'ms', note: 'every connection stopped and closed' },
+        : typeof measured.stopMs === 'number'
+          ? { scenario, metric: 'stop()', value: measured.stopMs, unit: 'ms', note: 'every connection stopped and closed' }
+          : // No line about stopping: the child was killed while stop() held its event loop (the
+            // XState children of the supervisor are stopped in O(n²), synchronously; its own
+            // budget timer could not fire).
+            { scenario, metric: 'stop()', value: Number.NaN, unit: '', note: `did not finish within ${STOP_BUDGET_MS / 1000} s: stop() held the event loop (ended by ${signal ?? `code ${code}`})` },
     ];
   },
 };
