@@ -102,7 +102,7 @@ export class AuditTrail {
   private readonly bus = new EventBus<AuditRecorded>();
   private readonly capacity: number;
   private readonly scans = new Gate(MAX_CONCURRENT_SCANS);
-  /** Lines not yet handed to the sink (at most {@link FILE_BATCH_MS} old). */
+  /** Lines not yet handed to the sink (at most `FILE_BATCH_MS` old). */
   private unwritten: string[] = [];
   private writeTimer: NodeJS.Timeout | undefined;
 
@@ -110,7 +110,7 @@ export class AuditTrail {
     this.capacity = Math.max(1, options.capacity ?? 1_000);
   }
 
-  /** Appends a record: to the ring, to the files (within {@link FILE_BATCH_MS}), and to subscribers (`/events`). */
+  /** Appends a record: to the ring, to the files (within `FILE_BATCH_MS`), and to subscribers (`/events`). */
   record(record: AuditRecord): void {
     this.ring.push(record);
     // Trimmed in batches (it may hold up to twice `capacity`; reads take the newest `capacity`):
