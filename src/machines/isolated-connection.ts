@@ -50,15 +50,19 @@ const CONNECTIONS_PER_SYSTEM = 16;
 export function isolatedConnection(logic: ConnectionMachine = connectionMachine, options: IsolatedConnectionOptions = {}) {
   const shards = new Shards(logic, options.inspect);
   return fromCallback<ConnectionEvent, ConnectionInput>(({ input, self, sendBack, receive }) => {
-    // Object.assign, not `{ ...input, reportTo }`: on Node 20 a spread followed by a key gives each object a map of its own (~300 bytes kept per connection).
-    const { host, connection } = shards.spawn(Object.assign({}, input, { reportTo: self }));
+    let connection: ConnectionActorRef | undefined;
     // Three kinds of event arrive here: the supervisor's, for the connection; the connection's
     // messages, for the supervisor (facts and commands never share a name); and the
-    // connection's error, which reaches the supervisor as a child's error would.
+    // connection's error, which reaches the supervisor as a child's error would. Listening
+    // before the connection starts: it may report (or fail) as it starts.
     receive((event: ConnectionEvent | SupervisorMessage | { type: string; error?: unknown }) => {
       if (MESSAGE_TYPES.has(event.type) || event.type === `xstate.error.actor.${input.id}`) sendBack(event as SupervisorMessage);
-      else connection.send(event as ConnectionEvent);
+      else connection?.send(event as ConnectionEvent);
     });
+    // Object.assign, not `{ ...input, reportTo }`: on Node 20 a spread followed by a key gives each object a map of its own (~300 bytes kept per connection).
+    const spawned = shards.spawn(Object.assign({}, input, { reportTo: self }));
+    connection = spawned.connection;
+    const { host } = spawned;
     options.onCreated?.(input.id, connection);
     return () => {
       shards.stop(host, input.id);
@@ -133,9 +137,14 @@ class Shards {
   }
 
   spawn(input: ConnectionInput & { reportTo: AnyActorRef }): { host: Host; connection: ConnectionActorRef } {
-    const host = this.hostWithRoom();
+    // A host that still holds a connection of this id (one being stopped while a server of the
+    // same id is added again, or another supervisor's) is not a place for this one: ids are
+    // unique in a system.
+    const host = this.hostWithRoom(input.id);
     host.send({ type: 'connection.spawn', input });
-    const connection = host.system.get(input.id) as ConnectionActorRef | undefined;
+    // From the host's children, not its registry: a connection that failed as it started has
+    // left the registry, and its error is on its way to the supervisor.
+    const connection = host.getSnapshot().children[input.id] as ConnectionActorRef | undefined;
     // The host is idle here: a supervisor spawns its children while it processes its own
     // events, never from inside a host's.
     if (!connection) throw new Error(`connection "${input.id}" was not spawned: its host was busy`);
@@ -158,9 +167,19 @@ class Shards {
     host.stop();
   }
 
-  private hostWithRoom(): Host {
-    for (const host of this.open) return host;
+  private hostWithRoom(id: string): Host {
+    for (const host of this.open) if (host.getSnapshot().children[id] === undefined) return host;
     const host = createActor(this.machine, this.inspect ? { inspect: this.inspect } : {});
+    // The host's own actions do not throw; should it fail anyway, each connection's supervisor
+    // hears it as that connection's error, and the host is not used again (an unobserved root
+    // error would be thrown from a timer and end the process).
+    host.subscribe({
+      error: (error) => {
+        this.counts.delete(host);
+        this.open.delete(host);
+        for (const [id, reportTo] of host.getSnapshot().context.reportTo) reportTo.send({ type: `xstate.error.actor.${id}`, error });
+      },
+    });
     host.start();
     this.open.add(host);
     return host;

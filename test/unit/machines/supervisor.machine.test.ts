@@ -1135,6 +1135,76 @@ describe('isolated connections', () => {
     }
   });
 
+  it('a server removed and added again at once (from the removal event) gets a connection of its own', async () => {
+    const refs = new Map<string, ConnectionActorRef>();
+    const plain = new Fleet(true).connection;
+    const logic = supervisorMachine.provide({
+      actors: {
+        connection: isolatedConnection(plain, {
+          onCreated: (id, ref) => refs.set(id, ref),
+          onStopped: (id, ref) => {
+            if (refs.get(id) === ref) refs.delete(id);
+          },
+        }),
+      },
+    });
+    const supervisor = createActor(logic, { input: { servers: ['a', 'b', '__proto__'].map((id) => server(id)), maxConcurrentReconnects: 4 } });
+    const errors: unknown[] = [];
+    supervisor.subscribe({ error: (error) => errors.push(error) });
+    let readded = 0;
+    supervisor.on('server.removed', (event) => {
+      if (readded++ < 2) supervisor.send({ type: 'server.add', server: server(event.id) });
+    });
+    supervisor.start();
+    try {
+      await vi.advanceTimersByTimeAsync(400);
+      for (const id of ['a', '__proto__']) {
+        const old = refs.get(id)!;
+        supervisor.send({ type: 'server.remove', id });
+        await vi.advanceTimersByTimeAsync(400);
+        expect(old.getSnapshot().status, id).toBe('stopped');
+        expect(refs.get(id), id).not.toBe(old);
+        expect(connectionStateOf(refs.get(id)!.getSnapshot()), id).toBe('healthy');
+      }
+      expect(errors).toEqual([]);
+      expect(supervisor.getSnapshot().status).toBe('active');
+    } finally {
+      supervisor.stop();
+    }
+    for (const ref of refs.values()) expect(ref.getSnapshot().status).toBe('stopped');
+  });
+
+  it('one isolatedConnection provided to two supervisors: servers of the same id get connections of their own', async () => {
+    const refs: Array<Map<string, ConnectionActorRef>> = [new Map(), new Map()];
+    let which = 0;
+    const logic = supervisorMachine.provide({
+      actors: { connection: isolatedConnection(new Fleet(true).connection, { onCreated: (id, ref) => refs[which]!.set(id, ref) }) },
+    });
+    const one = createActor(logic, { input: { servers: [server('a')], maxConcurrentReconnects: 1 } }).start();
+    which = 1;
+    const two = createActor(logic, { input: { servers: [server('a')], maxConcurrentReconnects: 1 } }).start();
+    try {
+      await vi.advanceTimersByTimeAsync(400);
+      expect(refs[1]!.get('a')).not.toBe(refs[0]!.get('a'));
+      for (const map of refs) expect(connectionStateOf(map.get('a')!.getSnapshot())).toBe('healthy');
+    } finally {
+      one.stop();
+      two.stop();
+    }
+  });
+
+  it('a connection that fails as it starts: the supervisor is told that error', async () => {
+    const logic = supervisorMachine.provide({ actors: { connection: isolatedConnection(new Fleet(true).connection) } });
+    // No settings: the connection's first state reads them and throws, as any error while starting would.
+    const supervisor = createActor(logic, { input: { servers: [server('good'), { ...server('bad'), settings: undefined as never }], maxConcurrentReconnects: 2 } });
+    supervisor.subscribe({ error: () => undefined });
+    supervisor.start();
+    await vi.advanceTimersByTimeAsync(50);
+    expect(supervisor.getSnapshot().status).toBe('error');
+    expect(String(supervisor.getSnapshot().error)).toMatch(/TypeError/);
+    expect(String(supervisor.getSnapshot().error)).not.toContain('busy');
+  });
+
   it('servers named like Object.prototype members are supervised too', async () => {
     const names = ['__proto__', 'constructor', 'toString'];
     const f = fleet({ servers: names.map((id) => server(id)), maxConcurrentReconnects: 3 }, true);
