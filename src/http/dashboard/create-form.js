@@ -495,6 +495,12 @@
     if (!id || id !== dashboard.selected()) return hideRemove();
     $('remove-confirm-yes').disabled = true;
     await dashboard.leave(id);
+    // The wait was for a read of it still on its way: the user may have cancelled meanwhile.
+    if ($('remove-confirm').hidden || id !== dashboard.selected()) {
+      dashboard.stay(id);
+      $('remove-confirm-yes').disabled = false;
+      return;
+    }
     try {
       const response = await dashboard.api(dashboard.actorPath(id), { method: 'DELETE' });
       const answer = await readAnswer(response);

@@ -155,6 +155,8 @@
      */
     leave: (id) => leave(id),
     stay: (id) => stay(id),
+    /** Whether this page is removing the actor (between `leave(id)` and its removal or `stay(id)`). */
+    isLeaving: (id) => leaving.has(id),
     /** `listener(id, leaving)` after `leave(id)` (true) and `stay(id)` (false). */
     onLeave: (listener) => leaveListeners.add(listener),
     /** Every actor's id the page knows, in id order. */

@@ -71,7 +71,7 @@
     stop();
     list.replaceChildren();
     empty.hidden = false;
-    if (!id) return;
+    if (!id || dashboard.isLeaving(id)) return;
     const controller = new AbortController();
     current = { id, controller };
     const query = new URLSearchParams({ follow: '1', lines: String(HISTORY_LINES) });
