@@ -86,9 +86,21 @@ export class StatsBook {
   /** Servers an operator just sent a command to, so the transition it causes is not an error. */
   private readonly commanded = new Set<string>();
 
-  /** The facts of one server (empty ones before its first event). */
+  /**
+   * The facts of one server now (empty ones before its first event): a plain object whose
+   * `history` is built when read (JSON and `{ ...stats }` read it too), so `/health` over a large
+   * fleet does not build every server's history.
+   */
   of(id: string): ServerStats {
-    return this.stats.get(id) ?? new ServerRecord();
+    const record = this.stats.get(id);
+    if (!record) return { errorCount: 0, lastProbeAt: null, history: [] };
+    return {
+      errorCount: record.errorCount,
+      lastProbeAt: record.lastProbeAt,
+      get history() {
+        return record.history;
+      },
+    };
   }
 
   /** The next transition of this server was asked for by an operator. */

@@ -24,6 +24,9 @@ describe('StatsBook', () => {
     // A failure out of `connecting` counts; the first start does not.
     expect(book.of('a').errorCount).toBe(1);
     expect(book.of('unknown')).toMatchObject({ errorCount: 0, lastProbeAt: null, history: [] });
+    // A plain object: JSON and copies have the history too, and nothing of how it is kept.
+    expect(JSON.parse(JSON.stringify(book.of('b')))).toEqual({ errorCount: 0, lastProbeAt: null, history: [{ to: 'stopped', at: 5 }] });
+    expect({ ...book.of('b') }.history).toHaveLength(1);
   });
 
   it(`keeps the last ${HISTORY_CAPACITY}, oldest first, reasons still aligned`, () => {
