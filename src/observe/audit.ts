@@ -124,7 +124,7 @@ export class AuditTrail {
     this.bus.publish({ type: 'audit.recorded', record, at: Date.parse(record.time) });
   }
 
-  /** Hands the waiting lines to the sink: one chunk, so one write; line by line while it is degraded, so each dropped line is counted. */
+  /** Hands the waiting lines to the sink as one chunk, so one write (a dropped chunk counts each of its lines). */
   private writeUnwritten(): void {
     clearTimeout(this.writeTimer);
     this.writeTimer = undefined;
@@ -132,8 +132,7 @@ export class AuditTrail {
     const lines = this.unwritten;
     if (!sink || lines.length === 0) return;
     this.unwritten = [];
-    if (sink.degraded) for (const line of lines) sink.write(line);
-    else sink.write(lines.join('\n'));
+    sink.write(lines.join('\n'), lines.length);
   }
 
   /** Each record as it is made. */

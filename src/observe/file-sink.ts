@@ -116,15 +116,18 @@ export class FileSink {
     this.open();
   }
 
-  /** Appends one line (without its line break). Never throws; dropped while degraded or closed. */
-  write(line: string): void {
+  /**
+   * Appends one line (without its line break), or `lines` lines joined by line breaks in one
+   * write. Never throws; dropped while degraded or closed, and counted line by line.
+   */
+  write(line: string, lines = 1): void {
     const stream = this.stream;
     if (this.closed || this.isDegraded || !stream || stream.destroyed) {
-      this.dropped += 1;
+      this.dropped += lines;
       return;
     }
     if (stream.writableLength > (this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES)) {
-      this.dropped += 1;
+      this.dropped += lines;
       return;
     }
     try {

@@ -238,7 +238,6 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     await cluster?.stop().catch(() => undefined);
     await supervisor.stop().catch(() => undefined);
     await serverLogs?.closeAll();
-    await audit.close();
     await boundedBy(tracing?.shutdown(), TRACES_FLUSH_MS);
     await watchdog?.close();
     server.closeAllConnections();
@@ -265,7 +264,6 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     }
     metrics.close();
     await serverLogs?.closeAll();
-    await audit.close();
     // The last spans (the servers' final connects and probes) go out; an unreachable collector
     // costs at most this much of the shutdown.
     await boundedBy(tracing?.shutdown(), Math.min(TRACES_FLUSH_MS, remaining(500)));
@@ -274,6 +272,8 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     await watchdog?.abandon();
     // Calls that were in flight have settled with an error; let those answers go out.
     await responses.settled(Math.min(1_000, remaining(200)));
+    // After the answers: their audit records (made as each request ends) reach the file too.
+    await audit.close();
     server.closeAllConnections();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, remaining())))]);
