@@ -395,18 +395,10 @@ class SdkSession implements McpSession {
   async listTools(signal?: AbortSignal): Promise<Tool[]> {
     // A server without tools has none to list (asking makes the SDK client print to stdout).
     if (!this.capabilities.tools) return [];
-    try {
-      const tools: Tool[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await this.client.listTools(cursor ? { cursor } : undefined, { signal, cacheMode: 'refresh' });
-        tools.push(...page.tools);
-        cursor = page.nextCursor;
-      } while (cursor);
-      return tools;
-    } catch (error) {
-      throw this.classify(error);
-    }
+    return this.allPages(async (cursor) => {
+      const page = await this.client.listTools(cursor ? { cursor } : undefined, { signal, cacheMode: 'refresh' });
+      return { items: page.tools, nextCursor: page.nextCursor };
+    });
   }
 
   async listPrompts(signal?: AbortSignal): Promise<Prompt[]> {
