@@ -2,14 +2,13 @@
 // by default, an unwritable log directory refused at start and by --check (with every other
 // problem), and a disk that refuses writes while running (a real EFBIG: the service runs under
 // `prlimit --fsize`), which degrades to the in-memory ring: no crash, a metric, one log line.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killAllClis, spawnCli, startCli, waitUntil } from '../support/cli.js';
+import { killAllClis, spawnCli, spawnWatched, startCli, waitUntil } from '../support/cli.js';
 import type { Cli } from '../support/cli.js';
 import { describePids, waitForNoDescendants } from '../support/processes.js';
 
@@ -114,19 +113,16 @@ describe('server log files, through the CLI', () => {
     const path = join(sub, 'mcp.json');
     await writeFile(path, JSON.stringify({ mcpServers: { chatty: chattyServer } }));
     // Files of this process (and its children) may not grow past 16 KiB: the log file will.
-    const child = spawn('prlimit', ['--fsize=16384', process.execPath, bin, '--config', path, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const run = spawnWatched('prlimit', ['--fsize=16384', process.execPath, bin, '--config', path, '--port', '0']);
+    const { child } = run;
+    const exited = run.exited.then(({ code }) => code);
     try {
-      const url = await waitUntil(() => /listening on (http:\/\/\S+)/.exec(stderr)?.[1], 20_000, () => `no listening line:\n${stderr}`, exited);
+      const url = await waitUntil(() => /listening on (http:\/\/\S+)/.exec(run.stderr())?.[1], 20_000, () => `no listening line:\n${run.stderr()}`, exited);
       // About 40 KiB of output, in several calls: the file stops at 16 KiB and the sink degrades.
       for (let batch = 0; batch < 8; batch++) {
         await say(url, Array.from({ length: 40 }, (_, n) => `batch ${batch} line ${n} ${'z'.repeat(100)}`).join('\n'));
       }
-      await waitUntil(async () => (await metric(url, 'mcp_log_sink_degraded{sink="server_logs"}')) === 1, 10_000, () => `not degraded; stdout:\n${stdout}`);
+      await waitUntil(async () => (await metric(url, 'mcp_log_sink_degraded{sink="server_logs"}')) === 1, 10_000, () => `not degraded; stdout:\n${run.stdout()}`);
       expect(await metric(url, 'mcp_log_write_failures_total{sink="server_logs"}')).toBeGreaterThanOrEqual(1);
 
       // Still serving, from the ring: lines written after the failure are there.
@@ -137,7 +133,7 @@ describe('server log files, through the CLI', () => {
       expect((await logs(url, '?grep=after+the+disk')).lines).toHaveLength(1);
 
       // One warn line, naming the directory and the code; no more for the writes that followed.
-      const warnings = stdout.split('\n').filter((line) => line.includes('log files: cannot write'));
+      const warnings = run.stdout().split('\n').filter((line) => line.includes('log files: cannot write'));
       expect(warnings).toHaveLength(1);
       expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 40, sink: 'server_logs', code: 'EFBIG', server: 'chatty' });
       const files = await readdir(join(sub, 'logs', 'chatty'));

@@ -2,7 +2,6 @@
 // CLI (src through tsx, so no build is needed) under real stdio clients: the SDK v2 client in both
 // eras and the v1 client. stdout must carry the protocol and nothing else; stdin's end stops it
 // and every server process with it.
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +12,7 @@ import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport as V1StdioTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v2ServerPath } from '../../fixtures/v2-http.js';
-import { FAST_HEALTH } from '../support/cli.js';
+import { FAST_HEALTH, spawnWatched } from '../support/cli.js';
 import { descendantPids, describePids, isAlive, waitForNoDescendants } from '../support/processes.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -91,21 +90,18 @@ describe('mcp-supervisor serve-stdio', () => {
 
   it('writes nothing but protocol on stdout, and stops every server when stdin ends', async () => {
     const { command: node, args } = command();
-    const child = spawn(node, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const run = spawnWatched(node, args);
+    const { child } = run;
+    const exited = run.exited.then(({ code }) => code);
     try {
       const send = (message: unknown) => child.stdin.write(`${JSON.stringify(message)}\n`);
       send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
-      const answered = (id: number) => stdout.split('\n').some((line) => line.includes(`"id":${id}`));
-      await waitUntil(() => answered(1), 30_000, () => `no initialize answer; stderr:\n${stderr}`, exited);
+      const answered = (id: number) => run.stdout().split('\n').some((line) => line.includes(`"id":${id}`));
+      await waitUntil(() => answered(1), 30_000, () => `no initialize answer; stderr:\n${run.stderr()}`, exited);
       send({ jsonrpc: '2.0', method: 'notifications/initialized' });
       send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
       send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'v2__echo', arguments: { message: 'raw' } } });
-      await waitUntil(() => answered(2) && answered(3), 15_000, () => `no answers; stdout:\n${stdout}\nstderr:\n${stderr}`, exited);
+      await waitUntil(() => answered(2) && answered(3), 15_000, () => `no answers; stdout:\n${run.stdout()}\nstderr:\n${run.stderr()}`, exited);
       const servers = descendantPids(child.pid);
       expect(servers.length).toBeGreaterThanOrEqual(2);
       child.stdin.end();
@@ -114,7 +110,7 @@ describe('mcp-supervisor serve-stdio', () => {
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
-    const lines = stdout.split('\n').filter((line) => line !== '');
+    const lines = run.stdout().split('\n').filter((line) => line !== '');
     for (const line of lines) expect(JSON.parse(line), line).toMatchObject({ jsonrpc: '2.0' });
     expect(lines.some((line) => line.includes('"text":"raw"'))).toBe(true);
   }, 60_000);

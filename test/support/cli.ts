@@ -32,8 +32,12 @@ export interface Cli {
 /** Every CLI still running; `killAllClis()` ends them after a file's tests. */
 const clis = new Set<ChildProcessWithoutNullStreams>();
 
-export function spawnCli(args: string[], env: Record<string, string> = {}): Omit<Cli, 'url'> {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+/**
+ * Any command as a child process whose output is gathered as it comes (`stdout()`, `stderr()`)
+ * and whose exit is a promise; ended by `killAllClis()` too.
+ */
+export function spawnWatched(command: string, args: string[], env: Record<string, string> = {}): Omit<Cli, 'url'> {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   clis.add(child);
   let stdout = '';
   let stderr = '';
@@ -46,6 +50,11 @@ export function spawnCli(args: string[], env: Record<string, string> = {}): Omit
     });
   });
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+/** The CLI through its package bin. */
+export function spawnCli(args: string[], env: Record<string, string> = {}): Omit<Cli, 'url'> {
+  return spawnWatched(process.execPath, [bin, ...args], env);
 }
 
 /** Starts the CLI and resolves once it printed where it listens. */
