@@ -80,8 +80,8 @@ export type {
   SessionInput,
   StateChangedMessage,
 } from './machines/connection.machine.js';
+export type { ConnectionsCommand, ConnectionsInput, ConnectionsLogic, SupervisedConnectionInput } from './machines/connection-hub.js';
 export type {
-  ConnectionChildLogic,
   ConnectionCommand,
   LossWindow,
   PanicChanged,

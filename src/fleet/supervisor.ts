@@ -9,7 +9,7 @@ import type { ConnectionState } from '../core/states.js';
 import { roundMs } from '../core/round.js';
 import { connectionStateOf } from '../machines/connection.machine.js';
 import type { ConnectionActorRef, ConnectionEmitted } from '../machines/connection.machine.js';
-import { isolatedConnection } from '../machines/isolated-connection.js';
+import { isolatedConnections } from '../machines/isolated-connection.js';
 import { supervisorMachine } from '../machines/supervisor.machine.js';
 import type { ConnectionCommand, SupervisedServer, SupervisorEmitted, SupervisorMachine, SupervisorSnapshot } from '../machines/supervisor.machine.js';
 import { createConnectionLogic } from '../runtime/connection-logic.js';
@@ -102,8 +102,8 @@ function toSupervised(definition: ServerDefinition): SupervisedServer {
  */
 export class Supervisor {
   /**
-   * The supervisor actor. Its children (`systemId` = server id) carry events to and from the
-   * connection actors, which run in small actor systems apart (`isolatedConnection`); reach a
+   * The supervisor actor. Its one child, `connections`, holds the connection actors, which run
+   * in small actor systems apart (`isolatedConnections`) and report to it directly; reach a
    * connection actor with {@link Supervisor.connection}.
    */
   readonly actor: Actor<SupervisorMachine>;
@@ -171,7 +171,7 @@ export class Supervisor {
     }
     const logic = supervisorMachine.provide({
       actors: {
-        connection: isolatedConnection(
+        connections: isolatedConnections(
           createConnectionLogic({
             stderrOf: (id) => this.stderrOf(id),
             stdioTeardown: options.stdioTeardown,

@@ -38,10 +38,11 @@ export type {
   SupervisorMessage,
 } from './connection.machine.js';
 export { connectingCount, isPanicking, supervisorMachine } from './supervisor.machine.js';
-export { isolatedConnection } from './isolated-connection.js';
+export { isolatedConnections } from './isolated-connection.js';
 export type { IsolatedConnectionOptions } from './isolated-connection.js';
+export { connectionHub } from './connection-hub.js';
+export type { ConnectionsCommand, ConnectionsInput, ConnectionsLogic, SupervisedConnectionInput } from './connection-hub.js';
 export type {
-  ConnectionChildLogic,
   ConnectionCommand,
   LossWindow,
   PanicChanged,

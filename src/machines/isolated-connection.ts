@@ -1,15 +1,17 @@
-import { createActor, enqueueActions, fromCallback, setup } from 'xstate';
-import type { Actor, AnyActorRef, InspectionEvent, Observer } from 'xstate';
+import { createActor, fromCallback } from 'xstate';
+import type { Actor, InspectionEvent, Observer } from 'xstate';
+import { hubMachine } from './connection-hub.js';
+import type { ConnectionsCommand, ConnectionsInput, SupervisedConnectionInput } from './connection-hub.js';
 import { connectionMachine } from './connection.machine.js';
-import type { ConnectionActorRef, ConnectionEvent, ConnectionInput, ConnectionMachine, SupervisorMessage } from './connection.machine.js';
+import type { ConnectionActorRef, ConnectionMachine } from './connection.machine.js';
 
-/** Options of {@link isolatedConnection}. */
+/** Options of {@link isolatedConnections}. */
 export interface IsolatedConnectionOptions {
   /** Inspection of the connections' own actor systems (the supervisor's own is set on its actor). */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** Called with each connection actor as soon as it runs, so the owner can find it by id. */
   onCreated?: (id: string, connection: ConnectionActorRef) => void;
-  /** Called when the connection actor has been stopped (the supervisor dropped or stopped its child). */
+  /** Called when the connection actor has been stopped (the supervisor removed it, or stopped). */
   onStopped?: (id: string, connection: ConnectionActorRef) => void;
 }
 
@@ -23,107 +25,66 @@ export interface IsolatedConnectionOptions {
 const CONNECTIONS_PER_SYSTEM = 16;
 
 /**
- * The supervisor's `connection` child, with the connection statechart running outside the
- * supervisor's actor system, in a small system it shares with at most 15 other connections.
- * Provide it as the supervisor machine's `connection` actor to run fleets of thousands: in one
- * shared system every actor stop (each probe's and each connect's actor) scans every delayed
- * event of the whole fleet (XState's `scheduler.cancelAll`), so a probe costs O(fleet) and a
- * fleet costs O(fleet²). Here a stop scans the delayed events of 16 connections at most.
+ * The supervisor's `connections` actor for fleets of thousands: each connection statechart runs
+ * outside the supervisor's actor system, in a small system it shares with at most 15 others
+ * (each system's root is a {@link connectionHub}). In one shared system every actor stop (each
+ * probe's and each connect's actor) scans every delayed event of the whole fleet (XState's
+ * `scheduler.cancelAll`), so a probe costs O(fleet) and a fleet costs O(fleet²); here a stop
+ * scans the delayed events of 16 connections at most.
  *
- * The supervisor still spawns one child per server (`id` = `systemId` = server id) and talks
- * to it by events: what it sends the child reaches the connection; the connection sends its
- * supervisor messages to the child (`ConnectionInput.reportTo`), which hands them on, and so does
- * an error of the connection. Read a connection's snapshot from the actor given to `onCreated`.
- * Each call of this function keeps its own systems.
+ * The supervisor has this one child for the whole fleet, not one per server: what it tells it
+ * reaches the connection named; each connection reports to the supervisor directly
+ * (`ConnectionInput.reportTo`), and so does its error. Read a connection's snapshot from the actor
+ * given to `onCreated`. Each call of this function keeps its own systems.
  *
  * @example
  * ```ts
  * const connections = new Map<string, ConnectionActorRef>();
  * const supervisor = createActor(
  *   supervisorMachine.provide({
- *     actors: { connection: isolatedConnection(myConnectionLogic, { onCreated: (id, ref) => connections.set(id, ref) }) },
+ *     actors: { connections: isolatedConnections(myConnectionLogic, { onCreated: (id, ref) => connections.set(id, ref) }) },
  *   }),
  *   { input },
  * ).start();
  * ```
  */
-export function isolatedConnection(logic: ConnectionMachine = connectionMachine, options: IsolatedConnectionOptions = {}) {
+export function isolatedConnections(logic: ConnectionMachine = connectionMachine, options: IsolatedConnectionOptions = {}) {
   const shards = new Shards(logic, options.inspect);
-  return fromCallback<ConnectionEvent, ConnectionInput>(({ input, self, sendBack, receive }) => {
-    let connection: ConnectionActorRef | undefined;
-    // Three kinds of event arrive here: the supervisor's, for the connection; the connection's
-    // messages, for the supervisor (facts and commands never share a name); and the
-    // connection's error, which reaches the supervisor as a child's error would. Listening
-    // before the connection starts: it may report (or fail) as it starts.
-    receive((event: ConnectionEvent | SupervisorMessage | { type: string; error?: unknown }) => {
-      if (MESSAGE_TYPES.has(event.type) || event.type === `xstate.error.actor.${input.id}`) sendBack(event as SupervisorMessage);
-      else connection?.send(event as ConnectionEvent);
+  return fromCallback<ConnectionsCommand, ConnectionsInput>(({ input, receive }) => {
+    // This supervisor's connections, and the system each runs in.
+    const held = new Map<string, { host: Host; connection: ConnectionActorRef }>();
+    const spawn = (inputs: readonly SupervisedConnectionInput[]): void => {
+      for (const connectionInput of inputs) {
+        if (held.has(connectionInput.id)) continue;
+        const spawned = shards.spawn(connectionInput);
+        held.set(connectionInput.id, spawned);
+        options.onCreated?.(connectionInput.id, spawned.connection);
+      }
+    };
+    const stop = (id: string): void => {
+      const entry = held.get(id);
+      if (!entry) return;
+      held.delete(id);
+      shards.stop(entry.host, id);
+      options.onStopped?.(id, entry.connection);
+    };
+    receive((command) => {
+      if (command.type === 'connection.spawn') spawn(command.inputs);
+      else if (command.type === 'connection.stop') stop(command.id);
+      else held.get(command.id)?.connection.send(command.event);
     });
-    // Object.assign, not `{ ...input, reportTo }`: on Node 20 a spread followed by a key gives each object a map of its own (~300 bytes kept per connection).
-    const spawned = shards.spawn(Object.assign({}, input, { reportTo: self }));
-    connection = spawned.connection;
-    const { host } = spawned;
-    options.onCreated?.(input.id, connection);
+    spawn(input.connections);
     return () => {
-      shards.stop(host, input.id);
-      options.onStopped?.(input.id, connection);
+      for (const id of [...held.keys()]) stop(id);
     };
   });
 }
 
-/** What a shard's host is told: spawn a connection, stop one. */
-type HostEvent =
-  | { type: 'connection.spawn'; input: ConnectionInput & { reportTo: AnyActorRef } }
-  | { type: 'connection.stop'; id: string }
-  | { type: `xstate.error.actor.${string}`; error: unknown };
-
-/**
- * The root of one shared system: it holds the connections as its children, and hands a
- * connection's error to that connection's supervisor child (an unhandled child error would
- * stop the host, and every connection with it).
- */
-function hostMachine(logic: ConnectionMachine) {
-  return setup({
-    types: { context: {} as { reportTo: ReadonlyMap<string, AnyActorRef> }, events: {} as HostEvent },
-    actors: { connection: logic },
-    actions: {
-      spawnConnection: enqueueActions(({ context, event, enqueue }) => {
-        if (event.type !== 'connection.spawn') return;
-        const { input } = event;
-        enqueue.assign({ reportTo: new Map(context.reportTo).set(input.id, input.reportTo) });
-        enqueue.spawnChild('connection', { id: input.id, systemId: input.id, input });
-      }),
-      stopConnection: enqueueActions(({ context, event, enqueue }) => {
-        if (event.type !== 'connection.stop') return;
-        const reportTo = new Map(context.reportTo);
-        reportTo.delete(event.id);
-        enqueue.assign({ reportTo });
-        enqueue.stopChild(event.id);
-      }),
-      forwardError: enqueueActions(({ context, event, enqueue }) => {
-        const id = event.type.slice(ERROR_PREFIX.length);
-        const to = context.reportTo.get(id);
-        if (to) enqueue.sendTo(to, event);
-      }),
-    },
-  }).createMachine({
-    id: 'connections',
-    context: { reportTo: new Map() },
-    on: {
-      'connection.spawn': { actions: 'spawnConnection' },
-      'connection.stop': { actions: 'stopConnection' },
-      'xstate.error.actor.*': { actions: 'forwardError' },
-    },
-  });
-}
-
-const ERROR_PREFIX = 'xstate.error.actor.';
-
-type Host = Actor<ReturnType<typeof hostMachine>>;
+type Host = Actor<ReturnType<typeof hubMachine>>;
 
 /** The shared systems of one {@link isolatedConnection}: filled up to {@link CONNECTIONS_PER_SYSTEM}, stopped once empty. */
 class Shards {
-  private readonly machine: ReturnType<typeof hostMachine>;
+  private readonly machine: ReturnType<typeof hubMachine>;
   /** Connections per host. */
   private readonly counts = new Map<Host, number>();
   /** Hosts with room for another connection. */
@@ -133,15 +94,15 @@ class Shards {
     logic: ConnectionMachine,
     private readonly inspect: IsolatedConnectionOptions['inspect'],
   ) {
-    this.machine = hostMachine(logic);
+    this.machine = hubMachine(logic);
   }
 
-  spawn(input: ConnectionInput & { reportTo: AnyActorRef }): { host: Host; connection: ConnectionActorRef } {
+  spawn(input: SupervisedConnectionInput): { host: Host; connection: ConnectionActorRef } {
     // A host that still holds a connection of this id (one being stopped while a server of the
     // same id is added again, or another supervisor's) is not a place for this one: ids are
     // unique in a system.
     const host = this.hostWithRoom(input.id);
-    host.send({ type: 'connection.spawn', input });
+    host.send({ type: 'connection.spawn', inputs: [input] });
     // From the host's children, not its registry: a connection that failed as it started has
     // left the registry, and its error is on its way to the supervisor.
     const connection = host.getSnapshot().children[input.id] as ConnectionActorRef | undefined;
@@ -169,7 +130,7 @@ class Shards {
 
   private hostWithRoom(id: string): Host {
     for (const host of this.open) if (host.getSnapshot().children[id] === undefined) return host;
-    const host = createActor(this.machine, this.inspect ? { inspect: this.inspect } : {});
+    const host = createActor(this.machine, { input: {}, ...(this.inspect ? { inspect: this.inspect } : {}) });
     // The host's own actions do not throw; should it fail anyway, each connection's supervisor
     // hears it as that connection's error, and the host is not used again (an unobserved root
     // error would be thrown from a timer and end the process).
@@ -185,8 +146,3 @@ class Shards {
     return host;
   }
 }
-
-/** The types of {@link SupervisorMessage}: what a connection tells its supervisor. A new message type fails to compile until it is listed here. */
-const MESSAGE_TYPES: ReadonlySet<string> = new Set(
-  Object.keys({ 'slot.requested': true, 'state.changed': true, 'connection.closed': true, 'probe.completed': true } satisfies Record<SupervisorMessage['type'], true>),
-);

@@ -1,5 +1,5 @@
 import { enqueueActions, raise, setup, stateIn } from 'xstate';
-import type { ActorLogic, ActorRefFrom, SnapshotFrom } from 'xstate';
+import type { ActorRefFrom, AnyActorRef, SnapshotFrom } from 'xstate';
 import { List, Map as ImmutableMap, Set as ImmutableSet } from 'immutable';
 import { admit, compareRequests, defaultReservedSlots } from '../core/policy/admission.js';
 import type { SlotRequest } from '../core/policy/admission.js';
@@ -10,22 +10,14 @@ import type { PanicSettings } from '../core/policy/panic.js';
 import type { ConnectionSettings } from '../core/settings.js';
 import type { TransportKind } from '../core/session.js';
 import type { ServerTarget } from '../core/target.js';
-import { connectionMachine } from './connection.machine.js';
-import type { ConnectionEmitted, ConnectionEvent, ConnectionInput, SupervisorMessage } from './connection.machine.js';
+import { connectionHub } from './connection-hub.js';
+import type { ConnectionsCommand, SupervisedConnectionInput } from './connection-hub.js';
+import type { ConnectionEmitted, ConnectionEvent, SupervisorMessage } from './connection.machine.js';
 import type { ConnectionState } from '../core/states.js';
-
-/**
- * What the supervisor spawns for each server: logic that takes a {@link ConnectionInput}, accepts
- * the connection's events and sends its parent `SupervisorMessage`s. The connection
- * machine itself, or `isolatedConnection` (the same machine in a small actor system apart).
- */
-// The snapshot is left open: the supervisor never reads its children's snapshots, only their messages.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type ConnectionChildLogic = ActorLogic<any, ConnectionEvent, ConnectionInput, any, any>;
 
 /** One server the supervisor keeps a connection actor for. */
 export interface SupervisedServer {
-  /** The server's id; also its connection actor's id and `systemId`. */
+  /** The server's id; also its connection actor's id and `systemId` (in the system it runs in). */
   id: string;
   /** The transport the target uses. */
   transport: TransportKind;
@@ -171,7 +163,8 @@ function inAdmission(mode: 'normal' | 'panicking'): never {
   return stateIn({ admission: mode }) as never;
 }
 
-function connectionInput(server: SupervisedServer) {
+/** A server's connection input: it reports to the supervisor itself, wherever it runs. */
+function connectionInput(server: SupervisedServer, supervisor: AnyActorRef): SupervisedConnectionInput {
   return {
     id: server.id,
     transport: server.transport,
@@ -179,7 +172,13 @@ function connectionInput(server: SupervisedServer) {
     settings: server.settings,
     supervised: true,
     seed: server.seed,
+    reportTo: supervisor,
   };
+}
+
+/** A command for one connection, for the supervisor's one `connections` child to hand on. */
+function toConnection(id: string, event: ConnectionEvent): ConnectionsCommand {
+  return { type: 'connection.send', id, event };
 }
 
 function isQuarantined(context: SupervisorContext, id: string, at: number): boolean {
@@ -250,18 +249,21 @@ function without<T>(record: Record<string, T>, id: string): Record<string, T> {
 }
 
 /**
- * The supervisor statechart: one connection child per server (`systemId` = server id) and two
- * parallel regions, `admission` (`normal`, `panicking`, `shuttingDown`) and `quarantine` (the
+ * The supervisor statechart: one `connections` child that holds a connection actor per server
+ * (`systemId` = server id; by default in the supervisor's own system, `isolatedConnections` for
+ * large fleets) and two parallel regions, `admission` (`normal`, `panicking`, `shuttingDown`) and `quarantine` (the
  * timer that ends quarantines). It grants reconnect slots under a concurrency cap, by priority
  * and dependencies, quarantines flapping connections and admits slowly in a panic; every fact
- * it emits is a {@link SupervisorEmitted}. Provide the `connection` actor with
- * `.provide()`: real I/O, or scripted actors in tests.
+ * it emits is a {@link SupervisorEmitted}. Provide the `connections` actor with
+ * `.provide()` (`connectionHub(logic)` with real I/O, or scripted actors in tests). Each
+ * connection reports to the supervisor directly; the supervisor has one child, not one per
+ * server, so adding a server or stopping the fleet does not copy a children map of the fleet's size.
  *
  * @example
  * ```ts
  * import { createActor } from 'xstate';
  * const supervisor = createActor(
- *   supervisorMachine.provide({ actors: { connection: myConnectionLogic } }),
+ *   supervisorMachine.provide({ actors: { connections: connectionHub(myConnectionLogic) } }),
  *   { input: { servers: [{ id: 'files', transport: 'stdio', settings: resolveSettings(), priority: 0, dependsOn: [] }] } },
  * ).start();
  * supervisor.on('*', (event) => console.log(event.type, event));
@@ -275,8 +277,8 @@ export const supervisorMachine = setup({
     emitted: {} as SupervisorEmitted,
   },
   actors: {
-    /** Replace with `createConnectionLogic()` (real I/O) or scripted actors (tests). */
-    connection: connectionMachine as ConnectionChildLogic,
+    /** Holds every connection: `connectionHub(createConnectionLogic())` (real I/O), `isolatedConnections(…)`, or scripted actors (tests). */
+    connections: connectionHub(),
   },
   guards: {
     noActiveQuarantine: ({ context }) => !context.quarantine.some((_entry, id) => isQuarantined(context, id, now())),
@@ -290,41 +292,23 @@ export const supervisorMachine = setup({
     },
   },
   actions: {
-    /**
-     * All initial children in one `assign`: XState copies the children map once per action that
-     * spawns, so one `spawnChild` per server made starting a fleet of n cost O(n²) (10 000
-     * servers: ~17 s of copying); spawned from one assignment they are added in one copy. The
-     * one exception is an id of `__proto__`: XState gathers what an assignment spawns in a plain
-     * object, where that key would set the prototype and the child would be lost.
-     */
-    spawnInitialServers: enqueueActions(({ context, enqueue }) => {
-      const servers = Object.values(context.servers);
-      enqueue.assign(({ spawn }) => {
-        for (const server of servers) {
-          if (server.id !== '__proto__') spawn('connection', { id: server.id, systemId: server.id, input: connectionInput(server) });
-        }
-        return {};
-      });
-      const proto = servers.find((server) => server.id === '__proto__');
-      if (proto) enqueue.spawnChild('connection', { id: proto.id, systemId: proto.id, input: connectionInput(proto) });
-    }),
-    addServer: enqueueActions(({ context, event, enqueue }) => {
+    addServer: enqueueActions(({ context, event, enqueue, self }) => {
       if (event.type !== 'server.add' || Object.hasOwn(context.servers, event.server.id)) return;
       const { server } = event;
       enqueue.assign({ servers: { ...context.servers, [server.id]: server }, topPriority: Math.max(context.topPriority, server.priority) });
-      enqueue.spawnChild('connection', { id: server.id, systemId: server.id, input: connectionInput(server) });
+      enqueue.sendTo('connections', { type: 'connection.spawn', inputs: [connectionInput(server, self)] });
       enqueue.emit({ type: 'server.added', id: server.id, at: now() });
     }),
     /** Removal stops the connection first; the child is dropped once its transport is closed. */
     beginRemoval: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'server.remove' || !Object.hasOwn(context.servers, event.id) || context.removing.includes(event.id)) return;
       enqueue.assign({ removing: [...context.removing, event.id] });
-      enqueue.sendTo(event.id, { type: 'stop' });
+      enqueue.sendTo('connections', toConnection(event.id, { type: 'stop' }));
     }),
     finishRemoval: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'connection.closed' || !context.removing.includes(event.id)) return;
       const { id } = event;
-      enqueue.stopChild(id);
+      enqueue.sendTo('connections', { type: 'connection.stop', id });
       const state = context.states.get(id);
       const servers = without(context.servers, id);
       enqueue.assign({
@@ -348,15 +332,15 @@ export const supervisorMachine = setup({
     }),
     restartServer: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'server.restart' || !Object.hasOwn(context.servers, event.id)) return;
-      enqueue.sendTo(event.id, { type: context.states.get(event.id) === 'stopped' ? 'start' : 'reconnect' });
+      enqueue.sendTo('connections', toConnection(event.id, { type: context.states.get(event.id) === 'stopped' ? 'start' : 'reconnect' }));
     }),
     forwardCommand: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'connection.command' || !Object.hasOwn(context.servers, event.id)) return;
-      enqueue.sendTo(event.id, { type: event.command });
+      enqueue.sendTo('connections', toConnection(event.id, { type: event.command }));
     }),
     beginShutdown: enqueueActions(({ context, enqueue }) => {
       enqueue.assign({ queue: List<SlotRequest>(), queued: ImmutableSet<string>() });
-      for (const id of Object.keys(context.servers)) enqueue.sendTo(id, { type: 'stop' });
+      for (const id of Object.keys(context.servers)) enqueue.sendTo('connections', toConnection(id, { type: 'stop' }));
     }),
     enqueueRequest: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'slot.requested') return;
@@ -471,7 +455,7 @@ export const supervisorMachine = setup({
       const queued = admitted.reduce((ids, id) => ids.delete(id), context.queued);
       enqueue.assign({ inFlight, queue, queued, maxInFlightSeen: Math.max(context.maxInFlightSeen, inFlight.length) });
       for (const id of admitted) {
-        enqueue.sendTo(id, { type: 'slot.granted' });
+        enqueue.sendTo('connections', toConnection(id, { type: 'slot.granted' }));
         enqueue.emit({ type: 'slot.granted', id, waitedMs: at - (requestedAt.get(id) ?? at), inFlight: inFlight.length, at });
       }
     }),
@@ -501,7 +485,11 @@ export const supervisorMachine = setup({
       removing: [],
     };
   },
-  entry: 'spawnInitialServers',
+  invoke: {
+    id: 'connections',
+    src: 'connections',
+    input: ({ context, self }) => ({ connections: Object.values(context.servers).map((server) => connectionInput(server, self)) }),
+  },
   on: {
     'slot.requested': { actions: ['enqueueRequest', 'requestAdmission'] },
     'state.changed': { actions: ['recordChange', 'requestAdmission'] },

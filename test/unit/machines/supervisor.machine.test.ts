@@ -12,7 +12,8 @@ import { connectionMachine, connectionStateOf } from '../../../src/machines/conn
 import type { ConnectInput, ConnectionActorRef, ConnectionEvent, ProbeInput, ProbeResult, SessionInput } from '../../../src/machines/connection.machine.js';
 import type { ConnectionState } from '../../../src/core/states.js';
 import { isPanicking, supervisorMachine } from '../../../src/machines/supervisor.machine.js';
-import { isolatedConnection } from '../../../src/machines/isolated-connection.js';
+import { isolatedConnections } from '../../../src/machines/isolated-connection.js';
+import { connectionHub } from '../../../src/machines/connection-hub.js';
 import type { SupervisedServer, SupervisorContext, SupervisorEmitted, SupervisorInput } from '../../../src/machines/supervisor.machine.js';
 import { ConnectionError } from '../../../src/core/errors.js';
 import { fullJitterDelay } from '../../../src/core/policy/backoff.js';
@@ -143,13 +144,13 @@ class Fleet {
   constructor(readonly isolated = false) {
     this.logic = supervisorMachine.provide({
     actors: {
-      connection: this.isolated
-        ? isolatedConnection(this.connection, {
+      connections: this.isolated
+        ? isolatedConnections(this.connection, {
             inspect: this.onInspection,
             onCreated: (id, ref) => this.isolatedRefs.set(id, ref),
             onStopped: (id) => this.isolatedRefs.delete(id),
           })
-        : this.connection,
+        : connectionHub(this.connection),
     },
   });
   }
@@ -172,13 +173,18 @@ class Fleet {
 
   children(): ConnectionActorRef[] {
     if (this.isolated) return [...this.isolatedRefs.values()];
-    return Object.values(this.actor.getSnapshot().children).filter((child) => child !== undefined) as ConnectionActorRef[];
+    return Object.values(this.hubChildren()).filter((child) => child !== undefined) as ConnectionActorRef[];
   }
 
   child(id: string): ConnectionActorRef {
-    const ref = this.isolated ? this.isolatedRefs.get(id) : (this.actor.getSnapshot().children[id] as ConnectionActorRef | undefined);
+    const ref = this.isolated ? this.isolatedRefs.get(id) : (this.hubChildren()[id] as ConnectionActorRef | undefined);
     if (!ref) throw new Error(`no child "${id}"`);
     return ref;
+  }
+
+  /** The connections the supervisor's one `connections` child holds (not isolated). */
+  hubChildren(): Record<string, unknown> {
+    return (this.actor.getSnapshot().children.connections?.getSnapshot() as { children: Record<string, unknown> } | undefined)?.children ?? {};
   }
 
   /** Children in `connecting` according to their own snapshots. */
@@ -313,7 +319,7 @@ describe('admission cap', () => {
     const names = ['__proto__', 'constructor', 'toString', 'plain'];
     const f = fleet({ servers: names.map((id) => server(id)), maxConcurrentReconnects: 2 });
     await advanceTo(f, 400);
-    for (const id of names) expect(Object.hasOwn(f.actor.getSnapshot().children, id), id).toBe(true);
+    for (const id of names) expect(Object.hasOwn(f.hubChildren(), id), id).toBe(true);
     expect(allIn(f, 'healthy')).toBe(true);
     expect(new Set(f.admittedIds())).toEqual(new Set(names));
     f.actor.send({ type: 'connection.command', id: '__proto__', command: 'stop' });
@@ -399,7 +405,7 @@ describe('slot release', () => {
     expect(f.ctx().inFlight).toEqual(['b']);
     expect(f.state('b')).toBe('connecting');
     if (way.name === 'server.remove') {
-      expect(f.actor.getSnapshot().children.a).toBeUndefined();
+      expect(f.hubChildren().a).toBeUndefined();
       expect(f.of('server.removed').map((event) => event.id)).toEqual(['a']);
     } else {
       expect(f.state('a')).toBe(way.aState);
@@ -811,7 +817,7 @@ describe('run-time changes', () => {
     f.send({ type: 'server.add', server: server('new', 3) });
     await flush();
     expect(f.of('server.added')).toEqual([{ type: 'server.added', id: 'new', at: f.t0 + 500 }]);
-    expect(f.actor.getSnapshot().children.new).toBeDefined();
+    expect(f.hubChildren().new).toBeDefined();
     expect(f.ctx().servers.new?.priority).toBe(3);
     expect(f.admissions().at(-1)).toEqual(['new', 500]);
     await advance(CONNECT_MS);
@@ -836,7 +842,7 @@ describe('run-time changes', () => {
     const trail = f.events.filter((event) => 'id' in event && event.id === 'a').map((event) => (event.type === 'state.changed' ? `${event.to}` : event.type));
     expect(trail.slice(-2)).toEqual(['stopped', 'server.removed']);
     expect(f.of('server.removed')).toEqual([{ type: 'server.removed', id: 'a', at: f.t0 + 500 }]);
-    expect(f.actor.getSnapshot().children.a).toBeUndefined();
+    expect(f.hubChildren().a).toBeUndefined();
     expect(Object.keys(f.ctx().servers)).toEqual(['b']);
     expect([...f.ctx().states.keys()]).toEqual(['b']);
     expect(f.ctx().quarantine.get('a')).toBeUndefined();
@@ -853,7 +859,7 @@ describe('run-time changes', () => {
     f.send({ type: 'server.remove', id: 'a' });
     await flush();
     expect(f.of('server.removed').map((event) => event.id)).toEqual(['a']);
-    expect(f.actor.getSnapshot().children.a).toBeUndefined();
+    expect(f.hubChildren().a).toBeUndefined();
     expect(Object.keys(f.ctx().servers)).toEqual(['b']);
 
     f.send({ type: 'server.remove', id: 'nope' });
@@ -1116,7 +1122,7 @@ describe('isolated connections', () => {
     const hosts = new Set<unknown>();
     const connections = new Map<string, ConnectionActorRef>();
     const logic = supervisorMachine.provide({
-      actors: { connection: isolatedConnection(throwing, { onCreated: (id, ref) => (connections.set(id, ref), hosts.add(ref.system)) }) },
+      actors: { connections: isolatedConnections(throwing, { onCreated: (id, ref) => (connections.set(id, ref), hosts.add(ref.system)) }) },
     });
     const supervisor = createActor(logic, { input: { servers: ['good', 'bad'].map((id) => server(id)), maxConcurrentReconnects: 2 } });
     supervisor.subscribe({ error: () => undefined });
@@ -1140,7 +1146,7 @@ describe('isolated connections', () => {
     const plain = new Fleet(true).connection;
     const logic = supervisorMachine.provide({
       actors: {
-        connection: isolatedConnection(plain, {
+        connections: isolatedConnections(plain, {
           onCreated: (id, ref) => refs.set(id, ref),
           onStopped: (id, ref) => {
             if (refs.get(id) === ref) refs.delete(id);
@@ -1178,7 +1184,7 @@ describe('isolated connections', () => {
     const refs: Array<Map<string, ConnectionActorRef>> = [new Map(), new Map()];
     let which = 0;
     const logic = supervisorMachine.provide({
-      actors: { connection: isolatedConnection(new Fleet(true).connection, { onCreated: (id, ref) => refs[which]!.set(id, ref) }) },
+      actors: { connections: isolatedConnections(new Fleet(true).connection, { onCreated: (id, ref) => refs[which]!.set(id, ref) }) },
     });
     const one = createActor(logic, { input: { servers: [server('a')], maxConcurrentReconnects: 1 } }).start();
     which = 1;
@@ -1194,7 +1200,7 @@ describe('isolated connections', () => {
   });
 
   it('a connection that fails as it starts: the supervisor is told that error', async () => {
-    const logic = supervisorMachine.provide({ actors: { connection: isolatedConnection(new Fleet(true).connection) } });
+    const logic = supervisorMachine.provide({ actors: { connections: isolatedConnections(new Fleet(true).connection) } });
     // No settings: the connection's first state reads them and throws, as any error while starting would.
     const supervisor = createActor(logic, { input: { servers: [server('good'), { ...server('bad'), settings: undefined as never }], maxConcurrentReconnects: 2 } });
     supervisor.subscribe({ error: () => undefined });

@@ -31,6 +31,7 @@ import { connectionMachine, connectionStateOf } from '../../../src/machines/conn
 import type { ConnectInput, ConnectionEvent, ConnectionSnapshot, ProbeInput, ProbeResult, SessionInput } from '../../../src/machines/connection.machine.js';
 import type { ConnectionState } from '../../../src/core/states.js';
 import { isPanicking, supervisorMachine } from '../../../src/machines/supervisor.machine.js';
+import { connectionHub } from '../../../src/machines/connection-hub.js';
 import type { SupervisedServer, SupervisorContext, SupervisorEmitted } from '../../../src/machines/supervisor.machine.js';
 import type { SlotRequest } from '../../../src/core/policy/admission.js';
 import { ConnectionError } from '../../../src/core/errors.js';
@@ -312,7 +313,7 @@ async function runScenario(scenario: Scenario, options: { fullScanEveryEvent: bo
   };
 
   let panics = 0;
-  supervisor = createActor(supervisorMachine.provide({ actors: { connection } }), {
+  supervisor = createActor(supervisorMachine.provide({ actors: { connections: connectionHub(connection) } }), {
     input: { servers, maxConcurrentReconnects: cap, flap: { flapLimit: 1000 } },
     inspect,
   });
