@@ -247,8 +247,10 @@ function checkTarget(target: ServerTarget): void {
 }
 
 class SdkSession implements McpSession {
-  private readonly listeners = new Set<(event: SessionEvent) => void>();
-  private readonly listChangedListeners = new Set<(kind: ListKind) => void>();
+  // Arrays replaced on change, not Sets: a session has one or two listeners, and at ten thousand
+  // sessions two empty Sets each were ~0.5 KiB a connection.
+  private listeners: readonly ((event: SessionEvent) => void)[] = [];
+  private listChangedListeners: readonly ((kind: ListKind) => void)[] = [];
   private connected = false;
   private ended = false;
   private verifying = false;
@@ -274,9 +276,6 @@ class SdkSession implements McpSession {
   ) {
     client.onclose = () => this.handleClosed();
     client.onerror = (error) => this.handleTransportError(error);
-    // The server's own list changes: unsolicited on a legacy session, on the listen stream on a
-    // modern one (the SDK dispatches both to these handlers). Told apart from health facts.
-    for (const kind of LIST_KINDS) client.setNotificationHandler(`notifications/${kind}/list_changed`, () => this.listChanged(kind));
     // A launched HTTP server dying is hard evidence too, even with no request in flight.
     void launched?.exited.then(() => this.handleClosed());
   }
@@ -326,7 +325,7 @@ class SdkSession implements McpSession {
     if (this.era !== 'modern' || this.ended || this.subscription || this.listenGaveUp) return;
     // Over stdio the stream is no liveness evidence (the child's exit is): opened only for
     // someone who wants to hear of list changes (`onListChanged`).
-    if (this.transport !== 'streamable-http' && (this.transport !== 'stdio' || this.listChangedListeners.size === 0)) return;
+    if (this.transport !== 'streamable-http' && (this.transport !== 'stdio' || this.listChangedListeners.length === 0)) return;
     if (this.listening) return;
     this.listening = true;
     try {
@@ -367,15 +366,24 @@ class SdkSession implements McpSession {
   }
 
   onListChanged(listener: (kind: ListKind) => void): () => void {
-    this.listChangedListeners.add(listener);
+    // The server's own list changes: unsolicited on a legacy session, on the listen stream on a
+    // modern one (the SDK dispatches both to these handlers). Told apart from health facts.
+    // Handled from the first listener on: until then the SDK drops them unread, and a session
+    // nobody lists from (most of a large fleet) keeps the client's handler table small.
+    if (this.listChangedListeners.length === 0) {
+      for (const kind of LIST_KINDS) this.client.setNotificationHandler(`notifications/${kind}/list_changed`, () => this.listChanged(kind));
+    }
+    this.listChangedListeners = [...this.listChangedListeners, listener];
     // A modern stdio session opens its listen stream for the first listener.
     if (this.connected) void this.listen();
-    return () => this.listChangedListeners.delete(listener);
+    return () => {
+      this.listChangedListeners = this.listChangedListeners.filter((other) => other !== listener);
+    };
   }
 
   private listChanged(kind: ListKind): void {
     if (this.ended) return;
-    for (const listener of [...this.listChangedListeners]) {
+    for (const listener of this.listChangedListeners) {
       try {
         listener(kind);
       } catch {
@@ -475,8 +483,10 @@ class SdkSession implements McpSession {
   }
 
   onEvent(listener: (event: SessionEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((other) => other !== listener);
+    };
   }
 
   close(): Promise<void> {
