@@ -70,7 +70,10 @@ export interface McpSession {
   readResource?(params: { uri: string }, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<ReadResourceResult>;
   /** What the server said it offers at connect (capabilities), so the catalog lists only what exists. */
   readonly capabilities?: { tools?: boolean; prompts?: boolean; resources?: boolean };
-  /** Subscribes to transport facts; returns the unsubscribe function. */
+  /**
+   * Subscribes to transport facts; returns the unsubscribe function. A session reports at most
+   * one (it is over then), and none once `close()` was called.
+   */
   onEvent(listener: (event: SessionEvent) => void): () => void;
   /** Idempotent; resolves once the transport is closed and any child process has exited. */
   close(): Promise<void>;

@@ -1,4 +1,4 @@
-import { assign, enqueueActions, fromCallback, fromPromise, sendParent, setup } from 'xstate';
+import { assign, enqueueActions, fromPromise, sendParent, setup } from 'xstate';
 import type { ActorRefFrom, AnyActorRef, SnapshotFrom } from 'xstate';
 import { ConnectionError, errorKindOf, errorMessageOf } from '../core/errors.js';
 import type { ErrorKind } from '../core/errors.js';
@@ -30,8 +30,8 @@ export interface ConnectionInput {
   /** When true, `connecting` is entered only on `slot.granted` from the parent supervisor. */
   supervised?: boolean;
   /**
-   * Where the supervisor messages go instead of the parent: for a connection that runs outside the
-   * supervisor's actor system (`isolatedConnection`), the supervisor's child that carries them.
+   * Where the supervisor messages go instead of the parent: the supervisor itself, which holds its
+   * connections through one `connections` child (`connectionHub`, `isolatedConnections`).
    */
   reportTo?: AnyActorRef;
   /** Seed for backoff jitter; defaults to a hash of the id. */
@@ -187,7 +187,10 @@ export interface StateChangedMessage {
 /** States whose cause is the last error; for the others it would be stale. */
 const REASONED_STATES: ReadonlySet<ConnectionState> = new Set(['reconnecting', 'zombie', 'failed']);
 
-/** Input of the `connect` actor: which server, which attempt, where it is. */
+/**
+ * Input of the `connect` actor: which server, which attempt, where it is, and the connection to
+ * tell what the session reports on its own.
+ */
 export interface ConnectInput {
   /** The server's id. */
   id: string;
@@ -195,6 +198,14 @@ export interface ConnectInput {
   attempt: number;
   /** Where the server is (the context's `target`). */
   target: ServerTarget | undefined;
+  /**
+   * The connection actor asking. The session `connect` resolves with must send it what the
+   * transport reports on its own (`transport.closed`, `session.expired`: a child's exit, a closed
+   * socket, a forgotten session), e.g. `session.onEvent((event) => input.connection.send(event))`.
+   * The machine heeds them while serving and closes every session before it connects again, so a
+   * session that reports once and never after `close()` (as `McpSession` promises) needs nothing more.
+   */
+  connection: Pick<AnyActorRef, 'send'>;
 }
 /** Input of the `probe` actor. */
 export interface ProbeInput {
@@ -208,9 +219,9 @@ export interface ProbeResult {
   /** How long the server took to answer (ms). */
   latencyMs: number;
 }
-/** Input of the `closeSession` and `watchSession` actors. */
+/** Input of the `closeSession` actor. */
 export interface SessionInput {
-  /** The session to close or watch; undefined when there is none. */
+  /** The session to close; undefined when there is none. */
   session: McpSession | undefined;
   /**
    * The connection's id, for `closeSession`: with no session (stopped while connecting), closing
@@ -266,8 +277,10 @@ function lastErrorFrom(error: unknown): LastError {
 /**
  * The connection statechart: `connecting` → `serving` (`healthy` ⇄ `degraded`) → `zombie` /
  * `reconnecting` (close, backoff, await a slot) → `connecting` …, plus `failed` and `stopped`.
- * Pure: its I/O is four actors (`connect`, `probe`, `closeSession`, `watchSession`) to provide
- * with `.provide()`; `connect` and `probe` throw until provided. Timers are `delays` computed from
+ * Pure: its I/O is three actors (`connect`, `probe`, `closeSession`) to provide with
+ * `.provide()`; `connect` and `probe` throw until provided. What a session reports on its own
+ * arrives as events (`transport.closed`, `session.expired`), sent by the session `connect` made
+ * ({@link ConnectInput.connection}): no actor per connection stands by to relay them. Timers are `delays` computed from
  * the context's settings, so they run in virtual time under test.
  *
  * @example
@@ -304,10 +317,6 @@ export const connectionMachine = setup({
     /** Tears the session down (stdio: close stdin → SIGTERM → SIGKILL of the process group). */
     closeSession: fromPromise<void, SessionInput>(async ({ input }) => {
       await input.session?.close();
-    }),
-    /** Relays what the transport reports on its own (child exit, socket closed, session lost). */
-    watchSession: fromCallback<ConnectionEvent, SessionInput>(({ input, sendBack }) => {
-      return input.session?.onEvent((event) => sendBack(event));
     }),
   },
   guards: {
@@ -508,7 +517,7 @@ export const connectionMachine = setup({
       entry: { type: 'enterState', params: { state: 'connecting' } },
       invoke: {
         src: 'connect',
-        input: ({ context }) => ({ id: context.id, attempt: context.attempts, target: context.target }),
+        input: ({ context, self }) => ({ id: context.id, attempt: context.attempts, target: context.target, connection: self }),
         onDone: { target: 'serving', actions: 'storeSession' },
         onError: [
           { guard: 'isPermanentError', target: 'failed', actions: 'recordPermanentError' },
@@ -523,10 +532,9 @@ export const connectionMachine = setup({
       },
     },
 
-    // Both states that answer calls; the session watcher runs once for the pair.
+    // Both states that answer calls; what the session reports on its own is heeded in either.
     serving: {
       initial: 'healthy',
-      invoke: { src: 'watchSession', input: ({ context }) => ({ session: context.session }) },
       on: {
         'transport.closed': [
           // A process under `restart: never` that exits ends here, with its exit status.

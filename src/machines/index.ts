@@ -2,8 +2,8 @@
  * The pure statecharts: the connection machine and the supervisor machine, with the types of
  * their context, input and events, the contracts of the actors they expect, and the pure
  * policies they use. Nothing here does I/O or imports Node built-ins, the MCP SDK, hono, pino or
- * ws: provide your own `connect`, `probe`, `closeSession` and `watchSession` actors with
- * `.provide()` and run the machines anywhere, the browser included.
+ * ws: provide your own `connect`, `probe` and `closeSession` actors with `.provide()` and run
+ * the machines anywhere, the browser included.
  *
  * @example Run the connection machine with scripted actors
  * ```ts

@@ -74,6 +74,11 @@ export function createConnectionLogic(options: ConnectionLogicOptions = {}) {
         track(input.id, opening.catch(() => undefined));
         const session = await endWith(span, opening, recordEra);
         sessionIds.set(session, input.id);
+        // What the session reports on its own (the child's exit, a closed socket, a forgotten
+        // session) goes straight to the connection: at most once, and never after `close()`,
+        // which the machine calls before it connects again. An attempt already given up on
+        // tells nobody.
+        if (!signal.aborted) session.onEvent((event) => input.connection.send(event));
         return session;
       }),
       probe: fromPromise<ProbeResult, ProbeInput>(async ({ input, signal }) => {

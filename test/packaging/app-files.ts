@@ -30,7 +30,7 @@ console.log(JSON.stringify({ text, pid, states, final: supervisor.snapshot.statu
  * plain run (real package imports) and the run of the browser bundle.
  */
 export const SCENARIO_MJS = `
-export async function runScenario({ createActor, fromPromise, fromCallback, waitFor }, machines) {
+export async function runScenario({ createActor, fromPromise, waitFor }, machines) {
   const { connectionMachine, connectionStateOf, resolveSettings, CONNECTION_STATES } = machines;
   const calls = { connect: 0, probe: 0, close: 0 };
   const session = {
@@ -49,8 +49,9 @@ export async function runScenario({ createActor, fromPromise, fromCallback, wait
   };
   const machine = connectionMachine.provide({
     actors: {
-      connect: fromPromise(async () => {
+      connect: fromPromise(async ({ input }) => {
         calls.connect += 1;
+        session.onEvent((event) => input.connection.send(event));
         return session;
       }),
       probe: fromPromise(async () => {
@@ -60,7 +61,6 @@ export async function runScenario({ createActor, fromPromise, fromCallback, wait
       closeSession: fromPromise(async ({ input }) => {
         await input.session?.close();
       }),
-      watchSession: fromCallback(({ input, sendBack }) => input.session?.onEvent((event) => sendBack(event))),
     },
   });
   const actor = createActor(machine, {
@@ -202,7 +202,7 @@ import { startFaultProxy } from 'mcp-supervisor/testing';
 import type { FaultProxy, Toxic } from 'mcp-supervisor/testing';
 import { startInspector } from 'mcp-supervisor/inspector';
 import type { InspectorBridge } from 'mcp-supervisor/inspector';
-import { createActor, fromCallback, fromPromise } from 'xstate';
+import { createActor, fromPromise } from 'xstate';
 
 // With skipLibCheck, a declaration whose import does not resolve silently becomes \`any\`: these
 // fail to compile if a type the package exposes (or takes from a dependency) is \`any\`.
@@ -309,12 +309,15 @@ export function machines(): ConnectionState {
   };
   const machine = connectionMachine.provide({
     actors: {
-      connect: fromPromise<McpSession, ConnectInput>(async () => session),
+      connect: fromPromise<McpSession, ConnectInput>(async ({ input }) => {
+        const relay = (event: ConnectionEvent): void => input.connection.send(event);
+        session.onEvent(relay);
+        return session;
+      }),
       probe: fromPromise<ProbeResult, ProbeInput>(async () => ({ latencyMs: 1 })),
       closeSession: fromPromise<void, SessionInput>(async ({ input }) => {
         await input.session?.close();
       }),
-      watchSession: fromCallback<ConnectionEvent, SessionInput>(({ input, sendBack }) => input.session?.onEvent((event) => sendBack(event))),
     },
   });
   const settings: ConnectionSettings = resolveSettings({ pingTimeoutMs: 500 }, undefined);

@@ -9,7 +9,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeEach, expect, vi } from 'vitest';
-import { assign, createActor, fromCallback, fromPromise, setup } from 'xstate';
+import { assign, createActor, fromPromise, setup } from 'xstate';
 import type { InspectionEvent } from 'xstate';
 import { connectionMachine, connectionStateOf } from '../../src/machines/connection.machine.js';
 import type { ConnectInput, ConnectionActorRef, ConnectionContext, ConnectionEmitted, ConnectionEvent, ConnectionInput, ConnectionSnapshot, ProbeInput, ProbeOutcome, ProbeResult, SessionInput, SupervisorMessage } from '../../src/machines/connection.machine.js';
@@ -162,8 +162,11 @@ export class Harness {
   readonly connectCalls: Array<{ at: number; input: ConnectInput; signal: AbortSignal }> = [];
   readonly probeCalls: Array<{ at: number; input: ProbeInput; signal: AbortSignal }> = [];
   readonly closeCalls: Array<{ at: number; session: McpSession | undefined }> = [];
-  readonly watchCalls: Array<{ at: number; session: McpSession | undefined }> = [];
-  readonly watchers = new Set<(event: SessionEvent) => void>();
+  /**
+   * Each session that can still report (made by `connect`, not yet closed), with the connection it
+   * reports to (what `connect` was given), as the runtime's sessions do.
+   */
+  readonly relays = new Map<McpSession, ConnectInput['connection']>();
   readonly states: ConnectionState[] = [];
   readonly emitted: ConnectionEmitted[] = [];
 
@@ -178,6 +181,7 @@ export class Harness {
         return this.play(this.connectPlan.shift() ?? this.connectDefault, () => {
           const session = fakeSession(this.sessions.length + 1);
           this.sessions.push(session);
+          if (!signal.aborted) this.relays.set(session, input.connection);
           return session;
         });
       }),
@@ -190,15 +194,9 @@ export class Harness {
       }),
       closeSession: fromPromise<void, SessionInput>(({ input }) => {
         this.closeCalls.push({ at: this.now(), session: input.session });
+        // A session reports nothing once `close()` was called.
+        if (input.session) this.relays.delete(input.session);
         return this.play(this.closePlan.shift() ?? this.closeDefault, () => undefined);
-      }),
-      watchSession: fromCallback<ConnectionEvent, SessionInput>(({ input, sendBack }) => {
-        this.watchCalls.push({ at: this.now(), session: input.session });
-        const listener = (event: SessionEvent): void => sendBack(event);
-        this.watchers.add(listener);
-        return () => {
-          this.watchers.delete(listener);
-        };
       }),
     },
   });
@@ -291,10 +289,10 @@ export class Harness {
     this.ref.send(event);
   }
 
-  /** What the transport would report on its own (child exit, socket closed, session lost). */
+  /** What the transport would report on its own (child exit, socket closed, session lost): the open session tells its connection. */
   transport(event: SessionEvent): void {
-    expect(this.watchers.size).toBeGreaterThan(0);
-    for (const watcher of [...this.watchers]) watcher(event);
+    expect(this.relays.size).toBeGreaterThan(0);
+    for (const connection of [...this.relays.values()]) connection.send(event);
   }
 
   snapshot(): ConnectionSnapshot {

@@ -15,7 +15,7 @@
  * the coverage tests below, both in the model and in the executed runs.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createActor, fromCallback, fromPromise, setup } from 'xstate';
+import { createActor, fromPromise, setup } from 'xstate';
 import type { Actor, ActorRefFrom, AnyStateMachine, AnyStateNode, InspectionEvent } from 'xstate';
 import { connectionMachine } from '../../../src/machines/connection.machine.js';
 import type {
@@ -67,20 +67,22 @@ interface Pending {
 class Run {
   /** The latest invocation of each invoke id that has not been settled yet. */
   readonly pending = new Map<string, Pending>();
-  readonly watchers = new Set<(event: SessionEvent) => void>();
+  /** Sessions that can still report (made by `connect`, not yet closed), with the connection each reports to. */
+  readonly live = new Map<McpSession, ConnectInput['connection']>();
   private sessions = 0;
 
   readonly machine = connectionMachine.provide({
     actors: {
-      connect: fromPromise<McpSession, ConnectInput>(({ self }) => this.await<McpSession>(self.id)),
+      connect: fromPromise<McpSession, ConnectInput>(async ({ self, input, signal }) => {
+        const session = await this.await<McpSession>(self.id);
+        if (!signal.aborted) this.live.set(session, input.connection);
+        return session;
+      }),
       probe: fromPromise<ProbeResult, ProbeInput>(({ self }) => this.await<ProbeResult>(self.id)),
-      closeSession: fromPromise<void, SessionInput>(({ self }) => this.await<void>(self.id)),
-      watchSession: fromCallback<ConnectionEvent, SessionInput>(({ sendBack }) => {
-        const listener = (event: SessionEvent): void => sendBack(event);
-        this.watchers.add(listener);
-        return () => {
-          this.watchers.delete(listener);
-        };
+      closeSession: fromPromise<void, SessionInput>(({ self, input }) => {
+        // A session reports nothing once `close()` was called.
+        if (input.session) this.live.delete(input.session);
+        return this.await<void>(self.id);
       }),
     },
   });
@@ -163,9 +165,9 @@ class Run {
         pending.reject('error' in event ? event.error : undefined);
       }
     } else if (event.type === 'transport.closed' || event.type === 'session.expired') {
-      // The transport reports these on its own, through the session the machine watches.
-      expect(this.watchers.size, `${step.label}: one session is watched`).toBe(1);
-      for (const watcher of [...this.watchers]) watcher(event as SessionEvent);
+      // The transport reports these on its own: the open session tells the connection that made it.
+      expect(this.live.size, `${step.label}: one session is open`).toBe(1);
+      for (const connection of [...this.live.values()]) connection.send(event as SessionEvent);
     } else {
       this.actor.send(event as ConnectionEvent);
     }

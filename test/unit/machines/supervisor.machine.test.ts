@@ -6,7 +6,7 @@
  * instant, not only through the supervisor's own bookkeeping.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createActor, enqueueActions, fromCallback, fromPromise } from 'xstate';
+import { createActor, enqueueActions, fromPromise } from 'xstate';
 import type { Actor } from 'xstate';
 import { connectionMachine, connectionStateOf } from '../../../src/machines/connection.machine.js';
 import type { ConnectInput, ConnectionActorRef, ConnectionEvent, ProbeInput, ProbeResult, SessionInput } from '../../../src/machines/connection.machine.js';
@@ -103,6 +103,8 @@ class Fleet {
               const session = fakeSession(input.id, list.length + 1);
               list.push(session);
               this.sessions.set(input.id, list);
+              // The session reports to the connection that asked for it, until it is closed.
+              this.watchers.set(input.id, (event) => input.connection.send(event));
               resolve(session);
             } else {
               const kind = step.outcome === 'permanent' ? 'permanent' : 'transient';
@@ -115,14 +117,9 @@ class Fleet {
       probe: fromPromise<ProbeResult, ProbeInput>(async () => ({ latencyMs: 1 })),
       closeSession: fromPromise<void, SessionInput>(async ({ input }) => {
         this.closeCalls.push({ id: input.session?.serverInfo?.name, at: this.now(), session: input.session });
-      }),
-      watchSession: fromCallback<ConnectionEvent, SessionInput>(({ input, sendBack }) => {
+        // A closed session reports nothing more (the next connect makes a new one).
         const id = input.session?.serverInfo?.name;
-        if (id === undefined) return undefined;
-        this.watchers.set(id, sendBack);
-        return () => {
-          if (this.watchers.get(id) === sendBack) this.watchers.delete(id);
-        };
+        if (id !== undefined) this.watchers.delete(id);
       }),
     },
   });

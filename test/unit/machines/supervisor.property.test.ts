@@ -25,7 +25,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
-import { createActor, fromCallback, fromPromise } from 'xstate';
+import { createActor, fromPromise } from 'xstate';
 import type { Actor, AnyActorRef, InspectionEvent } from 'xstate';
 import { connectionMachine, connectionStateOf } from '../../../src/machines/connection.machine.js';
 import type { ConnectInput, ConnectionEvent, ConnectionSnapshot, ProbeInput, ProbeResult, SessionInput } from '../../../src/machines/connection.machine.js';
@@ -198,20 +198,19 @@ async function runScenario(scenario: Scenario, options: { fullScanEveryEvent: bo
         return new Promise<McpSession>((resolve, reject) => {
           const timer = setTimeout(() => {
             if (fails) reject(new ConnectionError('transient', `${input.id}: refused`));
-            else resolve(fakeSession(input.id));
+            else {
+              // The session reports to the connection that asked for it, until it is closed.
+              watchers.set(input.id, (event) => input.connection.send(event));
+              resolve(fakeSession(input.id));
+            }
           }, conn.connectMs);
           signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
         });
       }),
       probe: fromPromise<ProbeResult, ProbeInput>(async () => ({ latencyMs: 1 })),
-      closeSession: fromPromise<void, SessionInput>(async () => undefined),
-      watchSession: fromCallback<ConnectionEvent, SessionInput>(({ input, sendBack }) => {
+      closeSession: fromPromise<void, SessionInput>(async ({ input }) => {
         const id = input.session?.serverInfo?.name;
-        if (id === undefined) return undefined;
-        watchers.set(id, sendBack);
-        return () => {
-          if (watchers.get(id) === sendBack) watchers.delete(id);
-        };
+        if (id !== undefined) watchers.delete(id);
       }),
     },
   });

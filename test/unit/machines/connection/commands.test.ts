@@ -36,7 +36,7 @@ describe('commands', () => {
     expect(h.states).toEqual(['connecting', 'healthy', 'stopped']);
     expect(h.closeCalls).toEqual([{ at: 500, session: h.sessions[0] }]);
     expect(h.ctx().session).toBeUndefined();
-    expect(h.watchers.size).toBe(0);
+    expect(h.relays.size).toBe(0);
     await advance(60_000);
     expect(h.probeCalls).toEqual([]);
     expect(h.connectCalls).toHaveLength(1);

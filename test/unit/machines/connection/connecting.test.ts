@@ -14,10 +14,11 @@ useConnectionHarness();
 // ---------------------------------------------------------------------------------------------
 
 describe('connecting', () => {
-  it('starts unsupervised: connecting → healthy, with the session stored and watched', async () => {
+  it('starts unsupervised: connecting → healthy, with the session stored and reporting to this connection', async () => {
     const h = harness().start();
     expect(h.state()).toBe('connecting');
-    expect(h.connectCalls.map((call) => call.input)).toEqual([{ id: 'conn-1', attempt: 0 }]);
+    expect(h.connectCalls.map(({ input: { id, attempt } }) => ({ id, attempt }))).toEqual([{ id: 'conn-1', attempt: 0 }]);
+    expect(h.connectCalls[0]!.input.connection).toBe(h.ref);
     await flush();
     expect(h.states).toEqual(['connecting', 'healthy']);
     expect(h.value()).toEqual({ serving: { healthy: 'idle' } });
@@ -26,7 +27,7 @@ describe('connecting', () => {
     expect(h.ctx().session).toBe(session);
     expect(h.ctx().attempts).toBe(0);
     expect(h.ctx().lastError).toBeUndefined();
-    expect(h.watchCalls).toEqual([{ at: 0, session }]);
+    expect([...h.relays]).toEqual([[session, h.ref]]);
     expect(h.probeCalls).toEqual([]);
   });
 
@@ -47,7 +48,7 @@ describe('connecting', () => {
 
     await advance(1);
     expect(h.connectTimes()).toEqual([0, B[0]]);
-    expect(h.connectCalls[1]!.input).toEqual({ id: 'conn-1', attempt: 1 });
+    expect(h.connectCalls[1]!.input).toMatchObject({ id: 'conn-1', attempt: 1 });
     expect(h.states).toEqual(['connecting', 'reconnecting', 'connecting', 'healthy']);
     expect(h.closeCalls).toEqual([]); // no session to close after a failed connect
   });

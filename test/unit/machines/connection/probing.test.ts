@@ -31,8 +31,9 @@ describe('probing', () => {
     expect(h.states).toEqual(['connecting', 'healthy', 'degraded', 'healthy']);
     expect(h.outcomes()).toEqual(['slow', 'fast', 'fast']);
     expect(h.ctx().session).toBe(h.sessions[0]);
-    // One watcher for the whole spell in `serving`: healthy → degraded → healthy does not restart it.
-    expect(h.watchCalls.map((call) => call.session)).toEqual([h.sessions[0]]);
+    // The whole spell in `serving` is one session: healthy → degraded → healthy neither closes nor replaces it.
+    expect(h.closeCalls).toEqual([]);
+    expect([...h.relays.keys()]).toEqual([h.sessions[0]]);
   });
 
   it('a slow probe while degraded keeps it degraded and starts the recovery count over', async () => {

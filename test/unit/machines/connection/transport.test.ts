@@ -30,7 +30,7 @@ describe('hard transport evidence', () => {
     await advance(B[0]!);
     expect(h.states).toEqual(['connecting', 'healthy', 'reconnecting', 'connecting', 'healthy']);
     expect(h.probeCalls).toEqual([]);
-    expect(h.watchers.size).toBe(1); // the old watcher was cleaned up
+    expect([...h.relays.keys()]).toEqual([h.sessions[1]]); // the old session was closed: it reports no more
   });
 
   it('a process that exits under restart "never" → failed with its exit status (healthy and degraded)', async () => {
