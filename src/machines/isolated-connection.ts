@@ -82,7 +82,7 @@ export function isolatedConnections(logic: ConnectionMachine = connectionMachine
 
 type Host = Actor<ReturnType<typeof hubMachine>>;
 
-/** The shared systems of one {@link isolatedConnection}: filled up to {@link CONNECTIONS_PER_SYSTEM}, stopped once empty. */
+/** The shared systems of one {@link isolatedConnections}: filled up to {@link CONNECTIONS_PER_SYSTEM}, stopped once empty. */
 class Shards {
   private readonly machine: ReturnType<typeof hubMachine>;
   /** Connections per host. */
