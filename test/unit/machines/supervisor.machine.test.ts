@@ -124,7 +124,7 @@ class Fleet {
     },
   });
 
-  /** With `isolated`, the connections run in actor systems of their own (`isolatedConnection`), found here. */
+  /** With `isolated`, the connections run in actor systems of their own (`isolatedConnections`), found here. */
   readonly isolatedRefs = new Map<string, ConnectionActorRef>();
 
   private readonly onInspection = (): void => {
@@ -1033,7 +1033,7 @@ describe('event stream', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Each connection in an actor system of its own (`isolatedConnection`, what the fleet runs)
+// Each connection in an actor system of its own (`isolatedConnections`, what the fleet runs)
 // ---------------------------------------------------------------------------------------------
 
 describe('isolated connections', () => {
@@ -1177,7 +1177,7 @@ describe('isolated connections', () => {
     for (const ref of refs.values()) expect(ref.getSnapshot().status).toBe('stopped');
   });
 
-  it('one isolatedConnection provided to two supervisors: servers of the same id get connections of their own', async () => {
+  it('one isolatedConnections provided to two supervisors: servers of the same id get connections of their own', async () => {
     const refs: Array<Map<string, ConnectionActorRef>> = [new Map(), new Map()];
     let which = 0;
     const logic = supervisorMachine.provide({
