@@ -325,6 +325,27 @@ describe('admission cap', () => {
     expect(f.state('toString')).toBe('healthy');
   });
 
+  it('one child, `connections`, holds every connection: found by id in the system, added and removed through it', async () => {
+    const f = fleet({ servers: ids('s', 3).map((id) => server(id)), maxConcurrentReconnects: 3 });
+    await advanceTo(f, 400);
+    expect(Object.keys(f.actor.getSnapshot().children)).toEqual(['connections']);
+    for (const id of ids('s', 3)) expect(f.actor.system.get(id)).toBe(f.child(id));
+    f.send({ type: 'server.add', server: server('late') });
+    await advanceTo(f, 800);
+    expect(Object.keys(f.actor.getSnapshot().children)).toEqual(['connections']);
+    expect(f.state('late')).toBe('healthy');
+    const late = f.child('late');
+    f.send({ type: 'server.remove', id: 'late' });
+    await flush();
+    expect(late.getSnapshot().status).toBe('stopped');
+    expect(f.actor.system.get('late')).toBeUndefined();
+    expect(Object.keys(f.hubChildren()).sort()).toEqual(ids('s', 3).sort());
+    // Stopping the supervisor stops its one child, and every connection with it.
+    const connections = f.children();
+    f.actor.stop();
+    for (const connection of connections) expect(connection.getSnapshot().status).toBe('stopped');
+  });
+
   it('a cap of 1 connects one server at a time', async () => {
     const f = fleet({ servers: ids('s', 4).map((id) => server(id)), maxConcurrentReconnects: 1 });
     await advanceTo(f, 400);
