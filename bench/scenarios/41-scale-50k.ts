@@ -52,9 +52,9 @@ export const scenario: Scenario = {
         ? { scenario, metric: 'stop()', value: Number.NaN, unit: '', note: measured.stopGaveOut }
         : typeof measured.stopMs === 'number'
           ? { scenario, metric: 'stop()', value: measured.stopMs, unit: 'ms', note: 'every connection stopped and closed' }
-          : // No line about stopping: the child was killed while stop() held its event loop (the
-            // XState children of the supervisor are stopped in O(n²), synchronously; its own
-            // budget timer could not fire).
+          : // No line about stopping: the child was killed while stop() held its event loop (a
+            // synchronous stop, as the supervisor's was when it had one child per server; its
+            // own budget timer could not fire then).
             { scenario, metric: 'stop()', value: Number.NaN, unit: '', note: `did not finish within ${STOP_BUDGET_MS / 1000} s: stop() held the event loop (ended by ${signal ?? `code ${code}`})` },
     ];
   },
