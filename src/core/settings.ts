@@ -14,6 +14,13 @@ export interface HealthSettings {
   stableIntervalMs: number;
   /** Probe interval while degraded: re-check soon after a miss (gRPC keepalive). */
   degradedIntervalMs: number;
+  /**
+   * How much of each probe interval may be cut at random (a ratio in [0, 1); 0 turns it off): the
+   * delay before a probe is `interval × (1 − probeJitter × u)`, u uniform in [0, 1), drawn anew for
+   * every probe. It only ever shortens an interval, so no detection bound gets longer; it keeps the
+   * probes of connections that became healthy together from running in the same instant forever.
+   */
+  probeJitter: number;
   /** A probe slower than this is "slow" and degrades the connection. */
   degradedLatencyMs: number;
   /** Missed probes in a row that make a connection a zombie (Envoy unhealthy threshold). */
@@ -49,6 +56,7 @@ export const DEFAULT_SETTINGS: Readonly<ConnectionSettings> = Object.freeze({
   healthyIntervalMs: 15_000,
   stableIntervalMs: 60_000,
   degradedIntervalMs: 5_000,
+  probeJitter: 0.1,
   degradedLatencyMs: 1_000,
   zombieAfter: 2,
   recoverAfter: 2,

@@ -71,7 +71,7 @@ export function actorDetail(supervisor: Supervisor, id: string): ActorDetail {
     return { ...view, required: definition.required, dependsOn: definition.dependsOn, snapshot: { value: 'stopped', context: { target: publicTarget(definition.target) } }, history: [] };
   }
   const snapshot = supervisor.connection(id).getSnapshot();
-  // reportTo is plumbing (the supervisor's child that carries messages), not a fact about the server.
+  // reportTo is plumbing (where the connection's messages go), not a fact about the server.
   const { session, target, rngState: _rngState, reportTo: _reportTo, samples, quality, ...context } = snapshot.context;
   const definition = supervisor.definition(id);
   return {

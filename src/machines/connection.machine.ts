@@ -3,8 +3,8 @@ import type { ActorRefFrom, AnyActorRef, SnapshotFrom } from 'xstate';
 import { ConnectionError, errorKindOf, errorMessageOf } from '../core/errors.js';
 import type { ErrorKind } from '../core/errors.js';
 import { fullJitterDelay } from '../core/policy/backoff.js';
-import { healthyProbeInterval } from '../core/policy/probe-interval.js';
-import { nextRandom, seedFromString } from '../core/policy/random.js';
+import { healthyProbeInterval, jitteredProbeInterval } from '../core/policy/probe-interval.js';
+import { nextRandom, randomValueAt, seedFromString } from '../core/policy/random.js';
 import { appendBounded, computeQuality, EMPTY_QUALITY, SampleWindow } from '../core/quality/index.js';
 import type { Quality, QualitySample } from '../core/quality/index.js';
 import type { ConnectionSettings } from '../core/settings.js';
@@ -34,7 +34,7 @@ export interface ConnectionInput {
    * connections through one `connections` child (`connectionHub`, `isolatedConnections`).
    */
   reportTo?: AnyActorRef;
-  /** Seed for backoff jitter; defaults to a hash of the id. */
+  /** Seed for backoff and probe jitter; defaults to a hash of the id. */
   seed?: number;
 }
 
@@ -81,7 +81,11 @@ export interface ConnectionContext {
   missedStreak: number;
   /** The delay the current `reconnecting` waits before asking for a slot. */
   backoffMs: number;
-  /** State of the seeded PRNG that draws the jitter, so backoff stays a pure function of context. */
+  /**
+   * State of the seeded PRNG that draws backoff and probe jitter, so both stay pure functions of
+   * context. The u of the current probe interval is the value of the last draw
+   * (`randomValueAt(rngState)`): probes draw only while `probeJitter` is above 0.
+   */
   rngState: number;
   /** The last failure, if any; kept after recovery for the record. */
   lastError: LastError | undefined;
@@ -264,6 +268,18 @@ function withSamples(context: ConnectionContext, added: readonly QualitySample[]
   return { samples, quality };
 }
 
+/**
+ * Draws the u of the next probe interval (read back with `randomValueAt(rngState)`). Every action
+ * whose transition can enter an `idle` state draws (a new session; a probe's outcome; a fast call
+ * that stands in for the probe), so each interval gets a fresh draw: XState resolves the `after`
+ * delay when `idle` is entered, after the transition's actions. Drawn there rather than in an entry
+ * action of `idle`, because that would be one more assign (a context copy) per probe. Without
+ * jitter nothing is drawn, so backoff sees the same values it always did.
+ */
+function nextProbeJitter(context: ConnectionContext): Partial<Pick<ConnectionContext, 'rngState'>> {
+  return context.settings.probeJitter > 0 ? { rngState: nextRandom(context.rngState).state } : {};
+}
+
 function errorOf(event: { error?: unknown }): ConnectionError {
   const { error } = event;
   return error instanceof ConnectionError ? error : new ConnectionError('transient', errorMessageOf(error), { cause: error });
@@ -343,8 +359,10 @@ export const connectionMachine = setup({
   delays: {
     connectTimeout: ({ context }) => context.settings.connectTimeoutMs,
     pingTimeout: ({ context }) => context.settings.pingTimeoutMs,
-    healthyProbeInterval: ({ context }) => healthyProbeInterval(context.settings, context.goodStreak),
-    degradedProbeInterval: ({ context }) => context.settings.degradedIntervalMs,
+    healthyProbeInterval: ({ context }) =>
+      jitteredProbeInterval(healthyProbeInterval(context.settings, context.goodStreak), context.settings.probeJitter, randomValueAt(context.rngState)),
+    degradedProbeInterval: ({ context }) =>
+      jitteredProbeInterval(context.settings.degradedIntervalMs, context.settings.probeJitter, randomValueAt(context.rngState)),
     backoff: ({ context }) => context.backoffMs,
     resetAfter: ({ context }) => context.settings.resetAfterMs,
   },
@@ -364,10 +382,10 @@ export const connectionMachine = setup({
      * A new session: its negotiated era decides the probe (a modern server has no ping, so it is
      * probed with server/discover), and is what views show until the next connect renegotiates.
      */
-    storeSession: assign(({ event }) => {
+    storeSession: assign(({ context, event }) => {
       const session = 'output' in event ? (event.output as McpSession) : undefined;
       const era = session?.era ?? null;
-      return { session, era, probeKind: (era === 'modern' ? 'server/discover' : 'ping') as ProbeKind, goodStreak: 0, missedStreak: 0 };
+      return { session, era, probeKind: (era === 'modern' ? 'server/discover' : 'ping') as ProbeKind, goodStreak: 0, missedStreak: 0, ...nextProbeJitter(context) };
     }),
     forgetSession: assign({ session: undefined }),
     /** A failed or lost attempt: count it and draw this attempt's full-jitter delay. */
@@ -422,7 +440,7 @@ export const connectionMachine = setup({
     recordGoodProbe: enqueueActions(({ context, event, enqueue }) => {
       const latencyMs = latencyOf(event);
       const at = now();
-      enqueue.assign({ goodStreak: context.goodStreak + 1, missedStreak: 0, ...withSample(context, sample(at, true, latencyMs, 'probe')) });
+      enqueue.assign({ goodStreak: context.goodStreak + 1, missedStreak: 0, ...withSample(context, sample(at, true, latencyMs, 'probe')), ...nextProbeJitter(context) });
       const probe = probeEmitted(context, 'fast', latencyMs, at);
       enqueue.emit(probe);
       if (context.supervised) report(enqueue, context, probe);
@@ -430,7 +448,7 @@ export const connectionMachine = setup({
     recordSlowProbe: enqueueActions(({ context, event, enqueue }) => {
       const latencyMs = latencyOf(event);
       const at = now();
-      enqueue.assign({ goodStreak: 0, missedStreak: 0, ...withSample(context, sample(at, true, latencyMs, 'probe')) });
+      enqueue.assign({ goodStreak: 0, missedStreak: 0, ...withSample(context, sample(at, true, latencyMs, 'probe')), ...nextProbeJitter(context) });
       const probe = probeEmitted(context, 'slow', latencyMs, at);
       enqueue.emit(probe);
       if (context.supervised) report(enqueue, context, probe);
@@ -441,6 +459,7 @@ export const connectionMachine = setup({
         goodStreak: 0,
         missedStreak: context.missedStreak + 1,
         ...withSample(context, sample(at, false, context.settings.pingTimeoutMs, 'probe')),
+        ...nextProbeJitter(context),
       });
       const probe = probeEmitted(context, 'missed', undefined, at);
       enqueue.emit(probe);
@@ -467,6 +486,7 @@ export const connectionMachine = setup({
         goodStreak: context.goodStreak + fast,
         missedStreak: 0,
         ...withSamples(context, callSamples(latencies)),
+        ...nextProbeJitter(context),
       };
     }),
     /** In `degraded` a call proves the server alive (no zombie) but recovery is left to probes. */

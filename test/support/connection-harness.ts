@@ -27,10 +27,12 @@ import { fakeSession as sharedFakeSession } from './fake-session.js';
 // Settings and helpers
 // ---------------------------------------------------------------------------------------------
 
+/** Small numbers; no probe jitter, so that tests can pin exact probe times (probe-jitter.test.ts turns it on). */
 export const SMALL: Partial<ConnectionSettings> = {
   healthyIntervalMs: 1000,
   stableIntervalMs: 4000,
   degradedIntervalMs: 500,
+  probeJitter: 0,
   pingTimeoutMs: 300,
   degradedLatencyMs: 100,
   connectTimeoutMs: 2000,

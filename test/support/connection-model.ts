@@ -54,11 +54,14 @@ import { fakeSession } from './fake-session.js';
  * the healthy probe timers; it is chosen so that it never falls due at the same instant as one of
  * them (healthy intervals are multiples of 125 ms, and 4999 is no sum of them, nor of them plus the
  * 300 ms ping timeout). The model refuses tied timers, as their order would be up to the clock.
+ * No probe jitter: it changes how long a probe timer runs, never which transitions exist, and a
+ * random remaining time would make every healthy state with two timers a new abstract state.
  */
 const MODEL_SETTINGS: ConnectionSettings = resolveSettings({
   healthyIntervalMs: 1000,
   stableIntervalMs: 4000,
   degradedIntervalMs: 500,
+  probeJitter: 0,
   pingTimeoutMs: 300,
   degradedLatencyMs: 100,
   connectTimeoutMs: 2000,

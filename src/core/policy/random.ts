@@ -5,11 +5,18 @@
  */
 export function nextRandom(state: number): { value: number; state: number } {
   const nextState = (state + 0x6d2b79f5) >>> 0;
-  let t = nextState;
+  return { value: randomValueAt(nextState), state: nextState };
+}
+
+/**
+ * The value in [0, 1) that {@link nextRandom} gave when it returned `state`: so a context can keep
+ * only the state of its last draw and still read the value drawn (one field, not two).
+ */
+export function randomValueAt(state: number): number {
+  let t = state >>> 0;
   t = Math.imul(t ^ (t >>> 15), t | 1);
   t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  const value = ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  return { value, state: nextState };
+  return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
 }
 
 /** FNV-1a: a stable seed from a server id when the caller gives none. */

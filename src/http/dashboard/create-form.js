@@ -14,7 +14,7 @@
   const $ = (id) => document.getElementById(id);
 
   /** The keys of a server's `health` block: src/config/schema.ts (a unit test keeps the two equal). */
-  const HEALTH_KEYS = ['connectTimeoutMs', 'pingTimeoutMs', 'healthyIntervalMs', 'stableIntervalMs', 'degradedIntervalMs', 'degradedLatencyMs', 'zombieAfter', 'recoverAfter', 'initialBackoffMs', 'multiplier', 'maxBackoffMs', 'resetAfterMs', 'maxAttempts'];
+  const HEALTH_KEYS = ['connectTimeoutMs', 'pingTimeoutMs', 'healthyIntervalMs', 'stableIntervalMs', 'degradedIntervalMs', 'probeJitter', 'degradedLatencyMs', 'zombieAfter', 'recoverAfter', 'initialBackoffMs', 'multiplier', 'maxBackoffMs', 'resetAfterMs', 'maxAttempts'];
   /** The dry run waits this long after the last keystroke. */
   const CHECK_DELAY_MS = 300;
   /** The variable the `curl` preview takes the token from. */
@@ -46,7 +46,7 @@
     const input = document.createElement('input');
     input.id = `create-health-${key}`;
     input.dataset.field = `health.${key}`;
-    input.inputMode = key === 'multiplier' ? 'decimal' : 'numeric';
+    input.inputMode = key === 'multiplier' || key === 'probeJitter' ? 'decimal' : 'numeric';
     input.placeholder = 'default';
     input.autocomplete = 'off';
     input.spellcheck = false;

@@ -43,6 +43,24 @@ describe('config', () => {
     expect(config.servers[0]?.settings).toMatchObject({ pingTimeoutMs: 2000, degradedLatencyMs: 500, connectTimeoutMs: 20_000 });
   });
 
+  it('takes probeJitter as a ratio in [0, 1) (0 turns it off) and names a value outside with what is allowed', () => {
+    expect(parseConfig({ mcpServers: { a: { command: 'x' } } }).servers[0]?.settings.probeJitter).toBe(0.1);
+    const config = parseConfig({ supervisor: { health: { probeJitter: 0 } }, mcpServers: { a: { command: 'x' }, b: { command: 'x', health: { probeJitter: 0.5 } } } });
+    expect(config.servers.map((server) => server.settings.probeJitter)).toEqual([0, 0.5]);
+    const issues = issuesOf({
+      supervisor: { health: { probeJitter: 1 } },
+      mcpServers: { a: { command: 'x', health: { probeJitter: -0.1 } }, b: { command: 'x', health: { probeJitter: '10%' } } },
+    });
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        { path: 'supervisor.health.probeJitter', message: expect.stringContaining('less than 1') },
+        { path: 'mcpServers.a.health.probeJitter', message: expect.stringContaining('at least 0') },
+        { path: 'mcpServers.b.health.probeJitter', message: expect.stringContaining('from 0 (no jitter)') },
+      ]),
+    );
+    expect(issues).toHaveLength(3);
+  });
+
   it('expands ${VAR} and ${VAR:-default} from the environment, and reports an unset one by path', () => {
     const config = parseConfig(
       { mcpServers: { r: { url: 'http://127.0.0.1:${PORT:-3001}/mcp', headers: { Authorization: 'Bearer ${TOKEN}' } } } },

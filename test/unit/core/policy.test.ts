@@ -182,6 +182,7 @@ describe('resolveSettings', () => {
       healthyIntervalMs: 15_000,
       stableIntervalMs: 60_000,
       degradedIntervalMs: 5_000,
+      probeJitter: 0.1,
       degradedLatencyMs: 1_000,
       zombieAfter: 2,
       recoverAfter: 2,

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { jitteredProbeInterval } from '../../../src/core/policy/probe-interval.js';
+import { nextRandom, randomValueAt } from '../../../src/core/policy/random.js';
+
+describe('jitteredProbeInterval', () => {
+  it('is interval × (1 − jitter × u), rounded to whole ms', () => {
+    expect(jitteredProbeInterval(5_000, 0.1, 0)).toBe(5_000);
+    expect(jitteredProbeInterval(5_000, 0.1, 0.5)).toBe(4_750);
+    expect(jitteredProbeInterval(5_000, 0.1, 0.999_999)).toBe(4_500);
+    expect(jitteredProbeInterval(15_000, 0.2, 0.25)).toBe(14_250);
+    expect(jitteredProbeInterval(1_001, 0.1, 0.5)).toBe(951);
+  });
+
+  it('only ever shortens: never above the interval, never below interval × (1 − jitter)', () => {
+    for (const interval of [1, 7, 500, 5_000, 60_000]) {
+      for (const jitter of [0, 0.05, 0.1, 0.5, 0.9]) {
+        for (const u of [0, 0.1, 0.25, 0.5, 0.75, 0.999_999]) {
+          const delay = jitteredProbeInterval(interval, jitter, u);
+          expect(delay).toBeLessThanOrEqual(interval);
+          expect(delay).toBeGreaterThanOrEqual(Math.max(1, Math.floor(interval * (1 - jitter))));
+        }
+      }
+    }
+  });
+
+  it('with jitter 0 is exactly the interval, whatever u', () => {
+    expect([0, 0.3, 0.99].map((u) => jitteredProbeInterval(4_321, 0, u))).toEqual([4_321, 4_321, 4_321]);
+  });
+
+  it('clamps a ratio outside [0, 1] and never gives less than 1 ms (no busy loop from a bad programmatic value)', () => {
+    expect(jitteredProbeInterval(1_000, -0.5, 0.5)).toBe(1_000);
+    expect(jitteredProbeInterval(1_000, Number.NaN, 0.5)).toBe(1_000);
+    expect(jitteredProbeInterval(1_000, 7, 0.5)).toBe(500);
+    expect(jitteredProbeInterval(1_000, 1, 0.999_999_9)).toBe(1);
+    expect(jitteredProbeInterval(3, 0.9, 0.99)).toBe(1);
+  });
+});
+
+describe('randomValueAt', () => {
+  it('reads back the value nextRandom drew when it returned that state', () => {
+    let state = 42;
+    for (let index = 0; index < 1_000; index += 1) {
+      const random = nextRandom(state);
+      expect(randomValueAt(random.state)).toBe(random.value);
+      expect(random.value >= 0 && random.value < 1).toBe(true);
+      state = random.state;
+    }
+  });
+});
