@@ -42,4 +42,27 @@ describe('SampleWindow', () => {
     expect(window.isChronological()).toBe(false);
     expect(window.chronological().toArray().map((s) => s.at)).toEqual([...samples].map((s) => s.at).sort((a, b) => a - b));
   });
+
+  it('knows its order as it is made: an append out of order, and the window again in order once that sample is gone', () => {
+    const times = (window: SampleWindow): number[] => window.toArray().map((s) => s.at);
+    let window = SampleWindow.EMPTY.append([10, 20, 30].map((at) => sample(at, true, 1, 'probe')), 3);
+    expect(window.isChronological()).toBe(true);
+    // The seam counts: a new sample older than the newest kept one.
+    window = window.append([sample(25, true, 1, 'probe')], 3);
+    expect(times(window)).toEqual([20, 30, 25]);
+    expect(window.isChronological()).toBe(false);
+    expect(times(window.chronological())).toEqual([20, 25, 30]);
+    // Within what is added, too.
+    expect(SampleWindow.EMPTY.append([sample(5, true, 1, 'probe'), sample(4, true, 1, 'probe')], 3).isChronological()).toBe(false);
+    // Once the sample out of order has been dropped, the window is in order again.
+    window = window.append([40, 50].map((at) => sample(at, true, 1, 'probe')), 3);
+    expect(times(window)).toEqual([25, 40, 50]);
+    expect(window.isChronological()).toBe(true);
+    window = window.append([sample(50, true, 1, 'call')], 3);
+    expect(window.isChronological()).toBe(true);
+    // Negative times (virtual clocks) keep their flags and order.
+    const negative = SampleWindow.of([sample(-9, true, 1, 'call'), sample(-3, false, 2, 'probe')]);
+    expect(negative.isChronological()).toBe(true);
+    expect(negative.toArray()).toEqual([sample(-9, true, 1, 'call'), sample(-3, false, 2, 'probe')]);
+  });
 });
