@@ -74,11 +74,21 @@ export function createConnectionLogic(options: ConnectionLogicOptions = {}) {
         track(input.id, opening.catch(() => undefined));
         const session = await endWith(span, opening, recordEra);
         sessionIds.set(session, input.id);
+        // An attempt given up on after its session was made (a `stop` landing in the microtasks
+        // before XState takes the result) would hand over a session nobody closes: its process
+        // would live on, and its end would be reported to a connection serving a newer session.
+        // XState aborts only while the actor runs, so the abort comes before delivery or never;
+        // the close goes on the teardown gate, so the next attempt waits for the old process.
+        const abandon = (): void => track(input.id, session.close());
+        if (signal.aborted) {
+          abandon();
+          return session;
+        }
+        signal.addEventListener('abort', abandon, { once: true });
         // What the session reports on its own (the child's exit, a closed socket, a forgotten
         // session) goes straight to the connection: at most once, and never after `close()`,
-        // which the machine calls before it connects again. An attempt already given up on
-        // tells nobody.
-        if (!signal.aborted) session.onEvent((event) => input.connection.send(event));
+        // which the machine calls before it connects again.
+        session.onEvent((event) => input.connection.send(event));
         return session;
       }),
       probe: fromPromise<ProbeResult, ProbeInput>(async ({ input, signal }) => {
