@@ -79,15 +79,18 @@ export function hubMachine(logic: ConnectionMachine = connectionMachine) {
        * where that key would set the prototype and the child would be lost.
        */
       spawnConnections: enqueueActions(({ context, enqueue }, params: { inputs: readonly SupervisedConnectionInput[] }) => {
-        if (params.inputs.length === 0) return;
+        // An id already held is skipped, as `isolatedConnections` does: ids are unique in a system,
+        // and a second spawn would fail the hub and every connection with it.
+        const inputs = params.inputs.filter((input) => !context.reportTo.has(input.id));
+        if (inputs.length === 0) return;
         const reportTo = new Map(context.reportTo);
-        for (const input of params.inputs) reportTo.set(input.id, input.reportTo);
-        const plain = params.inputs.filter((input) => input.id !== '__proto__');
+        for (const input of inputs) reportTo.set(input.id, input.reportTo);
+        const plain = inputs.filter((input) => input.id !== '__proto__');
         enqueue.assign(({ spawn }) => {
           for (const input of plain) spawn('connection', { id: input.id, systemId: input.id, input });
           return { reportTo, pending: [] };
         });
-        const proto = params.inputs.find((input) => input.id === '__proto__');
+        const proto = inputs.find((input) => input.id === '__proto__');
         if (proto) enqueue.spawnChild('connection', { id: proto.id, systemId: proto.id, input: proto });
       }),
       stopConnection: enqueueActions(({ context, event, enqueue }) => {
@@ -97,8 +100,9 @@ export function hubMachine(logic: ConnectionMachine = connectionMachine) {
         enqueue.assign({ reportTo });
         enqueue.stopChild(event.id);
       }),
-      sendToConnection: enqueueActions(({ event, enqueue }) => {
-        if (event.type === 'connection.send') enqueue.sendTo(event.id, event.event);
+      // Only to a connection it holds (sending to an unknown id would fail the hub), as `isolatedConnections` does.
+      sendToConnection: enqueueActions(({ context, event, enqueue }) => {
+        if (event.type === 'connection.send' && context.reportTo.has(event.id)) enqueue.sendTo(event.id, event.event);
       }),
       forwardError: enqueueActions(({ context, event, enqueue }) => {
         const to = context.reportTo.get(event.type.slice(ERROR_PREFIX.length));

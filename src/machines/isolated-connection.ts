@@ -105,7 +105,9 @@ class Shards {
     host.send({ type: 'connection.spawn', inputs: [input] });
     // From the host's children, not its registry: a connection that failed as it started has
     // left the registry, and its error is on its way to the supervisor.
-    const connection = host.getSnapshot().children[input.id] as ConnectionActorRef | undefined;
+    const { children } = host.getSnapshot();
+    // Own keys only: `children` is a plain object, where `constructor` or `toString` always answer.
+    const connection = (Object.hasOwn(children, input.id) ? children[input.id] : undefined) as ConnectionActorRef | undefined;
     // The host is idle here: a supervisor spawns its children while it processes its own
     // events, never from inside a host's.
     if (!connection) throw new Error(`connection "${input.id}" was not spawned: its host was busy`);
@@ -129,7 +131,7 @@ class Shards {
   }
 
   private hostWithRoom(id: string): Host {
-    for (const host of this.open) if (host.getSnapshot().children[id] === undefined) return host;
+    for (const host of this.open) if (!Object.hasOwn(host.getSnapshot().children, id)) return host;
     const host = createActor(this.machine, { input: {}, ...(this.inspect ? { inspect: this.inspect } : {}) });
     // The host's own actions do not throw; should it fail anyway, each connection's supervisor
     // hears it as that connection's error, and the host is not used again (an unobserved root

@@ -1126,6 +1126,28 @@ describe('isolated connections', () => {
     expect(sizes()).toEqual([16, 9]);
   });
 
+  it('ids named like Object.prototype members share a system like any other', async () => {
+    const names = ['constructor', 'toString', 'valueOf', 'a', 'b'];
+    const f = fleet({ servers: names.map((id) => server(id)), maxConcurrentReconnects: 5 }, true);
+    await advanceTo(f, 400);
+    expect(allIn(f, 'healthy')).toBe(true);
+    expect(new Set(f.children().map((child) => child.system)).size).toBe(1);
+  });
+
+  it('the hub ignores a second spawn of an id it holds and an event for an id it does not hold, as the isolated form does', async () => {
+    const f = fleet({ servers: ['a'].map((id) => server(id)), maxConcurrentReconnects: 1 });
+    await advanceTo(f, 200);
+    const hub = f.actor.getSnapshot().children.connections!;
+    const a = f.child('a');
+    hub.send({ type: 'connection.spawn', inputs: [{ id: 'a', transport: 'memory', settings: SETTINGS, supervised: true, reportTo: f.actor }] });
+    hub.send({ type: 'connection.send', id: 'nobody', event: { type: 'probe' } });
+    await flush();
+    expect(hub.getSnapshot().status).toBe('active');
+    expect(f.actor.getSnapshot().status).toBe('active');
+    expect(f.child('a')).toBe(a);
+    expect(f.state('a')).toBe('healthy');
+  });
+
   it('an error in one connection reaches the supervisor as a child\'s error; the root of its system does not fail with it', async () => {
     const failing = new Fleet(true);
     const storeSession = failing.connection.implementations.actions.storeSession!;
