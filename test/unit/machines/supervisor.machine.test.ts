@@ -1181,6 +1181,31 @@ describe('isolated connections', () => {
     }
   });
 
+  it('with the default hub too, an error in one connection reaches the supervisor as a child\'s error', async () => {
+    const failing = new Fleet(false);
+    const storeSession = failing.connection.implementations.actions.storeSession!;
+    const throwing = failing.connection.provide({
+      actions: {
+        storeSession: enqueueActions(({ context, enqueue }) => {
+          if (context.id === 'bad') throw new Error('bad connection');
+          enqueue(storeSession as Parameters<typeof enqueue>[0]);
+        }),
+      },
+    });
+    const supervisor = createActor(supervisorMachine.provide({ actors: { connections: connectionHub(throwing) } }), {
+      input: { servers: ['good', 'bad'].map((id) => server(id)), maxConcurrentReconnects: 2 },
+    });
+    supervisor.subscribe({ error: () => undefined });
+    supervisor.start();
+    try {
+      await vi.advanceTimersByTimeAsync(400);
+      expect(supervisor.getSnapshot().status).toBe('error');
+      expect(String(supervisor.getSnapshot().error)).toContain('bad connection');
+    } finally {
+      supervisor.stop();
+    }
+  });
+
   it('a server removed and added again at once (from the removal event) gets a connection of its own', async () => {
     const refs = new Map<string, ConnectionActorRef>();
     const plain = new Fleet(true).connection;
