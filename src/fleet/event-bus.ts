@@ -23,6 +23,12 @@ interface Subscriber<E> {
  */
 export class EventBus<E> {
   private readonly subscribers = new Set<Subscriber<E>>();
+  /**
+   * Subscribers with events to deliver and no delivery under way, started together on the next
+   * turn: one `setImmediate` per bus rather than one per subscriber and event (the fleet's bus
+   * has several subscribers, and a proxied tool call publishes an event).
+   */
+  private due: Array<Subscriber<E>> = [];
 
   subscribe(listener: (event: E) => void | Promise<void>, options: SubscribeOptions = {}): () => void {
     const subscriber: Subscriber<E> = {
@@ -51,9 +57,16 @@ export class EventBus<E> {
       }
       if (!subscriber.draining) {
         subscriber.draining = true;
-        setImmediate(() => void this.drain(subscriber));
+        if (this.due.push(subscriber) === 1) setImmediate(() => this.drainDue());
       }
     }
+  }
+
+  /** Starts delivering to every subscriber that has events waiting. */
+  private drainDue(): void {
+    const due = this.due;
+    this.due = [];
+    for (const subscriber of due) void this.drain(subscriber);
   }
 
   get subscriberCount(): number {
@@ -65,7 +78,10 @@ export class EventBus<E> {
       const event = subscriber.queue.shift();
       if (event === undefined) break;
       try {
-        await subscriber.listener(event);
+        // Only an async listener's promise is awaited: awaiting every plain listener's
+        // `undefined` cost a turn of the microtask queue per event and subscriber.
+        const delivered = subscriber.listener(event);
+        if (delivered !== undefined) await delivered;
       } catch {
         // A failing consumer must not take the stream down for the others.
       }

@@ -79,7 +79,12 @@ export interface Replay {
  * sees the same ids.
  */
 export class EventHistory {
-  private readonly retained: Sequenced[] = [];
+  /**
+   * The retained events, oldest first, and possibly some older ones before them: trimmed in
+   * batches (up to twice `capacity`), since a splice per event moved the whole history on every
+   * event, two per proxied tool call. Read through `kept()`.
+   */
+  private retained: Sequenced[] = [];
   private readonly live = new EventBus<Sequenced>();
   private readonly capacity: number;
   private readonly unsubscribe: () => void;
@@ -103,7 +108,7 @@ export class EventHistory {
 
   /** The id of the oldest event still retained, if any. */
   get firstId(): number | undefined {
-    return this.retained[0]?.id;
+    return this.retained[this.keptFrom()]?.id;
   }
 
   /** Clients listening live. */
@@ -113,10 +118,10 @@ export class EventHistory {
 
   /** Everything retained after `lastId`, and whether that continues the client's stream. */
   since(lastId: number): Replay {
-    if (lastId > this.lastId) return { events: [...this.retained], discontinuity: 'reset' };
+    if (lastId > this.lastId) return { events: this.kept(), discontinuity: 'reset' };
     const first = this.firstId;
-    if (first === undefined || lastId >= first - 1) return { events: this.retained.filter((entry) => entry.id > lastId), discontinuity: undefined };
-    return { events: [...this.retained], discontinuity: 'gap' };
+    if (first === undefined || lastId >= first - 1) return { events: this.kept().filter((entry) => entry.id > lastId), discontinuity: undefined };
+    return { events: this.kept(), discontinuity: 'gap' };
   }
 
   /** Live events from now on, each client with its own bounded buffer (see `EventBus`). */
@@ -140,7 +145,17 @@ export class EventHistory {
   private append(event: StreamEvent): void {
     const entry: Sequenced = { id: this.nextId++, event };
     this.retained.push(entry);
-    if (this.retained.length > this.capacity) this.retained.splice(0, this.retained.length - this.capacity);
+    if (this.retained.length >= this.capacity * 2) this.retained = this.kept();
     this.live.publish(entry);
+  }
+
+  /** The newest `capacity` events, oldest first (a copy). */
+  private kept(): Sequenced[] {
+    return this.retained.slice(this.keptFrom());
+  }
+
+  /** Where the retained events start in `retained`. */
+  private keptFrom(): number {
+    return Math.max(0, this.retained.length - this.capacity);
   }
 }
