@@ -50,6 +50,19 @@ function server(id: string, priority = 0, extra: Partial<SupervisedServer> = {})
   return { id, transport: 'memory', settings: SETTINGS, priority, dependsOn: [], ...extra };
 }
 
+/** The fleet's connection logic, failing (its `storeSession` action throws) for the connection `id`. */
+function failingOnStore(fleet: Fleet, id: string) {
+  const storeSession = fleet.connection.implementations.actions.storeSession!;
+  return fleet.connection.provide({
+    actions: {
+      storeSession: enqueueActions(({ context, enqueue }) => {
+        if (context.id === id) throw new Error(`${id} connection`);
+        enqueue(storeSession as Parameters<typeof enqueue>[0]);
+      }),
+    },
+  });
+}
+
 function ids(prefix: string, count: number): string[] {
   return Array.from({ length: count }, (_, index) => `${prefix}${index}`);
 }
@@ -1149,16 +1162,7 @@ describe('isolated connections', () => {
   });
 
   it('an error in one connection reaches the supervisor as a child\'s error; the root of its system does not fail with it', async () => {
-    const failing = new Fleet(true);
-    const storeSession = failing.connection.implementations.actions.storeSession!;
-    const throwing = failing.connection.provide({
-      actions: {
-        storeSession: enqueueActions(({ context, enqueue }) => {
-          if (context.id === 'bad') throw new Error('bad connection');
-          enqueue(storeSession as Parameters<typeof enqueue>[0]);
-        }),
-      },
-    });
+    const throwing = failingOnStore(new Fleet(true), 'bad');
     const hosts = new Set<unknown>();
     const connections = new Map<string, ConnectionActorRef>();
     const logic = supervisorMachine.provide({
@@ -1182,16 +1186,7 @@ describe('isolated connections', () => {
   });
 
   it('with the default hub too, an error in one connection reaches the supervisor as a child\'s error', async () => {
-    const failing = new Fleet(false);
-    const storeSession = failing.connection.implementations.actions.storeSession!;
-    const throwing = failing.connection.provide({
-      actions: {
-        storeSession: enqueueActions(({ context, enqueue }) => {
-          if (context.id === 'bad') throw new Error('bad connection');
-          enqueue(storeSession as Parameters<typeof enqueue>[0]);
-        }),
-      },
-    });
+    const throwing = failingOnStore(new Fleet(false), 'bad');
     const supervisor = createActor(supervisorMachine.provide({ actors: { connections: connectionHub(throwing) } }), {
       input: { servers: ['good', 'bad'].map((id) => server(id)), maxConcurrentReconnects: 2 },
     });
