@@ -6,6 +6,7 @@ import { EventBus } from '../fleet/event-bus.js';
 import type { FileSink } from './file-sink.js';
 import { Gate } from './gate.js';
 import { forEachLine } from './lines.js';
+import { NewestItems } from './newest.js';
 
 /** File scans of `GET /audit` at once: each streams up to 20 rotated files. */
 const MAX_CONCURRENT_SCANS = 2;
@@ -98,24 +99,20 @@ export interface AuditTrailOptions {
  * disk that fails (the sink degrades) loses nothing recent; reads combine the files with it.
  */
 export class AuditTrail {
-  private readonly ring: AuditRecord[] = [];
+  private readonly ring: NewestItems<AuditRecord>;
   private readonly bus = new EventBus<AuditRecorded>();
-  private readonly capacity: number;
   private readonly scans = new Gate(MAX_CONCURRENT_SCANS);
   /** Lines not yet handed to the sink (at most `FILE_BATCH_MS` old). */
   private unwritten: string[] = [];
   private writeTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: AuditTrailOptions = {}) {
-    this.capacity = Math.max(1, options.capacity ?? 1_000);
+    this.ring = new NewestItems(Math.max(1, options.capacity ?? 1_000));
   }
 
   /** Appends a record: to the ring, to the files (within `FILE_BATCH_MS`), and to subscribers (`/events`). */
   record(record: AuditRecord): void {
     this.ring.push(record);
-    // Trimmed in batches (it may hold up to twice `capacity`; reads take the newest `capacity`):
-    // a shift per record would move the whole ring on every request.
-    if (this.ring.length >= this.capacity * 2) this.ring.splice(0, this.ring.length - this.capacity);
     if (this.options.sink) {
       this.unwritten.push(JSON.stringify(record));
       if (this.unwritten.length >= FILE_BATCH_LINES) this.writeUnwritten();
@@ -159,7 +156,7 @@ export class AuditTrail {
     };
     // Memory holds the newest records: those found in the files are not added twice. This set is
     // at most `capacity` lines, whatever the size of the files.
-    const inMemory = new Map(this.ring.slice(-this.capacity).map((record) => [JSON.stringify(record), record]));
+    const inMemory = new Map(this.ring.toArray().map((record) => [JSON.stringify(record), record]));
     const fromFiles = this.options.sink ? await this.scans.run(() => this.readFiles(matches, limit, inMemory, query.since, signal)) : [];
     const rest = [...inMemory.values()].filter(matches);
     const merged = rest.length === 0 ? fromFiles : [...fromFiles, ...rest].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));

@@ -2,6 +2,7 @@ import { EventBus } from '../fleet/event-bus.js';
 import type { SubscribeOptions } from '../fleet/event-bus.js';
 import type { FleetEvent } from '../fleet/events.js';
 import type { AuditRecorded } from './audit.js';
+import { NewestItems } from './newest.js';
 
 /** Events this history itself lost (the supervisor published faster than it could record). */
 export interface HistoryGap {
@@ -79,20 +80,14 @@ export interface Replay {
  * sees the same ids.
  */
 export class EventHistory {
-  /**
-   * The retained events, oldest first, and possibly some older ones before them: trimmed in
-   * batches (up to twice `capacity`), since a splice per event moved the whole history on every
-   * event, two per proxied tool call. Read through `kept()`.
-   */
-  private retained: Sequenced[] = [];
+  private readonly retained: NewestItems<Sequenced>;
   private readonly live = new EventBus<Sequenced>();
-  private readonly capacity: number;
   private readonly unsubscribe: () => void;
   private nextId = 1;
   private pendingDropped = 0;
 
   constructor(supervisor: EventSource, options: EventHistoryOptions = {}) {
-    this.capacity = Math.max(1, options.capacity ?? 1_000);
+    this.retained = new NewestItems(Math.max(1, options.capacity ?? 1_000));
     this.unsubscribe = supervisor.subscribe((event) => this.record(event), {
       bufferSize: options.bufferSize ?? 10_000,
       onOverflow: (dropped) => {
@@ -108,7 +103,7 @@ export class EventHistory {
 
   /** The id of the oldest event still retained, if any. */
   get firstId(): number | undefined {
-    return this.retained[this.keptFrom()]?.id;
+    return this.retained.oldest?.id;
   }
 
   /** Clients listening live. */
@@ -118,10 +113,10 @@ export class EventHistory {
 
   /** Everything retained after `lastId`, and whether that continues the client's stream. */
   since(lastId: number): Replay {
-    if (lastId > this.lastId) return { events: this.kept(), discontinuity: 'reset' };
+    if (lastId > this.lastId) return { events: this.retained.toArray(), discontinuity: 'reset' };
     const first = this.firstId;
-    if (first === undefined || lastId >= first - 1) return { events: this.kept().filter((entry) => entry.id > lastId), discontinuity: undefined };
-    return { events: this.kept(), discontinuity: 'gap' };
+    if (first === undefined || lastId >= first - 1) return { events: this.retained.toArray().filter((entry) => entry.id > lastId), discontinuity: undefined };
+    return { events: this.retained.toArray(), discontinuity: 'gap' };
   }
 
   /** Live events from now on, each client with its own bounded buffer (see `EventBus`). */
@@ -145,17 +140,6 @@ export class EventHistory {
   private append(event: StreamEvent): void {
     const entry: Sequenced = { id: this.nextId++, event };
     this.retained.push(entry);
-    if (this.retained.length >= this.capacity * 2) this.retained = this.kept();
     this.live.publish(entry);
-  }
-
-  /** The newest `capacity` events, oldest first (a copy). */
-  private kept(): Sequenced[] {
-    return this.retained.slice(this.keptFrom());
-  }
-
-  /** Where the retained events start in `retained`. */
-  private keptFrom(): number {
-    return Math.max(0, this.retained.length - this.capacity);
   }
 }
