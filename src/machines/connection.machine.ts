@@ -280,6 +280,11 @@ function nextProbeJitter(context: ConnectionContext): Partial<Pick<ConnectionCon
   return context.settings.probeJitter > 0 ? { rngState: nextRandom(context.rngState).state } : {};
 }
 
+/** The wait before the next probe: `intervalMs` cut by the jitter drawn last ({@link nextProbeJitter}). */
+function probeDelay(context: ConnectionContext, intervalMs: number): number {
+  return jitteredProbeInterval(intervalMs, context.settings.probeJitter, randomValueAt(context.rngState));
+}
+
 function errorOf(event: { error?: unknown }): ConnectionError {
   const { error } = event;
   return error instanceof ConnectionError ? error : new ConnectionError('transient', errorMessageOf(error), { cause: error });
@@ -359,10 +364,8 @@ export const connectionMachine = setup({
   delays: {
     connectTimeout: ({ context }) => context.settings.connectTimeoutMs,
     pingTimeout: ({ context }) => context.settings.pingTimeoutMs,
-    healthyProbeInterval: ({ context }) =>
-      jitteredProbeInterval(healthyProbeInterval(context.settings, context.goodStreak), context.settings.probeJitter, randomValueAt(context.rngState)),
-    degradedProbeInterval: ({ context }) =>
-      jitteredProbeInterval(context.settings.degradedIntervalMs, context.settings.probeJitter, randomValueAt(context.rngState)),
+    healthyProbeInterval: ({ context }) => probeDelay(context, healthyProbeInterval(context.settings, context.goodStreak)),
+    degradedProbeInterval: ({ context }) => probeDelay(context, context.settings.degradedIntervalMs),
     backoff: ({ context }) => context.backoffMs,
     resetAfter: ({ context }) => context.settings.resetAfterMs,
   },
