@@ -238,6 +238,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     await cluster?.stop().catch(() => undefined);
     await supervisor.stop().catch(() => undefined);
     await serverLogs?.closeAll();
+    await audit.close();
     await boundedBy(tracing?.shutdown(), TRACES_FLUSH_MS);
     await watchdog?.close();
     server.closeAllConnections();
