@@ -33,7 +33,7 @@ export type { CreateSupervisorOptions, ProbeCompleted, SupervisorCallOptions } f
 export { createConnection, ManagedConnection } from './fleet/connection.js';
 export type { CreateConnectionOptions, StateChanged } from './fleet/connection.js';
 export type { CallToolOptions } from './fleet/calls.js';
-export type { ActorView, ProcessView } from './fleet/views.js';
+export type { ActorSummary, ActorView, ProcessView } from './fleet/views.js';
 export type { ResourceFacts } from './fleet/resource-limits.js';
 export type { LimitedResource, OverLimit } from './core/policy/resource-limits.js';
 export type { MemoryTrend, TrendSettings } from './core/policy/memory-trend.js';

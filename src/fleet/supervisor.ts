@@ -40,8 +40,8 @@ import type { TrendSettings } from '../core/policy/memory-trend.js';
 import type { ProcessView } from './views.js';
 import { StatsBook } from './stats.js';
 import type { ServerStats } from './stats.js';
-import { disabledViewOf, viewOf } from './views.js';
-import type { ActorView } from './views.js';
+import { disabledViewOf, summaryOf, viewOf } from './views.js';
+import type { ActorSummary, ActorView } from './views.js';
 
 /** Options of `createSupervisor`; every field has a default. */
 export interface CreateSupervisorOptions {
@@ -290,6 +290,22 @@ export class Supervisor {
       if (ref && Object.hasOwn(context.servers, id)) views.push(viewOf(id, ref.getSnapshot(), context, this.processFacts(id, now), now));
     }
     return views;
+  }
+
+  /**
+   * The {@link ActorSummary} of every server that has a connection (disabled servers have none),
+   * in config order: the light read of the fleet a metrics scrape makes.
+   */
+  summaries(): ActorSummary[] {
+    const context = this.snapshot.context;
+    const now = Date.now();
+    const summaries: ActorSummary[] = [];
+    for (const id of this.definitions.keys()) {
+      if (this.disabled.has(id)) continue;
+      const ref = this.connections.get(id);
+      if (ref && Object.hasOwn(context.servers, id)) summaries.push(summaryOf(id, ref.getSnapshot(), context, this.processFacts(id, now), now));
+    }
+    return summaries;
   }
 
   /** Resolves when the server's connection is `healthy`; rejects after `timeoutMs`. */

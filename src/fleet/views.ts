@@ -44,6 +44,26 @@ export interface ActorView {
   owner?: string;
 }
 
+/**
+ * The part of an {@link ActorView} a metrics scrape reads: one connection's state, transport, era,
+ * quarantine and process facts. Built without the rest of the view (its quality, error, priority),
+ * which at 10 000 servers is about half the cost of reading the fleet.
+ */
+export type ActorSummary = Pick<ActorView, 'id' | 'state' | 'transport' | 'era' | 'quarantinedUntil' | 'process'>;
+
+/** Builds the {@link ActorSummary} of one connection from its snapshot and the supervisor's context. */
+export function summaryOf(id: string, snapshot: ConnectionSnapshot, supervisor: SupervisorContext, process: ProcessView | undefined, now = Date.now()): ActorSummary {
+  const until = supervisor.quarantine.get(id)?.until;
+  return {
+    id,
+    state: connectionStateOf(snapshot),
+    transport: snapshot.context.transport,
+    era: snapshot.context.era,
+    quarantinedUntil: until !== undefined && until > now ? until : null,
+    ...(process ? { process } : {}),
+  };
+}
+
 /** Builds the view of one connection from its snapshot and the supervisor's context. */
 export function viewOf(id: string, snapshot: ConnectionSnapshot, supervisor: SupervisorContext, process: ProcessView | undefined, now = Date.now()): ActorView {
   const { context } = snapshot;

@@ -3,7 +3,7 @@ import { CONNECTION_STATES } from '../core/states.js';
 import { isPanicking } from '../machines/supervisor.machine.js';
 import type { CallOutcome, FleetEvent } from '../fleet/events.js';
 import type { Supervisor } from '../fleet/supervisor.js';
-import type { ActorView } from '../fleet/views.js';
+import type { ActorSummary } from '../fleet/views.js';
 import { HISTORY_CAPACITY } from '../fleet/stats.js';
 import { ScrapedCounter, ScrapedGauge } from './scraped.js';
 import { SINK_NAMES } from './file-sink.js';
@@ -70,10 +70,10 @@ export type Metrics = MetricsSource & {
 export function createMetrics(supervisor: Supervisor, options: CreateMetricsOptions = {}): Metrics {
   const registry = new Registry();
   const registers = [registry];
-  // The fleet's views, read once per scrape and shared by every gauge that reads them: at 10 000
+  // The fleet's summaries, read once per scrape and shared by every gauge that reads them: at 10 000
   // servers, reading them once per gauge was most of a scrape's time.
-  let scrapeViews: ActorView[] | undefined;
-  const current = (): ActorView[] => scrapeViews ?? views(supervisor);
+  let scrapeViews: ActorSummary[] | undefined;
+  const current = (): ActorSummary[] => scrapeViews ?? supervisor.summaries();
 
   // One series per server, for the state it is in (value 1): at 10 000 servers, a series for each
   // of the seven states (0 for the six it is not in) made a scrape 90 000 lines. Fleet totals by
@@ -422,7 +422,7 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
     registry,
     contentType: registry.contentType,
     render: async () => {
-      scrapeViews = views(supervisor);
+      scrapeViews = supervisor.summaries();
       try {
         return await registry.metrics();
       } finally {
@@ -440,9 +440,4 @@ function isRequired(supervisor: Supervisor, id: string): boolean {
   } catch {
     return true;
   }
-}
-
-/** Every supervised server's view (disabled servers have no connection to measure). */
-function views(supervisor: Supervisor): ActorView[] {
-  return supervisor.views().filter((view) => view.disabled !== true);
 }
