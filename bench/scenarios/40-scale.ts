@@ -24,6 +24,8 @@ const PROBE_INTERVAL_MS = 5_000;
 /** `SCALE_PROBE_JITTER=0` measures without probe jitter (default: the connection default). */
 const PROBE_JITTER = process.env.SCALE_PROBE_JITTER === undefined ? undefined : Number(process.env.SCALE_PROBE_JITTER);
 const WINDOW_MS = 6_000;
+/** Width of the bins probes are counted in to show how they bunch. */
+const BIN_MS = 250;
 const CAP = 64;
 
 function collectGarbage(): void {
@@ -104,15 +106,24 @@ async function measure(count: number): Promise<Row[]> {
     const after = process.memoryUsage();
 
     let probes = 0;
+    // Probes per 250 ms of the window: the loop's worst turns follow where probes bunch, so the
+    // busiest bin is printed next to the loop delay.
+    let binsFrom = performance.now();
+    const bins: number[] = [];
     supervisor.actor.on('probe.completed', () => {
       probes += 1;
+      const bin = Math.floor((performance.now() - binsFrom) / BIN_MS);
+      bins[bin] = (bins[bin] ?? 0) + 1;
     });
     const outcomes = new Map<string, number>();
     supervisor.actor.on('probe.completed', (event) => outcomes.set(event.outcome, (outcomes.get(event.outcome) ?? 0) + 1));
     const { delay, cpuMs } = await measureWindow(() => {
       probes = 0;
       outcomes.clear();
+      bins.length = 0;
+      binsFrom = performance.now();
     });
+    const windowBins = Array.from({ length: WINDOW_MS / BIN_MS }, (_, index) => bins[index] ?? 0);
     // Read as the window closes: the API timings below take seconds at 10 000, and the probes
     // that run meanwhile were not paid for by the window's CPU (counted until 2026-12-02, which
     // made CPU per probe look smaller than it was).
@@ -172,7 +183,7 @@ async function measure(count: number): Promise<Row[]> {
         value: delay.count > 0 ? round(delay.percentile(99) / 1e6, 1) : Number.NaN,
         unit: 'ms',
         bound: 'goal ≤ 20 ms',
-        note: delay.count > 0 ? `max ${round(delay.max / 1e6, 1)} ms; probe jitter ${settings.probeJitter}; window opens ${PROBE_INTERVAL_MS / 1000} s after the forced GC` : 'no sample: the loop was saturated',
+        note: `${delay.count > 0 ? `max ${round(delay.max / 1e6, 1)} ms` : 'no sample: the loop was saturated'}; probe jitter ${settings.probeJitter}; window opens ${PROBE_INTERVAL_MS / 1000} s after the forced GC; busiest ${BIN_MS} ms ${Math.max(...windowBins)} probes (mean ${round(probesInWindow / windowBins.length, 0)})`,
       },
       { scenario, metric: 'GET /actors p50', value: round(percentile(actorsMs, 50), 1), unit: 'ms' },
       { scenario, metric: 'GET /actors p99', value: round(percentile(actorsMs, 99), 1), unit: 'ms', bound: 'goal ≤ 50 ms' },
