@@ -293,8 +293,9 @@ export class Supervisor {
   }
 
   /**
-   * The {@link ActorSummary} of every server that has a connection (disabled servers have none),
-   * in config order: the light read of the fleet a metrics scrape makes.
+   * The {@link ActorSummary} of every server that has a connection, in config order: the light read
+   * of the fleet a metrics scrape makes. Disabled servers (which have no connection) are left out,
+   * and so is a server whose removal is finishing (its actor already gone), as in {@link Supervisor.views}.
    */
   summaries(): ActorSummary[] {
     const context = this.snapshot.context;

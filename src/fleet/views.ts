@@ -51,15 +51,20 @@ export interface ActorView {
  */
 export type ActorSummary = Pick<ActorView, 'id' | 'state' | 'transport' | 'era' | 'quarantinedUntil' | 'process'>;
 
+/** When the connection's flap quarantine ends, if it is in one now. */
+function quarantinedUntilOf(id: string, supervisor: SupervisorContext, now: number): number | null {
+  const until = supervisor.quarantine.get(id)?.until;
+  return until !== undefined && until > now ? until : null;
+}
+
 /** Builds the {@link ActorSummary} of one connection from its snapshot and the supervisor's context. */
 export function summaryOf(id: string, snapshot: ConnectionSnapshot, supervisor: SupervisorContext, process: ProcessView | undefined, now = Date.now()): ActorSummary {
-  const until = supervisor.quarantine.get(id)?.until;
   return {
     id,
     state: connectionStateOf(snapshot),
     transport: snapshot.context.transport,
     era: snapshot.context.era,
-    quarantinedUntil: until !== undefined && until > now ? until : null,
+    quarantinedUntil: quarantinedUntilOf(id, supervisor, now),
     ...(process ? { process } : {}),
   };
 }
@@ -67,7 +72,6 @@ export function summaryOf(id: string, snapshot: ConnectionSnapshot, supervisor: 
 /** Builds the view of one connection from its snapshot and the supervisor's context. */
 export function viewOf(id: string, snapshot: ConnectionSnapshot, supervisor: SupervisorContext, process: ProcessView | undefined, now = Date.now()): ActorView {
   const { context } = snapshot;
-  const until = supervisor.quarantine.get(id)?.until;
   return {
     id,
     state: connectionStateOf(snapshot),
@@ -84,7 +88,7 @@ export function viewOf(id: string, snapshot: ConnectionSnapshot, supervisor: Sup
       successRate: roundRatio(context.quality.successRate),
       trend: context.quality.trend,
     },
-    quarantinedUntil: until !== undefined && until > now ? until : null,
+    quarantinedUntil: quarantinedUntilOf(id, supervisor, now),
     // A set lookup: a list of the whole fleet stays linear even while a storm fills the queue.
     waitingForSlot: supervisor.queued.has(id),
     ...(process ? { process } : {}),

@@ -6,8 +6,9 @@ import { NO_SDK_TIMEOUT } from './sdk-timeouts.js';
 /**
  * What a ping answer must be: any result object. Given to `request()` explicitly because the SDK's
  * `ping()` finds the method's own result schema by first validating `undefined` against it and
- * turning the failure into a message, on every request: about 15–20 µs of a 35–45 µs ping
- * (docs/performance.md). Any answer proves the server alive, so a looser check loses nothing.
+ * turning the failure into a message, on every request: a third of the CPU of an in-process ping
+ * (docs/performance.md). Any answer proves the server alive, so a looser check loses nothing, and
+ * a server that puts more than `_meta` in its answer is not restarted for being alive.
  */
 const PING_RESULT = z.looseObject({});
 
@@ -17,7 +18,7 @@ const PING_RESULT = z.looseObject({});
  */
 export const PROBE_STRATEGIES: Record<ProbeKind, (client: Client, signal: AbortSignal) => Promise<unknown>> = {
   // Legacy (2025-era) servers.
-  ping: (client, signal) => client.request({ method: 'ping' }, PING_RESULT, { signal, timeout: NO_SDK_TIMEOUT }),
+  ping: async (client, signal) => client.request({ method: 'ping' }, PING_RESULT, { signal, timeout: NO_SDK_TIMEOUT }),
   // Modern (2026-07-28) servers have no ping. The SDK never answers discover from a cache, so the
   // answer comes from the server, whatever `ttlMs`/`cacheScope` it advertises.
   'server/discover': (client, signal) => client.discover({ signal, timeout: NO_SDK_TIMEOUT }),

@@ -69,7 +69,7 @@ export type { SubscribeOptions } from '../fleet/event-bus.js';
 export type { CallCompleted, CallOutcome, FleetEvent, LeakSuspected, ResourceExceededEvent } from '../fleet/events.js';
 export type { ServerStats, TransitionRecord } from '../fleet/stats.js';
 export type { CreateSupervisorOptions, ProbeCompleted, Supervisor, SupervisorCallOptions } from '../fleet/supervisor.js';
-export type { ActorView, ProcessView } from '../fleet/views.js';
+export type { ActorSummary, ActorView, ProcessView } from '../fleet/views.js';
 export type { ResourceFacts } from '../fleet/resource-limits.js';
 export type { LimitedResource, OverLimit } from '../core/policy/resource-limits.js';
 export type { MemoryTrend, TrendSettings } from '../core/policy/memory-trend.js';
