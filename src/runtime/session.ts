@@ -1,4 +1,5 @@
 import { Client, InMemoryTransport, SSEClientTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { CallClient } from './call-client.js';
 import type {
   CallToolRequest,
   CallToolResult,
@@ -102,7 +103,8 @@ async function open(target: ServerTarget, options: OpenSessionOptions, secrets: 
   // second copy of the server.
   // In-process servers are attached with `server.connect()`, which speaks the 2025-era protocol.
   const era = target.type === 'memory' ? 'legacy' : target.era;
-  const client = new Client(options.clientInfo ?? clientInfo(), { capabilities: {}, versionNegotiation: versionNegotiation(era) });
+  // A CallClient: `tools/call` without the SDK's per-request zod probe (src/runtime/call-client.ts).
+  const client = new CallClient(options.clientInfo ?? clientInfo(), { capabilities: {}, versionNegotiation: versionNegotiation(era) });
   const policy: ProcessPolicy = target.type === 'memory' ? {} : target;
   const session = new SdkSession(client, transport, target.type, options.verifyTimeoutMs ?? 5_000, launched, policy, options.stdioTeardown, secrets);
   const abort = (): void => void session.close();
