@@ -1,4 +1,4 @@
-import type { Client } from '@modelcontextprotocol/client';
+import type { Client, RequestOptions } from '@modelcontextprotocol/client';
 import { z } from 'zod';
 import type { ProbeKind } from '../core/session.js';
 import { NO_SDK_TIMEOUT } from './sdk-timeouts.js';
@@ -12,13 +12,18 @@ import { NO_SDK_TIMEOUT } from './sdk-timeouts.js';
  */
 const PING_RESULT = z.looseObject({});
 
+/** An MCP `ping` that takes any result object as the answer (see `PING_RESULT`). */
+export async function ping(client: Client, options: RequestOptions): Promise<unknown> {
+  return client.request({ method: 'ping' }, PING_RESULT, options);
+}
+
 /**
  * One strategy per probe kind. The deadline is not here: the machine's `pingTimeout` delay aborts
  * the signal, so probes run in virtual time under test like every other timer.
  */
 export const PROBE_STRATEGIES: Record<ProbeKind, (client: Client, signal: AbortSignal) => Promise<unknown>> = {
   // Legacy (2025-era) servers.
-  ping: async (client, signal) => client.request({ method: 'ping' }, PING_RESULT, { signal, timeout: NO_SDK_TIMEOUT }),
+  ping: (client, signal) => ping(client, { signal, timeout: NO_SDK_TIMEOUT }),
   // Modern (2026-07-28) servers have no ping. The SDK never answers discover from a cache, so the
   // answer comes from the server, whatever `ttlMs`/`cacheScope` it advertises.
   'server/discover': (client, signal) => client.discover({ signal, timeout: NO_SDK_TIMEOUT }),

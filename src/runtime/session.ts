@@ -19,7 +19,7 @@ import { redactor, secretsOf } from '../core/secrets.js';
 import type { EraPreference, ListKind, McpSession, ProbeKind, ProtocolEra, SessionEvent, TransportKind } from '../core/session.js';
 import { boundedBy } from './bounded.js';
 import { redactError, toConnectionError } from './classify.js';
-import { PROBE_STRATEGIES } from './probes.js';
+import { ping, PROBE_STRATEGIES } from './probes.js';
 import { NO_SDK_TIMEOUT } from './sdk-timeouts.js';
 import type { InProcessServer, ServerTarget } from '../core/target.js';
 import { StdioProcessTransport } from './transports/stdio.js';
@@ -554,7 +554,7 @@ class SdkSession implements McpSession {
     }
     if (this.verifying) return;
     this.verifying = true;
-    const verify = this.era === 'modern' ? this.client.discover({ timeout: this.verifyTimeoutMs }) : this.client.ping({ timeout: this.verifyTimeoutMs });
+    const verify = this.era === 'modern' ? this.client.discover({ timeout: this.verifyTimeoutMs }) : ping(this.client, { timeout: this.verifyTimeoutMs });
     verify
       // Still answering: the stream was dropped, not the server; listen again.
       .then(() => this.listen())
