@@ -14,7 +14,10 @@ interface ResultCodec {
  * `request` the validator that probe returns for `tools/call` (the same codec's `validateResult`,
  * the same issue messages) as an explicit result schema; the request funnel does all else as
  * before: the era gate, the codec's decoding, the validation, and `callTool`'s output-schema
- * checks. Every other request goes through untouched.
+ * checks. Every other request goes through untouched. It leans on the SDK's protected
+ * `_wireCodec()` (tsc notices a rename) and on `tools/call` results being validated by era alone;
+ * test/unit/runtime/call-client.test.ts compares it with the SDK's client in both eras, which is
+ * what notices an SDK that changes that.
  */
 export class CallClient extends Client {
   override request<M extends RequestMethod>(request: { method: M; params?: Record<string, unknown> }, options?: RequestOptions): Promise<ResultTypeMap[M]>;

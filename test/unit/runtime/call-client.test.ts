@@ -1,8 +1,10 @@
 // CallClient hands `tools/call` the SDK's own result validator without the SDK's per-request zod
 // probe (src/runtime/call-client.ts). Pinned against the SDK's own client, on a server that sends
-// what it is told: the same results, the same refusals of a malformed result or structured
-// content, the same behaviour of every other request.
+// what it is told, in both eras: the same results, the same refusals of a malformed result or
+// structured content, the same behaviour of every other request. (Whether the override is used at
+// all no test can tell, by design: it must behave as the SDK does; the bench shows the saving.)
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
+import type { ClientOptions } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { CallClient } from '../../../src/runtime/call-client.js';
@@ -12,9 +14,12 @@ const TOOLS = [
   { name: 'typed', inputSchema: { type: 'object' }, outputSchema: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] } },
 ];
 
+type Era = 'legacy' | 'modern';
+
 /**
- * A hand-written 2025-era server on one end of an in-memory pair: it answers `tools/call` with
- * whatever `answer` gives, unchecked (the SDK's own server would refuse to send a malformed result).
+ * A hand-written server on one end of an in-memory pair, either era (the client's negotiation
+ * picks: `initialize` or `server/discover`): it answers `tools/call` with whatever `answer` gives,
+ * unchecked (the SDK's own server would refuse to send a malformed result).
  */
 function server(transport: InMemoryTransport, answer: () => unknown): void {
   transport.onmessage = (message) => {
@@ -23,6 +28,8 @@ function server(transport: InMemoryTransport, answer: () => unknown): void {
     if (message.method === 'initialize') {
       const { protocolVersion } = message.params as { protocolVersion: string };
       reply({ protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'call-client', version: '1.0.0' } });
+    } else if (message.method === 'server/discover') {
+      reply({ resultType: 'complete', supportedVersions: ['2026-07-28'], capabilities: { tools: {} }, ttlMs: 0, cacheScope: 'private' });
     } else if (message.method === 'tools/list') reply({ tools: TOOLS });
     else if (message.method === 'tools/call') reply(answer());
     else reply({});
@@ -35,7 +42,7 @@ afterEach(async () => {
 });
 
 /** The SDK's client and ours, each connected to its own copy of the same server. */
-async function pair(answer: () => unknown): Promise<[Client, CallClient]> {
+async function pair(answer: () => unknown, era: Era = 'legacy'): Promise<[Client, CallClient]> {
   const connect = async <C extends Client>(client: C): Promise<C> => {
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
     server(serverSide, answer);
@@ -44,8 +51,10 @@ async function pair(answer: () => unknown): Promise<[Client, CallClient]> {
     open.push(client);
     return client;
   };
-  const options = { versionNegotiation: { mode: 'legacy' as const } };
-  return [await connect(new Client({ name: 'sdk', version: '0' }, options)), await connect(new CallClient({ name: 'ours', version: '0' }, options))];
+  const options: ClientOptions = { versionNegotiation: era === 'legacy' ? { mode: 'legacy' } : { mode: { pin: '2026-07-28' } } };
+  const clients: [Client, CallClient] = [await connect(new Client({ name: 'sdk', version: '0' }, options)), await connect(new CallClient({ name: 'ours', version: '0' }, options))];
+  for (const client of clients) expect(client.getProtocolEra()).toBe(era);
+  return clients;
 }
 
 /** How a promise settled: its value, or its error's class and message. */
@@ -82,11 +91,24 @@ describe('CallClient', () => {
     expect(await outcome(ours.callTool({ name: 'typed', arguments: {} }))).toEqual(expected);
   });
 
+  // Results the SDK's client reshapes (a legacy `{}` gets `content: []`) or refuses, in each era:
+  // the modern era takes non-object structured content the legacy one does not.
+  it.each([
+    ['legacy', {}],
+    ['modern', { resultType: 'complete' }],
+    ['modern', { resultType: 'complete', content: 'x' }],
+    ['modern', { resultType: 'complete', content: [], structuredContent: [1, 2] }],
+  ] as const)('%s era: %j comes out as from the SDK client', async (era, answer) => {
+    const [sdk, ours] = await pair(() => answer, era);
+    expect(await outcome(ours.callTool({ name: 'plain', arguments: {} }))).toEqual(await outcome(sdk.callTool({ name: 'plain', arguments: {} })));
+  });
+
   it('passes other requests through: spec methods, and an explicit result schema', async () => {
-    const [sdk, ours] = await pair(() => ({ content: [] }));
+    const [sdk, ours] = await pair(() => ({ content: 'x' }));
     expect(await ours.listTools()).toEqual(await sdk.listTools());
     expect(await ours.request({ method: 'ping' }, z.looseObject({}))).toEqual(await sdk.request({ method: 'ping' }, z.looseObject({})));
-    // A tool call with a schema of the caller's own is validated by that schema alone.
-    expect(await ours.request({ method: 'tools/call', params: { name: 'plain', arguments: {} } }, z.object({ content: z.array(z.unknown()) }))).toEqual({ content: [] });
+    // A tool call with a schema of the caller's own is validated by that schema alone (the
+    // era's would refuse a string `content`).
+    expect(await ours.request({ method: 'tools/call', params: { name: 'plain', arguments: {} } }, z.object({ content: z.string() }))).toEqual({ content: 'x' });
   });
 });
