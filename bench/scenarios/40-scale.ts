@@ -9,8 +9,8 @@ import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url';
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { z } from 'zod';
 import { createApp } from '../../src/http/app.js';
+import { ping as pingServer } from '../../src/runtime/probes.js';
 import { createMetrics } from '../../src/observe/metrics.js';
 import { resolveSettings } from '../../src/core/settings.js';
 import { Supervisor } from '../../src/fleet/supervisor.js';
@@ -25,8 +25,6 @@ const PROBE_INTERVAL_MS = 5_000;
 /** `SCALE_PROBE_JITTER=0` measures without probe jitter (default: the connection default). */
 const PROBE_JITTER = process.env.SCALE_PROBE_JITTER === undefined ? undefined : Number(process.env.SCALE_PROBE_JITTER);
 const WINDOW_MS = 6_000;
-/** Any ping answer, as the supervisor's ping probe takes it. */
-const PING_ANSWER = z.looseObject({});
 /** Width of the bins probes are counted in to show how they bunch. */
 const BIN_MS = 250;
 const CAP = 64;
@@ -244,9 +242,9 @@ async function measureBare(count: number): Promise<Row[]> {
   let pings = 0;
   // Spread like the actors' first probes: each client on its own phase of the interval.
   const timers = clients.map((client, index) => {
-    // The request our ping probe sends (src/runtime/probes.ts), not `client.ping()`, which costs
-    // a third more in the SDK's own result check: both fleets pay the same SDK work per ping.
-    const ping = (): void => void client.request({ method: 'ping' }, PING_ANSWER).then(() => (pings += 1), () => undefined);
+    // The ping our probe sends (src/runtime/probes.ts), not `client.ping()`, which costs a third
+    // more in the SDK's own result check: both fleets pay the same SDK work per ping.
+    const ping = (): void => void pingServer(client, {}).then(() => (pings += 1), () => undefined);
     const phase = setTimeout(() => {
       ping();
       timers[index] = setInterval(ping, PROBE_INTERVAL_MS);

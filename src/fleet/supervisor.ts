@@ -247,9 +247,15 @@ export class Supervisor {
    * also for a disabled server, which has none.
    */
   connection(id: string): ConnectionActorRef {
-    const ref = this.connections.get(id);
-    if (!ref || !Object.hasOwn(this.snapshot.context.servers, id)) throw new UnknownServerError(id);
+    const ref = this.served(id, this.snapshot.context);
+    if (!ref) throw new UnknownServerError(id);
     return ref;
+  }
+
+  /** The server's connection actor while the supervisor serves it (not disabled, not being removed). */
+  private served(id: string, context: SupervisorSnapshot['context']): ConnectionActorRef | undefined {
+    const ref = this.connections.get(id);
+    return ref && Object.hasOwn(context.servers, id) ? ref : undefined;
   }
 
   /** The server's connection state now (`stopped` for a disabled server). */
@@ -286,8 +292,8 @@ export class Supervisor {
         views.push(disabledViewOf(definition, since));
         continue;
       }
-      const ref = this.connections.get(id);
-      if (ref && Object.hasOwn(context.servers, id)) views.push(viewOf(id, ref.getSnapshot(), context, this.processFacts(id, now), now));
+      const ref = this.served(id, context);
+      if (ref) views.push(viewOf(id, ref.getSnapshot(), context, this.processFacts(id, now), now));
     }
     return views;
   }
@@ -303,8 +309,8 @@ export class Supervisor {
     const summaries: ActorSummary[] = [];
     for (const id of this.definitions.keys()) {
       if (this.disabled.has(id)) continue;
-      const ref = this.connections.get(id);
-      if (ref && Object.hasOwn(context.servers, id)) summaries.push(summaryOf(id, ref.getSnapshot(), context, this.processFacts(id, now), now));
+      const ref = this.served(id, context);
+      if (ref) summaries.push(summaryOf(id, ref.getSnapshot(), context, this.processFacts(id, now), now));
     }
     return summaries;
   }

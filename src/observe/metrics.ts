@@ -72,8 +72,8 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
   const registers = [registry];
   // The fleet's summaries, read once per scrape and shared by every gauge that reads them: at 10 000
   // servers, reading them once per gauge was most of a scrape's time.
-  let scrapeViews: ActorSummary[] | undefined;
-  const current = (): ActorSummary[] => scrapeViews ?? supervisor.summaries();
+  let scrapeSummaries: ActorSummary[] | undefined;
+  const current = (): ActorSummary[] => scrapeSummaries ?? supervisor.summaries();
 
   // One series per server, for the state it is in (value 1): at 10 000 servers, a series for each
   // of the seven states (0 for the six it is not in) made a scrape 90 000 lines. Fleet totals by
@@ -422,11 +422,11 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
     registry,
     contentType: registry.contentType,
     render: async () => {
-      scrapeViews = supervisor.summaries();
+      scrapeSummaries = supervisor.summaries();
       try {
         return await registry.metrics();
       } finally {
-        scrapeViews = undefined;
+        scrapeSummaries = undefined;
       }
     },
     close: unsubscribe,
