@@ -40,7 +40,7 @@ import type { TrendSettings } from '../core/policy/memory-trend.js';
 import type { ProcessView } from './views.js';
 import { StatsBook } from './stats.js';
 import type { ServerStats } from './stats.js';
-import { disabledViewOf, summaryOf, viewOf } from './views.js';
+import { disabledViewOf, summaryOf, ViewMemo } from './views.js';
 import type { ActorSummary, ActorView } from './views.js';
 
 /** Options of `createSupervisor`; every field has a default. */
@@ -128,6 +128,8 @@ export class Supervisor {
    * made here, `stopped`, and `enable` hands them to the machine.
    */
   private readonly disabled = new Map<string, number>();
+  /** The views last built, so an unchanged connection is not viewed anew on every read. */
+  private readonly viewMemo = new ViewMemo();
   private readonly stats = new StatsBook();
   private readonly toolCache = new Map<string, { tools: Tool[]; at: number }>();
   /** Every server's own list-changed notices, relayed from its serving session. */
@@ -268,7 +270,7 @@ export class Supervisor {
   view(id: string): ActorView {
     const since = this.disabled.get(id);
     if (since !== undefined) return disabledViewOf(this.definition(id), since);
-    return viewOf(id, this.connection(id).getSnapshot(), this.snapshot.context, this.processFacts(id));
+    return this.viewMemo.viewOf(id, this.connection(id).getSnapshot(), this.snapshot.context, this.processFacts(id));
   }
 
   /**
@@ -293,7 +295,7 @@ export class Supervisor {
         continue;
       }
       const ref = this.served(id, context);
-      if (ref) views.push(viewOf(id, ref.getSnapshot(), context, this.processFacts(id, now), now));
+      if (ref) views.push(this.viewMemo.viewOf(id, ref.getSnapshot(), context, this.processFacts(id, now), now));
     }
     return views;
   }

@@ -98,3 +98,29 @@ export function decodeCursor(cursor: string): string {
   if (id === '' || encodeCursor(id) !== cursor) throw new RangeError(`"${cursor}" is not a cursor this API issued`);
   return id;
 }
+
+/**
+ * The JSON text of views, kept per view object. The fleet hands back the same frozen view while a
+ * connection has not moved, so a list of 10 000 polled again serializes only the views that
+ * changed since. Only frozen views are kept (a view built for one answer, such as a cluster's view
+ * with its owner, is serialized and let go), and weakly, so a text goes with its view.
+ */
+export class ViewTexts {
+  private readonly texts = new WeakMap<ActorView, string>();
+
+  /** `JSON.stringify(view)`, from the cache when this view was serialized before. */
+  of(view: ActorView): string {
+    let text = this.texts.get(view);
+    if (text === undefined) {
+      text = JSON.stringify(view);
+      if (Object.isFrozen(view)) this.texts.set(view, text);
+    }
+    return text;
+  }
+}
+
+/** The page as `JSON.stringify(page)` would write it, each view's text taken from `texts`. */
+export function pageText(page: ListPage, texts: ViewTexts): string {
+  const actors = page.actors.map((view) => texts.of(view)).join(',');
+  return page.nextCursor === undefined ? `{"actors":[${actors}]}` : `{"actors":[${actors}],"nextCursor":${JSON.stringify(page.nextCursor)}}`;
+}

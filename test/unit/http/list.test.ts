@@ -2,7 +2,7 @@
 // function and through the route.
 import { describe, expect, it } from 'vitest';
 import type { ActorView } from '../../../src/fleet/views.js';
-import { decodeCursor, listActors } from '../../../src/http/list.js';
+import { decodeCursor, listActors, pageText, ViewTexts } from '../../../src/http/list.js';
 import type { ListSource } from '../../../src/http/list.js';
 
 const view = (id: string, state: ActorView['state'] = 'healthy'): ActorView => ({
@@ -116,6 +116,52 @@ describe('GET /actors with a query', () => {
       expect(second.nextCursor).toBeUndefined();
       const filtered = (await (await app.request('/actors?q=B')).json()) as { actors: Array<{ id: string }> };
       expect(filtered.actors.map((actor) => actor.id)).toEqual(['b']);
+    } finally {
+      await supervisor.stop();
+    }
+  });
+});
+
+describe('pageText', () => {
+  it('writes what JSON.stringify writes, with and without a cursor', () => {
+    const texts = new ViewTexts();
+    const whole = listActors(fleet, {});
+    expect(pageText(whole, texts)).toBe(JSON.stringify(whole));
+    const page = listActors(fleet, { limit: 2 });
+    expect(page.nextCursor).toBeDefined();
+    expect(pageText(page, texts)).toBe(JSON.stringify(page));
+    expect(pageText({ actors: [] }, texts)).toBe(JSON.stringify({ actors: [] }));
+  });
+
+  it('keeps the text of a frozen view only: a view that may still change is written anew each time', () => {
+    const texts = new ViewTexts();
+    const open = view('open');
+    const frozen = Object.freeze(view('frozen'));
+    expect(texts.of(open)).toBe(JSON.stringify(open));
+    expect(texts.of(frozen)).toBe(JSON.stringify(frozen));
+    open.state = 'zombie';
+    expect(JSON.parse(texts.of(open))).toMatchObject({ state: 'zombie' });
+    // Frozen, so the kept text cannot go stale; the same string comes back.
+    expect(texts.of(frozen)).toBe(texts.of(frozen));
+  });
+});
+
+describe('GET /actors after a connection moves', () => {
+  it('lists the view as it is now, not the text kept from the last list', async () => {
+    const { createApp } = await import('../../../src/http/app.js');
+    const { createSupervisor } = await import('../../../src/fleet/supervisor.js');
+    const supervisor = createSupervisor({ mcpServers: { a: { command: 'mcp-no-such-command-a' }, b: { command: 'mcp-no-such-command-b' } } });
+    try {
+      const app = createApp({ supervisor });
+      const list = async () => (await (await app.request('/actors')).json()) as { actors: ActorView[] };
+      const before = await list();
+      expect(before.actors.map((actor) => actor.id)).toEqual(['a', 'b']);
+      expect(before).toEqual({ actors: supervisor.viewsOf(['a', 'b']) });
+      supervisor.command('a', 'stop');
+      await expect.poll(() => supervisor.state('a'), { timeout: 5_000 }).toBe('stopped');
+      const after = await list();
+      expect(after.actors.find((actor) => actor.id === 'a')?.state).toBe('stopped');
+      expect(after).toEqual({ actors: supervisor.viewsOf(['a', 'b']) });
     } finally {
       await supervisor.stop();
     }
