@@ -785,11 +785,15 @@ export type ConnectionSnapshot = SnapshotFrom<ConnectionMachine>;
  * → `healthy`, `{ reconnecting: 'backoff' }` → `reconnecting`.
  */
 export function connectionStateOf(snapshot: Pick<ConnectionSnapshot, 'value'>): ConnectionState {
-  let value: unknown = snapshot.value;
-  let name: string | undefined;
-  do {
-    name = typeof value === 'string' ? value : Object.keys(value as object)[0];
-    value = typeof value === 'string' ? undefined : (value as Record<string, unknown>)[name as string];
-  } while (name === 'serving');
-  return name as ConnectionState;
+  const value = snapshot.value;
+  if (typeof value === 'string') return value as ConnectionState;
+  // A compound state's value has one key (this machine has no parallel states): the first key
+  // a `for…in` gives, read without the array `Object.keys` would make for every connection listed.
+  for (const name in value) {
+    if (name !== 'serving') return name as ConnectionState;
+    const inner = (value as Record<string, unknown>)[name] as string | object;
+    if (typeof inner === 'string') return inner as ConnectionState;
+    for (const served in inner) return served as ConnectionState;
+  }
+  throw new Error(`not a connection state: ${JSON.stringify(value)}`);
 }
