@@ -266,7 +266,10 @@ export class Supervisor {
     return connectionStateOf(this.connection(id).getSnapshot());
   }
 
-  /** What one server looks like from outside; a disabled one is `stopped` with `disabled: true`. */
+  /**
+   * What one server looks like from outside; a disabled one is `stopped` with `disabled: true`.
+   * A view is frozen: while nothing it shows has changed, reading it again returns the same object.
+   */
   view(id: string): ActorView {
     const since = this.disabled.get(id);
     if (since !== undefined) return disabledViewOf(this.definition(id), since);
@@ -275,7 +278,9 @@ export class Supervisor {
 
   /**
    * {@link Supervisor.view} of every server, disabled ones included, in config order. A server
-   * whose removal is finishing (its actor already gone) is left out.
+   * whose removal is finishing (its actor already gone) is left out. Views are frozen and kept
+   * per connection snapshot, so a fleet read again before its connections move costs a lookup per
+   * server, not a view built anew.
    */
   views(): ActorView[] {
     return this.viewsOf([...this.definitions.keys()]);
