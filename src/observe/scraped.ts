@@ -20,16 +20,64 @@ const COUNTER = 'counter' as unknown as MetricType;
  * prom-client's own way (`collect()` with `reset()` and `set(labels, v)`) hashes every label set
  * into a map and copies it back out on every scrape: at 10 000 servers that was a third of a
  * scrape. These hand the samples straight to the registry, which still formats them; the metric
- * keeps its name, help, type and label names, so it registers and reads like any other.
+ * keeps its name, help, type and label names, so it registers and reads like any other. Each label
+ * set goes to the registry as the same object while its values stay the same (`StableLabels`), so
+ * the registry formats it once, not on every scrape.
  */
+
+/** One metric's label sets as objects that stay the same from scrape to scrape while their values do. */
+class StableLabels {
+  /** The label set last seen per value of the first label (the server, for per-server series). */
+  private kept = new Map<unknown, Record<string, unknown>>();
+
+  /**
+   * The samples with each label set handed to prom-client as `sharedLabels`, an object it formats
+   * once and keeps the text of (weakly, per object): at 10 000 servers, formatting every label of
+   * every series anew was most of a scrape. The output is the same either way (a test compares);
+   * an id gone from the fleet is forgotten at the next scrape.
+   */
+  values<T extends string>(samples: Iterable<ScrapedSample<T>>): Array<MetricValue<T>> {
+    const values: Array<MetricValue<T>> = [];
+    const seen: unknown[] = [];
+    for (const { labels, value } of samples) {
+      const current = labels as Record<string, unknown>;
+      let key: unknown;
+      for (const name in current) {
+        key = current[name];
+        break;
+      }
+      const kept = this.kept.get(key);
+      const stable = kept !== undefined && sameLabels(kept, current) ? kept : current;
+      if (stable !== kept) this.kept.set(key, stable);
+      seen.push(key);
+      // `sharedLabels` is not in prom-client's types; its registry reads it (as histograms use it).
+      values.push({ value, labels: NO_LABELS, sharedLabels: stable } as MetricValue<T>);
+    }
+    if (this.kept.size > seen.length) this.kept = new Map(seen.map((key) => [key, this.kept.get(key) as Record<string, unknown>]));
+    return values;
+  }
+}
+
+const NO_LABELS = Object.freeze({});
+
+function sameLabels(kept: Record<string, unknown>, current: Record<string, unknown>): boolean {
+  let count = 0;
+  for (const name in current) {
+    if (kept[name] !== current[name]) return false;
+    count += 1;
+  }
+  for (const _ in kept) count -= 1;
+  return count === 0;
+}
 
 function metricObject<T extends string>(
   config: { name: string; help: string },
   type: MetricType,
   read: Read<T>,
+  labels: StableLabels,
 ): MetricObjectWithValues<MetricValue<T>> {
   // `collect` is part of prom-client's metric object type; there is nothing to collect here.
-  return { name: config.name, help: config.help, type, values: [...read()], aggregator: 'sum', collect: () => undefined };
+  return { name: config.name, help: config.help, type, values: labels.values(read()), aggregator: 'sum', collect: () => undefined };
 }
 
 /** A gauge whose series are read at scrape time (see above). */
@@ -43,8 +91,10 @@ export class ScrapedGauge<T extends string> extends Gauge<T> {
     this.#read = read;
   }
 
+  readonly #labels = new StableLabels();
+
   override async get(): Promise<MetricObjectWithValues<MetricValue<T>>> {
-    return metricObject(this.#config, GAUGE, this.#read);
+    return metricObject(this.#config, GAUGE, this.#read, this.#labels);
   }
 }
 
@@ -59,7 +109,9 @@ export class ScrapedCounter<T extends string> extends Counter<T> {
     this.#read = read;
   }
 
+  readonly #labels = new StableLabels();
+
   override async get(): Promise<MetricObjectWithValues<MetricValue<T>>> {
-    return metricObject(this.#config, COUNTER, this.#read);
+    return metricObject(this.#config, COUNTER, this.#read, this.#labels);
   }
 }

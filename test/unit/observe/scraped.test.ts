@@ -1,0 +1,65 @@
+// Metrics read at scrape time (src/observe/scraped.ts) hand prom-client label sets that stay the
+// same objects between scrapes, so it formats each once. What a scrape says must not depend on
+// that: the text is compared with prom-client's own gauge and counter holding the same series,
+// over scrapes where label values change, series go away and come back, and two series share a
+// first label.
+import { Counter, Gauge, Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { ScrapedCounter, ScrapedGauge } from '../../../src/observe/scraped.js';
+
+type Series = Array<{ labels: { server: string; state?: string; era?: string }; value: number }>;
+
+/** The text prom-client writes for these series with its own gauge (or counter). */
+async function reference(kind: 'gauge' | 'counter', series: Series): Promise<string> {
+  const registry = new Registry();
+  const config = { name: 'x_series', help: 'help with a \\ and a\nnewline', labelNames: ['server', 'state', 'era'] as const, registers: [registry] };
+  if (kind === 'gauge') {
+    const gauge = new Gauge(config);
+    for (const { labels, value } of series) gauge.set(labels, value);
+  } else {
+    const counter = new Counter(config);
+    for (const { labels, value } of series) counter.inc(labels, value);
+  }
+  return registry.metrics();
+}
+
+const rounds: Series[] = [
+  [
+    { labels: { server: 'a', state: 'healthy', era: 'modern' }, value: 1 },
+    { labels: { server: 'b "quoted"\\', state: 'degraded', era: 'legacy' }, value: 2 },
+    { labels: { server: 'c\nline', state: 'zombie', era: 'none' }, value: 3 },
+  ],
+  // a moves, b goes, c stays, d arrives
+  [
+    { labels: { server: 'a', state: 'reconnecting', era: 'modern' }, value: 1 },
+    { labels: { server: 'c\nline', state: 'zombie', era: 'none' }, value: 4 },
+    { labels: { server: 'd', state: 'healthy', era: 'legacy' }, value: 5 },
+  ],
+  // b is back as it was; two series share a first label; a label left out
+  [
+    { labels: { server: 'b "quoted"\\', state: 'degraded', era: 'legacy' }, value: 2 },
+    { labels: { server: 'a', state: 'healthy', era: 'modern' }, value: 6 },
+    { labels: { server: 'a', state: 'failed', era: 'modern' }, value: 7 },
+    { labels: { server: 'd', era: 'legacy' }, value: 8 },
+  ],
+  [],
+  [{ labels: { server: 'a', state: 'healthy', era: 'modern' }, value: 9 }],
+];
+
+describe('scraped metrics', () => {
+  for (const kind of ['gauge', 'counter'] as const) {
+    it(`write what prom-client's own ${kind} writes, scrape after scrape`, async () => {
+      const registry = new Registry();
+      let now: Series = [];
+      const config = { name: 'x_series', help: 'help with a \\ and a\nnewline', labelNames: ['server', 'state', 'era'] as const, registers: [registry] };
+      if (kind === 'gauge') new ScrapedGauge(config, () => now);
+      else new ScrapedCounter(config, () => now);
+      for (const round of rounds) {
+        now = round;
+        expect(await registry.metrics()).toBe(await reference(kind, round));
+        // Twice: the second scrape is the one that reads the kept label sets.
+        expect(await registry.metrics()).toBe(await reference(kind, round));
+      }
+    });
+  }
+});
