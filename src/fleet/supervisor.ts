@@ -8,7 +8,7 @@ import type { PanicSettings } from '../core/policy/panic.js';
 import type { ConnectionState } from '../core/states.js';
 import { roundMs } from '../core/round.js';
 import { connectionStateOf } from '../machines/connection.machine.js';
-import type { ConnectionActorRef, ConnectionEmitted } from '../machines/connection.machine.js';
+import type { ConnectionActorRef, ConnectionEmitted, ConnectionSnapshot } from '../machines/connection.machine.js';
 import { isolatedConnections } from '../machines/isolated-connection.js';
 import { supervisorMachine } from '../machines/supervisor.machine.js';
 import type { ConnectionCommand, SupervisedServer, SupervisorEmitted, SupervisorMachine, SupervisorSnapshot } from '../machines/supervisor.machine.js';
@@ -40,7 +40,7 @@ import type { TrendSettings } from '../core/policy/memory-trend.js';
 import type { ProcessView } from './views.js';
 import { StatsBook } from './stats.js';
 import type { ServerStats } from './stats.js';
-import { disabledViewOf, summaryOf, ViewMemo } from './views.js';
+import { disabledViewOf, summaryOf, viewOf, ViewTexts } from './views.js';
 import type { ActorSummary, ActorView } from './views.js';
 
 /** Options of `createSupervisor`; every field has a default. */
@@ -128,8 +128,8 @@ export class Supervisor {
    * made here, `stopped`, and `enable` hands them to the machine.
    */
   private readonly disabled = new Map<string, number>();
-  /** The views last built, so an unchanged connection is not viewed anew on every read. */
-  private readonly viewMemo = new ViewMemo();
+  /** The views' texts last written, so listing the fleet again serializes only connections that moved. */
+  private readonly viewTexts = new ViewTexts();
   private readonly stats = new StatsBook();
   private readonly toolCache = new Map<string, { tools: Tool[]; at: number }>();
   /** Every server's own list-changed notices, relayed from its serving session. */
@@ -266,21 +266,16 @@ export class Supervisor {
     return connectionStateOf(this.connection(id).getSnapshot());
   }
 
-  /**
-   * What one server looks like from outside; a disabled one is `stopped` with `disabled: true`.
-   * A view is frozen: while nothing it shows has changed, reading it again returns the same object.
-   */
+  /** What one server looks like from outside; a disabled one is `stopped` with `disabled: true`. */
   view(id: string): ActorView {
     const since = this.disabled.get(id);
     if (since !== undefined) return disabledViewOf(this.definition(id), since);
-    return this.viewMemo.viewOf(id, this.connection(id).getSnapshot(), this.snapshot.context, this.processFacts(id));
+    return viewOf(id, this.connection(id).getSnapshot(), this.snapshot.context, this.processFacts(id));
   }
 
   /**
    * {@link Supervisor.view} of every server, disabled ones included, in config order. A server
-   * whose removal is finishing (its actor already gone) is left out. Views are frozen and kept
-   * per connection snapshot, so a fleet read again before its connections move costs a lookup per
-   * server, not a view built anew.
+   * whose removal is finishing (its actor already gone) is left out.
    */
   views(): ActorView[] {
     return this.viewsOf([...this.definitions.keys()]);
@@ -288,21 +283,39 @@ export class Supervisor {
 
   /** The views of these servers, in this order; an id not in the fleet (or being removed) is left out. */
   viewsOf(ids: Iterable<string>): ActorView[] {
+    return this.readViews(ids, (view) => view, (id, snapshot, context, process, now) => viewOf(id, snapshot, context, process, now));
+  }
+
+  /**
+   * The JSON text of each of these servers' views ({@link Supervisor.viewsOf}, as `JSON.stringify`
+   * writes them), in this order. Kept per connection snapshot: listing a fleet of thousands again
+   * serializes only the connections that moved since (about 0.5 KiB per connection once listed).
+   */
+  viewTextsOf(ids: Iterable<string>): string[] {
+    return this.readViews(ids, (view) => JSON.stringify(view), (id, snapshot, context, process, now) => this.viewTexts.textOf(id, snapshot, context, process, now));
+  }
+
+  /** Reads these servers in order: a disabled one through `disabled`, a served one through `served`. */
+  private readViews<T>(
+    ids: Iterable<string>,
+    disabled: (view: ActorView) => T,
+    served: (id: string, snapshot: ConnectionSnapshot, context: SupervisorSnapshot['context'], process: ProcessView | undefined, now: number) => T,
+  ): T[] {
     const context = this.snapshot.context;
     const now = Date.now();
-    const views: ActorView[] = [];
+    const read: T[] = [];
     for (const id of ids) {
       const definition = this.definitions.get(id);
       if (!definition) continue;
       const since = this.disabled.get(id);
       if (since !== undefined) {
-        views.push(disabledViewOf(definition, since));
+        read.push(disabled(disabledViewOf(definition, since)));
         continue;
       }
       const ref = this.served(id, context);
-      if (ref) views.push(this.viewMemo.viewOf(id, ref.getSnapshot(), context, this.processFacts(id, now), now));
+      if (ref) read.push(served(id, ref.getSnapshot(), context, this.processFacts(id, now), now));
     }
-    return views;
+    return read;
   }
 
   /**

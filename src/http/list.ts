@@ -29,6 +29,8 @@ export interface ListSource {
   stateOf(id: string): string | undefined;
   /** The views of these ids, in this order (an id gone meanwhile is left out). */
   viewsOf(ids: readonly string[]): ActorView[];
+  /** The same views as JSON text, when the source keeps it (otherwise the views are serialized). */
+  textsOf?(ids: readonly string[]): string[];
 }
 
 /** A {@link ListSource} over views already built. */
@@ -49,6 +51,25 @@ function viewSource(views: readonly ActorView[]): ListSource {
  */
 export function listActors(fleet: ListSource | readonly ActorView[], query: ListQuery): ListPage {
   const source = isViews(fleet) ? viewSource(fleet) : fleet;
+  const { ids, nextCursor } = pageOf(source, query);
+  const actors = source.viewsOf(ids);
+  return nextCursor === undefined ? { actors } : { actors, nextCursor };
+}
+
+/**
+ * {@link listActors} as the JSON text `JSON.stringify` would write for it, from the source's kept
+ * view texts where it has them: a list of 10 000 polled again then costs a lookup per actor,
+ * not a view built and serialized.
+ */
+export function listActorsText(source: ListSource, query: ListQuery): string {
+  const { ids, nextCursor } = pageOf(source, query);
+  const texts = source.textsOf ? source.textsOf(ids) : source.viewsOf(ids).map((view) => JSON.stringify(view));
+  const actors = `"actors":[${texts.join(',')}]`;
+  return nextCursor === undefined ? `{${actors}}` : `{${actors},"nextCursor":${JSON.stringify(nextCursor)}}`;
+}
+
+/** The ids of one page, and the cursor of the next when there is one. */
+function pageOf(source: ListSource, query: ListQuery): { ids: string[]; nextCursor?: string } {
   const states = query.states && query.states.length > 0 ? new Set(query.states) : undefined;
   const needle = query.q?.toLowerCase();
   const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
@@ -65,11 +86,10 @@ export function listActors(fleet: ListSource | readonly ActorView[], query: List
   }
   const cut = matching.length > (query.limit ?? Number.POSITIVE_INFINITY);
   const page = cut ? matching.slice(0, query.limit) : matching;
-  const actors = source.viewsOf(page);
   // The cursor is the last id of the page, not of the views: an id whose actor went away as we
   // looked has no view, and a page of nothing but such ids must still lead to the next one.
   const last = page.at(-1);
-  return cut && last !== undefined ? { actors, nextCursor: encodeCursor(last) } : { actors };
+  return cut && last !== undefined ? { ids: page, nextCursor: encodeCursor(last) } : { ids: page };
 }
 
 /** The index of the first id greater than `after` in ids in code unit order. */
@@ -99,28 +119,3 @@ export function decodeCursor(cursor: string): string {
   return id;
 }
 
-/**
- * The JSON text of views, kept per view object. The fleet hands back the same frozen view while a
- * connection has not moved, so a list of 10 000 polled again serializes only the views that
- * changed since. Only frozen views are kept (a view built for one answer, such as a cluster's view
- * with its owner, is serialized and let go), and weakly, so a text goes with its view.
- */
-export class ViewTexts {
-  private readonly texts = new WeakMap<ActorView, string>();
-
-  /** `JSON.stringify(view)`, from the cache when this view was serialized before. */
-  of(view: ActorView): string {
-    let text = this.texts.get(view);
-    if (text === undefined) {
-      text = JSON.stringify(view);
-      if (Object.isFrozen(view)) this.texts.set(view, text);
-    }
-    return text;
-  }
-}
-
-/** The page as `JSON.stringify(page)` would write it, each view's text taken from `texts`. */
-export function pageText(page: ListPage, texts: ViewTexts): string {
-  const actors = page.actors.map((view) => texts.of(view)).join(',');
-  return page.nextCursor === undefined ? `{"actors":[${actors}]}` : `{"actors":[${actors}],"nextCursor":${JSON.stringify(page.nextCursor)}}`;
-}

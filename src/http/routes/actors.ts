@@ -11,7 +11,7 @@ import { DuplicateServerError } from '../../fleet/errors.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { isDryRun, timeOf, timeParam } from '../params.js';
-import { listActors, pageText, ViewTexts } from '../list.js';
+import { listActorsText } from '../list.js';
 import type { ListSource } from '../list.js';
 import { CONNECTION_STATES } from '../../core/states.js';
 import {
@@ -44,8 +44,6 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
   const app = new OpenAPIHono({ defaultHook });
   // File scans of GET /:id/logs at once (src/observe/gate.ts).
   const logScans = new Gate(2);
-  /** Each listed view's JSON, kept while the view is unchanged (src/http/list.ts). */
-  const viewTexts = new ViewTexts();
   /** Ids whose registration, removal or enabling is being written: one change per id at a time. */
   const changing = new Set<string>();
   const claim = (id: string): (() => void) => {
@@ -85,11 +83,12 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
                 }
               },
               viewsOf: (ids) => supervisor.viewsOf(ids),
+              textsOf: (ids) => supervisor.viewTextsOf(ids),
             };
         // Written from each view's kept text: what `c.json` would send, without serializing the
         // views that have not changed since the last list (most of them, polled at 10 000). The
         // same JSON as the typed answer, so the route keeps its declared type (`as never`).
-        return c.body(pageText(listActors(source, { states, q, limit, cursor }), viewTexts), 200, { 'Content-Type': 'application/json' }) as never;
+        return c.body(listActorsText(source, { states, q, limit, cursor }), 200, { 'Content-Type': 'application/json' }) as never;
       } catch (error) {
         if (error instanceof RangeError) throw new ApiError(400, 'invalid_request', `cursor: ${error.message}`);
         throw error;

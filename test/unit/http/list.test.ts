@@ -2,7 +2,7 @@
 // function and through the route.
 import { describe, expect, it } from 'vitest';
 import type { ActorView } from '../../../src/fleet/views.js';
-import { decodeCursor, listActors, pageText, ViewTexts } from '../../../src/http/list.js';
+import { decodeCursor, listActors, listActorsText } from '../../../src/http/list.js';
 import type { ListSource } from '../../../src/http/list.js';
 
 const view = (id: string, state: ActorView['state'] = 'healthy'): ActorView => ({
@@ -122,27 +122,24 @@ describe('GET /actors with a query', () => {
   });
 });
 
-describe('pageText', () => {
-  it('writes what JSON.stringify writes, with and without a cursor', () => {
-    const texts = new ViewTexts();
-    const whole = listActors(fleet, {});
-    expect(pageText(whole, texts)).toBe(JSON.stringify(whole));
-    const page = listActors(fleet, { limit: 2 });
-    expect(page.nextCursor).toBeDefined();
-    expect(pageText(page, texts)).toBe(JSON.stringify(page));
-    expect(pageText({ actors: [] }, texts)).toBe(JSON.stringify({ actors: [] }));
-  });
+describe('listActorsText', () => {
+  const source = (texts: boolean): ListSource => {
+    const byId = new Map(fleet.map((actor) => [actor.id, actor]));
+    const ids = [...byId.keys()].sort();
+    return {
+      ids: () => ids,
+      stateOf: (id) => byId.get(id)?.state,
+      viewsOf: (page) => page.flatMap((id) => byId.get(id) ?? []),
+      ...(texts ? { textsOf: (page: readonly string[]) => page.flatMap((id) => (byId.has(id) ? [JSON.stringify(byId.get(id))] : [])) } : {}),
+    };
+  };
 
-  it('keeps the text of a frozen view only: a view that may still change is written anew each time', () => {
-    const texts = new ViewTexts();
-    const open = view('open');
-    const frozen = Object.freeze(view('frozen'));
-    expect(texts.of(open)).toBe(JSON.stringify(open));
-    expect(texts.of(frozen)).toBe(JSON.stringify(frozen));
-    open.state = 'zombie';
-    expect(JSON.parse(texts.of(open))).toMatchObject({ state: 'zombie' });
-    // Frozen, so the kept text cannot go stale; the same string comes back.
-    expect(texts.of(frozen)).toBe(texts.of(frozen));
+  it('writes what JSON.stringify writes for listActors, with and without kept texts and a cursor', () => {
+    for (const texts of [false, true]) {
+      for (const query of [{}, { limit: 2 }, { limit: 2, cursor: listActors(fleet, { limit: 2 }).nextCursor }, { states: ['reconnecting'] }, { q: 'nothing' }]) {
+        expect(listActorsText(source(texts), query)).toBe(JSON.stringify(listActors(fleet, query)));
+      }
+    }
   });
 });
 
