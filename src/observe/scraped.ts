@@ -31,14 +31,18 @@ class StableLabels {
   private kept = new Map<unknown, Record<string, unknown>>();
 
   /**
-   * The samples with each label set handed to prom-client as `sharedLabels`, an object it formats
-   * once and keeps the text of (weakly, per object): at 10 000 servers, formatting every label of
-   * every series anew was most of a scrape. The output is the same either way (a test compares);
-   * an id gone from the fleet is forgotten at the next scrape.
+   * The samples, each label set also handed to prom-client as `sharedLabels`: its registry
+   * formats a shared set once and keeps the text (weakly, per object), and leaves the names it
+   * holds out of `labels`. At 10 000 servers, formatting every label of every series anew was most
+   * of a scrape. The text is the same either way (a test compares), and `labels` stay whole, so
+   * the registry's JSON, its aggregation, and a prom-client that no longer read `sharedLabels` all
+   * see every label. With default labels set on the registry, those are written before a series'
+   * own (Prometheus reads label order as meaningless). A metric with two series per first label
+   * value (a server's two resources) keeps only the later one's set; the other is formatted anew.
    */
   values<T extends string>(samples: Iterable<ScrapedSample<T>>): Array<MetricValue<T>> {
     const values: Array<MetricValue<T>> = [];
-    const seen: unknown[] = [];
+    const seen = new Set<unknown>();
     for (const { labels, value } of samples) {
       const current = labels as Record<string, unknown>;
       let key: unknown;
@@ -49,21 +53,21 @@ class StableLabels {
       const kept = this.kept.get(key);
       const stable = kept !== undefined && sameLabels(kept, current) ? kept : current;
       if (stable !== kept) this.kept.set(key, stable);
-      seen.push(key);
-      // `sharedLabels` is not in prom-client's types; its registry reads it (as histograms use it).
-      values.push({ value, labels: NO_LABELS, sharedLabels: stable } as MetricValue<T>);
+      seen.add(key);
+      // `sharedLabels` is not in prom-client's types; its registry reads it (its histograms use it).
+      values.push({ value, labels: stable as LabelValues<T>, sharedLabels: stable } as MetricValue<T>);
     }
-    if (this.kept.size > seen.length) this.kept = new Map(seen.map((key) => [key, this.kept.get(key) as Record<string, unknown>]));
+    // Label sets of series gone since the last scrape (a removed server) are let go.
+    if (this.kept.size > seen.size) this.kept = new Map([...seen].map((key) => [key, this.kept.get(key) as Record<string, unknown>]));
     return values;
   }
 }
 
-const NO_LABELS = Object.freeze({});
-
+/** The same names with the same values, in any order (producers yield one order per metric). */
 function sameLabels(kept: Record<string, unknown>, current: Record<string, unknown>): boolean {
   let count = 0;
   for (const name in current) {
-    if (kept[name] !== current[name]) return false;
+    if (kept[name] !== current[name] || !(name in kept)) return false;
     count += 1;
   }
   for (const _ in kept) count -= 1;

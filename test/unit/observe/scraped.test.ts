@@ -62,4 +62,38 @@ describe('scraped metrics', () => {
       }
     });
   }
+
+  it('keep every label in the registry’s JSON, and hand prom-client the same label sets while they stay the same', async () => {
+    const registry = new Registry();
+    const round = rounds[0] as Series;
+    // Fresh objects with the same values on every read, as the fleet's generators make them.
+    const gauge = new ScrapedGauge({ name: 'x_series', help: 'h', labelNames: ['server', 'state', 'era'] as const, registers: [registry] }, () => round.map(({ labels, value }) => ({ labels: { ...labels }, value })));
+    const own = new Registry();
+    const ownGauge = new Gauge({ name: 'x_series', help: 'h', labelNames: ['server', 'state', 'era'] as const, registers: [own] });
+    for (const { labels, value } of round) ownGauge.set(labels, value);
+    const plain = (json: Awaited<ReturnType<Registry['getMetricsAsJSON']>>) => json.map((metric) => metric.values.map(({ labels, value }) => ({ labels, value })));
+    expect(plain(await registry.getMetricsAsJSON())).toEqual(plain(await own.getMetricsAsJSON()));
+    const first = await gauge.get();
+    const second = await gauge.get();
+    expect(second.values.map((value) => value.labels)).toEqual(round.map((series) => series.labels));
+    second.values.forEach((value, index) => expect(value.labels).toBe(first.values[index]?.labels));
+  });
+
+  it('with default labels on the registry, write the same series, the default labels first', async () => {
+    const registry = new Registry();
+    registry.setDefaultLabels({ instance: 'i1' });
+    const round = rounds[0] as Series;
+    new ScrapedGauge({ name: 'x_series', help: 'h', labelNames: ['server', 'state', 'era'] as const, registers: [registry] }, () => round);
+    const own = new Registry();
+    own.setDefaultLabels({ instance: 'i1' });
+    const ownGauge = new Gauge({ name: 'x_series', help: 'h', labelNames: ['server', 'state', 'era'] as const, registers: [own] });
+    for (const { labels, value } of round) ownGauge.set(labels, value);
+    const ours = await registry.metrics();
+    expect(ours).toContain('x_series{instance="i1",server="a",state="healthy",era="modern"} 1');
+    // The same lines once each line's labels are put in one order (Prometheus reads them so).
+    const sorted = (text: string) => text.split('\n').map((line) => line.replace(/\{(.*)\} /, (_, labels: string) => `{${labels.split(/,(?=[a-z]+=")/).sort().join(',')}} `));
+    expect(sorted(ours)).toEqual(sorted(await own.metrics()));
+    expect(sorted(await registry.metrics())).toEqual(sorted(await own.metrics()));
+  });
 });
+
