@@ -118,4 +118,3 @@ export function decodeCursor(cursor: string): string {
   if (id === '' || encodeCursor(id) !== cursor) throw new RangeError(`"${cursor}" is not a cursor this API issued`);
   return id;
 }
-

@@ -2,7 +2,7 @@
 // be the text of the view as it is now: after the connection moves, and when what the supervisor
 // adds changes (priority, quarantine, a place in the slot queue, process facts).
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { waitFor } from 'xstate';
 import type { ServerDefinition } from '../../../src/config/load.js';
 import { resolveSettings } from '../../../src/core/settings.js';
@@ -43,6 +43,14 @@ describe('view texts kept per snapshot', () => {
     expect(texts().map((text) => (JSON.parse(text) as { id: string }).id)).toEqual(['b', 'off', 'a']);
 
     const before = texts();
+    // Nothing moved: every served server's text is the kept one; only the disabled view is written.
+    const stringify = vi.spyOn(JSON, 'stringify');
+    try {
+      expect(texts()).toEqual(before);
+      expect(stringify).toHaveBeenCalledTimes(1);
+    } finally {
+      stringify.mockRestore();
+    }
     await fleet.probe('a');
     const probed = texts();
     expect(probed).toEqual(expected());
