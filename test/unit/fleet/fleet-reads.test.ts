@@ -1,34 +1,46 @@
-// The JSON text of views kept per connection snapshot (src/fleet/views.ts, ViewTexts) must always
-// be the text of the view as it is now: after the connection moves, and when what the supervisor
-// adds changes (priority, quarantine, a place in the slot queue, process facts).
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+// Reading the fleet: Supervisor.summaries(), the light read a metrics scrape makes, must say what
+// the full views say (which servers, in which order, with which state and era; process facts and
+// quarantine reach the metrics through it too, and are pinned where they exist:
+// test/unit/http/metrics.test.ts and test/integration/managed-processes.test.ts). The JSON text of
+// views kept per connection snapshot (src/fleet/views.ts, ViewTexts) must always be the text of the
+// view as it is now: after the connection moves, and when what the supervisor adds changes
+// (priority, quarantine, a place in the slot queue, process facts).
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { waitFor } from 'xstate';
-import type { ServerDefinition } from '../../../src/config/load.js';
 import { resolveSettings } from '../../../src/core/settings.js';
 import { Supervisor } from '../../../src/fleet/supervisor.js';
 import { viewOf, ViewTexts } from '../../../src/fleet/views.js';
 import type { ProcessView } from '../../../src/fleet/views.js';
 import { connectionStateOf } from '../../../src/machines/connection.machine.js';
+import { memoryServer } from '../../support/memory-server.js';
 
 const SETTINGS = resolveSettings({ healthyIntervalMs: 60_000, stableIntervalMs: 60_000 });
 
-function server(id: string, disabled = false): ServerDefinition {
-  return {
-    id,
-    target: { type: 'memory', createServer: () => new McpServer({ name: id, version: '1.0.0' }) },
-    priority: 0,
-    dependsOn: [],
-    required: true,
-    disabled,
-    settings: SETTINGS,
-  };
-}
+const server = (id: string, disabled = false) => memoryServer(id, SETTINGS, disabled);
 
 let supervisor: Supervisor | undefined;
 afterEach(async () => {
   await supervisor?.stop();
   supervisor = undefined;
+});
+
+describe('Supervisor.summaries', () => {
+  it('has the fields of every connected server’s view, in config order, and leaves disabled servers out', async () => {
+    supervisor = new Supervisor({ maxConcurrentReconnects: 4, servers: [server('b'), server('off', true), server('a')] });
+    const fleet = supervisor;
+    await Promise.all([fleet.ready('a', 5_000), fleet.ready('b', 5_000)]);
+
+    const summaries = fleet.summaries();
+    const projected = fleet
+      .views()
+      .filter((view) => view.disabled !== true)
+      .map(({ id, state, transport, era, quarantinedUntil, process }) => ({ id, state, transport, era, quarantinedUntil, ...(process ? { process } : {}) }));
+    expect(summaries).toEqual(projected);
+    expect(summaries.map((summary) => [summary.id, summary.state, summary.era])).toEqual([
+      ['b', 'healthy', 'legacy'],
+      ['a', 'healthy', 'legacy'],
+    ]);
+  });
 });
 
 describe('view texts kept per snapshot', () => {
