@@ -118,3 +118,28 @@ export function decodeCursor(cursor: string): string {
   if (id === '' || encodeCursor(id) !== cursor) throw new RangeError(`"${cursor}" is not a cursor this API issued`);
   return id;
 }
+
+/**
+ * Lists further apart than this are serialized whole (see {@link ListCadence}): a connection
+ * probed every few seconds has moved by then, so a text kept for it would not be found.
+ */
+const KEEP_WITHIN_MS = 10_000;
+
+/**
+ * When a list is written from the source's kept view texts ({@link listActorsText}): the first
+ * list, and any within 10 s of the one before (a dashboard polling, pages read in turn). A list
+ * after a longer pause is serialized whole with one `JSON.stringify` ({@link listActors}) and
+ * keeps nothing: writing and keeping a text per view costs more than one stringify of them all
+ * (a kept text outlives the young generation), which only pays when the next list finds it.
+ */
+export class ListCadence {
+  private listedAt: number | undefined;
+
+  /** Notes a list at `now`; whether it is written from kept texts. */
+  fromKeptTexts(now: number): boolean {
+    const recent = this.listedAt === undefined || now - this.listedAt <= KEEP_WITHIN_MS;
+    this.listedAt = now;
+    return recent;
+  }
+}
+

@@ -11,7 +11,7 @@ import { DuplicateServerError } from '../../fleet/errors.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { isDryRun, timeOf, timeParam } from '../params.js';
-import { listActorsText } from '../list.js';
+import { ListCadence, listActors, listActorsText } from '../list.js';
 import type { ListSource } from '../list.js';
 import { CONNECTION_STATES } from '../../core/states.js';
 import {
@@ -44,6 +44,8 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
   const app = new OpenAPIHono({ defaultHook });
   // File scans of GET /:id/logs at once (src/observe/gate.ts).
   const logScans = new Gate(2);
+  /** When `GET /actors` is written from the fleet's kept view texts (src/http/list.ts). */
+  const cadence = new ListCadence();
   /** Ids whose registration, removal or enabling is being written: one change per id at a time. */
   const changing = new Set<string>();
   const claim = (id: string): (() => void) => {
@@ -85,10 +87,15 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
               viewsOf: (ids) => supervisor.viewsOf(ids),
               textsOf: (ids) => supervisor.viewTextsOf(ids),
             };
-        // Written from each view's kept text: what `c.json` would send, without serializing the
-        // views that have not changed since the last list (most of them, polled at 10 000). The
-        // same JSON as the typed answer, so the route keeps its declared type (`as never`).
-        return c.body(listActorsText(source, { states, q, limit, cursor }), 200, { 'Content-Type': 'application/json' }) as never;
+        const query = { states, q, limit, cursor };
+        // Lists that come often are written from each view's kept text: what `c.json` would send,
+        // without serializing the views that have not changed since the last list (most of them,
+        // polled at 10 000). The same JSON as the typed answer, so the route keeps its declared
+        // type (`as never`).
+        if (source.textsOf && cadence.fromKeptTexts(Date.now())) {
+          return c.body(listActorsText(source, query), 200, { 'Content-Type': 'application/json' }) as never;
+        }
+        return c.json(listActors(source, query), 200);
       } catch (error) {
         if (error instanceof RangeError) throw new ApiError(400, 'invalid_request', `cursor: ${error.message}`);
         throw error;

@@ -1,8 +1,8 @@
 // GET /actors: filters (?state=, ?q=) and cursor pagination (?limit=&cursor=), as the pure
 // function and through the route.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ActorView } from '../../../src/fleet/views.js';
-import { decodeCursor, listActors, listActorsText } from '../../../src/http/list.js';
+import { decodeCursor, ListCadence, listActors, listActorsText } from '../../../src/http/list.js';
 import type { ListSource } from '../../../src/http/list.js';
 
 const view = (id: string, state: ActorView['state'] = 'healthy'): ActorView => ({
@@ -164,3 +164,33 @@ describe('GET /actors after a connection moves', () => {
     }
   });
 });
+
+describe('ListCadence', () => {
+  it('writes the first list and lists within 10 s of the last from kept texts, a list after a longer pause whole', () => {
+    const cadence = new ListCadence();
+    expect([0, 5_000, 15_000, 40_000, 45_000].map((at) => cadence.fromKeptTexts(at))).toEqual([true, true, true, false, true]);
+  });
+
+  it('lists the same JSON either way through the route', async () => {
+    const { createApp } = await import('../../../src/http/app.js');
+    const { createSupervisor } = await import('../../../src/fleet/supervisor.js');
+    const supervisor = createSupervisor({ mcpServers: { a: { command: 'mcp-no-such-command-a' }, b: { command: 'mcp-no-such-command-b' } } });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const app = createApp({ supervisor });
+      const list = async () => (await app.request('/actors')).text();
+      supervisor.command('a', 'stop');
+      supervisor.command('b', 'stop');
+      await expect.poll(() => [supervisor.state('a'), supervisor.state('b')], { timeout: 5_000 }).toEqual(['stopped', 'stopped']);
+      const expected = JSON.stringify({ actors: supervisor.viewsOf(['a', 'b']) });
+      expect(await list()).toBe(expected); // the first: from texts
+      vi.setSystemTime(Date.now() + 11_000);
+      expect(await list()).toBe(JSON.stringify({ actors: supervisor.viewsOf(['a', 'b']) })); // after a pause: whole
+      expect(await list()).toBe(JSON.stringify({ actors: supervisor.viewsOf(['a', 'b']) })); // soon after: from texts
+    } finally {
+      vi.useRealTimers();
+      await supervisor.stop();
+    }
+  });
+});
+
