@@ -289,7 +289,7 @@ export class Supervisor {
   /**
    * The JSON text of each of these servers' views ({@link Supervisor.viewsOf}, as `JSON.stringify`
    * writes them), in this order. Kept per connection snapshot: listing a fleet of thousands again
-   * serializes only the connections that moved since (about 0.5 KiB per connection once listed).
+   * serializes only the connections that moved since (about 0.4 KiB per connection kept).
    */
   viewTextsOf(ids: Iterable<string>): string[] {
     return this.readViews(ids, (view) => JSON.stringify(view), (id, snapshot, context, process, now) => this.viewTexts.textOf(id, snapshot, context, process, now));

@@ -120,7 +120,10 @@ export function viewOf(id: string, snapshot: ConnectionSnapshot, supervisor: Sup
   return buildView(id, snapshot, servedPartsOf(id, supervisor, now), process);
 }
 
-/** A view's text as it was written, and what it was written from besides the snapshot. */
+/**
+ * A view's text as it was written, and what it was written from besides the snapshot. The parts
+ * are copied in rather than held as their object: one object fewer per connection (~30 bytes).
+ */
 interface KeptText extends ServedParts {
   id: string;
   text: string;
