@@ -22,7 +22,7 @@ import { lineChart } from '../svg.js';
 import type { Chart } from '../svg.js';
 
 const PROBE_INTERVAL_MS = 5_000;
-/** `SCALE_PROBE_JITTER=0` measures without probe slots, each interval from the last answer (default: the connection default). */
+/** `SCALE_PROBE_JITTER=0` measures without probe jitter (default: the connection default). */
 const PROBE_JITTER = process.env.SCALE_PROBE_JITTER === undefined ? undefined : Number(process.env.SCALE_PROBE_JITTER);
 const WINDOW_MS = 6_000;
 /** Width of the bins probes are counted in to show how they bunch. */
@@ -196,7 +196,7 @@ async function measure(count: number): Promise<Row[]> {
         value: delay.count > 0 ? round(delay.percentile(99) / 1e6, 1) : Number.NaN,
         unit: 'ms',
         bound: 'goal ≤ 20 ms',
-        note: `${delay.count > 0 ? `max ${round(delay.max / 1e6, 1)} ms` : 'no sample: the loop was saturated'}; probeJitter ${settings.probeJitter}${settings.probeJitter > 0 ? ' (slots)' : ' (no slots)'}; window opens ${PROBE_INTERVAL_MS / 1000} s after the forced GC; busiest ${BIN_MS} ms ${Math.max(...windowBins)} probes (mean ${round(windowBins.reduce((sum, bin) => sum + bin, 0) / windowBins.length, 0)})`,
+        note: `${delay.count > 0 ? `max ${round(delay.max / 1e6, 1)} ms` : 'no sample: the loop was saturated'}; probe jitter ${settings.probeJitter}; window opens ${PROBE_INTERVAL_MS / 1000} s after the forced GC; busiest ${BIN_MS} ms ${Math.max(...windowBins)} probes (mean ${round(windowBins.reduce((sum, bin) => sum + bin, 0) / windowBins.length, 0)})`,
       },
       { scenario, metric: 'GET /actors, first request', value: round(firstActorsMs, 1), unit: 'ms', note: 'cold: compiles its code paths; not in the percentiles below' },
       { scenario, metric: 'GET /actors p50', value: round(percentile(actorsMs, 50), 1), unit: 'ms', note: 'the 20 requests after the first' },

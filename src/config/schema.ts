@@ -13,9 +13,9 @@ const healthOverridesSchema = z
     degradedIntervalMs: positiveMs,
     /** A ratio: each probe interval is shortened by up to this share of it, at random. */
     probeJitter: z
-      .number({ error: 'must be a number from 0 (no probe slots) up to, not including, 1' })
-      .min(0, 'must be at least 0 (0 turns probe slots off)')
-      .lt(1, 'must be less than 1 (a share of the interval; 0.1 is the default)'),
+      .number({ error: 'must be a number from 0 (no jitter) up to, not including, 1' })
+      .min(0, 'must be at least 0 (0 turns probe jitter off)')
+      .lt(1, 'must be less than 1 (a share of the interval; 0.1 cuts up to 10 %)'),
     degradedLatencyMs: positiveMs,
     zombieAfter: z.number().int().min(1),
     recoverAfter: z.number().int().min(1),

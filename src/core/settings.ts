@@ -15,11 +15,10 @@ export interface HealthSettings {
   /** Probe interval while degraded: re-check soon after a miss (gRPC keepalive). */
   degradedIntervalMs: number;
   /**
-   * Above 0 (a ratio in [0, 1)), each connection probes at its own slots: a phase into each
-   * interval, drawn per session from the actor's seeded generator, so a fleet's probes are spread
-   * evenly and a late probe (a busy event loop) does not move the next one; a wait is never longer
-   * than the interval, so no detection bound gets longer. After a call's fast answer the next probe
-   * waits at least `(1 − probeJitter) × interval`. 0 counts each interval from the last answer.
+   * How much of each probe interval may be cut at random (a ratio in [0, 1); 0 turns it off): the
+   * delay before a probe is `interval × (1 − probeJitter × u)`, u uniform in [0, 1), drawn anew for
+   * every probe. It only ever shortens an interval, so no detection bound gets longer; it keeps the
+   * probes of connections that became healthy together from running in the same instant forever.
    */
   probeJitter: number;
   /** A probe slower than this is "slow" and degrades the connection. */

@@ -3,7 +3,7 @@ import type { ActorRefFrom, AnyActorRef, SnapshotFrom } from 'xstate';
 import { ConnectionError, errorKindOf, errorMessageOf } from '../core/errors.js';
 import type { ErrorKind } from '../core/errors.js';
 import { fullJitterDelay } from '../core/policy/backoff.js';
-import { healthyProbeInterval, slottedProbeDelay } from '../core/policy/probe-interval.js';
+import { healthyProbeInterval, jitteredProbeInterval } from '../core/policy/probe-interval.js';
 import { nextRandom, randomValueAt, seedFromString } from '../core/policy/random.js';
 import { appendBounded, computeQuality, EMPTY_QUALITY, SampleWindow } from '../core/quality/index.js';
 import type { Quality, QualitySample } from '../core/quality/index.js';
@@ -34,7 +34,7 @@ export interface ConnectionInput {
    * connections through one `connections` child (`connectionHub`, `isolatedConnections`).
    */
   reportTo?: AnyActorRef;
-  /** Seed for backoff and the phase of probe slots; defaults to a hash of the id. */
+  /** Seed for backoff and probe jitter; defaults to a hash of the id. */
   seed?: number;
 }
 
@@ -82,9 +82,9 @@ export interface ConnectionContext {
   /** The delay the current `reconnecting` waits before asking for a slot. */
   backoffMs: number;
   /**
-   * State of the seeded PRNG that draws backoff and the phase of probe slots, so both stay pure
-   * functions of context. While serving, the phase is the value of the last draw
-   * (`randomValueAt(rngState)`): each session draws one when `probeJitter` is above 0, probes none.
+   * State of the seeded PRNG that draws backoff and probe jitter, so both stay pure functions of
+   * context. The u of the current probe interval is the value of the last draw
+   * (`randomValueAt(rngState)`): probes draw only while `probeJitter` is above 0.
    */
   rngState: number;
   /** The last failure, if any; kept after recovery for the record. */
@@ -269,26 +269,20 @@ function withSamples(context: ConnectionContext, added: readonly QualitySample[]
 }
 
 /**
- * Draws the phase of a new session's probe slots (read back with `randomValueAt(rngState)`): with
- * `probeJitter` above 0 a connection probes at its own slots of the interval, and each session
- * gets new ones. Probes draw nothing more, so nothing else moves the generator while serving. With
- * `probeJitter` 0 nothing is drawn, so backoff sees the same values it always did. Slots are
- * instants of the wall clock (`Date.now()`, which every time the machine records is read from).
+ * Draws the u of the next probe interval (read back with `randomValueAt(rngState)`). Every action
+ * whose transition can enter an `idle` state draws (a new session; a probe's outcome; a fast call
+ * that stands in for the probe), so each interval gets a fresh draw: XState resolves the `after`
+ * delay when `idle` is entered, after the transition's actions. Drawn there rather than in an entry
+ * action of `idle`, because that would be one more assign (a context copy) per probe. Without
+ * jitter nothing is drawn, so backoff sees the same values it always did.
  */
-function nextSlotPhase(context: ConnectionContext): Partial<Pick<ConnectionContext, 'rngState'>> {
+function nextProbeJitter(context: ConnectionContext): Partial<Pick<ConnectionContext, 'rngState'>> {
   return context.settings.probeJitter > 0 ? { rngState: nextRandom(context.rngState).state } : {};
 }
 
-/**
- * The wait before the next probe. With `probeJitter` 0, `intervalMs` from now. Above 0, until
- * the connection's next slot ({@link slottedProbeDelay}); after a call's fast answer, which stands
- * in for the due probe, until the first slot at least `(1 − probeJitter) × intervalMs` from now.
- */
-function probeDelay(context: ConnectionContext, intervalMs: number, afterCall: boolean): number {
-  const jitter = context.settings.probeJitter;
-  if (!(jitter > 0)) return intervalMs;
-  const notSoonerThanMs = afterCall ? (1 - Math.min(jitter, 1)) * intervalMs : 0;
-  return slottedProbeDelay({ intervalMs, phase: randomValueAt(context.rngState), now: now(), notSoonerThanMs });
+/** The wait before the next probe: `intervalMs` cut by the jitter drawn last ({@link nextProbeJitter}). */
+function probeDelay(context: ConnectionContext, intervalMs: number): number {
+  return jitteredProbeInterval(intervalMs, context.settings.probeJitter, randomValueAt(context.rngState));
 }
 
 function errorOf(event: { error?: unknown }): ConnectionError {
@@ -370,8 +364,8 @@ export const connectionMachine = setup({
   delays: {
     connectTimeout: ({ context }) => context.settings.connectTimeoutMs,
     pingTimeout: ({ context }) => context.settings.pingTimeoutMs,
-    healthyProbeInterval: ({ context, event }) => probeDelay(context, healthyProbeInterval(context.settings, context.goodStreak), event.type === 'call.succeeded'),
-    degradedProbeInterval: ({ context }) => probeDelay(context, context.settings.degradedIntervalMs, false),
+    healthyProbeInterval: ({ context }) => probeDelay(context, healthyProbeInterval(context.settings, context.goodStreak)),
+    degradedProbeInterval: ({ context }) => probeDelay(context, context.settings.degradedIntervalMs),
     backoff: ({ context }) => context.backoffMs,
     resetAfter: ({ context }) => context.settings.resetAfterMs,
   },
@@ -394,7 +388,7 @@ export const connectionMachine = setup({
     storeSession: assign(({ context, event }) => {
       const session = 'output' in event ? (event.output as McpSession) : undefined;
       const era = session?.era ?? null;
-      return { session, era, probeKind: (era === 'modern' ? 'server/discover' : 'ping') as ProbeKind, goodStreak: 0, missedStreak: 0, ...nextSlotPhase(context) };
+      return { session, era, probeKind: (era === 'modern' ? 'server/discover' : 'ping') as ProbeKind, goodStreak: 0, missedStreak: 0, ...nextProbeJitter(context) };
     }),
     forgetSession: assign({ session: undefined }),
     /** A failed or lost attempt: count it and draw this attempt's full-jitter delay. */
@@ -449,7 +443,7 @@ export const connectionMachine = setup({
     recordGoodProbe: enqueueActions(({ context, event, enqueue }) => {
       const latencyMs = latencyOf(event);
       const at = now();
-      enqueue.assign({ goodStreak: context.goodStreak + 1, missedStreak: 0, ...withSample(context, sample(at, true, latencyMs, 'probe')) });
+      enqueue.assign({ goodStreak: context.goodStreak + 1, missedStreak: 0, ...withSample(context, sample(at, true, latencyMs, 'probe')), ...nextProbeJitter(context) });
       const probe = probeEmitted(context, 'fast', latencyMs, at);
       enqueue.emit(probe);
       if (context.supervised) report(enqueue, context, probe);
@@ -457,7 +451,7 @@ export const connectionMachine = setup({
     recordSlowProbe: enqueueActions(({ context, event, enqueue }) => {
       const latencyMs = latencyOf(event);
       const at = now();
-      enqueue.assign({ goodStreak: 0, missedStreak: 0, ...withSample(context, sample(at, true, latencyMs, 'probe')) });
+      enqueue.assign({ goodStreak: 0, missedStreak: 0, ...withSample(context, sample(at, true, latencyMs, 'probe')), ...nextProbeJitter(context) });
       const probe = probeEmitted(context, 'slow', latencyMs, at);
       enqueue.emit(probe);
       if (context.supervised) report(enqueue, context, probe);
@@ -468,6 +462,7 @@ export const connectionMachine = setup({
         goodStreak: 0,
         missedStreak: context.missedStreak + 1,
         ...withSample(context, sample(at, false, context.settings.pingTimeoutMs, 'probe')),
+        ...nextProbeJitter(context),
       });
       const probe = probeEmitted(context, 'missed', undefined, at);
       enqueue.emit(probe);
@@ -494,6 +489,7 @@ export const connectionMachine = setup({
         goodStreak: context.goodStreak + fast,
         missedStreak: 0,
         ...withSamples(context, callSamples(latencies)),
+        ...nextProbeJitter(context),
       };
     }),
     /** In `degraded` a call proves the server alive (no zombie) but recovery is left to probes. */

@@ -69,8 +69,7 @@ function fakeSession(n: number): McpSession {
 }
 
 export type ConnectStep = 'ok' | 'hang' | { reject: unknown };
-/** A scripted probe: answered (after `afterMs` of virtual time, 0 by default), never answered, or failed. */
-export type ProbeStep = { latencyMs: number; afterMs?: number } | 'hang' | { reject: unknown };
+export type ProbeStep = { latencyMs: number } | 'hang' | { reject: unknown };
 export type CloseStep = 'ok' | 'hang' | { reject: unknown };
 
 const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
@@ -193,7 +192,6 @@ export class Harness {
         const step = this.probePlan.shift() ?? this.probeDefault;
         if (step === 'hang') return never();
         if ('reject' in step) return Promise.reject(step.reject);
-        if (step.afterMs) return new Promise((resolve) => setTimeout(() => resolve({ latencyMs: step.latencyMs }), step.afterMs));
         return Promise.resolve({ latencyMs: step.latencyMs });
       }),
       closeSession: fromPromise<void, SessionInput>(({ input }) => {

@@ -55,7 +55,7 @@ describe('config', () => {
       expect.arrayContaining([
         { path: 'supervisor.health.probeJitter', message: expect.stringContaining('less than 1') },
         { path: 'mcpServers.a.health.probeJitter', message: expect.stringContaining('at least 0') },
-        { path: 'mcpServers.b.health.probeJitter', message: expect.stringContaining('from 0 (no probe slots)') },
+        { path: 'mcpServers.b.health.probeJitter', message: expect.stringContaining('from 0 (no jitter)') },
       ]),
     );
     expect(issues).toHaveLength(3);
