@@ -23,7 +23,7 @@ export interface CreateConnectionOptions {
   target: ServerTarget;
   /** Overrides of `DEFAULT_SETTINGS` for this connection. */
   settings?: Partial<ConnectionSettings>;
-  /** Seed for backoff jitter (reproducible runs); defaults to a random one. */
+  /** Seed for backoff and probe jitter (reproducible runs); defaults to a random one. */
   seed?: number;
   /** How long a stdio server gets after stdin closes, and after SIGTERM; default 500 ms and 2000 ms. */
   stdioTeardown?: StdioTeardownTimings;

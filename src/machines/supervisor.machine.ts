@@ -29,7 +29,7 @@ export interface SupervisedServer {
   priority: number;
   /** Not admitted until every one of these is `healthy`. */
   dependsOn: string[];
-  /** Seed for the connection's backoff jitter. */
+  /** Seed for the connection's backoff and probe jitter. */
   seed?: number;
 }
 
