@@ -283,7 +283,7 @@ export class Supervisor {
 
   /** The views of these servers, in this order; an id not in the fleet (or being removed) is left out. */
   viewsOf(ids: Iterable<string>): ActorView[] {
-    return this.readViews(ids, (view) => view, (id, snapshot, context, process, now) => viewOf(id, snapshot, context, process, now));
+    return this.readViews(ids, (view) => view, viewOf);
   }
 
   /**
