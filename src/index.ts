@@ -73,6 +73,7 @@ export type {
   ConnectionInput,
   ConnectionMachine,
   ConnectionSnapshot,
+  GoodProbeParams,
   LastError,
   ProbeInput,
   ProbeOutcome,

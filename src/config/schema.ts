@@ -11,7 +11,7 @@ const healthOverridesSchema = z
     healthyIntervalMs: positiveMs,
     stableIntervalMs: positiveMs,
     degradedIntervalMs: positiveMs,
-    /** A ratio: each probe interval is shortened by up to this share of it, at random. */
+    /** A ratio: how a fleet's probes are spread (a new session's first probe, and each wait after a miss, slow answer or call, cut by up to this share at random); 0 turns it off. */
     probeJitter: z
       .number({ error: 'must be a number from 0 (no jitter) up to, not including, 1' })
       .min(0, 'must be at least 0 (0 turns probe jitter off)')

@@ -15,10 +15,13 @@ export interface HealthSettings {
   /** Probe interval while degraded: re-check soon after a miss (gRPC keepalive). */
   degradedIntervalMs: number;
   /**
-   * How much of each probe interval may be cut at random (a ratio in [0, 1); 0 turns it off): the
-   * delay before a probe is `interval × (1 − probeJitter × u)`, u uniform in [0, 1), drawn anew for
-   * every probe. It only ever shortens an interval, so no detection bound gets longer; it keeps the
-   * probes of connections that became healthy together from running in the same instant forever.
+   * How a fleet's probes are spread (a ratio in [0, 1); 0 turns spreading off). Above 0: a new
+   * session's first probe comes at a point drawn over the whole interval; after a fast answer the
+   * next probe is due an interval after this one was due (a chain, so a probe run late on a busy
+   * event loop moves none after it); after a slow answer, a miss or a call that stood in for the
+   * probe, the wait is `interval × (1 − probeJitter × u)`, u uniform in [0, 1). No wait is ever
+   * longer than its interval, so no detection bound gets longer. At 0 every interval is counted from
+   * the last answer, uncut, and connections that became healthy together probe together.
    */
   probeJitter: number;
   /** A probe slower than this is "slow" and degrades the connection. */

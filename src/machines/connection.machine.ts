@@ -3,7 +3,7 @@ import type { ActorRefFrom, AnyActorRef, SnapshotFrom } from 'xstate';
 import { ConnectionError, errorKindOf, errorMessageOf } from '../core/errors.js';
 import type { ErrorKind } from '../core/errors.js';
 import { fullJitterDelay } from '../core/policy/backoff.js';
-import { healthyProbeInterval, jitteredProbeInterval } from '../core/policy/probe-interval.js';
+import { chainedProbeDue, firstProbeDue, healthyProbeInterval, jitteredProbeInterval } from '../core/policy/probe-interval.js';
 import { nextRandom, randomValueAt, seedFromString } from '../core/policy/random.js';
 import { appendBounded, computeQuality, EMPTY_QUALITY, SampleWindow } from '../core/quality/index.js';
 import type { Quality, QualitySample } from '../core/quality/index.js';
@@ -75,10 +75,20 @@ export interface ConnectionContext {
   era: ProtocolEra | null;
   /** Failed or lost attempts since the counter was last reset. */
   attempts: number;
-  /** Good answers in a row: stretches the healthy interval, and counts toward recovery. */
-  goodStreak: number;
-  /** Probes missed in a row; `zombieAfter` of them make a zombie. */
-  missedStreak: number;
+  /**
+   * Answers or misses in a row, as one signed count (never both at once: an answer ends a run of
+   * misses and a miss ends a run of answers). Above 0, good answers in a row: they stretch the
+   * healthy interval and count toward recovery (`goodStreakOf`). Below 0, probes missed in a
+   * row: `zombieAfter` of them make a zombie (`missedStreakOf`). One field rather than two
+   * keeps the context at 19 fields (context-shape test).
+   */
+  streak: number;
+  /**
+   * When the next probe is due (epoch ms), set by every action that enters an `idle` state; the
+   * `probeDue` timer waits until then. Kept so that the probe after a fast answer can be due one
+   * interval after this one was due rather than after it ran (a chain; docs/connection.md, "Probe spread").
+   */
+  probeDueAt: number;
   /** The delay the current `reconnecting` waits before asking for a slot. */
   backoffMs: number;
   /**
@@ -268,21 +278,45 @@ function withSamples(context: ConnectionContext, added: readonly QualitySample[]
   return { samples, quality };
 }
 
-/**
- * Draws the u of the next probe interval (read back with `randomValueAt(rngState)`). Every action
- * whose transition can enter an `idle` state draws (a new session; a probe's outcome; a fast call
- * that stands in for the probe), so each interval gets a fresh draw: XState resolves the `after`
- * delay when `idle` is entered, after the transition's actions. Drawn there rather than in an entry
- * action of `idle`, because that would be one more assign (a context copy) per probe. Without
- * jitter nothing is drawn, so backoff sees the same values it always did.
- */
-function nextProbeJitter(context: ConnectionContext): Partial<Pick<ConnectionContext, 'rngState'>> {
-  return context.settings.probeJitter > 0 ? { rngState: nextRandom(context.rngState).state } : {};
+/** Good answers in a row (0 after a miss): what stretches the healthy interval and counts toward recovery. */
+export function goodStreakOf(context: Pick<ConnectionContext, 'streak'>): number {
+  return Math.max(0, context.streak);
 }
 
-/** The wait before the next probe: `intervalMs` cut by the jitter drawn last ({@link nextProbeJitter}). */
-function probeDelay(context: ConnectionContext, intervalMs: number): number {
-  return jitteredProbeInterval(intervalMs, context.settings.probeJitter, randomValueAt(context.rngState));
+/** Probes missed in a row (0 after an answer): `zombieAfter` of them make a zombie. */
+export function missedStreakOf(context: Pick<ConnectionContext, 'streak'>): number {
+  return Math.max(0, -context.streak);
+}
+
+/** How the next probe's due instant is found ({@link scheduleProbe}). */
+type ProbeSchedule = 'first' | 'chained' | 'fromNow';
+
+/**
+ * Sets when the next probe is due, for every action whose transition enters an `idle` state (XState
+ * resolves the `after` delay on entering it, after the transition's actions; scheduling in an entry
+ * action of `idle` instead would be one more assign, a context copy, per probe). With jitter each
+ * call draws one u (read back with `randomValueAt(rngState)`), used by the ways that need one;
+ * without jitter nothing is drawn, so backoff sees the same values it always did.
+ */
+function scheduleProbe(context: ConnectionContext, intervalMs: number, how: ProbeSchedule): Pick<ConnectionContext, 'probeDueAt'> & Partial<Pick<ConnectionContext, 'rngState'>> {
+  const jitter = context.settings.probeJitter;
+  const at = now();
+  if (!(jitter > 0)) return { probeDueAt: at + intervalMs };
+  const rngState = nextRandom(context.rngState).state;
+  const u = randomValueAt(rngState);
+  const probeDueAt =
+    how === 'first'
+      ? firstProbeDue(at, intervalMs, jitter, u)
+      : how === 'chained'
+        ? chainedProbeDue(context.probeDueAt, at, intervalMs, jitter, u)
+        : at + jitteredProbeInterval(intervalMs, jitter, u);
+  return { probeDueAt, rngState };
+}
+
+/** The params of the machine's `recordGoodProbe` action: where the fast answer takes the connection. */
+export interface GoodProbeParams {
+  /** On in `healthy` or in `degraded`, or back to `healthy` from `degraded` (the stretch starts over). */
+  next: 'healthy' | 'degraded' | 'recovered';
 }
 
 function errorOf(event: { error?: unknown }): ConnectionError {
@@ -354,8 +388,8 @@ export const connectionMachine = setup({
     probeWasSlow: ({ context, event }) => latencyOf(event) > context.settings.degradedLatencyMs,
     callWasFast: ({ context, event }) =>
       event.type === 'call.succeeded' && event.latencyMs <= context.settings.degradedLatencyMs,
-    recoversWithThisProbe: ({ context }) => context.goodStreak + 1 >= context.settings.recoverAfter,
-    zombieWithThisMiss: ({ context }) => context.missedStreak + 1 >= context.settings.zombieAfter,
+    recoversWithThisProbe: ({ context }) => goodStreakOf(context) + 1 >= context.settings.recoverAfter,
+    zombieWithThisMiss: ({ context }) => missedStreakOf(context) + 1 >= context.settings.zombieAfter,
     attemptsExhausted: ({ context }) => context.attempts >= context.settings.maxAttempts,
     hasNoSession: ({ context }) => context.session === undefined,
     noBackoffDue: ({ context }) => context.backoffMs <= 0,
@@ -364,8 +398,8 @@ export const connectionMachine = setup({
   delays: {
     connectTimeout: ({ context }) => context.settings.connectTimeoutMs,
     pingTimeout: ({ context }) => context.settings.pingTimeoutMs,
-    healthyProbeInterval: ({ context }) => probeDelay(context, healthyProbeInterval(context.settings, context.goodStreak)),
-    degradedProbeInterval: ({ context }) => probeDelay(context, context.settings.degradedIntervalMs),
+    /** Until the next probe is due: `probeDueAt` is set by the action that entered `idle` ({@link scheduleProbe}). */
+    probeDue: ({ context }) => Math.max(0, context.probeDueAt - now()),
     backoff: ({ context }) => context.backoffMs,
     resetAfter: ({ context }) => context.settings.resetAfterMs,
   },
@@ -388,7 +422,8 @@ export const connectionMachine = setup({
     storeSession: assign(({ context, event }) => {
       const session = 'output' in event ? (event.output as McpSession) : undefined;
       const era = session?.era ?? null;
-      return { session, era, probeKind: (era === 'modern' ? 'server/discover' : 'ping') as ProbeKind, goodStreak: 0, missedStreak: 0, ...nextProbeJitter(context) };
+      const probeKind: ProbeKind = era === 'modern' ? 'server/discover' : 'ping';
+      return { session, era, probeKind, streak: 0, ...scheduleProbe(context, healthyProbeInterval(context.settings, 0), 'first') };
     }),
     forgetSession: assign({ session: undefined }),
     /** A failed or lost attempt: count it and draw this attempt's full-jitter delay. */
@@ -431,7 +466,7 @@ export const connectionMachine = setup({
     recordZombie: assign(({ context }) => ({
       lastError: {
         kind: 'zombie' as const,
-        message: `${context.missedStreak} probes in a row got no answer within ${context.settings.pingTimeoutMs} ms`,
+        message: `${missedStreakOf(context)} probes in a row got no answer within ${context.settings.pingTimeoutMs} ms`,
         at: now(),
       },
     })),
@@ -440,10 +475,16 @@ export const connectionMachine = setup({
     resetForManualStart: assign({ backoffMs: 0, attempts: 0, probeKind: 'ping' as ProbeKind }),
     resetAttempts: assign({ attempts: 0 }),
     switchProbeToToolsList: assign({ probeKind: 'tools/list' as ProbeKind }),
-    recordGoodProbe: enqueueActions(({ context, event, enqueue }) => {
+    /**
+     * A fast answer: one more in the streak (back to 0 on recovery, so the healthy interval
+     * stretches anew), and the next probe chained to this one's due instant.
+     */
+    recordGoodProbe: enqueueActions(({ context, event, enqueue }, params: GoodProbeParams) => {
       const latencyMs = latencyOf(event);
       const at = now();
-      enqueue.assign({ goodStreak: context.goodStreak + 1, missedStreak: 0, ...withSample(context, sample(at, true, latencyMs, 'probe')), ...nextProbeJitter(context) });
+      const streak = params.next === 'recovered' ? 0 : goodStreakOf(context) + 1;
+      const intervalMs = params.next === 'degraded' ? context.settings.degradedIntervalMs : healthyProbeInterval(context.settings, streak);
+      enqueue.assign({ streak, ...withSample(context, sample(at, true, latencyMs, 'probe')), ...scheduleProbe(context, intervalMs, 'chained') });
       const probe = probeEmitted(context, 'fast', latencyMs, at);
       enqueue.emit(probe);
       if (context.supervised) report(enqueue, context, probe);
@@ -451,7 +492,8 @@ export const connectionMachine = setup({
     recordSlowProbe: enqueueActions(({ context, event, enqueue }) => {
       const latencyMs = latencyOf(event);
       const at = now();
-      enqueue.assign({ goodStreak: 0, missedStreak: 0, ...withSample(context, sample(at, true, latencyMs, 'probe')), ...nextProbeJitter(context) });
+      // Both ways out of a slow answer lead to `degraded`.
+      enqueue.assign({ streak: 0, ...withSample(context, sample(at, true, latencyMs, 'probe')), ...scheduleProbe(context, context.settings.degradedIntervalMs, 'fromNow') });
       const probe = probeEmitted(context, 'slow', latencyMs, at);
       enqueue.emit(probe);
       if (context.supervised) report(enqueue, context, probe);
@@ -459,10 +501,10 @@ export const connectionMachine = setup({
     recordMissedProbe: enqueueActions(({ context, enqueue }) => {
       const at = now();
       enqueue.assign({
-        goodStreak: 0,
-        missedStreak: context.missedStreak + 1,
+        streak: -(missedStreakOf(context) + 1),
         ...withSample(context, sample(at, false, context.settings.pingTimeoutMs, 'probe')),
-        ...nextProbeJitter(context),
+        // To `degraded` (or `zombie`, where the schedule goes unused).
+        ...scheduleProbe(context, context.settings.degradedIntervalMs, 'fromNow'),
       });
       const probe = probeEmitted(context, 'missed', undefined, at);
       enqueue.emit(probe);
@@ -481,24 +523,21 @@ export const connectionMachine = setup({
       enqueue.emit(probe);
       if (context.supervised) report(enqueue, context, probe);
     }),
-    /** A tool call answered quickly is as good as a probe, so the due probe is skipped. */
-    recordCallSucceeded: assign(({ context, event }) => {
-      const latencies = answeredLatencies(event);
-      const fast = latencies.filter((latencyMs) => latencyMs <= context.settings.degradedLatencyMs).length;
-      return {
-        goodStreak: context.goodStreak + fast,
-        missedStreak: 0,
-        ...withSamples(context, callSamples(latencies)),
-        ...nextProbeJitter(context),
-      };
+    /** A healthy call's answer: its fast answers count in the streak; the probe stays as scheduled. */
+    recordCallSucceeded: assign(({ context, event }) => callSucceeded(context, event)),
+    /**
+     * A tool call answered quickly is as good as a probe, so the due probe is skipped: the next one
+     * is an interval from now (jittered: calls that end together must not probe together).
+     */
+    recordCallInPlaceOfProbe: assign(({ context, event }) => {
+      const update = callSucceeded(context, event);
+      return { ...update, ...scheduleProbe(context, healthyProbeInterval(context.settings, update.streak), 'fromNow') };
     }),
     /** In `degraded` a call proves the server alive (no zombie) but recovery is left to probes. */
     recordCallAnswered: assign(({ context, event }) => ({
-      missedStreak: 0,
+      streak: goodStreakOf(context),
       ...withSamples(context, callSamples(answeredLatencies(event))),
     })),
-    /** Back from degraded: probe at the base interval again and stretch anew. */
-    restartStretch: assign({ goodStreak: 0 }),
     recordCallFailed: assign(({ context, event }) => ({
       ...withSample(context, sample(now(), false, event.type === 'call.failed' ? (event.latencyMs ?? 0) : 0, 'call')),
     })),
@@ -522,8 +561,8 @@ export const connectionMachine = setup({
     probeKind: 'ping',
     era: null,
     attempts: 0,
-    goodStreak: 0,
-    missedStreak: 0,
+    streak: 0,
+    probeDueAt: 0,
     backoffMs: 0,
     rngState: (input.seed ?? seedFromString(input.id)) >>> 0,
     lastError: undefined,
@@ -584,7 +623,7 @@ export const connectionMachine = setup({
           },
           states: {
             idle: {
-              after: { healthyProbeInterval: 'probing' },
+              after: { probeDue: 'probing' },
               on: {
                 probe: 'probing',
                 // Calls are evidence: a call that timed out (or failed without closing the
@@ -594,7 +633,7 @@ export const connectionMachine = setup({
                 'call.failed': { guard: 'callFailureNeedsProbe', target: 'probing', actions: 'recordCallFailed' },
                 // Only a fast answer stands in for the due probe; a slow one is recorded and the probe still runs.
                 'call.succeeded': [
-                  { guard: 'callWasFast', target: 'idle', reenter: true, actions: 'recordCallSucceeded' },
+                  { guard: 'callWasFast', target: 'idle', reenter: true, actions: 'recordCallInPlaceOfProbe' },
                   { actions: 'recordCallSucceeded' },
                 ],
               },
@@ -605,7 +644,7 @@ export const connectionMachine = setup({
                 input: ({ context }) => ({ session: context.session, kind: context.probeKind }),
                 onDone: [
                   { guard: 'probeWasSlow', target: '#connection.serving.degraded', actions: 'recordSlowProbe' },
-                  { target: 'idle', actions: 'recordGoodProbe' },
+                  { target: 'idle', actions: { type: 'recordGoodProbe', params: { next: 'healthy' } } },
                 ],
                 onError: [
                   { guard: 'isMethodNotFound', target: 'probing', reenter: true, actions: ['recordMethodNotFound', 'switchProbeToToolsList'] },
@@ -633,7 +672,7 @@ export const connectionMachine = setup({
           },
           states: {
             idle: {
-              after: { degradedProbeInterval: 'probing' },
+              after: { probeDue: 'probing' },
               on: { probe: 'probing' },
             },
             probing: {
@@ -642,8 +681,8 @@ export const connectionMachine = setup({
                 input: ({ context }) => ({ session: context.session, kind: context.probeKind }),
                 onDone: [
                   { guard: 'probeWasSlow', target: 'idle', actions: 'recordSlowProbe' },
-                  { guard: 'recoversWithThisProbe', target: '#connection.serving.healthy', actions: ['recordGoodProbe', 'restartStretch'] },
-                  { target: 'idle', actions: 'recordGoodProbe' },
+                  { guard: 'recoversWithThisProbe', target: '#connection.serving.healthy', actions: { type: 'recordGoodProbe', params: { next: 'recovered' } } },
+                  { target: 'idle', actions: { type: 'recordGoodProbe', params: { next: 'degraded' } } },
                 ],
                 onError: [
                   { guard: 'isMethodNotFound', target: 'probing', reenter: true, actions: ['recordMethodNotFound', 'switchProbeToToolsList'] },
@@ -762,6 +801,13 @@ function sample(at: number, ok: boolean, latencyMs: number, source: QualitySampl
 function answeredLatencies(event: ConnectionEvent): readonly number[] {
   if (event.type !== 'call.succeeded') return [];
   return event.latenciesMs && event.latenciesMs.length > 0 ? event.latenciesMs : [event.latencyMs];
+}
+
+/** What a healthy call's answer changes: its fast answers extend the streak (ending any run of misses), and its samples. */
+function callSucceeded(context: ConnectionContext, event: ConnectionEvent): Pick<ConnectionContext, 'streak' | 'samples' | 'quality'> {
+  const latencies = answeredLatencies(event);
+  const fast = latencies.filter((latencyMs) => latencyMs <= context.settings.degradedLatencyMs).length;
+  return { streak: goodStreakOf(context) + fast, ...withSamples(context, callSamples(latencies)) };
 }
 
 function callSamples(latencies: readonly number[]): QualitySample[] {

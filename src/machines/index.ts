@@ -17,7 +17,7 @@
  *
  * @packageDocumentation
  */
-export { connectionMachine, connectionStateOf, QUALITY_SAMPLE_CAPACITY } from './connection.machine.js';
+export { connectionMachine, connectionStateOf, goodStreakOf, missedStreakOf, QUALITY_SAMPLE_CAPACITY } from './connection.machine.js';
 export type {
   ConnectInput,
   ConnectionActorRef,
@@ -29,6 +29,7 @@ export type {
   ConnectionInput,
   ConnectionMachine,
   ConnectionSnapshot,
+  GoodProbeParams,
   LastError,
   ProbeInput,
   ProbeOutcome,

@@ -84,6 +84,7 @@ export type {
   ConnectionInput,
   ConnectionMachine,
   connectionMachine,
+  GoodProbeParams,
   LastError,
   ProbeInput,
   ProbeOutcome,

@@ -69,7 +69,12 @@ function fakeSession(n: number): McpSession {
 }
 
 export type ConnectStep = 'ok' | 'hang' | { reject: unknown };
-export type ProbeStep = { latencyMs: number } | 'hang' | { reject: unknown };
+/**
+ * A probe's outcome. An answer comes at once in virtual time unless `answerAfterMs` is set: then it
+ * arrives that long after the probe started (still reporting `latencyMs`), which is how a probe that
+ * ran late on a busy event loop looks to the machine.
+ */
+export type ProbeStep = { latencyMs: number; answerAfterMs?: number } | 'hang' | { reject: unknown };
 export type CloseStep = 'ok' | 'hang' | { reject: unknown };
 
 const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
@@ -192,7 +197,9 @@ export class Harness {
         const step = this.probePlan.shift() ?? this.probeDefault;
         if (step === 'hang') return never();
         if ('reject' in step) return Promise.reject(step.reject);
-        return Promise.resolve({ latencyMs: step.latencyMs });
+        const { latencyMs, answerAfterMs } = step;
+        if (answerAfterMs === undefined) return Promise.resolve({ latencyMs });
+        return new Promise<ProbeResult>((resolve) => setTimeout(() => resolve({ latencyMs }), answerAfterMs));
       }),
       closeSession: fromPromise<void, SessionInput>(({ input }) => {
         this.closeCalls.push({ at: this.now(), session: input.session });

@@ -33,9 +33,10 @@ import type {
   Snapshot,
   StateValue,
 } from 'xstate';
+import { vi } from 'vitest';
 import { getAdjacencyMap, getShortestPaths } from 'xstate/graph';
 import type { AdjacencyValue, StatePath, TraversalOptions } from 'xstate/graph';
-import { connectionMachine } from '../../src/machines/connection.machine.js';
+import { connectionMachine, goodStreakOf, missedStreakOf } from '../../src/machines/connection.machine.js';
 import type { ConnectionContext, ConnectionEvent, ConnectionInput, ConnectionSnapshot } from '../../src/machines/connection.machine.js';
 import { ConnectionError } from '../../src/core/errors.js';
 import type { ErrorKind } from '../../src/core/errors.js';
@@ -207,8 +208,8 @@ export function abstractKey(value: StateValue, context: ConnectionContext, timer
     session: context.session !== undefined,
     probeKind: context.probeKind,
     attempts: context.attempts,
-    goodStreak: Math.min(context.goodStreak, cap.good),
-    missedStreak: Math.min(context.missedStreak, cap.missed),
+    goodStreak: Math.min(goodStreakOf(context), cap.good),
+    missedStreak: Math.min(missedStreakOf(context), cap.missed),
     backoffDue: context.backoffMs > 0,
     timers: sorted.length === 1 ? [sorted[0]?.type] : sorted.map((timer) => `${timer.type}@${timer.remaining}`),
   });
@@ -336,7 +337,7 @@ function createTimedModel(input: ConnectionInput): ActorLogic<TimedSnapshot, Mod
   }
 
   return {
-    getInitialSnapshot: () => settle(0, [], record((scope) => connectionMachine.getInitialSnapshot(scope as never, input))),
+    getInitialSnapshot: () => settle(0, [], atModelTime(0, () => record((scope) => connectionMachine.getInitialSnapshot(scope as never, input)))),
     transition: (snapshot, event) => {
       // The graph functions each build the adjacency map; with this cache the second build is free.
       let known = memo.get(snapshot);
@@ -360,7 +361,26 @@ function createTimedModel(input: ConnectionInput): ActorLogic<TimedSnapshot, Mod
       now = timer.due;
       timers = timers.filter((pending) => pending !== timer);
     }
-    return settle(now, timers, record((scope) => connectionMachine.transition(snapshot.machine, event as ConnectionEvent, scope as never)));
+    return settle(now, timers, atModelTime(now, () => record((scope) => connectionMachine.transition(snapshot.machine, event as ConnectionEvent, scope as never))));
+  }
+}
+
+/** The wall-clock instant the model's virtual time 0 stands for. */
+const MODEL_EPOCH = Date.UTC(2026, 0, 1);
+
+/**
+ * Runs `run` with the clock at the model's virtual `now`: the machine reads the clock for what a
+ * delay waits (the time left until a probe is due), and a real clock moving during the plan would
+ * make two runs of one path differ by a millisecond. Outside a test (the plan is made when the file
+ * loads) only `Date` is mocked, and put back after.
+ */
+function atModelTime<T>(now: number, run: () => T): T {
+  const outsideTest = !vi.isFakeTimers();
+  vi.setSystemTime(MODEL_EPOCH + now);
+  try {
+    return run();
+  } finally {
+    if (outsideTest) vi.useRealTimers();
   }
 }
 

@@ -17,17 +17,47 @@ export function healthyProbeInterval(
 }
 
 /**
- * The delay before the next probe: `intervalMs × (1 − jitter × u)`, u in [0, 1). Jitter only ever
+ * An interval cut at random: `intervalMs × (1 − jitter × u)`, u in [0, 1). The wait after a slow
+ * answer, a miss, or a call that stood in for the probe (with `jitter` the connection's
+ * `probeJitter`), and after a chain had to be dropped ({@link chainedProbeDue}). Jitter only ever
  * shortens an interval, so every bound that holds for the plain interval (how soon a hung server is
- * noticed, a zombie declared) still holds. Its purpose is a fleet's load: connections that became
- * healthy in the same instant (admitted together) would otherwise probe in the same timer turn
- * forever, since each interval is an exact number of ms; drawn anew before every probe, the phases
- * drift apart within a few intervals. A ratio outside [0, 1] is clamped and the delay is at least
- * 1 ms (the config schema refuses such a ratio with an error; this keeps a programmatic caller's
- * mistake from stopping probes or probing in a busy loop).
+ * noticed, a zombie declared) still holds; what it buys is spread: connections whose calls ended,
+ * or whose probes failed, in the same instant do not probe again in the same timer turn. A ratio
+ * outside [0, 1] is clamped and the delay is at least 1 ms (the config schema refuses such a ratio
+ * with an error; this keeps a programmatic caller's mistake from stopping probes or probing in a
+ * busy loop).
  */
 export function jitteredProbeInterval(intervalMs: number, jitter: number, u: number): number {
   const ratio = Number.isFinite(jitter) ? Math.min(Math.max(jitter, 0), 1) : 0;
   const unit = Math.min(Math.max(u, 0), 1);
   return Math.max(1, Math.round(intervalMs * (1 - ratio * unit)));
+}
+
+/**
+ * When a new session's first probe is due: with jitter, at a point drawn over the whole interval,
+ * `now + intervalMs × (1 − u)` (at least 1 ms on), so a fleet that connected in one burst (a cold
+ * start, a storm's reconnections) starts probing spread over the interval rather than within its
+ * jittered tenth; without jitter, one interval from now. The handshake just proved the server
+ * alive, so an early first probe costs nothing but one ping.
+ */
+export function firstProbeDue(now: number, intervalMs: number, jitter: number, u: number): number {
+  if (!(jitter > 0)) return now + intervalMs;
+  return now + jitteredProbeInterval(intervalMs, 1, u);
+}
+
+/**
+ * When the next probe is due after a fast answer to the probe that was due at `dueAt`: with
+ * jitter, a chain, `dueAt + intervalMs`, so a probe that ran late (the event loop was busy when it
+ * fell due) does not move the ones after it, and probes that fell due spread out stay spread even
+ * when they ran packed together. Counting from the answer instead made every busy stretch pack
+ * the next round's probes tighter, into standing clusters (docs/performance.md). Outside
+ * `(now, now + intervalMs]` the chain is dropped for a jittered interval from now: a probe run a
+ * whole interval late would otherwise be followed at once, and one run early (the `probe` command,
+ * a failed call) would make the next wait longer than the interval. Without jitter, one interval
+ * from the answer, as every interval was before the chain.
+ */
+export function chainedProbeDue(dueAt: number, now: number, intervalMs: number, jitter: number, u: number): number {
+  if (!(jitter > 0)) return now + intervalMs;
+  const chained = dueAt + intervalMs;
+  return chained > now && chained <= now + intervalMs ? chained : now + jitteredProbeInterval(intervalMs, jitter, u);
 }

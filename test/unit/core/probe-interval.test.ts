@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jitteredProbeInterval } from '../../../src/core/policy/probe-interval.js';
+import { chainedProbeDue, firstProbeDue, jitteredProbeInterval } from '../../../src/core/policy/probe-interval.js';
 import { nextRandom, randomValueAt } from '../../../src/core/policy/random.js';
 
 describe('jitteredProbeInterval', () => {
@@ -33,6 +33,50 @@ describe('jitteredProbeInterval', () => {
     expect(jitteredProbeInterval(1_000, 7, 0.5)).toBe(500);
     expect(jitteredProbeInterval(1_000, 1, 0.999_999_9)).toBe(1);
     expect(jitteredProbeInterval(3, 0.9, 0.99)).toBe(1);
+  });
+});
+
+describe('firstProbeDue', () => {
+  it('with jitter, is a point drawn over the whole interval, (now, now + interval], whatever the ratio', () => {
+    expect(firstProbeDue(10_000, 5_000, 0.1, 0)).toBe(15_000);
+    expect(firstProbeDue(10_000, 5_000, 0.1, 0.5)).toBe(12_500);
+    expect(firstProbeDue(10_000, 5_000, 0.3, 0.999_999_9)).toBe(10_001);
+  });
+
+  it('without jitter (0, or not a number), is one interval from now', () => {
+    expect(firstProbeDue(10_000, 5_000, 0, 0.5)).toBe(15_000);
+    expect(firstProbeDue(10_000, 5_000, Number.NaN, 0.5)).toBe(15_000);
+  });
+});
+
+describe('chainedProbeDue', () => {
+  it('with jitter, is the due instant plus the interval while that lies in (now, now + interval]', () => {
+    // Due at 10 000, answered at 10 000 … 14 999: the next is due at 15 000 whatever the answer's delay.
+    for (const now of [10_000, 10_001, 12_000, 14_999]) expect(chainedProbeDue(10_000, now, 5_000, 0.1, 0.5)).toBe(15_000);
+  });
+
+  it('answered a whole interval late or more: a jittered interval from now, not at once', () => {
+    expect(chainedProbeDue(10_000, 15_000, 5_000, 0.1, 0.5)).toBe(15_000 + 4_750);
+    expect(chainedProbeDue(10_000, 40_000, 5_000, 0.1, 0)).toBe(45_000);
+  });
+
+  it('run before it was due (a `probe` command, a failed call): a jittered interval from now, never more than one', () => {
+    expect(chainedProbeDue(10_000, 6_000, 5_000, 0.1, 0.5)).toBe(6_000 + 4_750);
+    expect(chainedProbeDue(10_000, 9_999, 5_000, 0.1, 0)).toBe(14_999);
+  });
+
+  it('without jitter, is one interval from now (counted from the answer, as before the chain)', () => {
+    expect(chainedProbeDue(10_000, 10_300, 5_000, 0, 0.5)).toBe(15_300);
+  });
+
+  it('never puts the next probe at or before now, nor more than an interval after it', () => {
+    for (const dueAt of [0, 5_000, 9_000, 10_000, 12_000, 20_000]) {
+      for (const u of [0, 0.5, 0.999]) {
+        const next = chainedProbeDue(dueAt, 10_000, 3_000, 0.2, u);
+        expect(next).toBeGreaterThan(10_000);
+        expect(next).toBeLessThanOrEqual(13_000);
+      }
+    }
   });
 });
 

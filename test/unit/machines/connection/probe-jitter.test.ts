@@ -1,15 +1,17 @@
 /**
  * The connection machine in virtual time (harness: test/support/connection-harness.ts).
- * Probe jitter: every probe interval is cut by a random share of up to `probeJitter`, drawn from the
- * connection's seeded generator (the one backoff draws from), so a fleet's probes spread out while
- * each connection stays reproducible.
+ * Probe scheduling with jitter on (`probeJitter` above 0): a new session's first probe at a point
+ * drawn over the whole interval; after a fast answer, the next one due an interval after this one
+ * was due (a chain); after a slow answer, a miss or a call that stands in for the probe, an interval
+ * from now cut by up to `probeJitter`. u's come from the connection's seeded generator (the one
+ * backoff draws from), so a fleet's probes spread out while each connection stays reproducible.
  * (The other files of this folder set `probeJitter: 0` to pin exact probe times.)
  */
 import { describe, expect, it } from 'vitest';
 import { fullJitterDelay } from '../../../../src/core/policy/backoff.js';
 import { healthyProbeInterval, jitteredProbeInterval } from '../../../../src/core/policy/probe-interval.js';
 import { nextRandom, randomValueAt } from '../../../../src/core/policy/random.js';
-import { S, SEED, SLOW, B, advance, advanceTo, degradedHarness, err, flush, harness, healthyHarness, useConnectionHarness } from '../../../support/connection-harness.js';
+import { S, SEED, SLOW, FAST, B, advance, advanceTo, err, flush, harness, healthyHarness, useConnectionHarness } from '../../../support/connection-harness.js';
 import type { Harness } from '../../../support/connection-harness.js';
 
 useConnectionHarness();
@@ -28,50 +30,89 @@ function probeUs(seed: number, count: number): number[] {
   return values;
 }
 
-/** Runs a healthy connection whose every probe is fast until it has probed `count` times. */
+/** Runs a healthy connection until it has probed `count` times (each probe as its plan says; fast by default). */
 async function probeTimesOf(h: Harness, count: number): Promise<number[]> {
   while (h.probeCalls.length < count) await advance(50);
   return h.probeTimes().slice(0, count);
 }
 
+/** Where a new session's first probe falls: a point drawn over the whole interval. */
+const firstAt = (u: number): number => jitteredProbeInterval(S.healthyIntervalMs, 1, u);
+
+/** Healthy at t = 0 with jitter on; its first probe, slow, makes it degraded. */
+async function degradedByFirstProbe(): Promise<Harness> {
+  const h = await healthyHarness({ settings: { probeJitter: JITTER } });
+  h.probePlan.push({ latencyMs: SLOW });
+  const [first] = await probeTimesOf(h, 1);
+  expect(first).toBe(firstAt(probeUs(SEED, 1)[0]!));
+  expect(h.value()).toEqual({ serving: { degraded: 'idle' } });
+  return h;
+}
+
 describe('probe jitter', () => {
-  it('cuts each healthy interval by interval × probeJitter × u, u drawn from the seed’s generator, one per interval', async () => {
+  it('puts a new session’s first probe at a point drawn over the whole interval, u from the seed’s generator', async () => {
     const h = await healthyHarness({ settings: { probeJitter: JITTER } });
+    const [first] = await probeTimesOf(h, 1);
+    expect(first).toBe(firstAt(probeUs(SEED, 1)[0]!));
+    expect(first).toBeGreaterThanOrEqual(1);
+    expect(first).toBeLessThanOrEqual(S.healthyIntervalMs);
+  });
+
+  it('after a fast answer, chains: the next probe is due an interval after this one was due, the stretch keeps its steps, and a late answer moves nothing', async () => {
+    const h = await healthyHarness({ settings: { probeJitter: JITTER } });
+    // Answers that come 50–250 ms after their probe started, as on a busy event loop; all fast.
+    h.probePlan.push(...[50, 250, 0, 120, 80].map((answerAfterMs) => ({ latencyMs: FAST, answerAfterMs })));
     const times = await probeTimesOf(h, 6);
-    const us = probeUs(SEED, 6);
-    let at = 0;
-    const expected = us.map((u, streak) => (at += jitteredProbeInterval(healthyProbeInterval(S, streak), JITTER, u)));
-    expect(times).toEqual(expected);
-    // Each gap within [interval × (1 − jitter), interval]: jitter never lengthens an interval.
-    const gaps = times.map((time, index) => time - (index === 0 ? 0 : times[index - 1]!));
-    gaps.forEach((gap, streak) => {
-      const interval = healthyProbeInterval(S, streak);
-      expect(gap).toBeLessThanOrEqual(interval);
-      expect(gap).toBeGreaterThanOrEqual(Math.floor(interval * (1 - JITTER)));
-    });
-    // And it does cut: not every gap is the plain interval.
-    expect(gaps.filter((gap, streak) => gap < healthyProbeInterval(S, streak)).length).toBeGreaterThan(3);
+    expect(times[0]).toBe(firstAt(probeUs(SEED, 1)[0]!));
+    const gaps = times.slice(1).map((time, index) => time - times[index]!);
+    // Streak k after k good answers: 1500, 2250, 3375, 4000, 4000 with the harness settings.
+    expect(gaps).toEqual([1, 2, 3, 4, 5].map((streak) => healthyProbeInterval(S, streak)));
+    expect(h.state()).toBe('healthy');
   });
 
-  it('is deterministic for a given seed, and differs with the seed', async () => {
-    const first = await probeTimesOf(await healthyHarness({ settings: { probeJitter: JITTER }, id: 'a' }), 5);
-    const again = await probeTimesOf(await healthyHarness({ settings: { probeJitter: JITTER }, id: 'b' }), 5);
-    const other = await probeTimesOf(await healthyHarness({ settings: { probeJitter: JITTER }, seed: SEED + 1 }), 5);
-    expect(again).toEqual(first);
-    expect(other).not.toEqual(first);
+  it('without jitter, counts each interval from the answer, as it always did', async () => {
+    const h = await healthyHarness();
+    h.probePlan.push(...[50, 250].map((answerAfterMs) => ({ latencyMs: FAST, answerAfterMs })));
+    const times = await probeTimesOf(h, 3);
+    expect(times).toEqual([1_000, 1_000 + 50 + 1_500, 2_550 + 250 + 2_250]);
   });
 
-  it('spreads connections that became healthy in the same instant over the interval', async () => {
+  it('drops the chain for a jittered interval from the answer when the answer came more than an interval after the probe was due', async () => {
+    const h = await healthyHarness({ settings: { probeJitter: JITTER, pingTimeoutMs: 5_000 } });
+    h.probePlan.push({ latencyMs: FAST, answerAfterMs: 1_600 });
+    const us = probeUs(SEED, 2);
+    const times = await probeTimesOf(h, 2);
+    const answeredAt = times[0]! + 1_600;
+    // Chained, it would have been due at times[0] + 1500, before the answer: probed at once, twice in a row.
+    expect(times[1]).toBe(answeredAt + jitteredProbeInterval(healthyProbeInterval(S, 1), JITTER, us[1]!));
+    expect(times[1]! - answeredAt).toBeLessThanOrEqual(healthyProbeInterval(S, 1));
+  });
+
+  it('re-anchors at the answer after a probe run early by the `probe` command: never more than an interval after it', async () => {
+    const h = await healthyHarness({ settings: { probeJitter: JITTER } });
+    const us = probeUs(SEED, 2);
+    expect(firstAt(us[0]!)).toBeGreaterThan(100);
+    await advanceTo(h, 100);
+    h.send({ type: 'probe' });
+    await flush();
+    const times = await probeTimesOf(h, 2);
+    expect(times[0]).toBe(100);
+    expect(times[1]).toBe(100 + jitteredProbeInterval(healthyProbeInterval(S, 1), JITTER, us[1]!));
+    expect(times[1]! - 100).toBeLessThanOrEqual(healthyProbeInterval(S, 1));
+  });
+
+  it('spreads connections that became healthy in the same instant over the whole interval, and the chain keeps them spread', async () => {
     const fleet = await Promise.all(Array.from({ length: 32 }, (_, index) => healthyHarness({ settings: { probeJitter: JITTER }, seed: 1_000 + index })));
-    await advanceTo(fleet[0]!, 1_000);
+    await advanceTo(fleet[0]!, 2_600);
     const firstProbes = fleet.map((h) => h.probeTimes()[0]!);
     for (const time of firstProbes) {
-      expect(time).toBeGreaterThanOrEqual(900);
-      expect(time).toBeLessThanOrEqual(1_000);
+      expect(time).toBeGreaterThanOrEqual(1);
+      expect(time).toBeLessThanOrEqual(S.healthyIntervalMs);
     }
-    // Without jitter all 32 would probe at 1000 exactly; with it, they are spread over the 100 ms.
-    expect(new Set(firstProbes).size).toBeGreaterThanOrEqual(24);
-    expect(Math.max(...firstProbes) - Math.min(...firstProbes)).toBeGreaterThanOrEqual(70);
+    // Without jitter all 32 would probe at 1000 exactly; with it, they are spread over the second.
+    expect(new Set(firstProbes).size).toBeGreaterThanOrEqual(28);
+    expect(Math.max(...firstProbes) - Math.min(...firstProbes)).toBeGreaterThanOrEqual(700);
+    expect(fleet.map((h) => h.probeTimes()[1]! - h.probeTimes()[0]!)).toEqual(fleet.map(() => healthyProbeInterval(S, 1)));
   });
 
   it('without it (probeJitter 0), connections admitted together probe together', async () => {
@@ -80,11 +121,8 @@ describe('probe jitter', () => {
     expect(new Set(fleet.map((h) => h.probeTimes()[0]))).toEqual(new Set([1_000]));
   });
 
-  it('cuts the degraded interval too, never lengthening it', async () => {
-    const h = await degradedHarness({ settings: { probeJitter: JITTER } });
-    const degradedAt = h.probeTimes()[0]!;
-    // The first probe itself was jittered (the slow one that degraded the connection).
-    expect(degradedAt).toBe(jitteredProbeInterval(S.healthyIntervalMs, JITTER, probeUs(SEED, 1)[0]!));
+  it('after a slow answer, cuts the degraded interval from the answer, never lengthening it', async () => {
+    const h = await degradedByFirstProbe();
     h.probePlan.push({ latencyMs: SLOW }, { latencyMs: SLOW }, { latencyMs: SLOW });
     while (h.probeCalls.length < 4) await advance(10);
     const times = h.probeTimes();
@@ -98,13 +136,37 @@ describe('probe jitter', () => {
     expect(h.value()).toEqual({ serving: { degraded: 'idle' } });
   });
 
-  it('a fast call that stands in for the probe restarts the interval with a fresh draw', async () => {
+  it('after a miss, counts from the miss: two misses stay pingTimeoutMs + the (cut) degraded interval apart', async () => {
     const h = await healthyHarness({ settings: { probeJitter: JITTER } });
-    await advanceTo(h, 600);
+    h.probePlan.push('hang', 'hang');
+    const us = probeUs(SEED, 2);
+    const times = await probeTimesOf(h, 2);
+    expect(times[1]! - times[0]!).toBe(S.pingTimeoutMs + jitteredProbeInterval(S.degradedIntervalMs, JITTER, us[1]!));
+    await advanceTo(h, times[1]! + S.pingTimeoutMs);
+    expect(h.outcomes()).toEqual(['missed', 'missed']);
+    expect(h.ctx().lastError?.kind).toBe('zombie');
+  });
+
+  it('chains good answers in degraded at the degraded interval, and a recovery at the healthy one', async () => {
+    const h = await degradedByFirstProbe();
+    // recoverAfter 2: the first good answer stays in degraded, the second recovers.
+    h.probePlan.push({ latencyMs: FAST, answerAfterMs: 40 }, { latencyMs: FAST, answerAfterMs: 40 }, { latencyMs: FAST });
+    const times = await probeTimesOf(h, 4);
+    const us = probeUs(SEED, 2);
+    expect(times[1]! - times[0]!).toBe(jitteredProbeInterval(S.degradedIntervalMs, JITTER, us[1]!));
+    expect(times[2]! - times[1]!).toBe(S.degradedIntervalMs);
+    expect(times[3]! - times[2]!).toBe(S.healthyIntervalMs);
+    expect(h.state()).toBe('healthy');
+  });
+
+  it('a fast call that stands in for the probe restarts the interval from the call, with a fresh draw', async () => {
+    const h = await healthyHarness({ settings: { probeJitter: JITTER } });
+    const [, second] = probeUs(SEED, 2);
+    await advanceTo(h, 200);
+    expect(h.probeCalls).toEqual([]);
     h.send({ type: 'call.succeeded', latencyMs: 5 });
     await flush();
-    const [, second] = probeUs(SEED, 2);
-    const due = 600 + jitteredProbeInterval(healthyProbeInterval(S, 1), JITTER, second!);
+    const due = 200 + jitteredProbeInterval(healthyProbeInterval(S, 1), JITTER, second!);
     await advanceTo(h, due - 1);
     expect(h.probeCalls).toEqual([]);
     await advance(1);

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { healthyProbeInterval } from '../../../../src/core/policy/probe-interval.js';
+import { goodStreakOf, missedStreakOf } from '../../../../src/machines/connection.machine.js';
 import { S, FAST, SLOW, B, err, advance, advanceTo, healthyHarness, degradedHarness, useConnectionHarness } from '../../../support/connection-harness.js';
 
 useConnectionHarness();
@@ -58,7 +59,7 @@ describe('probing', () => {
     expect(h.value()).toEqual({ serving: { healthy: 'probing' } });
     await advance(1);
     expect(h.value()).toEqual({ serving: { degraded: 'idle' } });
-    expect(h.ctx().missedStreak).toBe(1);
+    expect(missedStreakOf(h.ctx())).toBe(1);
     expect(h.probeCalls[0]!.signal.aborted).toBe(true);
 
     await advanceTo(h, 1300 + 500);
@@ -106,18 +107,18 @@ describe('probing', () => {
     // then two misses at 2800 (rejection) and 3400 (timeout): only 2 in a row, so not a zombie.
     h.probePlan.push('hang', { reject: err('timeout') }, { latencyMs: FAST }, { reject: err('timeout') }, 'hang');
     await advanceTo(h, 1300);
-    expect(h.ctx().missedStreak).toBe(1);
+    expect(missedStreakOf(h.ctx())).toBe(1);
     await advanceTo(h, 1800);
     expect(h.value()).toEqual({ serving: { degraded: 'idle' } });
-    expect(h.ctx().missedStreak).toBe(2);
+    expect(missedStreakOf(h.ctx())).toBe(2);
     await advanceTo(h, 2300);
-    expect(h.ctx().missedStreak).toBe(0);
+    expect(missedStreakOf(h.ctx())).toBe(0);
     await advanceTo(h, 2800);
-    expect(h.ctx().missedStreak).toBe(1);
+    expect(missedStreakOf(h.ctx())).toBe(1);
     await advanceTo(h, 3300 + 300);
     expect(h.probeTimes()).toEqual([1000, 1800, 2300, 2800, 3300]);
     expect(h.value()).toEqual({ serving: { degraded: 'idle' } });
-    expect(h.ctx().missedStreak).toBe(2);
+    expect(missedStreakOf(h.ctx())).toBe(2);
     expect(h.states).toEqual(['connecting', 'healthy', 'degraded']);
     // The third miss in a row (a timeout while degraded) makes it a zombie.
     h.probePlan.push('hang');
@@ -129,9 +130,9 @@ describe('probing', () => {
     const h = await healthyHarness();
     h.probePlan.push('hang', 'hang');
     await advanceTo(h, 1300);
-    expect(h.ctx().missedStreak).toBe(1);
+    expect(missedStreakOf(h.ctx())).toBe(1);
     h.send({ type: 'call.succeeded', latencyMs: 20 });
-    expect(h.ctx().missedStreak).toBe(0);
+    expect(missedStreakOf(h.ctx())).toBe(0);
     expect(h.ctx().samples.toArray().at(-1)).toMatchObject({ ok: true, latencyMs: 20, source: 'call' });
     await advanceTo(h, 1800 + 300);
     expect(h.value()).toEqual({ serving: { degraded: 'idle' } }); // only one miss in a row now
@@ -145,7 +146,7 @@ describe('probing', () => {
     expect(h.value()).toEqual({ serving: { degraded: 'idle' } });
     h.send({ type: 'call.succeeded', latencyMs: 5 });
     h.send({ type: 'call.succeeded', latencyMs: 5 });
-    expect(h.ctx().goodStreak).toBe(0);
+    expect(goodStreakOf(h.ctx())).toBe(0);
     await advanceTo(h, 1800);
     // One good probe after two fast calls: recoverAfter is 2, so still degraded.
     expect(h.value()).toEqual({ serving: { degraded: 'idle' } });
@@ -269,7 +270,7 @@ describe('probe interval', () => {
     h.probePlan.push('hang');
     await advanceTo(h, 12_125 + 300);
     expect(h.value()).toEqual({ serving: { degraded: 'idle' } });
-    expect(h.ctx().goodStreak).toBe(0);
+    expect(goodStreakOf(h.ctx())).toBe(0);
     await advanceTo(h, 12_425 + 500 + 500 + 2250);
     expect(h.probeTimes().slice(4)).toEqual([12_125, 12_925, 13_425, 14_425]);
   });
@@ -292,7 +293,7 @@ describe('probe interval', () => {
   it('one call.succeeded reporting several answers records each and skips the due probe if any was fast', async () => {
     const h = await healthyHarness();
     await advanceTo(h, 600);
-    const before = h.ctx().goodStreak;
+    const before = goodStreakOf(h.ctx());
     h.send({ type: 'call.succeeded', latencyMs: 20, latenciesMs: [SLOW, 20, 30] });
     const at = h.t0 + 600;
     expect(h.ctx().samples.toArray()).toEqual([
@@ -301,10 +302,10 @@ describe('probe interval', () => {
       { at, ok: true, latencyMs: 30, source: 'call' },
     ]);
     // Two of the three were fast, as two separate events would have counted.
-    expect(h.ctx().goodStreak).toBe(before + 2);
+    expect(goodStreakOf(h.ctx())).toBe(before + 2);
     expect(h.ctx().quality.samples).toBe(3);
     // The interval stretches with the good streak, as it does after each fast answer.
-    const next = 600 + healthyProbeInterval(S, h.ctx().goodStreak);
+    const next = 600 + healthyProbeInterval(S, goodStreakOf(h.ctx()));
     await advanceTo(h, next - 1);
     expect(h.probeCalls).toEqual([]);
     await advance(1);
@@ -326,7 +327,7 @@ describe('probe interval', () => {
     await advanceTo(h, 600);
     h.send({ type: 'call.succeeded', latencyMs: SLOW });
     expect(h.ctx().samples.toArray()).toEqual([{ at: h.t0 + 600, ok: true, latencyMs: SLOW, source: 'call' }]);
-    expect(h.ctx().goodStreak).toBe(0);
+    expect(goodStreakOf(h.ctx())).toBe(0);
     await advanceTo(h, 1000);
     expect(h.probeTimes()).toEqual([1000]);
   });
