@@ -17,9 +17,9 @@ export interface HealthSettings {
   /**
    * How a fleet's probes are spread (a ratio in [0, 1); 0 turns spreading off). Above 0: a new
    * session's first probe comes at a point drawn over the whole interval; after a fast answer the
-   * next probe is due an interval after this one was due (a chain, so a probe run late on a busy
-   * event loop moves none after it); after a slow answer, a miss or a call that stood in for the
-   * probe, the wait is `interval × (1 − probeJitter × u)`, u uniform in [0, 1). No wait is ever
+   * next probe is due `interval × (1 − probeJitter × u)` after this one was due (a chain, so a
+   * probe run late on a busy event loop moves none after it; u uniform in [0, 1)); after a slow
+   * answer, a miss or a call that stood in for the probe, that cut interval from now. No wait is ever
    * longer than its interval, so no detection bound gets longer. At 0 every interval is counted from
    * the last answer, uncut, and connections that became healthy together probe together.
    */

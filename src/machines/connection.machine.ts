@@ -93,8 +93,8 @@ export interface ConnectionContext {
   backoffMs: number;
   /**
    * State of the seeded PRNG that draws backoff and probe jitter, so both stay pure functions of
-   * context. The u of the current probe interval is the value of the last draw
-   * (`randomValueAt(rngState)`): probes draw only while `probeJitter` is above 0.
+   * context. With `probeJitter` above 0, every action that schedules a probe draws once (a chain
+   * that holds uses its u for the step; `probeDueAt` keeps the outcome); at 0 probes draw nothing.
    */
   rngState: number;
   /** The last failure, if any; kept after recovery for the record. */

@@ -371,16 +371,20 @@ const MODEL_EPOCH = Date.UTC(2026, 0, 1);
 /**
  * Runs `run` with the clock at the model's virtual `now`: the machine reads the clock for what a
  * delay waits (the time left until a probe is due), and a real clock moving during the plan would
- * make two runs of one path differ by a millisecond. Outside a test (the plan is made when the file
- * loads) only `Date` is mocked, and put back after.
+ * make two runs of one path differ by a millisecond. The clock is put back as it was after: real,
+ * a `Date` mock, or a test's fake clock at the instant it showed.
  */
 function atModelTime<T>(now: number, run: () => T): T {
-  const outsideTest = !vi.isFakeTimers();
+  const fakeTimers = vi.isFakeTimers();
+  const mocked = vi.getMockedSystemTime();
+  const before = Date.now();
   vi.setSystemTime(MODEL_EPOCH + now);
   try {
     return run();
   } finally {
-    if (outsideTest) vi.useRealTimers();
+    if (fakeTimers) vi.setSystemTime(before);
+    else if (mocked) vi.setSystemTime(mocked);
+    else vi.useRealTimers();
   }
 }
 

@@ -47,17 +47,21 @@ export function firstProbeDue(now: number, intervalMs: number, jitter: number, u
 
 /**
  * When the next probe is due after a fast answer to the probe that was due at `dueAt`: with
- * jitter, a chain, `dueAt + intervalMs`, so a probe that ran late (the event loop was busy when it
- * fell due) does not move the ones after it, and probes that fell due spread out stay spread even
- * when they ran packed together. Counting from the answer instead made every busy stretch pack
- * the next round's probes tighter, into standing clusters (docs/performance.md). Outside
- * `(now, now + intervalMs]` the chain is dropped for a jittered interval from now: a probe run a
- * whole interval late would otherwise be followed at once, and one run early (the `probe` command,
- * a failed call) would make the next wait longer than the interval. Without jitter, one interval
- * from the answer, as every interval was before the chain.
+ * jitter, a chain, `dueAt + intervalMs × (1 − jitter × u)`, counted from when this probe was due
+ * rather than from its answer, so a probe that ran late (the event loop was busy when it fell due)
+ * does not move the ones after it, and probes that fell due spread out stay spread even when they
+ * ran packed together. Counting from the answer made every busy stretch pack the next round's
+ * probes tighter, into standing clusters (docs/performance.md). Each step is still cut at random,
+ * so connections that were lined up (by calls or failures that ended together) drift apart again.
+ * The chain is dropped for a jittered interval from now when it would put the next probe less
+ * than half an interval after the answer (the answer came that late: probing again at once would
+ * add load when the loop can least take it) or more than an interval after it (the probe ran
+ * early: the `probe` command, a failed call). Without jitter, one interval from the answer, as
+ * every interval was before the chain.
  */
 export function chainedProbeDue(dueAt: number, now: number, intervalMs: number, jitter: number, u: number): number {
   if (!(jitter > 0)) return now + intervalMs;
-  const chained = dueAt + intervalMs;
-  return chained > now && chained <= now + intervalMs ? chained : now + jitteredProbeInterval(intervalMs, jitter, u);
+  const step = jitteredProbeInterval(intervalMs, jitter, u);
+  const chained = dueAt + step;
+  return chained - now >= intervalMs / 2 && chained <= now + intervalMs ? chained : now + step;
 }

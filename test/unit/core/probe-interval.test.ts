@@ -50,17 +50,19 @@ describe('firstProbeDue', () => {
 });
 
 describe('chainedProbeDue', () => {
-  it('with jitter, is the due instant plus the interval while that lies in (now, now + interval]', () => {
-    // Due at 10 000, answered at 10 000 … 14 999: the next is due at 15 000 whatever the answer's delay.
-    for (const now of [10_000, 10_001, 12_000, 14_999]) expect(chainedProbeDue(10_000, now, 5_000, 0.1, 0.5)).toBe(15_000);
+  it('with jitter, is the due instant plus a cut interval while that lies half an interval to an interval after now', () => {
+    // Due at 10 000, step 4 750 (u 0.5, jitter 0.1): due again at 14 750 whether answered at once or 2.25 s late.
+    for (const now of [10_000, 10_001, 11_000, 12_250]) expect(chainedProbeDue(10_000, now, 5_000, 0.1, 0.5)).toBe(14_750);
+    expect(chainedProbeDue(10_000, 10_000, 5_000, 0.1, 0)).toBe(15_000);
   });
 
-  it('answered a whole interval late or more: a jittered interval from now, not at once', () => {
-    expect(chainedProbeDue(10_000, 15_000, 5_000, 0.1, 0.5)).toBe(15_000 + 4_750);
+  it('answered so late that the chain is less than half an interval away: a cut interval from now instead, not almost at once', () => {
+    expect(chainedProbeDue(10_000, 12_251, 5_000, 0.1, 0.5)).toBe(12_251 + 4_750);
+    expect(chainedProbeDue(10_000, 14_999, 5_000, 0.1, 0.5)).toBe(14_999 + 4_750);
     expect(chainedProbeDue(10_000, 40_000, 5_000, 0.1, 0)).toBe(45_000);
   });
 
-  it('run before it was due (a `probe` command, a failed call): a jittered interval from now, never more than one', () => {
+  it('run before it was due (a `probe` command, a failed call): a cut interval from now, never more than one', () => {
     expect(chainedProbeDue(10_000, 6_000, 5_000, 0.1, 0.5)).toBe(6_000 + 4_750);
     expect(chainedProbeDue(10_000, 9_999, 5_000, 0.1, 0)).toBe(14_999);
   });
@@ -69,11 +71,11 @@ describe('chainedProbeDue', () => {
     expect(chainedProbeDue(10_000, 10_300, 5_000, 0, 0.5)).toBe(15_300);
   });
 
-  it('never puts the next probe at or before now, nor more than an interval after it', () => {
-    for (const dueAt of [0, 5_000, 9_000, 10_000, 12_000, 20_000]) {
+  it('always puts the next probe at least half an interval (or the cut interval) and at most an interval after now', () => {
+    for (const dueAt of [0, 5_000, 8_000, 9_000, 10_000, 12_000, 20_000]) {
       for (const u of [0, 0.5, 0.999]) {
         const next = chainedProbeDue(dueAt, 10_000, 3_000, 0.2, u);
-        expect(next).toBeGreaterThan(10_000);
+        expect(next - 10_000).toBeGreaterThanOrEqual(Math.min(1_500, jitteredProbeInterval(3_000, 0.2, u)));
         expect(next).toBeLessThanOrEqual(13_000);
       }
     }

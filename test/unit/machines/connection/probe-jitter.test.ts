@@ -7,12 +7,14 @@
  * backoff draws from), so a fleet's probes spread out while each connection stays reproducible.
  * (The other files of this folder set `probeJitter: 0` to pin exact probe times.)
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fullJitterDelay } from '../../../../src/core/policy/backoff.js';
 import { healthyProbeInterval, jitteredProbeInterval } from '../../../../src/core/policy/probe-interval.js';
 import { nextRandom, randomValueAt } from '../../../../src/core/policy/random.js';
+import { goodStreakOf } from '../../../../src/machines/connection.machine.js';
 import { S, SEED, SLOW, FAST, B, advance, advanceTo, err, flush, harness, healthyHarness, useConnectionHarness } from '../../../support/connection-harness.js';
-import type { Harness } from '../../../support/connection-harness.js';
+import type { Harness, ProbeStep } from '../../../support/connection-harness.js';
 
 useConnectionHarness();
 
@@ -58,15 +60,16 @@ describe('probe jitter', () => {
     expect(first).toBeLessThanOrEqual(S.healthyIntervalMs);
   });
 
-  it('after a fast answer, chains: the next probe is due an interval after this one was due, the stretch keeps its steps, and a late answer moves nothing', async () => {
+  it('after a fast answer, chains: the next probe is due a cut interval after this one was due, the stretch keeps its steps, and a late answer moves nothing', async () => {
     const h = await healthyHarness({ settings: { probeJitter: JITTER } });
     // Answers that come 50–250 ms after their probe started, as on a busy event loop; all fast.
     h.probePlan.push(...[50, 250, 0, 120, 80].map((answerAfterMs) => ({ latencyMs: FAST, answerAfterMs })));
     const times = await probeTimesOf(h, 6);
     expect(times[0]).toBe(firstAt(probeUs(SEED, 1)[0]!));
     const gaps = times.slice(1).map((time, index) => time - times[index]!);
-    // Streak k after k good answers: 1500, 2250, 3375, 4000, 4000 with the harness settings.
-    expect(gaps).toEqual([1, 2, 3, 4, 5].map((streak) => healthyProbeInterval(S, streak)));
+    // Streak k after k good answers: 1500, 2250, 3375, 4000, 4000 with the harness settings, each cut by its own u.
+    const us = probeUs(SEED, 6);
+    expect(gaps).toEqual([1, 2, 3, 4, 5].map((streak) => jitteredProbeInterval(healthyProbeInterval(S, streak), JITTER, us[streak]!)));
     expect(h.state()).toBe('healthy');
   });
 
@@ -77,15 +80,16 @@ describe('probe jitter', () => {
     expect(times).toEqual([1_000, 1_000 + 50 + 1_500, 2_550 + 250 + 2_250]);
   });
 
-  it('drops the chain for a jittered interval from the answer when the answer came more than an interval after the probe was due', async () => {
+  it.each([800, 1_600])('drops the chain for a cut interval from the answer when the answer came so late (%i ms) that the chain would follow within half an interval', async (lateMs) => {
     const h = await healthyHarness({ settings: { probeJitter: JITTER, pingTimeoutMs: 5_000 } });
-    h.probePlan.push({ latencyMs: FAST, answerAfterMs: 1_600 });
+    h.probePlan.push({ latencyMs: FAST, answerAfterMs: lateMs });
     const us = probeUs(SEED, 2);
     const times = await probeTimesOf(h, 2);
-    const answeredAt = times[0]! + 1_600;
-    // Chained, it would have been due at times[0] + 1500, before the answer: probed at once, twice in a row.
-    expect(times[1]).toBe(answeredAt + jitteredProbeInterval(healthyProbeInterval(S, 1), JITTER, us[1]!));
-    expect(times[1]! - answeredAt).toBeLessThanOrEqual(healthyProbeInterval(S, 1));
+    const answeredAt = times[0]! + lateMs;
+    const step = jitteredProbeInterval(healthyProbeInterval(S, 1), JITTER, us[1]!);
+    // Chained, it would have been due at times[0] + step: within half an interval of the answer, or before it.
+    expect(times[0]! + step - answeredAt).toBeLessThan(healthyProbeInterval(S, 1) / 2);
+    expect(times[1]).toBe(answeredAt + step);
   });
 
   it('re-anchors at the answer after a probe run early by the `probe` command: never more than an interval after it', async () => {
@@ -112,7 +116,9 @@ describe('probe jitter', () => {
     // Without jitter all 32 would probe at 1000 exactly; with it, they are spread over the second.
     expect(new Set(firstProbes).size).toBeGreaterThanOrEqual(28);
     expect(Math.max(...firstProbes) - Math.min(...firstProbes)).toBeGreaterThanOrEqual(700);
-    expect(fleet.map((h) => h.probeTimes()[1]! - h.probeTimes()[0]!)).toEqual(fleet.map(() => healthyProbeInterval(S, 1)));
+    expect(fleet.map((h) => h.probeTimes()[1]! - h.probeTimes()[0]!)).toEqual(
+      fleet.map((_, index) => jitteredProbeInterval(healthyProbeInterval(S, 1), JITTER, probeUs(1_000 + index, 2)[1]!)),
+    );
   });
 
   it('without it (probeJitter 0), connections admitted together probe together', async () => {
@@ -152,11 +158,28 @@ describe('probe jitter', () => {
     // recoverAfter 2: the first good answer stays in degraded, the second recovers.
     h.probePlan.push({ latencyMs: FAST, answerAfterMs: 40 }, { latencyMs: FAST, answerAfterMs: 40 }, { latencyMs: FAST });
     const times = await probeTimesOf(h, 4);
-    const us = probeUs(SEED, 2);
+    const us = probeUs(SEED, 4);
     expect(times[1]! - times[0]!).toBe(jitteredProbeInterval(S.degradedIntervalMs, JITTER, us[1]!));
-    expect(times[2]! - times[1]!).toBe(S.degradedIntervalMs);
-    expect(times[3]! - times[2]!).toBe(S.healthyIntervalMs);
+    // Chained from the due instants: the 40 ms answers move nothing.
+    expect(times[2]! - times[1]!).toBe(jitteredProbeInterval(S.degradedIntervalMs, JITTER, us[2]!));
+    expect(times[3]! - times[2]!).toBe(jitteredProbeInterval(S.healthyIntervalMs, JITTER, us[3]!));
     expect(h.state()).toBe('healthy');
+  });
+
+  it('lets connections lined up by calls that ended together drift apart again, round by round', async () => {
+    const fleet = await Promise.all(Array.from({ length: 32 }, (_, index) => healthyHarness({ settings: { probeJitter: JITTER }, seed: 2_000 + index })));
+    // At t = 0, before any first probe: each call stands in for it.
+    for (const h of fleet) h.send({ type: 'call.succeeded', latencyMs: FAST });
+    await flush();
+    const rounds = 8;
+    while (fleet.some((h) => h.probeCalls.length < rounds)) await advance(50);
+    const spreadOf = (round: number): number => {
+      const times = fleet.map((h) => h.probeTimes()[round]!);
+      return Math.max(...times) - Math.min(...times);
+    };
+    // The call lines them up within one cut (≤ 10 % of 1.5 s); each chained step adds its own cut.
+    expect(spreadOf(0)).toBeLessThanOrEqual(150);
+    expect(spreadOf(rounds - 1)).toBeGreaterThan(2 * spreadOf(0));
   });
 
   it('a fast call that stands in for the probe restarts the interval from the call, with a fresh draw', async () => {
@@ -171,6 +194,51 @@ describe('probe jitter', () => {
     expect(h.probeCalls).toEqual([]);
     await advance(1);
     expect(h.probeTimes()).toEqual([due]);
+  });
+
+  it('whatever probes answer and whatever arrives, every wait it sets runs out within (0, interval]', async () => {
+    const probeStep: fc.Arbitrary<ProbeStep> = fc.oneof(
+      fc.integer({ min: 0, max: 280 }).map((answerAfterMs) => ({ latencyMs: FAST, answerAfterMs })),
+      fc.constant({ latencyMs: SLOW }),
+      fc.constant<ProbeStep>('hang'),
+      fc.constantFrom(err('timeout'), err('method-not-found')).map((error) => ({ reject: error })),
+    );
+    const event = fc.constantFrom('none', 'none', 'none', 'probe', 'fast call', 'slow call', 'failed call');
+    const script = fc.record({
+      seed: fc.integer({ min: 1, max: 1_000_000 }),
+      probes: fc.array(probeStep, { minLength: 50, maxLength: 50 }),
+      steps: fc.array(fc.record({ event, advanceMs: fc.integer({ min: 1, max: 400 }) }), { minLength: 60, maxLength: 60 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(script, async ({ seed, probes, steps }) => {
+        const h = await healthyHarness({ settings: { probeJitter: JITTER }, seed });
+        h.probePlan.push(...probes);
+        const waits: Array<{ leftMs: number; intervalMs: number }> = [];
+        let scheduled = h.ctx().probeDueAt;
+        h.ref.subscribe(({ context, value }) => {
+          if (context.probeDueAt === scheduled) return;
+          scheduled = context.probeDueAt;
+          const serving = (value as { serving?: { healthy?: string; degraded?: string } }).serving;
+          if (serving?.healthy !== 'idle' && serving?.degraded !== 'idle') return;
+          const intervalMs = serving.healthy ? healthyProbeInterval(S, goodStreakOf(context)) : S.degradedIntervalMs;
+          waits.push({ leftMs: context.probeDueAt - Date.now(), intervalMs });
+        });
+        for (const { event: what, advanceMs } of steps) {
+          if (what === 'probe') h.send({ type: 'probe' });
+          if (what === 'fast call') h.send({ type: 'call.succeeded', latencyMs: FAST });
+          if (what === 'slow call') h.send({ type: 'call.succeeded', latencyMs: SLOW });
+          if (what === 'failed call') h.send({ type: 'call.failed', error: err('timeout') });
+          await advance(advanceMs);
+        }
+        h.stop();
+        expect(waits.length).toBeGreaterThan(0);
+        for (const wait of waits) {
+          expect(wait.leftMs).toBeGreaterThan(0);
+          expect(wait.leftMs).toBeLessThanOrEqual(wait.intervalMs);
+        }
+      }),
+      { numRuns: 30 },
+    );
   });
 
   it('draws from the generator backoff uses: a loss after probes draws the next value; without jitter, backoff is as it always was', async () => {
