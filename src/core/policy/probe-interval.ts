@@ -34,7 +34,8 @@ export function jitteredProbeInterval(intervalMs: number, jitter: number, u: num
 }
 
 /**
- * When a new session's first probe is due: with jitter, at a point drawn over the whole interval,
+ * When a new session's first probe is due (and the next after an answer so late that the loop
+ * must have been stuck, {@link chainedProbeDue}): with jitter, at a point drawn over the whole interval,
  * `now + intervalMs × (1 − u)` (at least 1 ms on), so a fleet that connected in one burst (a cold
  * start, a storm's reconnections) starts probing spread over the interval rather than within its
  * jittered tenth; without jitter, one interval from now. The handshake just proved the server
@@ -53,15 +54,20 @@ export function firstProbeDue(now: number, intervalMs: number, jitter: number, u
  * ran packed together. Counting from the answer made every busy stretch pack the next round's
  * probes tighter, into standing clusters (docs/performance.md). Each step is still cut at random,
  * so connections that were lined up (by calls or failures that ended together) drift apart again.
- * The chain is dropped for a jittered interval from now when it would put the next probe less
- * than half an interval after the answer (the answer came that late: probing again at once would
- * add load when the loop can least take it) or more than an interval after it (the probe ran
- * early: the `probe` command, a failed call). Without jitter, one interval from the answer, as
- * every interval was before the chain.
+ *
+ * Two cases drop the chain. An answer so late that the chain would follow within half an interval
+ * means the loop was stuck (a cold start, a long pause), and every connection whose probe fell due
+ * meanwhile answers in the same burst: the next probe is then drawn over the whole interval, as a
+ * new session's first one is ({@link firstProbeDue}), which spreads that burst out in one round
+ * instead of keeping it as a cluster (or following each late answer at once). A probe run early
+ * (the `probe` command, a failed call), whose chain would wait more than an interval, waits a cut
+ * interval from now. Without jitter, one interval from the answer, as every interval was before
+ * the chain.
  */
 export function chainedProbeDue(dueAt: number, now: number, intervalMs: number, jitter: number, u: number): number {
   if (!(jitter > 0)) return now + intervalMs;
   const step = jitteredProbeInterval(intervalMs, jitter, u);
   const chained = dueAt + step;
-  return chained - now >= intervalMs / 2 && chained <= now + intervalMs ? chained : now + step;
+  if (chained - now < intervalMs / 2) return firstProbeDue(now, intervalMs, jitter, u);
+  return chained <= now + intervalMs ? chained : now + step;
 }

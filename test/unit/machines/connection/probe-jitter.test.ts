@@ -80,7 +80,7 @@ describe('probe jitter', () => {
     expect(times).toEqual([1_000, 1_000 + 50 + 1_500, 2_550 + 250 + 2_250]);
   });
 
-  it.each([800, 1_600])('drops the chain for a cut interval from the answer when the answer came so late (%i ms) that the chain would follow within half an interval', async (lateMs) => {
+  it.each([800, 1_600])('drops the chain for a point drawn over the whole interval when the answer came so late (%i ms) that the chain would follow within half an interval', async (lateMs) => {
     const h = await healthyHarness({ settings: { probeJitter: JITTER, pingTimeoutMs: 5_000 } });
     h.probePlan.push({ latencyMs: FAST, answerAfterMs: lateMs });
     const us = probeUs(SEED, 2);
@@ -89,7 +89,22 @@ describe('probe jitter', () => {
     const step = jitteredProbeInterval(healthyProbeInterval(S, 1), JITTER, us[1]!);
     // Chained, it would have been due at times[0] + step: within half an interval of the answer, or before it.
     expect(times[0]! + step - answeredAt).toBeLessThan(healthyProbeInterval(S, 1) / 2);
-    expect(times[1]).toBe(answeredAt + step);
+    expect(times[1]).toBe(answeredAt + jitteredProbeInterval(healthyProbeInterval(S, 1), 1, us[1]!));
+  });
+
+  it('spreads a burst of late answers (a stuck loop) over the whole interval again, instead of keeping it as a cluster', async () => {
+    const seeds = Array.from({ length: 32 }, (_, index) => 3_000 + index);
+    const fleet = await Promise.all(seeds.map((seed) => healthyHarness({ settings: { probeJitter: JITTER, pingTimeoutMs: 5_000 }, seed })));
+    // Each first probe falls due somewhere in (0, 1000]; every answer arrives at t = 1700, as when a stuck loop gets to them all at once.
+    fleet.forEach((h, index) => h.probePlan.push({ latencyMs: FAST, answerAfterMs: 1_700 - firstAt(probeUs(seeds[index]!, 1)[0]!) }));
+    while (fleet.some((h) => h.probeCalls.length < 2)) await advance(50);
+    const next = fleet.map((h) => h.probeTimes()[1]!);
+    for (const time of next) {
+      expect(time).toBeGreaterThan(1_700);
+      expect(time).toBeLessThanOrEqual(1_700 + healthyProbeInterval(S, 1));
+    }
+    // Counted from the answers with a cut interval they would all fall within 150 ms (10 % of 1500).
+    expect(Math.max(...next) - Math.min(...next)).toBeGreaterThan(1_000);
   });
 
   it('re-anchors at the answer after a probe run early by the `probe` command: never more than an interval after it', async () => {
