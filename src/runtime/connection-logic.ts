@@ -13,6 +13,7 @@ import type { ProcessSupport } from './process/support.js';
 import type { PendingTeardowns } from './teardowns.js';
 import type { Tracing } from '../core/trace-context.js';
 import { endWith, recordEra, startConnectSpan, startProbeSpan } from './spans.js';
+import { LoopTurns } from './loop-turns.js';
 
 export interface ConnectionLogicOptions {
   /** The stderr ring of each connection, by id; kept across attempts so logs survive restarts. */
@@ -54,12 +55,19 @@ export function createConnectionLogic(options: ConnectionLogicOptions = {}) {
     });
   };
   const sessionIds = new WeakMap<McpSession, string>();
+  // One per fleet: its connects share the slices (src/runtime/loop-turns.ts).
+  const loopTurns = new LoopTurns();
 
   return connectionMachine.provide({
     actors: {
       connect: fromPromise<McpSession, ConnectInput>(async ({ input, signal }) => {
         if (!input.target) throw new ConnectionError('permanent', `connection "${input.id}" has no target to connect to`);
         await gates.get(input.id);
+        const turn = loopTurns.next();
+        if (turn) {
+          await turn;
+          signal.throwIfAborted();
+        }
         const span = startConnectSpan(options.tracing, input.id, input.target, input.attempt);
         const opening = openSession(input.target, {
           signal,

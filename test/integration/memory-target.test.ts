@@ -1,7 +1,11 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { resolveSettings } from '../../src/core/settings.js';
+import { Supervisor } from '../../src/fleet/supervisor.js';
+import type { ServerDefinition } from '../../src/config/load.js';
 import { disposeAll, waitForEntry, waitForState, watchConnection } from '../support/connections.js';
+import { until } from '../support/wait.js';
 
 function echoServer(servers: McpServer[]): () => McpServer {
   return () => {
@@ -59,4 +63,37 @@ describe('in-process servers over InMemoryTransport', () => {
     ]);
     expect(disposed).toBe('disposed');
   });
+
+  it('a fleet of them starting lets the event loop turn: timers and I/O are served between connects', async () => {
+    const count = 1_000;
+    const settings = resolveSettings({ healthyIntervalMs: 60_000, stableIntervalMs: 60_000 });
+    const servers: ServerDefinition[] = Array.from({ length: count }, (_, index) => ({
+      id: `m${index}`,
+      target: { type: 'memory', createServer: () => new McpServer({ name: `m${index}`, version: '1.0.0' }) },
+      priority: 0,
+      dependsOn: [],
+      required: true,
+      disabled: false,
+      settings,
+    }));
+    // Counts turns of the loop until every connection is up: each callback queues the next.
+    let turns = 0;
+    let counting = true;
+    const countTurn = (): void => {
+      turns += 1;
+      if (counting) setImmediate(countTurn);
+    };
+    const supervisor = new Supervisor({ maxConcurrentReconnects: 64, servers });
+    try {
+      setImmediate(countTurn);
+      await until(() => supervisor.summaries().every((summary) => summary.state === 'healthy'), `all ${count} healthy`, 60_000, 20);
+      counting = false;
+      // Held in one chain of promise callbacks, the loop turned once, after the last connect.
+      expect(turns).toBeGreaterThanOrEqual(5);
+    } finally {
+      counting = false;
+      await supervisor.stop();
+    }
+  });
 });
+
