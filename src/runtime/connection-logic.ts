@@ -55,7 +55,7 @@ export function createConnectionLogic(options: ConnectionLogicOptions = {}) {
     });
   };
   const sessionIds = new WeakMap<McpSession, string>();
-  // One per fleet: its connects share the slices (src/runtime/loop-turns.ts).
+  // One per fleet: its in-process connects share the slices (src/runtime/loop-turns.ts).
   const loopTurns = new LoopTurns();
 
   return connectionMachine.provide({
@@ -63,7 +63,8 @@ export function createConnectionLogic(options: ConnectionLogicOptions = {}) {
       connect: fromPromise<McpSession, ConnectInput>(async ({ input, signal }) => {
         if (!input.target) throw new ConnectionError('permanent', `connection "${input.id}" has no target to connect to`);
         await gates.get(input.id);
-        const turn = loopTurns.next();
+        // Other transports wait on I/O, where the loop turns anyway.
+        const turn = input.target.type === 'memory' ? loopTurns.next() : undefined;
         if (turn) {
           await turn;
           signal.throwIfAborted();

@@ -88,8 +88,10 @@ describe('in-process servers over InMemoryTransport', () => {
       setImmediate(countTurn);
       await until(() => supervisor.summaries().every((summary) => summary.state === 'healthy'), `all ${count} healthy`, 60_000, 20);
       counting = false;
-      // Held in one chain of promise callbacks, the loop turned once, after the last connect.
-      expect(turns).toBeGreaterThanOrEqual(5);
+      // Held in one chain of promise callbacks, the loop did not turn until the last connect was
+      // done (0 turns counted here). Sliced, it turns every 50 ms plus the handshakes under way:
+      // 16 times on a slow host; 3 leaves room for a host several times faster.
+      expect(turns).toBeGreaterThanOrEqual(3);
     } finally {
       counting = false;
       await supervisor.stop();

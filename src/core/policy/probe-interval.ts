@@ -55,8 +55,8 @@ export function firstProbeDue(now: number, intervalMs: number, jitter: number, u
  * probes tighter, into standing clusters (docs/performance.md). Each step is still cut at random,
  * so connections that were lined up (by calls or failures that ended together) drift apart again.
  *
- * Two cases drop the chain. An answer so late that the chain would follow within half an interval
- * means the loop was stuck (a cold start, a long pause), and every connection whose probe fell due
+ * Two cases drop the chain. An answer so late that the uncut chain would follow within half an
+ * interval means the loop was stuck (a cold start, a long pause), and every connection whose probe fell due
  * meanwhile answers in the same burst: the next probe is then drawn over the whole interval, as a
  * new session's first one is ({@link firstProbeDue}), which spreads that burst out in one round
  * instead of keeping it as a cluster (or following each late answer at once). A probe run early
@@ -68,6 +68,10 @@ export function chainedProbeDue(dueAt: number, now: number, intervalMs: number, 
   if (!(jitter > 0)) return now + intervalMs;
   const step = jitteredProbeInterval(intervalMs, jitter, u);
   const chained = dueAt + step;
-  if (chained - now < intervalMs / 2) return firstProbeDue(now, intervalMs, jitter, u);
+  // Judged on the uncut chain, so that u, which cuts the step, does not also decide whether the
+  // whole-interval draw happens (that would skew the draw early); `chained <= now` only with a
+  // ratio of 0.5 or more.
+  const stuck = dueAt + intervalMs - now < intervalMs / 2;
+  if (stuck || chained <= now) return firstProbeDue(now, intervalMs, jitter, u);
   return chained <= now + intervalMs ? chained : now + step;
 }

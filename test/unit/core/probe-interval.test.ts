@@ -51,13 +51,15 @@ describe('firstProbeDue', () => {
 
 describe('chainedProbeDue', () => {
   it('with jitter, is the due instant plus a cut interval while that lies half an interval to an interval after now', () => {
-    // Due at 10 000, step 4 750 (u 0.5, jitter 0.1): due again at 14 750 whether answered at once or 2.25 s late.
-    for (const now of [10_000, 10_001, 11_000, 12_250]) expect(chainedProbeDue(10_000, now, 5_000, 0.1, 0.5)).toBe(14_750);
+    // Due at 10 000, step 4 750 (u 0.5, jitter 0.1): due again at 14 750 whether answered at once or 2.5 s late.
+    for (const now of [10_000, 10_001, 11_000, 12_500]) expect(chainedProbeDue(10_000, now, 5_000, 0.1, 0.5)).toBe(14_750);
     expect(chainedProbeDue(10_000, 10_000, 5_000, 0.1, 0)).toBe(15_000);
   });
 
   it('answered so late that the chain is less than half an interval away (the loop was stuck): a point drawn over the whole interval from now', () => {
-    expect(chainedProbeDue(10_000, 12_251, 5_000, 0.1, 0.5)).toBe(12_251 + 2_500);
+    // Late is judged on the uncut chain (15 000): more than 2.5 s after the due instant, whatever u.
+    for (const u of [0, 0.5, 0.999]) expect(chainedProbeDue(10_000, 12_501, 5_000, 0.1, u)).toBe(12_501 + jitteredProbeInterval(5_000, 1, u));
+    expect(chainedProbeDue(10_000, 12_501, 5_000, 0.1, 0.5)).toBe(12_501 + 2_500);
     expect(chainedProbeDue(10_000, 14_999, 5_000, 0.1, 0.2)).toBe(14_999 + 4_000);
     expect(chainedProbeDue(10_000, 40_000, 5_000, 0.1, 0)).toBe(45_000);
     expect(chainedProbeDue(10_000, 40_000, 5_000, 0.1, 0.999_999_9)).toBe(40_001);
