@@ -80,7 +80,12 @@ describe.runIf(process.platform === 'linux')('resource limits', () => {
     expect(exceeded).toMatchObject({ id: 'hog', pid: first, resource: 'memory', limit: 200 * MiB, forSeconds: 1, measured: expect.any(Number) });
     expect(exceeded?.type === 'resource.exceeded' && exceeded.measured).toBeGreaterThan(200 * MiB);
     const after = events.slice(events.indexOf(exceeded!));
-    expect(after.find((event) => event.type === 'state.changed')).toMatchObject({ to: 'reconnecting', from: 'healthy', reason: view.lastError?.message });
+    // From either serving state: a probe that lands while the server allocates can be slow and degrade it first.
+    expect(after.find((event) => event.type === 'state.changed')).toMatchObject({
+      to: 'reconnecting',
+      from: expect.stringMatching(/^(healthy|degraded)$/),
+      reason: view.lastError?.message,
+    });
 
     const metrics = createMetrics(supervisor, { defaultMetrics: false });
     try {
