@@ -296,11 +296,12 @@ type ProbeSchedule = 'first' | 'chained' | 'fromNow';
  * resolves the `after` delay on entering it, after the transition's actions; scheduling in an entry
  * action of `idle` instead would be one more assign, a context copy, per probe). With jitter each
  * call draws one u (read back with `randomValueAt(rngState)`), used by the ways that need one;
- * without jitter nothing is drawn, so backoff sees the same values it always did.
+ * without jitter nothing is drawn, so backoff sees the same values it always did. `at` is now, as
+ * the action read it for its samples: one clock reading per probe, and the due instant counted
+ * from the same instant the answer was recorded at.
  */
-function scheduleProbe(context: ConnectionContext, intervalMs: number, how: ProbeSchedule): Pick<ConnectionContext, 'probeDueAt'> & Partial<Pick<ConnectionContext, 'rngState'>> {
+function scheduleProbe(context: ConnectionContext, intervalMs: number, how: ProbeSchedule, at: number): Pick<ConnectionContext, 'probeDueAt'> & Partial<Pick<ConnectionContext, 'rngState'>> {
   const jitter = context.settings.probeJitter;
-  const at = now();
   if (!(jitter > 0)) return { probeDueAt: at + intervalMs };
   const rngState = nextRandom(context.rngState).state;
   const u = randomValueAt(rngState);
@@ -423,7 +424,7 @@ export const connectionMachine = setup({
       const session = 'output' in event ? (event.output as McpSession) : undefined;
       const era = session?.era ?? null;
       const probeKind: ProbeKind = era === 'modern' ? 'server/discover' : 'ping';
-      return { session, era, probeKind, streak: 0, ...scheduleProbe(context, healthyProbeInterval(context.settings, 0), 'first') };
+      return { session, era, probeKind, streak: 0, ...scheduleProbe(context, healthyProbeInterval(context.settings, 0), 'first', now()) };
     }),
     forgetSession: assign({ session: undefined }),
     /** A failed or lost attempt: count it and draw this attempt's full-jitter delay. */
@@ -484,7 +485,7 @@ export const connectionMachine = setup({
       const at = now();
       const streak = params.next === 'recovered' ? 0 : goodStreakOf(context) + 1;
       const intervalMs = params.next === 'degraded' ? context.settings.degradedIntervalMs : healthyProbeInterval(context.settings, streak);
-      enqueue.assign({ streak, ...withSample(context, sample(at, true, latencyMs, 'probe')), ...scheduleProbe(context, intervalMs, 'chained') });
+      enqueue.assign({ streak, ...withSample(context, sample(at, true, latencyMs, 'probe')), ...scheduleProbe(context, intervalMs, 'chained', at) });
       const probe = probeEmitted(context, 'fast', latencyMs, at);
       enqueue.emit(probe);
       if (context.supervised) report(enqueue, context, probe);
@@ -493,7 +494,7 @@ export const connectionMachine = setup({
       const latencyMs = latencyOf(event);
       const at = now();
       // Both ways out of a slow answer lead to `degraded`.
-      enqueue.assign({ streak: 0, ...withSample(context, sample(at, true, latencyMs, 'probe')), ...scheduleProbe(context, context.settings.degradedIntervalMs, 'fromNow') });
+      enqueue.assign({ streak: 0, ...withSample(context, sample(at, true, latencyMs, 'probe')), ...scheduleProbe(context, context.settings.degradedIntervalMs, 'fromNow', at) });
       const probe = probeEmitted(context, 'slow', latencyMs, at);
       enqueue.emit(probe);
       if (context.supervised) report(enqueue, context, probe);
@@ -504,7 +505,7 @@ export const connectionMachine = setup({
         streak: -(missedStreakOf(context) + 1),
         ...withSample(context, sample(at, false, context.settings.pingTimeoutMs, 'probe')),
         // To `degraded` (or `zombie`, where the schedule goes unused).
-        ...scheduleProbe(context, context.settings.degradedIntervalMs, 'fromNow'),
+        ...scheduleProbe(context, context.settings.degradedIntervalMs, 'fromNow', at),
       });
       const probe = probeEmitted(context, 'missed', undefined, at);
       enqueue.emit(probe);
@@ -531,7 +532,7 @@ export const connectionMachine = setup({
      */
     recordCallInPlaceOfProbe: assign(({ context, event }) => {
       const update = callSucceeded(context, event);
-      return { ...update, ...scheduleProbe(context, healthyProbeInterval(context.settings, update.streak), 'fromNow') };
+      return { ...update, ...scheduleProbe(context, healthyProbeInterval(context.settings, update.streak), 'fromNow', now()) };
     }),
     /** In `degraded` a call proves the server alive (no zombie) but recovery is left to probes. */
     recordCallAnswered: assign(({ context, event }) => ({
