@@ -54,11 +54,11 @@ export function isolatedConnections(logic: ConnectionMachine = connectionMachine
     // This supervisor's connections, and the system each runs in.
     const held = new Map<string, { host: Host; connection: ConnectionActorRef }>();
     const spawn = (inputs: readonly SupervisedConnectionInput[]): void => {
-      for (const connectionInput of inputs) {
-        if (held.has(connectionInput.id)) continue;
-        const spawned = shards.spawn(connectionInput);
-        held.set(connectionInput.id, spawned);
-        options.onCreated?.(connectionInput.id, spawned.connection);
+      const fresh = new Map<string, SupervisedConnectionInput>();
+      for (const connectionInput of inputs) if (!held.has(connectionInput.id) && !fresh.has(connectionInput.id)) fresh.set(connectionInput.id, connectionInput);
+      for (const spawned of shards.spawn([...fresh.values()])) {
+        held.set(spawned.id, spawned);
+        options.onCreated?.(spawned.id, spawned.connection);
       }
     };
     const stop = (id: string): void => {
@@ -82,6 +82,13 @@ export function isolatedConnections(logic: ConnectionMachine = connectionMachine
 
 type Host = Actor<ReturnType<typeof hubMachine>>;
 
+/** One connection started, and the host it runs in. */
+interface Spawned {
+  id: string;
+  host: Host;
+  connection: ConnectionActorRef;
+}
+
 /** The shared systems of one {@link isolatedConnections}: filled up to {@link CONNECTIONS_PER_SYSTEM}, stopped once empty. */
 class Shards {
   private readonly machine: ReturnType<typeof hubMachine>;
@@ -97,24 +104,61 @@ class Shards {
     this.machine = hubMachine(logic);
   }
 
-  spawn(input: SupervisedConnectionInput): { host: Host; connection: ConnectionActorRef } {
-    // A host that still holds a connection of this id (one being stopped while a server of the
-    // same id is added again, or another supervisor's) is not a place for this one: ids are
-    // unique in a system.
-    const host = this.hostWithRoom(input.id);
-    host.send({ type: 'connection.spawn', inputs: [input] });
+  /**
+   * Starts these connections (distinct ids), each host with room taking as many as fit in one
+   * event: a fleet of 10 000 starting is ~625 host transitions, not 10 000.
+   */
+  spawn(inputs: readonly SupervisedConnectionInput[]): Spawned[] {
+    const spawned: Spawned[] = [];
+    // Ids a host still holds (one being stopped while a server of the same id is added again, or
+    // another supervisor's) go to another host, one at a time: ids are unique in a system.
+    const elsewhere: SupervisedConnectionInput[] = [];
+    let host: Host | undefined;
+    let batch: SupervisedConnectionInput[] = [];
+    let room = 0;
+    for (const input of inputs) {
+      if (room === 0) {
+        if (host) spawned.push(...this.spawnIn(host, batch));
+        host = this.hostFor(input.id);
+        batch = [];
+        room = CONNECTIONS_PER_SYSTEM - (this.counts.get(host) ?? 0);
+      }
+      if (Object.hasOwn((host as Host).getSnapshot().children, input.id)) {
+        elsewhere.push(input);
+        continue;
+      }
+      batch.push(input);
+      room -= 1;
+    }
+    if (host) spawned.push(...this.spawnIn(host, batch));
+    for (const input of elsewhere) spawned.push(...this.spawnIn(this.hostFor(input.id), [input]));
+    return spawned;
+  }
+
+  private spawnIn(host: Host, inputs: readonly SupervisedConnectionInput[]): Spawned[] {
+    if (inputs.length === 0) return [];
+    host.send({ type: 'connection.spawn', inputs });
     // From the host's children, not its registry: a connection that failed as it started has
     // left the registry, and its error is on its way to the supervisor.
     const { children } = host.getSnapshot();
-    // Own keys only: `children` is a plain object, where `constructor` or `toString` always answer.
-    const connection = (Object.hasOwn(children, input.id) ? children[input.id] : undefined) as ConnectionActorRef | undefined;
-    // The host is idle here: a supervisor spawns its children while it processes its own
-    // events, never from inside a host's.
-    if (!connection) throw new Error(`connection "${input.id}" was not spawned: its host was busy`);
-    const count = (this.counts.get(host) ?? 0) + 1;
+    const spawned = inputs.map((input): Spawned => {
+      // Own keys only: `children` is a plain object, where `constructor` or `toString` always answer.
+      const connection = (Object.hasOwn(children, input.id) ? children[input.id] : undefined) as ConnectionActorRef | undefined;
+      // The host is idle here: a supervisor spawns its children while it processes its own
+      // events, never from inside a host's.
+      if (!connection) throw new Error(`connection "${input.id}" was not spawned: its host was busy`);
+      return { id: input.id, host, connection };
+    });
+    const count = (this.counts.get(host) ?? 0) + inputs.length;
     this.counts.set(host, count);
     if (count >= CONNECTIONS_PER_SYSTEM) this.open.delete(host);
-    return { host, connection };
+    return spawned;
+  }
+
+  /** A host with room that does not hold a connection of this id; a new one when none does. */
+  private hostFor(id: string): Host {
+    for (const host of this.open) if (!Object.hasOwn(host.getSnapshot().children, id)) return host;
+    return this.newHost();
   }
 
   stop(host: Host, id: string): void {
@@ -130,8 +174,7 @@ class Shards {
     host.stop();
   }
 
-  private hostWithRoom(id: string): Host {
-    for (const host of this.open) if (!Object.hasOwn(host.getSnapshot().children, id)) return host;
+  private newHost(): Host {
     const host = createActor(this.machine, { input: {}, ...(this.inspect ? { inspect: this.inspect } : {}) });
     // The host's own actions do not throw; should it fail anyway, each connection's supervisor
     // hears it as that connection's error, and the host is not used again (an unobserved root

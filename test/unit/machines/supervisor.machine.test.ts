@@ -1271,6 +1271,46 @@ describe('isolated connections', () => {
     expect(String(supervisor.getSnapshot().error)).not.toContain('busy');
   });
 
+  it('a fleet starting fills each system in one event (40 servers: 3 spawns, not 40); an id a system already holds goes to another', async () => {
+    const spawns: string[][] = [];
+    const systems = [new Map<string, unknown>(), new Map<string, unknown>()];
+    let which = 0;
+    const logic = supervisorMachine.provide({
+      actors: {
+        connections: isolatedConnections(new Fleet(true).connection, {
+          // What each system's root is told to start, one event at a time.
+          inspect: (event) => {
+            if (event.type === '@xstate.event' && event.event.type === 'connection.spawn') {
+              spawns.push((event.event as unknown as { inputs: Array<{ id: string }> }).inputs.map((input) => input.id));
+            }
+          },
+          onCreated: (id, ref) => systems[which]!.set(id, ref.system),
+        }),
+      },
+    });
+    const one = createActor(logic, { input: { servers: ids('s', 40).map((id) => server(id)), maxConcurrentReconnects: 4 } }).start();
+    which = 1;
+    spawns.push([]);
+    // A second supervisor on the same connections: the third system has room for `x0` and `x2`,
+    // but already holds an `s33` (ids are unique in a system), so this `s33` goes to a new one.
+    const two = createActor(logic, { input: { servers: ['x0', 's33', 'x2'].map((id) => server(id)), maxConcurrentReconnects: 4 } }).start();
+    try {
+      expect(spawns.map((inputs) => inputs.length)).toEqual([16, 16, 8, 0, 2, 1]);
+      expect(spawns.slice(0, 3).flat()).toEqual(ids('s', 40));
+      expect(spawns.slice(4)).toEqual([['x0', 'x2'], ['s33']]);
+      expect(new Set(systems[0]!.values()).size).toBe(3);
+      // (Systems compared by identity, as booleans: a system does not print.)
+      expect(systems[1]!.get('x0') === systems[0]!.get('s39')).toBe(true);
+      expect(systems[1]!.get('x2') === systems[0]!.get('s39')).toBe(true);
+      expect([...systems[0]!.values()].includes(systems[1]!.get('s33'))).toBe(false);
+      await vi.advanceTimersByTimeAsync(2_000);
+      for (const actor of [one, two]) expect(Object.values(actor.getSnapshot().context.states.toObject())).not.toContain('connecting');
+    } finally {
+      one.stop();
+      two.stop();
+    }
+  });
+
   it('servers named like Object.prototype members are supervised too', async () => {
     const names = ['__proto__', 'constructor', 'toString'];
     const f = fleet({ servers: names.map((id) => server(id)), maxConcurrentReconnects: 3 }, true);
