@@ -720,28 +720,37 @@ export const connectionMachine = setup({
 
     reconnecting: {
       entry: { type: 'enterState', params: { state: 'reconnecting' } },
-      initial: 'closing',
+      initial: 'sessionCheck',
       on: {
         stop: 'stopped',
       },
       states: {
+        // Choices, not waits: a state with an `invoke` or an `after` starts its actor or sets its
+        // timer as it is entered, so passing through `closing` or `backoff` when there is nothing
+        // to close or wait out would start an actor and stop it, or set a timer and clear it, on
+        // every first connect and every failed attempt (10 000 of each as a fleet starts).
+        sessionCheck: {
+          always: [{ guard: 'hasNoSession', target: 'backoffCheck' }, { target: 'closing' }],
+        },
         // The old process must have exited before a new one starts.
         closing: {
-          always: { guard: 'hasNoSession', target: 'backoff' },
           invoke: {
             src: 'closeSession',
             input: ({ context }) => ({ session: context.session, id: context.id }),
-            onDone: { target: 'backoff', actions: 'forgetSession' },
-            onError: { target: 'backoff', actions: 'forgetSession' },
+            onDone: { target: 'backoffCheck', actions: 'forgetSession' },
+            onError: { target: 'backoffCheck', actions: 'forgetSession' },
           },
         },
-        // Waiting out backoff holds no supervisor slot.
-        backoff: {
-          // Checked only once the old session is closed, and before a 0 ms backoff can pass through.
+        // Only once the old session is closed, and before a 0 ms backoff can pass through.
+        backoffCheck: {
           always: [
             { guard: 'attemptsExhausted', target: '#connection.failed', actions: 'recordExhausted' },
             { guard: 'noBackoffDue', target: 'awaitingSlot' },
+            { target: 'backoff' },
           ],
+        },
+        // Waiting out backoff holds no supervisor slot.
+        backoff: {
           after: { backoff: 'awaitingSlot' },
           on: { reconnect: { target: 'awaitingSlot', actions: 'skipBackoff' } },
         },
