@@ -138,6 +138,10 @@ describe('cluster mode on a real etcd with three real instances', () => {
       names.set(cli.url, name);
     }
 
+    // All three members before any server: one that joined late would take its share over by
+    // hand-over, leaving a server for a moment with no process while this test counts them.
+    await waitUntil(async () => (await client.getAll().prefix(`${PREFIX}members/`).keys()).length === 3 || undefined, 15_000, () => 'the three instances never all joined');
+
     // Registered by a plain etcd client, as any server in any language could.
     for (const id of SERVERS) {
       const entry = { command: process.execPath, args: [fixtureServerPath, 'stdio'], env: { CLUSTER_TEST_TAG: TAG, CLUSTER_SERVER_ID: id } };
