@@ -54,12 +54,15 @@ export function isolatedConnections(logic: ConnectionMachine = connectionMachine
     // This supervisor's connections, and the system each runs in.
     const held = new Map<string, { host: Host; connection: ConnectionActorRef }>();
     const spawn = (inputs: readonly SupervisedConnectionInput[]): void => {
-      const fresh = new Map<string, SupervisedConnectionInput>();
-      for (const connectionInput of inputs) if (!held.has(connectionInput.id) && !fresh.has(connectionInput.id)) fresh.set(connectionInput.id, connectionInput);
-      for (const spawned of shards.spawn([...fresh.values()])) {
-        held.set(spawned.id, spawned);
-        options.onCreated?.(spawned.id, spawned.connection);
-      }
+      shards.spawn(
+        inputs.filter((input) => !held.has(input.id)),
+        (batch) => {
+          for (const spawned of batch) {
+            held.set(spawned.id, spawned);
+            options.onCreated?.(spawned.id, spawned.connection);
+          }
+        },
+      );
     };
     const stop = (id: string): void => {
       const entry = held.get(id);
@@ -105,43 +108,52 @@ class Shards {
   }
 
   /**
-   * Starts these connections (distinct ids), each host with room taking as many as fit in one
-   * event: a fleet of 10 000 starting is ~625 host transitions, not 10 000.
+   * Starts these connections, each host with room taking as many as fit in one event (a fleet of
+   * 10 000 starting is ~625 host transitions, not 10 000), and hands each batch to `started` as
+   * soon as its host has them, so what runs is known even if a later batch fails. An id given
+   * twice is started once.
    */
-  spawn(inputs: readonly SupervisedConnectionInput[]): Spawned[] {
-    const spawned: Spawned[] = [];
+  spawn(inputs: readonly SupervisedConnectionInput[], started: (batch: readonly Spawned[]) => void): void {
+    const seen = new Set<string>();
     // Ids a host still holds (one being stopped while a server of the same id is added again, or
-    // another supervisor's) go to another host, one at a time: ids are unique in a system.
-    const elsewhere: SupervisedConnectionInput[] = [];
-    let host: Host | undefined;
-    let batch: SupervisedConnectionInput[] = [];
-    let room = 0;
-    for (const input of inputs) {
-      if (room === 0) {
-        if (host) spawned.push(...this.spawnIn(host, batch));
-        host = this.hostFor(input.id);
-        batch = [];
-        room = CONNECTIONS_PER_SYSTEM - (this.counts.get(host) ?? 0);
+    // another supervisor's) wait for the next round, in their order: ids are unique in a system.
+    // Each round places at least its first input, so the rounds end.
+    let waiting = inputs.filter((input) => !seen.has(input.id) && seen.add(input.id));
+    while (waiting.length > 0) {
+      const elsewhere: SupervisedConnectionInput[] = [];
+      let host: Host | undefined;
+      let batch: SupervisedConnectionInput[] = [];
+      let room = 0;
+      for (const input of waiting) {
+        if (room === 0) {
+          if (host) started(this.spawnIn(host, batch));
+          host = this.hostFor(input.id);
+          batch = [];
+          room = CONNECTIONS_PER_SYSTEM - (this.counts.get(host) ?? 0);
+        }
+        if (Object.hasOwn((host as Host).getSnapshot().children, input.id)) {
+          elsewhere.push(input);
+          continue;
+        }
+        batch.push(input);
+        room -= 1;
       }
-      if (Object.hasOwn((host as Host).getSnapshot().children, input.id)) {
-        elsewhere.push(input);
-        continue;
-      }
-      batch.push(input);
-      room -= 1;
+      if (host) started(this.spawnIn(host, batch));
+      waiting = elsewhere;
     }
-    if (host) spawned.push(...this.spawnIn(host, batch));
-    for (const input of elsewhere) spawned.push(...this.spawnIn(this.hostFor(input.id), [input]));
-    return spawned;
   }
 
   private spawnIn(host: Host, inputs: readonly SupervisedConnectionInput[]): Spawned[] {
     if (inputs.length === 0) return [];
     host.send({ type: 'connection.spawn', inputs });
+    // Counted before they are looked up: a host that took them holds them, found or not.
+    const count = (this.counts.get(host) ?? 0) + inputs.length;
+    this.counts.set(host, count);
+    if (count >= CONNECTIONS_PER_SYSTEM) this.open.delete(host);
     // From the host's children, not its registry: a connection that failed as it started has
     // left the registry, and its error is on its way to the supervisor.
     const { children } = host.getSnapshot();
-    const spawned = inputs.map((input): Spawned => {
+    return inputs.map((input): Spawned => {
       // Own keys only: `children` is a plain object, where `constructor` or `toString` always answer.
       const connection = (Object.hasOwn(children, input.id) ? children[input.id] : undefined) as ConnectionActorRef | undefined;
       // The host is idle here: a supervisor spawns its children while it processes its own
@@ -149,10 +161,6 @@ class Shards {
       if (!connection) throw new Error(`connection "${input.id}" was not spawned: its host was busy`);
       return { id: input.id, host, connection };
     });
-    const count = (this.counts.get(host) ?? 0) + inputs.length;
-    this.counts.set(host, count);
-    if (count >= CONNECTIONS_PER_SYSTEM) this.open.delete(host);
-    return spawned;
   }
 
   /** A host with room that does not hold a connection of this id; a new one when none does. */
