@@ -11,6 +11,8 @@ const ALONE = [
   'test/integration/storm.test.ts',
   'test/integration/connection.test.ts',
   'test/integration/ride.test.ts',
+  'test/integration/eras.test.ts',
+  'test/integration/watchdog.test.ts',
 ];
 
 export default defineConfig({

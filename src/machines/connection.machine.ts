@@ -725,10 +725,11 @@ export const connectionMachine = setup({
         stop: 'stopped',
       },
       states: {
-        // Choices, not waits: a state with an `invoke` or an `after` starts its actor or sets its
+        // Choices, not waits: a state with an `invoke` or an `after` creates its actor or sets its
         // timer as it is entered, so passing through `closing` or `backoff` when there is nothing
-        // to close or wait out would start an actor and stop it, or set a timer and clear it, on
-        // every first connect and every failed attempt (10 000 of each as a fleet starts).
+        // to close or wait out would create an actor and discard it (XState never starts it), or
+        // set a timer and clear it, on every first connect and failed attempt (10 000 of each as
+        // a fleet starts).
         sessionCheck: {
           always: [{ guard: 'hasNoSession', target: 'backoffCheck' }, { target: 'closing' }],
         },
