@@ -295,7 +295,9 @@ async function measureFullWindow(count: number, bareKiB: number): Promise<Row[]>
   try {
     const ids = supervisor.ids();
     const full = (): boolean => ids.every((id) => supervisor.connection(id).getSnapshot().context.samples.length >= QUALITY_SAMPLE_CAPACITY);
-    await until(full, 120_000, 250);
+    // The loop runs ~4 000 probes a second at most, so the window takes ~N / 40 s to fill: 25 s
+    // at 1 000, ~4 min at 10 000. The bound grows with N so a large size is measured, not lost.
+    await until(full, Math.max(120_000, count * 50), 250);
     collectGarbage();
     const after = process.memoryUsage();
     const kiB = (after.heapUsed - before.heapUsed) / count / 1024;
