@@ -114,37 +114,38 @@ class Shards {
    * twice is started once.
    */
   spawn(inputs: readonly SupervisedConnectionInput[], started: (batch: readonly Spawned[]) => void): void {
-    const seen = new Set<string>();
-    // Ids a host still holds (one being stopped while a server of the same id is added again, or
-    // another supervisor's) wait for the next round, in their order: ids are unique in a system.
-    // Each round places at least its first input, so the rounds end.
-    let waiting = inputs.filter((input) => !seen.has(input.id) && seen.add(input.id));
-    while (waiting.length > 0) {
-      const elsewhere: SupervisedConnectionInput[] = [];
-      let host: Host | undefined;
-      let batch: SupervisedConnectionInput[] = [];
-      let room = 0;
-      for (const input of waiting) {
-        if (room === 0) {
-          if (host) started(this.spawnIn(host, batch));
-          host = this.hostFor(input.id);
-          batch = [];
-          room = CONNECTIONS_PER_SYSTEM - (this.counts.get(host) ?? 0);
+    const unique = new Map<string, SupervisedConnectionInput>();
+    for (const input of inputs) if (!unique.has(input.id)) unique.set(input.id, input);
+    this.place([...unique.values()], started);
+  }
+
+  /**
+   * Fills hosts in input order. An id a host still holds (one being stopped while a server of the
+   * same id is added again, or another supervisor's) is left for another round, in its order: ids
+   * are unique in a system. Each round places at least its first input ({@link Shards.hostFor}
+   * picks a host with room that lacks it), so the rounds end.
+   */
+  private place(inputs: readonly SupervisedConnectionInput[], started: (batch: readonly Spawned[]) => void): void {
+    const elsewhere: SupervisedConnectionInput[] = [];
+    let index = 0;
+    while (index < inputs.length) {
+      const host = this.hostFor((inputs[index] as SupervisedConnectionInput).id);
+      const { children } = host.getSnapshot();
+      const batch: SupervisedConnectionInput[] = [];
+      for (let room = CONNECTIONS_PER_SYSTEM - (this.counts.get(host) ?? 0); room > 0 && index < inputs.length; index += 1) {
+        const input = inputs[index] as SupervisedConnectionInput;
+        if (Object.hasOwn(children, input.id)) elsewhere.push(input);
+        else {
+          batch.push(input);
+          room -= 1;
         }
-        if (Object.hasOwn((host as Host).getSnapshot().children, input.id)) {
-          elsewhere.push(input);
-          continue;
-        }
-        batch.push(input);
-        room -= 1;
       }
-      if (host) started(this.spawnIn(host, batch));
-      waiting = elsewhere;
+      started(this.spawnIn(host, batch));
     }
+    if (elsewhere.length > 0) this.place(elsewhere, started);
   }
 
   private spawnIn(host: Host, inputs: readonly SupervisedConnectionInput[]): Spawned[] {
-    if (inputs.length === 0) return [];
     host.send({ type: 'connection.spawn', inputs });
     // Counted before they are looked up: a host that took them holds them, found or not.
     const count = (this.counts.get(host) ?? 0) + inputs.length;

@@ -98,4 +98,3 @@ describe('in-process servers over InMemoryTransport', () => {
     }
   });
 });
-
