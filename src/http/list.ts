@@ -1,4 +1,5 @@
 import type { ActorView } from '../fleet/views.js';
+import { JsonChunks } from './json-chunks.js';
 
 /** What `GET /actors` may be asked for: filters and one page. */
 export interface ListQuery {
@@ -57,15 +58,22 @@ export function listActors(fleet: ListSource | readonly ActorView[], query: List
 }
 
 /**
- * {@link listActors} as the JSON text `JSON.stringify` would write for it, from the source's kept
- * view texts where it has them: a list of 10 000 polled again then costs a lookup per actor,
- * not a view built and serialized.
+ * {@link listActors} as the UTF-8 bytes of the JSON text `JSON.stringify` would write for it, in
+ * chunks ({@link JsonChunks}), each view written on its own and never the whole answer as one
+ * string. With `keptTexts`, from the source's kept view texts where it has them: a list of 10 000
+ * polled again then costs a lookup per actor, not a view built and serialized.
  */
-export function listActorsText(source: ListSource, query: ListQuery): string {
+export function listActorsChunks(source: ListSource, query: ListQuery, keptTexts: boolean): Uint8Array[] {
   const { ids, nextCursor } = pageOf(source, query);
-  const texts = source.textsOf ? source.textsOf(ids) : source.viewsOf(ids).map((view) => JSON.stringify(view));
-  const actors = `"actors":[${texts.join(',')}]`;
-  return nextCursor === undefined ? `{${actors}}` : `{${actors},"nextCursor":${JSON.stringify(nextCursor)}}`;
+  const texts = keptTexts && source.textsOf ? source.textsOf(ids) : source.viewsOf(ids).map((view) => JSON.stringify(view));
+  const out = new JsonChunks();
+  out.write('{"actors":[');
+  texts.forEach((text, index) => {
+    if (index > 0) out.write(',');
+    out.write(text);
+  });
+  out.write(nextCursor === undefined ? ']}' : `],"nextCursor":${JSON.stringify(nextCursor)}}`);
+  return out.chunks();
 }
 
 /** The ids of one page, and the cursor of the next when there is one. */
@@ -120,17 +128,17 @@ export function decodeCursor(cursor: string): string {
 }
 
 /**
- * Lists further apart than this are serialized whole (see {@link ListCadence}): a connection
- * probed every few seconds has moved by then, so a text kept for it would not be found.
+ * Lists further apart than this write every view anew and keep nothing (see {@link ListCadence}):
+ * a connection probed every few seconds has moved by then, so a text kept for it would not be found.
  */
 const KEEP_WITHIN_MS = 10_000;
 
 /**
- * When a list is written from the source's kept view texts ({@link listActorsText}): the first
+ * When a list is written from the source's kept view texts ({@link listActorsChunks}): the first
  * list, and any within 10 s of the one before (a dashboard polling, pages read in turn). A list
- * after a longer pause is serialized whole with one `JSON.stringify` ({@link listActors}) and
- * keeps nothing: writing and keeping a text per view costs more than one stringify of them all
- * (a kept text outlives the young generation), which only pays when the next list finds it.
+ * after a longer pause writes each view anew and keeps nothing: keeping a text per view costs
+ * more than writing it (a kept text outlives the young generation), which only pays when the
+ * next list finds it.
  */
 export class ListCadence {
   private listedAt: number | undefined;

@@ -11,7 +11,8 @@ import { DuplicateServerError } from '../../fleet/errors.js';
 import type { AppDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { isDryRun, timeOf, timeParam } from '../params.js';
-import { ListCadence, listActors, listActorsText } from '../list.js';
+import { ListCadence, listActorsChunks } from '../list.js';
+import { streamOf } from '../json-chunks.js';
 import type { ListSource } from '../list.js';
 import { CONNECTION_STATES } from '../../core/states.js';
 import {
@@ -88,14 +89,13 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
               textsOf: (ids) => supervisor.viewTextsOf(ids),
             };
         const query = { states, q, limit, cursor };
-        // Lists that come often are written from each view's kept text: what `c.json` would send,
-        // without serializing the views that have not changed since the last list (most of them,
-        // polled at 10 000). The same JSON as the typed answer, so the route keeps its declared
+        // Lists that come often are written from each view's kept text, without serializing the
+        // views that have not changed since the last list (most of them, polled at 10 000). Every
+        // list is streamed in chunks rather than joined into one string and encoded
+        // (src/http/json-chunks.ts): the JSON `c.json` would send, so the route keeps its declared
         // type (`as never`).
-        if (source.textsOf && cadence.fromKeptTexts(Date.now())) {
-          return c.body(listActorsText(source, query), 200, { 'Content-Type': 'application/json' }) as never;
-        }
-        return c.json(listActors(source, query), 200);
+        const keptTexts = source.textsOf !== undefined && cadence.fromKeptTexts(Date.now());
+        return c.body(streamOf(listActorsChunks(source, query, keptTexts)), 200, { 'Content-Type': 'application/json' }) as never;
       } catch (error) {
         if (error instanceof RangeError) throw new ApiError(400, 'invalid_request', `cursor: ${error.message}`);
         throw error;

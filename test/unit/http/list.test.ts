@@ -2,7 +2,7 @@
 // function and through the route.
 import { describe, expect, it, vi } from 'vitest';
 import type { ActorView } from '../../../src/fleet/views.js';
-import { decodeCursor, ListCadence, listActors, listActorsText } from '../../../src/http/list.js';
+import { decodeCursor, ListCadence, listActors, listActorsChunks } from '../../../src/http/list.js';
 import type { ListSource } from '../../../src/http/list.js';
 
 const view = (id: string, state: ActorView['state'] = 'healthy'): ActorView => ({
@@ -122,7 +122,7 @@ describe('GET /actors with a query', () => {
   });
 });
 
-describe('listActorsText', () => {
+describe('listActorsChunks', () => {
   const source = (texts: boolean): ListSource => {
     const byId = new Map(fleet.map((actor) => [actor.id, actor]));
     const ids = [...byId.keys()].sort();
@@ -136,8 +136,10 @@ describe('listActorsText', () => {
 
   it('writes what JSON.stringify writes for listActors, with and without kept texts and a cursor', () => {
     for (const texts of [false, true]) {
-      for (const query of [{}, { limit: 2 }, { limit: 2, cursor: listActors(fleet, { limit: 2 }).nextCursor }, { states: ['reconnecting'] }, { q: 'nothing' }]) {
-        expect(listActorsText(source(texts), query)).toBe(JSON.stringify(listActors(fleet, query)));
+      for (const keptTexts of [false, true]) {
+        for (const query of [{}, { limit: 2 }, { limit: 2, cursor: listActors(fleet, { limit: 2 }).nextCursor }, { states: ['reconnecting'] }, { q: 'nothing' }]) {
+          expect(Buffer.concat(listActorsChunks(source(texts), query, keptTexts)).toString('utf8')).toBe(JSON.stringify(listActors(fleet, query)));
+        }
       }
     }
   });
