@@ -292,6 +292,16 @@ export function missedStreakOf(context: Pick<ConnectionContext, 'streak'>): numb
 type ProbeSchedule = 'first' | 'chained' | 'fromNow';
 
 /**
+ * Attempts forgiven: a connection that has stayed `healthy` for `resetAfterMs` (in `healthy`,
+ * `since` is when it became so) starts its next backoff from the first step. Checked on each good
+ * answer in `healthy` and when leaving it, so the counter reads 0 at most one probe interval after
+ * the spell is long enough, and always before a failure that follows it is counted.
+ */
+function forgiven(context: ConnectionContext, at: number): Partial<Pick<ConnectionContext, 'attempts'>> {
+  return context.attempts > 0 && at - context.since >= context.settings.resetAfterMs ? { attempts: 0 } : {};
+}
+
+/**
  * Sets when the next probe is due, for every action whose transition enters an `idle` state (XState
  * resolves the `after` delay on entering it, after the transition's actions; scheduling in an entry
  * action of `idle` instead would be one more assign, a context copy, per probe). With jitter each
@@ -402,7 +412,6 @@ export const connectionMachine = setup({
     /** Until the next probe is due: `probeDueAt` is set by the action that entered `idle` ({@link scheduleProbe}). */
     probeDue: ({ context }) => Math.max(0, context.probeDueAt - now()),
     backoff: ({ context }) => context.backoffMs,
-    resetAfter: ({ context }) => context.settings.resetAfterMs,
   },
   actions: {
     enterState: enqueueActions(({ context, enqueue }, params: { state: ConnectionState }) => {
@@ -474,7 +483,11 @@ export const connectionMachine = setup({
     /** Operator commands skip the backoff wait; `start` and manual `reconnect` from failed also forgive past attempts. */
     skipBackoff: assign({ backoffMs: 0 }),
     resetForManualStart: assign({ backoffMs: 0, attempts: 0, probeKind: 'ping' as ProbeKind }),
-    resetAttempts: assign({ attempts: 0 }),
+    /** Leaving `healthy`: past attempts are forgiven if it lasted `resetAfterMs` ({@link forgiven}). */
+    forgiveAttemptsAfterSteadySpell: enqueueActions(({ context, enqueue }) => {
+      const update = forgiven(context, now());
+      if (update.attempts !== undefined) enqueue.assign(update);
+    }),
     switchProbeToToolsList: assign({ probeKind: 'tools/list' as ProbeKind }),
     /**
      * A fast answer: one more in the streak (back to 0 on recovery, so the healthy interval
@@ -485,7 +498,8 @@ export const connectionMachine = setup({
       const at = now();
       const streak = params.next === 'recovered' ? 0 : goodStreakOf(context) + 1;
       const intervalMs = params.next === 'degraded' ? context.settings.degradedIntervalMs : healthyProbeInterval(context.settings, streak);
-      enqueue.assign({ streak, ...withSample(context, sample(at, true, latencyMs, 'probe')), ...scheduleProbe(context, intervalMs, 'chained', at) });
+      const attempts = params.next === 'healthy' ? forgiven(context, at) : {};
+      enqueue.assign({ streak, ...attempts, ...withSample(context, sample(at, true, latencyMs, 'probe')), ...scheduleProbe(context, intervalMs, 'chained', at) });
       const probe = probeEmitted(context, 'fast', latencyMs, at);
       enqueue.emit(probe);
       if (context.supervised) report(enqueue, context, probe);
@@ -532,7 +546,8 @@ export const connectionMachine = setup({
      */
     recordCallInPlaceOfProbe: assign(({ context, event }) => {
       const update = callSucceeded(context, event);
-      return { ...update, ...scheduleProbe(context, healthyProbeInterval(context.settings, update.streak), 'fromNow', now()) };
+      const at = now();
+      return { ...update, ...forgiven(context, at), ...scheduleProbe(context, healthyProbeInterval(context.settings, update.streak), 'fromNow', at) };
     }),
     /** In `degraded` a call proves the server alive (no zombie) but recovery is left to probes. */
     recordCallAnswered: assign(({ context, event }) => ({
@@ -618,10 +633,11 @@ export const connectionMachine = setup({
       states: {
         healthy: {
           entry: { type: 'enterState', params: { state: 'healthy' } },
+          // Past attempts are forgiven after `resetAfterMs` in `healthy`, seen where it matters
+          // rather than by a timer of its own (one per connection, ~0.5 KiB held each): on a good
+          // answer here, and on the way out, before any failure counts ({@link forgiven}).
+          exit: 'forgiveAttemptsAfterSteadySpell',
           initial: 'idle',
-          after: {
-            resetAfter: { actions: 'resetAttempts' },
-          },
           states: {
             idle: {
               after: { probeDue: 'probing' },

@@ -3,9 +3,8 @@
  *
  * `xstate/graph` traverses any actor logic by calling its `transition` with the events an `events`
  * option proposes. Traversing the connection machine directly cannot tell which of its `after`
- * timers can actually fire: `healthy` runs `resetAfter` alongside the probe timers of its children,
- * and which fires first depends on how long ago each was started, which a machine snapshot does not
- * record. So the traversed logic here wraps the REAL machine: each step runs
+ * timers can actually fire, or when: that depends on how long ago each was started, which a machine
+ * snapshot does not record. So the traversed logic here wraps the REAL machine: each step runs
  * `connectionMachine.transition` with an actor scope that captures the delayed `xstate.raise` /
  * `xstate.cancel` actions the machine resolves for its `after` timers (exactly what an actor would
  * hand to its scheduler) and the microstep transitions it takes. The wrapped snapshot adds a virtual
@@ -51,10 +50,9 @@ import { fakeSession } from './fake-session.js';
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Small numbers, `maxAttempts` finite so `exhausted` is reachable. `resetAfterMs` runs alongside
- * the healthy probe timers; it is chosen so that it never falls due at the same instant as one of
- * them (healthy intervals are multiples of 125 ms, and 4999 is no sum of them, nor of them plus the
- * 300 ms ping timeout). The model refuses tied timers, as their order would be up to the clock.
+ * Small numbers, `maxAttempts` finite so `exhausted` is reachable. `resetAfterMs` is short enough
+ * for a healthy spell in the model to reach it (attempts are forgiven on a good answer after it;
+ * no timer of its own). The model refuses tied timers, as their order would be up to the clock.
  * No probe jitter: it changes how long a probe timer runs, never which transitions exist, and a
  * random remaining time would make every healthy state with two timers a new abstract state.
  */

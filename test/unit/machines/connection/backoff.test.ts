@@ -53,7 +53,7 @@ describe('backoff', () => {
     expect(other.map((entry) => entry.backoffMs)).not.toEqual(first.map((entry) => entry.backoffMs));
   });
 
-  it('attempts reset only after resetAfterMs of continuous healthy', async () => {
+  it('attempts are forgiven at the first good answer after resetAfterMs of continuous healthy', async () => {
     const h = harness();
     h.connectPlan.push({ reject: err('transient') }, { reject: err('transient') }, 'ok');
     h.start();
@@ -62,11 +62,45 @@ describe('backoff', () => {
     expect(h.value()).toEqual({ serving: { healthy: 'idle' } });
     const since = h.now();
     expect(h.ctx().attempts).toBe(2);
-    await advanceTo(h, since + S.resetAfterMs - 1);
+    await advanceTo(h, since + S.resetAfterMs);
+    // The spell is long enough now, but nothing has been seen of it yet: no timer of its own.
+    const before = h.probeTimes().filter((at) => at < since + S.resetAfterMs).length;
     expect(h.ctx().attempts).toBe(2);
-    await advance(1);
+    // The next probe's good answer forgives them.
+    const next = since + S.resetAfterMs + S.stableIntervalMs;
+    while (h.probeTimes().length === before && h.now() < next) await advance(100);
+    expect(h.probeTimes().length).toBe(before + 1);
+    expect(h.probeTimes().at(-1)).toBeGreaterThanOrEqual(since + S.resetAfterMs);
     expect(h.ctx().attempts).toBe(0);
     expect(h.states).toEqual(['connecting', 'reconnecting', 'connecting', 'reconnecting', 'connecting', 'healthy']);
+  });
+
+  it('a good answer before resetAfterMs forgives nothing', async () => {
+    const h = harness();
+    h.connectPlan.push({ reject: err('transient') }, 'ok');
+    h.start();
+    await advance(B[0]!);
+    const since = h.now();
+    await advanceTo(h, since + S.resetAfterMs - 1);
+    expect(h.probeTimes().filter((at) => at >= since).length).toBeGreaterThan(1);
+    expect(h.ctx().attempts).toBe(1);
+  });
+
+  it('leaving healthy after resetAfterMs forgives them before the failure counts', async () => {
+    const h = harness();
+    h.connectPlan.push({ reject: err('transient') }, { reject: err('transient') }, 'ok');
+    h.start();
+    await advance(B[0]!);
+    await advance(B[1]!);
+    const since = h.now();
+    await advanceTo(h, since + S.resetAfterMs);
+    expect(h.ctx().attempts).toBe(2);
+    // The transport goes before any probe saw the spell: the failure is the first attempt again.
+    h.transport({ type: 'transport.closed', error: err('closed') });
+    await flush();
+    expect(h.state()).toBe('reconnecting');
+    expect(h.ctx().attempts).toBe(1);
+    expect(h.ctx().backoffMs).toBeLessThan(S.initialBackoffMs);
   });
 
   it('a spell in degraded restarts the healthy clock for the reset', async () => {
@@ -80,11 +114,11 @@ describe('backoff', () => {
     expect(h.state()).toBe('degraded');
     await advanceTo(h, since + 2000);
     expect(h.state()).toBe('healthy');
-    await advanceTo(h, since + S.resetAfterMs);
-    expect(h.ctx().attempts).toBe(1);
+    // Past resetAfterMs from the first healthy, not from the second: good answers forgive nothing.
     await advanceTo(h, since + 2000 + S.resetAfterMs - 1);
+    expect(h.probeTimes().filter((at) => at >= since + S.resetAfterMs).length).toBeGreaterThan(0);
     expect(h.ctx().attempts).toBe(1);
-    await advance(1);
+    await advanceTo(h, since + 2000 + S.resetAfterMs + S.stableIntervalMs);
     expect(h.ctx().attempts).toBe(0);
   });
 

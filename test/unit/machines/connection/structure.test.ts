@@ -70,7 +70,6 @@ const EXPECTED_TRANSITIONS = [
   'serving · reconnect → reconnecting / skipBackoff',
   'serving · resource.exceeded → reconnecting / recordFailure',
   'serving · stop → stopped',
-  'serving.healthy · after(resetAfter) → (stay) / resetAttempts',
   'serving.healthy.idle · probe → serving.healthy.probing',
   'serving.healthy.idle · call.failed [callFailureNeedsProbe] → serving.healthy.probing / recordCallFailed',
   'serving.healthy.idle · call.succeeded [callWasFast] → serving.healthy.idle (reenter) / recordCallInPlaceOfProbe',
