@@ -10,8 +10,8 @@ const CHUNK_BYTES = 64 * 1024;
  * allocated from the C heap, which hands back memory freed by the answers before.
  */
 export class JsonChunks {
-  private readonly done: Uint8Array[] = [];
-  private chunk: Buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  private readonly done: Array<Uint8Array<ArrayBuffer>> = [];
+  private chunk: Buffer<ArrayBuffer> = Buffer.allocUnsafe(CHUNK_BYTES);
   private used = 0;
 
   /** Appends a text, split across chunks where it does not fit. */
@@ -25,7 +25,7 @@ export class JsonChunks {
   }
 
   /** The chunks written, the last one cut to what it holds; the writer is not used after. */
-  chunks(): Uint8Array[] {
+  chunks(): Array<Uint8Array<ArrayBuffer>> {
     if (this.used > 0) this.done.push(this.chunk.subarray(0, this.used));
     return this.done;
   }

@@ -63,7 +63,7 @@ export function listActors(fleet: ListSource | readonly ActorView[], query: List
  * string. With `keptTexts`, from the source's kept view texts where it has them: a list of 10 000
  * polled again then costs a lookup per actor, not a view built and serialized.
  */
-export function listActorsChunks(source: ListSource, query: ListQuery, keptTexts: boolean): Uint8Array[] {
+export function listActorsChunks(source: ListSource, query: ListQuery, keptTexts: boolean): Array<Uint8Array<ArrayBuffer>> {
   const { ids, nextCursor } = pageOf(source, query);
   const texts = keptTexts && source.textsOf ? source.textsOf(ids) : source.viewsOf(ids).map((view) => JSON.stringify(view));
   const out = new JsonChunks();

@@ -192,12 +192,14 @@ function saturation(settings: ConnectionSettings): { good: number; missed: numbe
 
 /**
  * What decides the machine's future: its state value, what its guards and delays read from the
- * context (not timestamps, samples, rng state or the error text), and its pending timers. With a
+ * context (not timestamps, samples, rng state or the error text), whether a healthy connection's
+ * past attempts are forgiven on its next good answer or way out (read from `since` and the clock
+ * at `clock`; the forgiving itself is tested in backoff.test.ts), and its pending timers. With a
  * single pending timer only its type is kept (how long it has left only matters relative to another
  * timer, and here a second timer is only ever started together with the first, in `healthy`), so the
  * randomly drawn backoff does not make every reconnect a new state.
  */
-export function abstractKey(value: StateValue, context: ConnectionContext, timers: readonly PendingTimer[]): string {
+export function abstractKey(value: StateValue, context: ConnectionContext, timers: readonly PendingTimer[], clock: number): string {
   const cap = saturation(context.settings);
   const sorted = [...timers].sort((a, b) => a.remaining - b.remaining);
   return JSON.stringify({
@@ -206,11 +208,16 @@ export function abstractKey(value: StateValue, context: ConnectionContext, timer
     session: context.session !== undefined,
     probeKind: context.probeKind,
     attempts: context.attempts,
+    forgivable: isHealthy(value) && context.attempts > 0 && clock - context.since >= context.settings.resetAfterMs,
     goodStreak: Math.min(goodStreakOf(context), cap.good),
     missedStreak: Math.min(missedStreakOf(context), cap.missed),
     backoffDue: context.backoffMs > 0,
     timers: sorted.length === 1 ? [sorted[0]?.type] : sorted.map((timer) => `${timer.type}@${timer.remaining}`),
   });
+}
+
+function isHealthy(value: StateValue): boolean {
+  return typeof value === 'object' && typeof value.serving === 'object' && 'healthy' in value.serving;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -330,7 +337,7 @@ function createTimedModel(input: ConnectionInput): ActorLogic<TimedSnapshot, Mod
       timers: pending,
       taken: transitions.map(transitionKey),
       entered: [...new Set([...entered, ...(machine._nodes as AnyStateNode[]).map((node) => node.id)])],
-      key: abstractKey(machine.value, machine.context, pending.map((timer) => ({ type: timer.type, remaining: timer.due - now }))),
+      key: abstractKey(machine.value, machine.context, pending.map((timer) => ({ type: timer.type, remaining: timer.due - now })), MODEL_EPOCH + now),
     };
   }
 

@@ -95,7 +95,10 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
         // (src/http/json-chunks.ts): the JSON `c.json` would send, so the route keeps its declared
         // type (`as never`).
         const keptTexts = source.textsOf !== undefined && cadence.fromKeptTexts(Date.now());
-        return c.body(streamOf(listActorsChunks(source, query, keptTexts)), 200, { 'Content-Type': 'application/json' }) as never;
+        const chunks = listActorsChunks(source, query, keptTexts);
+        // An answer that fits one chunk (a page) goes whole, with its Content-Length.
+        const [only] = chunks;
+        return c.body(chunks.length === 1 && only ? only : streamOf(chunks), 200, { 'Content-Type': 'application/json' }) as never;
       } catch (error) {
         if (error instanceof RangeError) throw new ApiError(400, 'invalid_request', `cursor: ${error.message}`);
         throw error;

@@ -15,7 +15,7 @@ describe('JsonChunks', () => {
     for (const chunk of chunks.slice(0, -1)) expect(chunk.byteLength).toBe(CHUNK);
   });
 
-  it('keeps characters of several bytes whole across a chunk boundary, and a text longer than a chunk', () => {
+  it('splits a character of several bytes across a chunk boundary as bytes (the body is a byte stream), and a text longer than a chunk', () => {
     const out = new JsonChunks();
     // 'é' is two bytes and '漢' three: the boundary falls inside one of them.
     const wide = 'é漢'.repeat(30_000);

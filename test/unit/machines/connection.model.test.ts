@@ -139,7 +139,7 @@ class Run {
   /** The real actor seen through the model's abstraction. */
   key(): string {
     const snapshot = this.actor.getSnapshot();
-    return abstractKey(snapshot.value, snapshot.context, this.timers());
+    return abstractKey(snapshot.value, snapshot.context, this.timers(), Date.now());
   }
 
   /** Makes one model step happen: a timer fires, an actor settles, or an event arrives. */

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { backoffCeiling } from '../../../../src/core/policy/backoff.js';
 import { resolveSettings } from '../../../../src/core/settings.js';
-import { S, SMALL, SEED, SLOW, B, err, expectedBackoffs, harness, advance, advanceTo, flush, useConnectionHarness } from '../../../support/connection-harness.js';
+import { S, SMALL, SEED, FAST, SLOW, B, err, expectedBackoffs, harness, advance, advanceTo, flush, useConnectionHarness } from '../../../support/connection-harness.js';
+import type { Harness } from '../../../support/connection-harness.js';
 
 useConnectionHarness();
 
@@ -86,21 +87,54 @@ describe('backoff', () => {
     expect(h.ctx().attempts).toBe(1);
   });
 
-  it('leaving healthy after resetAfterMs forgives them before the failure counts', async () => {
-    const h = harness();
-    h.connectPlan.push({ reject: err('transient') }, { reject: err('transient') }, 'ok');
-    h.start();
-    await advance(B[0]!);
-    await advance(B[1]!);
-    const since = h.now();
-    await advanceTo(h, since + S.resetAfterMs);
-    expect(h.ctx().attempts).toBe(2);
-    // The transport goes before any probe saw the spell: the failure is the first attempt again.
-    h.transport({ type: 'transport.closed', error: err('closed') });
-    await flush();
-    expect(h.state()).toBe('reconnecting');
-    expect(h.ctx().attempts).toBe(1);
-    expect(h.ctx().backoffMs).toBeLessThan(S.initialBackoffMs);
+  // Every way out of healthy, right at resetAfterMs and 1 ms before it: the next failure counts
+  // from 0 after a long enough spell (what the timer this replaced gave) and from 2 otherwise.
+  describe('each way out of healthy, at resetAfterMs and just before', () => {
+    const ways: Array<[string, (h: Harness) => Promise<void>, 'failure' | 'forgiven only']> = [
+      ['transport.closed', async (h) => h.transport({ type: 'transport.closed', error: err('closed') }), 'failure'],
+      ['call.failed (closed)', async (h) => h.send({ type: 'call.failed', error: err('closed') }), 'failure'],
+      ['resource.exceeded', async (h) => h.send({ type: 'resource.exceeded', error: err('transient', 'rss over the limit') }), 'failure'],
+      [
+        'a lost probe',
+        async (h) => {
+          h.probePlan.push({ reject: err('closed') });
+          h.send({ type: 'probe' });
+          await flush();
+        },
+        'failure',
+      ],
+      [
+        'a slow probe to degraded, then the transport',
+        async (h) => {
+          h.probePlan.push({ latencyMs: SLOW });
+          h.send({ type: 'probe' });
+          await flush();
+          expect(h.state()).toBe('degraded');
+          h.transport({ type: 'transport.closed', error: err('closed') });
+        },
+        'failure',
+      ],
+      ['a fast call in place of the probe', async (h) => h.send({ type: 'call.succeeded', latencyMs: FAST }), 'forgiven only'],
+      ['reconnect', async (h) => h.send({ type: 'reconnect' }), 'forgiven only'],
+    ];
+    for (const [way, leave, kind] of ways) {
+      for (const long of [true, false]) {
+        it(`${way}, ${long ? 'at' : '1 ms before'} resetAfterMs`, async () => {
+          const h = harness();
+          h.connectPlan.push({ reject: err('transient') }, { reject: err('transient') }, 'ok');
+          h.start();
+          await advance(B[0]!);
+          await advance(B[1]!);
+          const since = h.now();
+          await advanceTo(h, since + S.resetAfterMs - (long ? 0 : 1));
+          expect(h.ctx().attempts).toBe(2);
+          await leave(h);
+          await flush();
+          const forgiven = kind === 'failure' ? 1 : 0;
+          expect(h.ctx().attempts).toBe(long ? forgiven : forgiven + 2);
+        });
+      }
+    }
   });
 
   it('a spell in degraded restarts the healthy clock for the reset', async () => {
