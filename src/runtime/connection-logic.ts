@@ -88,7 +88,10 @@ export function createConnectionLogic(options: ConnectionLogicOptions = {}) {
         // would live on, and its end would be reported to a connection serving a newer session.
         // XState aborts only while the actor runs, so the abort comes before delivery or never;
         // the close goes on the teardown gate, so the next attempt waits for the old process.
-        const abandon = (): void => track(input.id, session.close());
+        // The closures below keep what they use for the session's life: the id and the
+        // connection, not the whole input (V8 keeps a closure's variables, not the paths it reads).
+        const { id, connection } = input;
+        const abandon = (): void => track(id, session.close());
         if (signal.aborted) {
           abandon();
           return session;
@@ -97,7 +100,7 @@ export function createConnectionLogic(options: ConnectionLogicOptions = {}) {
         // What the session reports on its own (the child's exit, a closed socket, a forgotten
         // session) goes straight to the connection: at most once, and never after `close()`,
         // which the machine calls before it connects again.
-        session.onEvent((event) => input.connection.send(event));
+        session.onEvent((event) => connection.send(event));
         return session;
       }),
       probe: fromPromise<ProbeResult, ProbeInput>(async ({ input, signal }) => {

@@ -32,6 +32,9 @@ import type { ProcessSupport } from './process/support.js';
 import type { ProcessPolicy } from '../core/target.js';
 import type { StdioTeardownTimings } from './transports/stdio.js';
 
+/** An in-process server has no process to end; one frozen policy for all of them rather than an object per session. */
+const NO_PROCESS_POLICY: ProcessPolicy = Object.freeze({});
+
 export interface OpenSessionOptions {
   signal: AbortSignal;
   clientInfo?: { name: string; version: string };
@@ -63,17 +66,26 @@ const LIST_KINDS: readonly ListKind[] = ['tools', 'prompts', 'resources'];
 /** The modern protocol revision. */
 const MODERN_REVISION = '2026-07-28';
 
-/** The SDK's negotiation mode for an era preference (no preference is `auto`). */
-function versionNegotiation(era: EraPreference | undefined): ClientOptions['versionNegotiation'] {
-  switch (era ?? 'auto') {
-    case 'legacy':
-      return { mode: 'legacy' };
-    case 'modern':
-      return { mode: { pin: MODERN_REVISION }, probe: { timeoutMs: ERA_PROBE_TIMEOUT_MS, maxRetries: 0 } };
-    default:
-      return { mode: 'auto', probe: { timeoutMs: ERA_PROBE_TIMEOUT_MS, maxRetries: 0 } };
-  }
+/**
+ * The client options per era preference (no preference is `auto`): the SDK's negotiation mode and
+ * no capabilities. Frozen and shared: a client keeps its options for its life, and the SDK copies
+ * the capabilities it may add to (one set of objects per era rather than ~130 bytes per session).
+ */
+const CLIENT_OPTIONS: Readonly<Record<EraPreference | 'auto', ClientOptions>> = Object.freeze({
+  legacy: clientOptions({ mode: 'legacy' }),
+  modern: clientOptions({ mode: { pin: MODERN_REVISION }, probe: { timeoutMs: ERA_PROBE_TIMEOUT_MS, maxRetries: 0 } }),
+  auto: clientOptions({ mode: 'auto', probe: { timeoutMs: ERA_PROBE_TIMEOUT_MS, maxRetries: 0 } }),
+});
+
+function clientOptions(versionNegotiation: NonNullable<ClientOptions['versionNegotiation']>): ClientOptions {
+  return Object.freeze({ capabilities: Object.freeze({}), versionNegotiation: deepFreeze(versionNegotiation) });
 }
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const inner of Object.values(value)) if (typeof inner === 'object' && inner !== null) deepFreeze(inner);
+  return Object.freeze(value);
+}
+
 /** What the SDK's Streamable HTTP transport reports once it gives up reopening its event stream. */
 const STREAM_GAVE_UP = /maximum reconnection attempts/i;
 
@@ -104,8 +116,8 @@ async function open(target: ServerTarget, options: OpenSessionOptions, secrets: 
   // In-process servers are attached with `server.connect()`, which speaks the 2025-era protocol.
   const era = target.type === 'memory' ? 'legacy' : target.era;
   // A CallClient: `tools/call` without the SDK's per-request zod probe (src/runtime/call-client.ts).
-  const client = new CallClient(options.clientInfo ?? clientInfo(), { capabilities: {}, versionNegotiation: versionNegotiation(era) });
-  const policy: ProcessPolicy = target.type === 'memory' ? {} : target;
+  const client = new CallClient(options.clientInfo ?? clientInfo(), CLIENT_OPTIONS[era ?? 'auto']);
+  const policy: ProcessPolicy = target.type === 'memory' ? NO_PROCESS_POLICY : target;
   const session = new SdkSession(client, transport, target.type, options.verifyTimeoutMs ?? 5_000, launched, policy, options.stdioTeardown, secrets);
   const abort = (): void => void session.close();
   options.signal.addEventListener('abort', abort, { once: true });
