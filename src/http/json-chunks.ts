@@ -1,4 +1,4 @@
-/** Bytes per chunk: below glibc's default mmap threshold (128 KiB), so chunks come from memory the allocator reuses. */
+/** Bytes per chunk: ~40 chunks (socket writes) for a list of 10 000. */
 const CHUNK_BYTES = 64 * 1024;
 
 /**
@@ -6,8 +6,9 @@ const CHUNK_BYTES = 64 * 1024;
  * chunks of 64 KiB, for a streamed body. Joining the texts into one string and encoding it made
  * two fresh copies of the whole answer, and fresh memory is what such a copy pays for: on the hosts
  * we measure, first touching a page costs ~3 ns a byte, so each copy of 2.7 MB took 7–8 ms where
- * writing into memory already touched takes 0.1 ms (docs/performance.md). Chunks this size are
- * allocated from the C heap, which hands back memory freed by the answers before.
+ * writing into memory already touched takes 0.1 ms (docs/performance.md). Now the answer is copied
+ * once, into the chunks. Chunks are new for each answer: a socket may still be writing one after
+ * the stream has handed it over, so they cannot be reused.
  */
 export class JsonChunks {
   private readonly done: Array<Uint8Array<ArrayBuffer>> = [];

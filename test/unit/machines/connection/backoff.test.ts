@@ -14,6 +14,15 @@ useConnectionHarness();
 // Backoff and attempts
 // ---------------------------------------------------------------------------------------------
 
+/** A connection healthy after `failures` transient failures (their backoffs waited out), and when it became so. */
+async function healthyAfter(failures: number): Promise<{ h: Harness; since: number }> {
+  const h = harness();
+  h.connectPlan.push(...Array.from({ length: failures }, () => ({ reject: err('transient') })), 'ok');
+  h.start();
+  for (let attempt = 0; attempt < failures; attempt += 1) await advance(B[attempt]!);
+  return { h, since: h.now() };
+}
+
 describe('backoff', () => {
   async function failingBackoffs(seed: number, count: number): Promise<Array<{ attempts: number; backoffMs: number }>> {
     const h = harness({ seed });
@@ -55,13 +64,8 @@ describe('backoff', () => {
   });
 
   it('attempts are forgiven at the first good answer after resetAfterMs of continuous healthy', async () => {
-    const h = harness();
-    h.connectPlan.push({ reject: err('transient') }, { reject: err('transient') }, 'ok');
-    h.start();
-    await advance(B[0]!);
-    await advance(B[1]!);
+    const { h, since } = await healthyAfter(2);
     expect(h.value()).toEqual({ serving: { healthy: 'idle' } });
-    const since = h.now();
     expect(h.ctx().attempts).toBe(2);
     await advanceTo(h, since + S.resetAfterMs);
     // The spell is long enough now, but nothing has been seen of it yet: no timer of its own.
@@ -77,11 +81,7 @@ describe('backoff', () => {
   });
 
   it('a good answer before resetAfterMs forgives nothing', async () => {
-    const h = harness();
-    h.connectPlan.push({ reject: err('transient') }, 'ok');
-    h.start();
-    await advance(B[0]!);
-    const since = h.now();
+    const { h, since } = await healthyAfter(1);
     await advanceTo(h, since + S.resetAfterMs - 1);
     expect(h.probeTimes().filter((at) => at >= since).length).toBeGreaterThan(1);
     expect(h.ctx().attempts).toBe(1);
@@ -120,12 +120,7 @@ describe('backoff', () => {
     for (const [way, leave, kind] of ways) {
       for (const long of [true, false]) {
         it(`${way}, ${long ? 'at' : '1 ms before'} resetAfterMs`, async () => {
-          const h = harness();
-          h.connectPlan.push({ reject: err('transient') }, { reject: err('transient') }, 'ok');
-          h.start();
-          await advance(B[0]!);
-          await advance(B[1]!);
-          const since = h.now();
+          const { h, since } = await healthyAfter(2);
           await advanceTo(h, since + S.resetAfterMs - (long ? 0 : 1));
           expect(h.ctx().attempts).toBe(2);
           await leave(h);
@@ -138,11 +133,7 @@ describe('backoff', () => {
   });
 
   it('a spell in degraded restarts the healthy clock for the reset', async () => {
-    const h = harness();
-    h.connectPlan.push({ reject: err('transient') }, 'ok');
-    h.start();
-    await advance(B[0]!);
-    const since = h.now();
+    const { h, since } = await healthyAfter(1);
     h.probePlan.push({ latencyMs: SLOW });
     await advanceTo(h, since + 1000);
     expect(h.state()).toBe('degraded');
