@@ -16,7 +16,7 @@ import { resolveSettings } from '../../src/core/settings.js';
 import { Supervisor } from '../../src/fleet/supervisor.js';
 import { QUALITY_SAMPLE_CAPACITY } from '../../src/machines/connection.machine.js';
 import { percentile, round, until } from '../harness.js';
-import { LARGE_FLEET_OPTIONS, memoryServers } from '../memory-fleet.js';
+import { LARGE_FLEET_OPTIONS, memoryServers, standInServerOptions } from '../memory-fleet.js';
 import type { Row, Scenario } from '../harness.js';
 import { lineChart } from '../svg.js';
 import type { Chart } from '../svg.js';
@@ -238,9 +238,10 @@ async function measureBare(count: number): Promise<Row[]> {
   const before = process.memoryUsage();
   const started = performance.now();
   const clients: Client[] = [];
+  const serverOptions = standInServerOptions();
   for (let index = 0; index < count; index += 1) {
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    await new McpServer({ name: `bare-${index}`, version: '1.0.0' }).connect(serverSide);
+    await new McpServer({ name: `bare-${index}`, version: '1.0.0' }, serverOptions).connect(serverSide);
     const client = new Client({ name: 'bare', version: '1.0.0' }, { capabilities: {} });
     await client.connect(clientSide);
     clients.push(client);
