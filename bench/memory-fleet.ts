@@ -11,8 +11,8 @@ export const LARGE_FLEET_OPTIONS: CreateSupervisorOptions = { flap: { flapLimit:
 
 /**
  * Options for a stand-in server of a large fleet: every one shares one JSON Schema validator.
- * The SDK's McpServer otherwise builds its own Ajv engine as it is constructed (~0.15 ms and its
- * rules kept on the heap, per server and per reconnect): a cost of the server, which a fleet of
+ * The SDK's McpServer otherwise builds its own Ajv engine as it is constructed (~0.15 ms and
+ * ~20 KiB of heap, per server and per reconnect): a cost of the server, which a fleet of
  * remote servers never puts on the supervisor's process. The bare fleet uses the same options,
  * so both sides of each comparison run the same servers.
  */
