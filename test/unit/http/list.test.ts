@@ -1,8 +1,9 @@
 // GET /actors: filters (?state=, ?q=) and cursor pagination (?limit=&cursor=), as the pure
 // function and through the route.
+import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import type { ActorView } from '../../../src/fleet/views.js';
-import { decodeCursor, ListCadence, listActors, listActorsChunks } from '../../../src/http/list.js';
+import { containsIgnoringCase, decodeCursor, ListCadence, listActors, listActorsChunks } from '../../../src/http/list.js';
 import type { ListSource } from '../../../src/http/list.js';
 
 const view = (id: string, state: ActorView['state'] = 'healthy'): ActorView => ({
@@ -32,6 +33,37 @@ describe('listActors', () => {
     expect(listActors(fleet, { q: 'DB' }).actors.map((actor) => actor.id)).toEqual(['db-main', 'db-replica']);
     expect(listActors(fleet, { q: 'db', states: ['healthy'] }).actors.map((actor) => actor.id)).toEqual(['db-main']);
     expect(listActors(fleet, { states: ['healthy', 'reconnecting'] }).actors).toHaveLength(6);
+  });
+
+  it('matches an id as lower-casing both would, without lower-casing ids that are their own lower case', () => {
+    const lowered = vi.spyOn(String.prototype, 'toLowerCase');
+    try {
+      expect(containsIgnoringCase('db-main', 'db')).toBe(true);
+      expect(containsIgnoringCase('db-main', 'mail')).toBe(false);
+      expect(lowered).not.toHaveBeenCalled();
+      expect(containsIgnoringCase('Calendar', 'cal')).toBe(true);
+      expect(lowered).toHaveBeenCalledTimes(1);
+    } finally {
+      lowered.mockRestore();
+    }
+    // Characters whose lower case is another length or depends on what follows.
+    for (const [id, q] of [['İstanbul', 'i̇s'], ['ΟΔΟΣ', 'οδος'], ['ΟΔΟΣ', 'οδοσ'], ['Straße', 'sse'], ['K-cluster', 'k-c'], ['\u212Aelvin', 'kelvin']] as const) {
+      expect(containsIgnoringCase(id, q.toLowerCase()), `${id} / ${q}`).toBe(id.toLowerCase().includes(q.toLowerCase()));
+    }
+  });
+
+  it('agrees with lower-casing id and query for any id and query', () => {
+    // Strings of whole code points (a query read from a URL holds no lone surrogate), weighted
+    // toward letters that have another case.
+    const unit = fc.oneof(
+      { arbitrary: fc.constantFrom('a', 'A', 'b', 'B', 'k', 'K', '-', '0'), weight: 6 },
+      { arbitrary: fc.constantFrom('ß', 'Σ', 'σ', 'ς', 'İ', 'i', '\u0307', '\u212A'), weight: 3 },
+      { arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }), weight: 1 },
+    );
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 8 }), fc.string({ unit, maxLength: 3 }), (id, q) => containsIgnoringCase(id, q.toLowerCase()) === id.toLowerCase().includes(q.toLowerCase())),
+      { numRuns: 2_000 },
+    );
   });
 
   it('pages with a cursor: every actor exactly once, and a page boundary survives servers added and removed elsewhere', () => {
