@@ -14,7 +14,9 @@ export const LARGE_FLEET_OPTIONS: CreateSupervisorOptions = { flap: { flapLimit:
  * The SDK's McpServer otherwise builds its own Ajv engine as it is constructed (~0.15 ms and
  * ~20 KiB of heap, per server and per reconnect): a cost of the server, which a fleet of
  * remote servers never puts on the supervisor's process. The bare fleet uses the same options,
- * so both sides of each comparison run the same servers.
+ * so both sides of each comparison run the same servers. These servers only use it for
+ * elicitation, which no scenario asks for: one shared validator would otherwise keep every schema
+ * it compiled (Ajv caches them by object) for the life of the fleet.
  */
 export function standInServerOptions(): { jsonSchemaValidator: AjvJsonSchemaValidator } {
   return { jsonSchemaValidator: new AjvJsonSchemaValidator() };

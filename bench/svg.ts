@@ -32,7 +32,7 @@ function step(max: number): number {
 
 const round1 = (value: number): number => Math.round(value * 10) / 10;
 
-const format = (value: number): string => (value >= 1000 ? `${value / 1000}k` : String(Number(value.toPrecision(3))));
+const format = (value: number): string => (value >= 1000 ? `${Number((value / 1000).toPrecision(3))}k` : String(Number(value.toPrecision(3))));
 
 /** The chart as SVG text: x on a log scale (fleet sizes), y linear from 0. */
 export function lineChart(chart: Chart): string {

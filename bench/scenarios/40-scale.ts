@@ -234,8 +234,8 @@ async function measure(count: number): Promise<Row[]> {
  */
 async function measureBare(count: number): Promise<Row[]> {
   const scenario = `scale: bare fleet of ${count} (SDK clients + plain timers, no actors)`;
-  // Made before the heap is read, as `memoryServers` makes ours (the first validator built holds
-  // ~120 KiB, over 1 KiB a connection at 100).
+  // Made before the heap is read, as `measure` makes ours (the first validator built holds ~120
+  // KiB, over 1 KiB a connection at 100).
   const serverOptions = standInServerOptions();
   collectGarbage();
   const before = process.memoryUsage();
@@ -292,9 +292,11 @@ async function measureBare(count: number): Promise<Row[]> {
 async function measureFullWindow(count: number, bareKiB: number): Promise<Row[]> {
   const scenario = `scale: ${count} in-process connections, quality window full`;
   const settings = resolveSettings({ healthyIntervalMs: 40, stableIntervalMs: 40, connectTimeoutMs: 120_000 });
+  // Made before the heap is read, as in `measure` and `measureBare` (their shared validator).
+  const servers = memoryServers(count, settings, 'window');
   collectGarbage();
   const before = process.memoryUsage();
-  const supervisor = new Supervisor({ maxConcurrentReconnects: CAP, servers: memoryServers(count, settings, 'window') }, LARGE_FLEET_OPTIONS);
+  const supervisor = new Supervisor({ maxConcurrentReconnects: CAP, servers }, LARGE_FLEET_OPTIONS);
   try {
     const ids = supervisor.ids();
     const full = (): boolean => ids.every((id) => supervisor.connection(id).getSnapshot().context.samples.length >= QUALITY_SAMPLE_CAPACITY);
