@@ -37,6 +37,11 @@ function call(url: string, init: RequestInit = {}): Promise<Response> {
   return fetch(url, { ...init, headers: { ...AUTH, ...(init.headers as Record<string, string> | undefined) } });
 }
 
+/** The fields of `/proc/<pid>/stat` after the command name (which may hold spaces): state, parent pid, … */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** Our server processes now, by server id (from their environment). */
 function serverProcesses(): Map<string, number[]> {
   const found = new Map<string, number[]>();
@@ -55,7 +60,7 @@ function serverProcesses(): Map<string, number[]> {
     const id = vars.find((entry) => entry.startsWith('CLUSTER_SERVER_ID='))?.slice('CLUSTER_SERVER_ID='.length);
     if (id === undefined) continue;
     // A zombie (exited, not yet reaped by its parent) is not a running server.
-    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+    if (statFields(stat)[0] === 'Z') continue;
     found.set(id, [...(found.get(id) ?? []), Number(name)]);
   }
   return found;
@@ -95,14 +100,12 @@ async function allHealthyOnce(clis: Cli[], expected: readonly string[]): Promise
   return all.length === expected.length && new Set(all).size === expected.length && expected.every((id) => all.includes(id)) ? byInstance : undefined;
 }
 
-/** Whether every server in `ids` runs as exactly one process. */
 /** The servers with more than one process, each process as `pid<parent>`, the parent named by instance where known: what a failure needs to say. */
 function doubledProcesses(clis: readonly Cli[]): string {
   const instanceOf = new Map([...instances, ...clis].map((cli) => [cli.child.pid, names.get(cli.url) ?? cli.url]));
   const parentOf = (pid: number): string => {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const parent = Number(statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'))[1]);
       return instanceOf.get(parent) ?? String(parent);
     } catch {
       return 'gone';
@@ -112,6 +115,7 @@ function doubledProcesses(clis: readonly Cli[]): string {
   return JSON.stringify(doubled.map(([id, pids]) => [id, pids.map((pid) => `${pid}<${parentOf(pid)}>`)]));
 }
 
+/** Whether every server in `ids` runs as exactly one process. */
 function oneProcessEach(ids: readonly string[]): boolean {
   const processes = serverProcesses();
   return processes.size === ids.length && ids.every((id) => processes.get(id)?.length === 1);
@@ -416,12 +420,14 @@ describe('cluster mode on a real etcd with three real instances', () => {
     await waitUntil(() => (serverProcesses().has('late') ? undefined : true), 10_000, () => 'a server deregistered after the etcd restart still runs');
     await waitUntil(() => allHealthyOnce(live, remaining()), 10_000, () => 'the fleet is not whole after the etcd restart');
     // And one process each: a lease that lapsed while etcd was down lets another member claim a
-    // server its owner still runs (fail static), a duplicate the owner ends when its watches resume.
+    // server its owner still runs (fail static), a duplicate the owner ends when its watches
+    // resume. The join test counts doubles from this state, so one it finds is the hand-over's.
     await waitUntil(() => oneProcessEach(remaining()) || undefined, 10_000, () => `not one process per server after the etcd restart: ${doubledProcesses(live)}`);
   }, 60_000);
 
   it('a joining instance takes its share over by hand-over: never two processes for one server, the fleet whole', async () => {
-    // From a fleet with one process each, so that a double counted below is the hand-over's.
+    // From a fleet with one process each (the etcd-restart test ends there; checked again so that
+    // a failure of that test fails here as what it is, not as a double of the hand-over's).
     await waitUntil(() => oneProcessEach(remaining()) || undefined, 10_000, () => `not one process per server before the join: ${doubledProcesses(live)}`);
     const joiner = await startCli(['--config', join(dir, 'mcp.json'), '--port', '0', '--token', TOKEN, '--etcd', etcd.url, '--instance', 'i4', '--lease-ttl', String(LEASE_TTL_S), '--log-level', 'warn']);
     const joinedAt = Date.now();
