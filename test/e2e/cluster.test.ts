@@ -14,6 +14,7 @@ import { fixtureServerPath, startHttpFixture } from '../../fixtures/http-fixture
 import type { HttpFixture } from '../../fixtures/http-fixture.js';
 import { startEtcd } from '../support/etcd.js';
 import { freePort } from '../support/ports.js';
+import { readProcStat } from '../support/processes.js';
 import { startFaultProxy } from '../../src/testing/fault-proxy.js';
 import type { Etcd } from '../support/etcd.js';
 import { FAST_HEALTH, killAllClis, spawnCli, startCli, waitUntil } from '../support/cli.js';
@@ -37,21 +38,14 @@ function call(url: string, init: RequestInit = {}): Promise<Response> {
   return fetch(url, { ...init, headers: { ...AUTH, ...(init.headers as Record<string, string> | undefined) } });
 }
 
-/** The fields of `/proc/<pid>/stat` after the command name (which may hold spaces): state, parent pid, … */
-function statFields(stat: string): string[] {
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-}
-
 /** Our server processes now, by server id (from their environment). */
 function serverProcesses(): Map<string, number[]> {
   const found = new Map<string, number[]>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     let environ: string;
-    let stat: string;
     try {
       environ = readFileSync(`/proc/${name}/environ`, 'utf8');
-      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
     } catch {
       continue; // gone, or not ours to read
     }
@@ -59,8 +53,9 @@ function serverProcesses(): Map<string, number[]> {
     if (!vars.includes(`CLUSTER_TEST_TAG=${TAG}`)) continue;
     const id = vars.find((entry) => entry.startsWith('CLUSTER_SERVER_ID='))?.slice('CLUSTER_SERVER_ID='.length);
     if (id === undefined) continue;
-    // A zombie (exited, not yet reaped by its parent) is not a running server.
-    if (statFields(stat)[0] === 'Z') continue;
+    // Gone since, or a zombie (exited, not yet reaped by its parent): not a running server.
+    const state = readProcStat(Number(name))?.state;
+    if (state === undefined || state === 'Z' || state === 'X') continue;
     found.set(id, [...(found.get(id) ?? []), Number(name)]);
   }
   return found;
@@ -104,12 +99,8 @@ async function allHealthyOnce(clis: Cli[], expected: readonly string[]): Promise
 function doubledProcesses(clis: readonly Cli[]): string {
   const instanceOf = new Map([...instances, ...clis].map((cli) => [cli.child.pid, names.get(cli.url) ?? cli.url]));
   const parentOf = (pid: number): string => {
-    try {
-      const parent = Number(statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'))[1]);
-      return instanceOf.get(parent) ?? String(parent);
-    } catch {
-      return 'gone';
-    }
+    const parent = readProcStat(pid)?.ppid;
+    return parent === undefined ? 'gone' : (instanceOf.get(parent) ?? String(parent));
   };
   const doubled = [...serverProcesses()].filter(([, pids]) => pids.length > 1);
   return JSON.stringify(doubled.map(([id, pids]) => [id, pids.map((pid) => `${pid}<${parentOf(pid)}>`)]));
@@ -427,7 +418,7 @@ describe('cluster mode on a real etcd with three real instances', () => {
 
   it('a joining instance takes its share over by hand-over: never two processes for one server, the fleet whole', async () => {
     // From a fleet with one process each (the etcd-restart test ends there; checked again so that
-    // a failure of that test fails here as what it is, not as a double of the hand-over's).
+    // a double left by that test is reported as such, not blamed on the hand-over).
     await waitUntil(() => oneProcessEach(remaining()) || undefined, 10_000, () => `not one process per server before the join: ${doubledProcesses(live)}`);
     const joiner = await startCli(['--config', join(dir, 'mcp.json'), '--port', '0', '--token', TOKEN, '--etcd', etcd.url, '--instance', 'i4', '--lease-ttl', String(LEASE_TTL_S), '--log-level', 'warn']);
     const joinedAt = Date.now();
