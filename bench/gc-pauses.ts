@@ -1,7 +1,7 @@
 // What a slow sample met: the GC pauses that fell inside it. A page's p99 of 50 and a scrape's
 // slowest of ten are single requests, and at 10 000 connections whichever request a scavenge
 // lands in pays ~10 ms (docs/performance.md); the bench says so for each run instead of guessing.
-import { PerformanceObserver } from 'node:perf_hooks';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import type { PerformanceEntry } from 'node:perf_hooks';
 import { setImmediate as turn } from 'node:timers/promises';
 
@@ -11,15 +11,30 @@ export interface TimedSample {
   end: number;
 }
 
-/** The GC pauses inside one sample: how many and how long together (ms). */
+/** The GC pauses inside one sample: how many, how long together (ms), and of which kinds. */
 export interface PausesWithin {
   count: number;
   ms: number;
+  /** e.g. `minor 7.9 ms`, one per pause in the order they came. */
+  kinds: string[];
+}
+
+const KIND_NAMES = new Map<number, string>([
+  [constants.NODE_PERFORMANCE_GC_MINOR, 'minor'],
+  [constants.NODE_PERFORMANCE_GC_MAJOR, 'major'],
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL, 'incremental'],
+  [constants.NODE_PERFORMANCE_GC_WEAKCB, 'weak callbacks'],
+]);
+
+interface Pause {
+  start: number;
+  duration: number;
+  kind: string;
 }
 
 /** Records every GC pause from now until `stop()`, to ask later which fell inside a sample. */
 export class GcPauses {
-  private readonly pauses: Array<{ start: number; duration: number }> = [];
+  private readonly pauses: Pause[] = [];
   private readonly observer = new PerformanceObserver((list) => this.record(list.getEntries()));
 
   constructor() {
@@ -27,8 +42,9 @@ export class GcPauses {
   }
 
   /**
-   * Stops recording. A GC's entry is made on a later turn of the loop than the GC itself and
-   * reaches the observer on the turn after that: two turns, then whatever is still buffered.
+   * Stops recording. Node makes a GC's entry in a native immediate after the GC, and those run
+   * before the loop's JS immediates: after one turn the entry is in the observer's buffer, which
+   * `takeRecords` empties. The second turn is margin.
    */
   async stop(): Promise<void> {
     await turn();
@@ -37,18 +53,31 @@ export class GcPauses {
     this.observer.disconnect();
   }
 
-  private record(entries: readonly PerformanceEntry[]): void {
-    for (const entry of entries) this.pauses.push({ start: entry.startTime, duration: entry.duration });
-  }
-
-  /** The pauses that began inside `sample`. */
+  /** The pauses that began inside `sample` (a pause blocks the thread, so none straddles a start). */
   within(sample: TimedSample): PausesWithin {
     const inside = this.pauses.filter((pause) => pause.start >= sample.start && pause.start < sample.end);
-    return { count: inside.length, ms: inside.reduce((sum, pause) => sum + pause.duration, 0) };
+    return {
+      count: inside.length,
+      ms: inside.reduce((sum, pause) => sum + pause.duration, 0),
+      kinds: inside.map((pause) => `${pause.kind} ${pause.duration.toFixed(1)} ms`),
+    };
+  }
+
+  private record(entries: readonly PerformanceEntry[]): void {
+    for (const entry of entries) {
+      // A GC entry's `detail` holds its kind; @types/node's PerformanceEntry does not declare it.
+      const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+      this.pauses.push({ start: entry.startTime, duration: entry.duration, kind: (kind !== undefined && KIND_NAMES.get(kind)) || 'other' });
+    }
   }
 }
 
-/** The slowest of `samples` (undefined for none). */
-export function slowest(samples: readonly TimedSample[]): TimedSample | undefined {
-  return samples.reduce<TimedSample | undefined>((worst, sample) => (worst === undefined || sample.end - sample.start > worst.end - worst.start ? sample : worst), undefined);
+/**
+ * The sample `percentile` (bench/harness.ts) reports as the p-th percentile of the samples'
+ * durations: the same nearest rank, so a row's note describes the very request its value is.
+ */
+export function sampleAtPercentile(samples: readonly TimedSample[], p: number): TimedSample | undefined {
+  if (samples.length === 0) return undefined;
+  const sorted = [...samples].sort((a, b) => a.end - a.start - (b.end - b.start));
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
