@@ -4,11 +4,14 @@
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import type { PerformanceEntry } from 'node:perf_hooks';
 import { setImmediate as turn } from 'node:timers/promises';
+import type { ThreadTimes } from './main-thread.js';
 
 /** One timed sample: when it ran, on `performance.now()`'s clock (the clock GC entries use). */
 export interface TimedSample {
   start: number;
   end: number;
+  /** The main thread's time on a CPU and waiting for one meanwhile, where the OS tells. */
+  thread?: ThreadTimes;
 }
 
 /** The GC pauses inside one sample: how many, how long together (ms), and of which kinds. */

@@ -18,6 +18,7 @@ import { QUALITY_SAMPLE_CAPACITY } from '../../src/machines/connection.machine.j
 import { GcPauses, sampleAtPercentile } from '../gc-pauses.js';
 import type { TimedSample } from '../gc-pauses.js';
 import { percentile, round, until } from '../harness.js';
+import { threadTimes, threadTimesBetween } from '../main-thread.js';
 import { LARGE_FLEET_OPTIONS, memoryServers, standInServerOptions } from '../memory-fleet.js';
 import type { Row, Scenario } from '../harness.js';
 import { lineChart } from '../svg.js';
@@ -59,9 +60,12 @@ async function measureWindow(startCounting: () => void): Promise<{ delay: Interv
 async function timeEach(count: number, work: () => Promise<unknown>): Promise<TimedSample[]> {
   const samples: TimedSample[] = [];
   for (let index = 0; index < count; index += 1) {
+    // Read outside the timed span: each reading is a file read.
+    const before = threadTimes();
     const start = performance.now();
     await work();
-    samples.push({ start, end: performance.now() });
+    const end = performance.now();
+    samples.push({ start, end, thread: threadTimesBetween(before, threadTimes()) });
   }
   return samples;
 }
@@ -75,7 +79,9 @@ function pausesMet(samples: readonly TimedSample[], p: number, pauses: GcPauses)
   const sample = sampleAtPercentile(samples, p);
   if (sample === undefined) return 'no requests';
   const { count, kinds } = pauses.within(sample);
-  return count === 0 ? 'that request met no GC pause' : `that request met ${count} GC pause${count === 1 ? '' : 's'}: ${kinds.join(', ')}`;
+  const gc = count === 0 ? 'that request met no GC pause' : `that request met ${count} GC pause${count === 1 ? '' : 's'}: ${kinds.join(', ')}`;
+  const { thread } = sample;
+  return thread ? `${gc}; main thread on a CPU ${round(thread.onCpuMs, 1)} ms, waiting for one ${round(thread.waitingMs, 1)} ms` : gc;
 }
 
 async function measure(count: number): Promise<Row[]> {

@@ -1,0 +1,28 @@
+// Where a slow request's time went on the thread that ran it (the bench's main thread): running,
+// or ready to run and waiting for a CPU (the host's other load, or GC helper threads, on a 2-core
+// machine). Linux's schedstat for the calling thread, in nanoseconds; elsewhere, nothing.
+import { readFileSync } from 'node:fs';
+
+/** A thread's time so far: on a CPU, and ready but waiting for one (ms). */
+export interface ThreadTimes {
+  onCpuMs: number;
+  waitingMs: number;
+}
+
+/** The calling thread's times now, from `/proc/thread-self/schedstat`; undefined where it cannot be read. */
+export function threadTimes(): ThreadTimes | undefined {
+  let text: string;
+  try {
+    text = readFileSync('/proc/thread-self/schedstat', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const [onCpuNs, waitingNs] = text.trim().split(' ').map(Number);
+  if (onCpuNs === undefined || waitingNs === undefined || !Number.isFinite(onCpuNs) || !Number.isFinite(waitingNs)) return undefined;
+  return { onCpuMs: onCpuNs / 1e6, waitingMs: waitingNs / 1e6 };
+}
+
+/** What passed between two readings (undefined if either is missing). */
+export function threadTimesBetween(before: ThreadTimes | undefined, after: ThreadTimes | undefined): ThreadTimes | undefined {
+  return before && after ? { onCpuMs: after.onCpuMs - before.onCpuMs, waitingMs: after.waitingMs - before.waitingMs } : undefined;
+}
