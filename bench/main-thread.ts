@@ -1,6 +1,7 @@
 // Where a slow request's time went on the thread that ran it (the bench's main thread): running,
-// or ready to run and waiting for a CPU (the host's other load, or GC helper threads, on a 2-core
-// machine). Linux's schedstat for the calling thread, in nanoseconds; elsewhere, nothing.
+// or ready to run and waiting for a CPU that other threads of this OS hold (this process's own,
+// e.g. V8's GC helpers, or other processes'). Time a hypervisor takes shows as neither, or as time
+// on a CPU. Linux's schedstat for the calling thread, in nanoseconds; elsewhere, nothing.
 import { readFileSync } from 'node:fs';
 
 /** A thread's time so far: on a CPU, and ready but waiting for one (ms). */
@@ -13,12 +14,16 @@ export interface ThreadTimes {
 export function threadTimes(): ThreadTimes | undefined {
   let text: string;
   try {
+    // For the calling thread the kernel prints its CPU total as last updated, at a scheduler tick
+    // or a switch (up to 4 ms stale at HZ=250); getrusage, under cpuUsage, brings it up to date.
+    process.cpuUsage();
     text = readFileSync('/proc/thread-self/schedstat', 'utf8');
   } catch {
     return undefined;
   }
   const [onCpuNs, waitingNs] = text.trim().split(' ').map(Number);
-  if (onCpuNs === undefined || waitingNs === undefined || !Number.isFinite(onCpuNs) || !Number.isFinite(waitingNs)) return undefined;
+  // A kernel without sched_info prints zeros; a running thread never reads 0 on a CPU.
+  if (onCpuNs === undefined || waitingNs === undefined || !Number.isFinite(onCpuNs) || !Number.isFinite(waitingNs) || onCpuNs === 0) return undefined;
   return { onCpuMs: onCpuNs / 1e6, waitingMs: waitingNs / 1e6 };
 }
 
