@@ -4,6 +4,7 @@
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import type { PerformanceEntry } from 'node:perf_hooks';
 import { setImmediate as turn } from 'node:timers/promises';
+import { percentileIndex } from './harness.js';
 import type { ThreadTimes } from './main-thread.js';
 
 /** One timed sample: when it ran, on `performance.now()`'s clock (the clock GC entries use). */
@@ -77,10 +78,10 @@ export class GcPauses {
 
 /**
  * The sample `percentile` (bench/harness.ts) reports as the p-th percentile of the samples'
- * durations: the same nearest rank, so a row's note describes the very request its value is.
+ * durations: the same rank ({@link percentileIndex}), so a row's note describes the very request its value is.
  */
 export function sampleAtPercentile(samples: readonly TimedSample[], p: number): TimedSample | undefined {
   if (samples.length === 0) return undefined;
   const sorted = [...samples].sort((a, b) => a.end - a.start - (b.end - b.start));
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+  return sorted[percentileIndex(sorted.length, p)];
 }

@@ -19,10 +19,15 @@ export interface Scenario {
   run(): Promise<Row[]>;
 }
 
+/** Where the p-th percentile of `count` sorted values sits: the nearest rank. */
+export function percentileIndex(count: number, p: number): number {
+  return Math.min(count - 1, Math.max(0, Math.ceil((p / 100) * count) - 1));
+}
+
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
+  return sorted[percentileIndex(sorted.length, p)] ?? Number.NaN;
 }
 
 export function mean(values: readonly number[]): number {
