@@ -36,6 +36,8 @@ export class StdioProcessTransport implements Transport {
   private starting: Promise<void> | undefined;
   private readonly readBuffer = new ReadBuffer({ maxBufferSize: MAX_MESSAGE_BYTES });
   private closing: Promise<void> | undefined;
+  /** Whether stdin holds this turn's messages for one write (see `send`). */
+  private corked = false;
 
   constructor(
     private readonly params: StdioServerParams,
@@ -95,6 +97,18 @@ export class StdioProcessTransport implements Transport {
   async send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.group?.child.stdin;
     if (!stdin || stdin.destroyed || this.closing) throw new Error('Not connected');
+    // Messages sent in one turn of the event loop go to the child in one write. With calls in
+    // flight, a write per message cost the most CPU of a proxied tool call (each one a syscall
+    // that wakes the child), and the child then reads them one by one. They wait at most until
+    // this turn's check phase; `end()` on close uncorks whatever is left.
+    if (!this.corked) {
+      this.corked = true;
+      stdin.cork();
+      setImmediate(() => {
+        this.corked = false;
+        stdin.uncork();
+      });
+    }
     if (!stdin.write(serializeMessage(message))) {
       await new Promise<void>((resolve) => stdin.once('drain', resolve));
     }
