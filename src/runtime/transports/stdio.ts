@@ -36,8 +36,8 @@ export class StdioProcessTransport implements Transport {
   private starting: Promise<void> | undefined;
   private readonly readBuffer = new ReadBuffer({ maxBufferSize: MAX_MESSAGE_BYTES });
   private closing: Promise<void> | undefined;
-  /** Whether stdin holds this turn's messages for one write (see `send`). */
-  private corked = false;
+  /** This turn's writes so far: none, the first one, or later ones held for one write (see `send`). */
+  private turn: 'idle' | 'written' | 'corked' = 'idle';
 
   constructor(
     private readonly params: StdioServerParams,
@@ -97,17 +97,20 @@ export class StdioProcessTransport implements Transport {
   async send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.group?.child.stdin;
     if (!stdin || stdin.destroyed || this.closing) throw new Error('Not connected');
-    // Messages sent in one turn of the event loop go to the child in one write. With calls in
-    // flight, a write per message cost the most CPU of a proxied tool call (each one a syscall
-    // that wakes the child), and the child then reads them one by one. They wait at most until
-    // this turn's check phase; `end()` on close uncorks whatever is left.
-    if (!this.corked) {
-      this.corked = true;
-      stdin.cork();
+    // The first message of a turn of the event loop is written at once, so the child starts on it
+    // while we go on; the rest of that turn's messages wait and go to the child in one write at the
+    // turn's check phase. With calls in flight, a write per message cost the most CPU of a proxied
+    // tool call (each one a syscall that wakes the child, which then reads them one by one).
+    // `end()` on close uncorks whatever is left.
+    if (this.turn === 'idle') {
+      this.turn = 'written';
       setImmediate(() => {
-        this.corked = false;
-        stdin.uncork();
+        if (this.turn === 'corked') stdin.uncork();
+        this.turn = 'idle';
       });
+    } else if (this.turn === 'written') {
+      this.turn = 'corked';
+      stdin.cork();
     }
     if (!stdin.write(serializeMessage(message))) {
       await new Promise<void>((resolve) => stdin.once('drain', resolve));
