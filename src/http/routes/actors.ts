@@ -39,6 +39,15 @@ const errors = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((status) => [status, { content: { 'application/json': { schema: ErrorSchema } }, description: 'error' }]));
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 
+const ENABLES = ' On a disabled server it enables it: `disabled` is removed from its entry in the config file first, then it is started.';
+
+/** What each command route does, for the OpenAPI document. */
+const COMMAND_DESCRIPTIONS: Record<z.infer<typeof CommandSchema>, string> = {
+  reconnect: `Reconnects the server with a fresh session (and process), or starts it when stopped.${ENABLES}`,
+  stop: 'Stops the connection (and its process) until `start` or `reconnect`.',
+  start: `Starts a stopped connection.${ENABLES}`,
+};
+
 /** `/actors`: every connection actor, its commands, its tools and its logs. */
 export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, string, unknown>, streams: StreamSlots) {
   const { supervisor } = deps;
@@ -203,7 +212,6 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
     },
   );
 
-  // Registered before `/{id}/{command}` so `probe` is not taken for an unknown command.
   app.openapi(
     createRoute({
       method: 'post',
@@ -228,34 +236,39 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
     },
   );
 
-  app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/{id}/{command}',
-      tags: ['commands'],
-      request: { params: IdParamSchema.extend({ command: CommandSchema.openapi({ param: { name: 'command', in: 'path' } }) }) },
-      description: '`start` (or `reconnect`) on a disabled server enables it: `disabled` is removed from its entry in the config file first, then it is started.',
-      responses: { 202: json(z.object({ id: z.string(), command: CommandSchema, state: z.string() }), 'command sent'), ...errors(400, 404, 409, 503) },
-    }),
-    async (c) => {
-      const { id, command } = c.req.valid('param');
-      if (command !== 'stop' && supervisor.isDisabled(id)) {
-        const release = claim(id);
-        try {
-          // Durable first: enabled in the file, so it also starts with the next service start.
-          if (deps.persistence && !deps.persistence.enable) {
-            throw new ApiError(503, 'persistence_failed', `server "${id}" is disabled and this service cannot write its config to enable it`);
+  // One route per command, not `/{id}/{command}`: a parameter next to the static `probe`, `tools`
+  // and `logs` makes Hono's RegExpRouter give up, and the whole app would route every request by
+  // its slower TrieRouter (a test keeps the app on RegExpRouter). An unknown command is a 404.
+  for (const command of CommandSchema.options) {
+    app.openapi(
+      createRoute({
+        method: 'post',
+        path: `/{id}/${command}`,
+        tags: ['commands'],
+        request: { params: IdParamSchema },
+        description: COMMAND_DESCRIPTIONS[command],
+        responses: { 202: json(z.object({ id: z.string(), command: CommandSchema, state: z.string() }), 'command sent'), ...errors(400, 404, 409, 503) },
+      }),
+      async (c) => {
+        const { id } = c.req.valid('param');
+        if (command !== 'stop' && supervisor.isDisabled(id)) {
+          const release = claim(id);
+          try {
+            // Durable first: enabled in the file, so it also starts with the next service start.
+            if (deps.persistence && !deps.persistence.enable) {
+              throw new ApiError(503, 'persistence_failed', `server "${id}" is disabled and this service cannot write its config to enable it`);
+            }
+            await deps.persistence?.enable?.(id);
+            supervisor.enable(id);
+          } finally {
+            release();
           }
-          await deps.persistence?.enable?.(id);
-          supervisor.enable(id);
-        } finally {
-          release();
-        }
-      } else if (command === 'reconnect') supervisor.restart(id);
-      else supervisor.command(id, command);
-      return c.json({ id, command, state: supervisor.state(id) }, 202);
-    },
-  );
+        } else if (command === 'reconnect') supervisor.restart(id);
+        else supervisor.command(id, command);
+        return c.json({ id, command, state: supervisor.state(id) }, 202);
+      },
+    );
+  }
 
   app.openapi(
     createRoute({
