@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/client';
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
 import { LogRing } from '../log-ring.js';
@@ -38,6 +39,8 @@ export class StdioProcessTransport implements Transport {
   private closing: Promise<void> | undefined;
   /** This turn's writes so far: none, the first one, or later ones held for one write (see `send`). */
   private turn: 'idle' | 'written' | 'corked' = 'idle';
+  /** The wait for stdin to drain, while a send waits for it. */
+  private draining: Promise<void> | undefined;
 
   constructor(
     private readonly params: StdioServerParams,
@@ -112,9 +115,29 @@ export class StdioProcessTransport implements Transport {
       this.turn = 'corked';
       stdin.cork();
     }
-    if (!stdin.write(serializeMessage(message))) {
-      await new Promise<void>((resolve) => stdin.once('drain', resolve));
+    const accepted = stdin.write(serializeMessage(message));
+    // A held batch as large as the high-water mark goes now: nothing waits on a batch of its own.
+    if (this.turn === 'corked' && stdin.writableLength >= stdin.writableHighWaterMark) {
+      this.turn = 'written';
+      stdin.uncork();
     }
+    if (!accepted && stdin.writableNeedDrain) await this.drained(stdin);
+  }
+
+  /** One wait for the pipe to drain, shared by every send that met backpressure; it also ends when stdin closes. */
+  private drained(stdin: Writable): Promise<void> {
+    if (stdin.destroyed) return Promise.resolve();
+    this.draining ??= new Promise<void>((resolve) => {
+      const done = () => {
+        stdin.off('drain', done);
+        stdin.off('close', done);
+        this.draining = undefined;
+        resolve();
+      };
+      stdin.on('drain', done);
+      stdin.on('close', done);
+    });
+    return this.draining;
   }
 
   /** Idempotent; resolves once the child (and the signals to its group) are done. */
