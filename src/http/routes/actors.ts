@@ -247,7 +247,7 @@ export function actorRoutes(deps: AppDeps, defaultHook: Hook<unknown, Env, strin
         tags: ['commands'],
         request: { params: IdParamSchema },
         description: COMMAND_DESCRIPTIONS[command],
-        responses: { 202: json(z.object({ id: z.string(), command: CommandSchema, state: z.string() }), 'command sent'), ...errors(400, 404, 409, 503) },
+        responses: { 202: json(z.object({ id: z.string(), command: z.literal(command), state: z.string() }), 'command sent'), ...errors(400, 404, 409, 503) },
       }),
       async (c) => {
         const { id } = c.req.valid('param');
