@@ -37,8 +37,8 @@ export class StdioProcessTransport implements Transport {
   private starting: Promise<void> | undefined;
   private readonly readBuffer = new ReadBuffer({ maxBufferSize: MAX_MESSAGE_BYTES });
   private closing: Promise<void> | undefined;
-  /** This turn's writes so far: none, the first one, or later ones held for one write (see `send`). */
-  private turn: 'idle' | 'written' | 'corked' = 'idle';
+  /** Whether this turn of the event loop has written a message yet (see `send`). */
+  private turnWritten = false;
   /** The wait for stdin to drain, while a send waits for it. */
   private draining: Promise<void> | undefined;
 
@@ -105,22 +105,18 @@ export class StdioProcessTransport implements Transport {
     // turn's check phase. With calls in flight, a write per message cost the most CPU of a proxied
     // tool call (each one a syscall that wakes the child, which then reads them one by one).
     // `end()` on close uncorks whatever is left.
-    if (this.turn === 'idle') {
-      this.turn = 'written';
+    if (!this.turnWritten) {
+      this.turnWritten = true;
       setImmediate(() => {
-        if (this.turn === 'corked') stdin.uncork();
-        this.turn = 'idle';
+        this.turnWritten = false;
+        if (stdin.writableCorked > 0) stdin.uncork();
       });
-    } else if (this.turn === 'written') {
-      this.turn = 'corked';
+    } else if (stdin.writableCorked === 0) {
       stdin.cork();
     }
     const accepted = stdin.write(serializeMessage(message));
     // A held batch as large as the high-water mark goes now: nothing waits on a batch of its own.
-    if (this.turn === 'corked' && stdin.writableLength >= stdin.writableHighWaterMark) {
-      this.turn = 'written';
-      stdin.uncork();
-    }
+    if (stdin.writableCorked > 0 && stdin.writableLength >= stdin.writableHighWaterMark) stdin.uncork();
     if (!accepted && stdin.writableNeedDrain) await this.drained(stdin);
   }
 
