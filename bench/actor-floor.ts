@@ -1,12 +1,13 @@
 // The second reference of the scale scenario: the bare fleet's clients, each probed by the
-// smallest statechart the design allows (docs/design.md §2: every timer an XState `after`, the
-// probe an actor of its own, its answer recorded in the actor's context). What any connection
-// built that way pays per probe before anything of ours is added: the floor under our CPU per
-// probe, printed next to it in every run.
+// smallest statechart built as ours is (docs/design.md §2: every timer an XState `after`, the
+// probe an actor of its own under the machine's own deadline, its answer recorded in the actor's
+// context). What a connection built that way pays per probe before anything of ours is added,
+// printed next to our CPU per probe in every run.
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { assign, createActor, fromPromise, setup } from 'xstate';
 import type { AnyActorRef } from 'xstate';
+import { resolveSettings } from '../src/core/settings.js';
 import { ping } from '../src/runtime/probes.js';
 import { NO_SDK_TIMEOUT } from '../src/runtime/sdk-timeouts.js';
 import { standInServerOptions } from './memory-fleet.js';
@@ -14,18 +15,29 @@ import { standInServerOptions } from './memory-fleet.js';
 /**
  * `count` SDK v2 clients, each connected in-process to its own stand-in server, one at a time.
  * Make `serverOptions` before reading the heap, as the supervised fleet's are: the first
- * validator built holds ~120 KiB, over 1 KiB a connection at 100.
+ * validator built holds ~120 KiB, over 1 KiB a connection at 100. On a failure, the clients
+ * already connected are closed before it is thrown.
  */
 export async function connectBareClients(count: number, name: string, serverOptions: ReturnType<typeof standInServerOptions>): Promise<Client[]> {
   const clients: Client[] = [];
-  for (let index = 0; index < count; index += 1) {
-    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    await new McpServer({ name: `${name}-${index}`, version: '1.0.0' }, serverOptions).connect(serverSide);
-    const client = new Client({ name, version: '1.0.0' }, { capabilities: {} });
-    await client.connect(clientSide);
-    clients.push(client);
+  try {
+    for (let index = 0; index < count; index += 1) {
+      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+      await new McpServer({ name: `${name}-${index}`, version: '1.0.0' }, serverOptions).connect(serverSide);
+      const client = new Client({ name, version: '1.0.0' }, { capabilities: {} });
+      await client.connect(clientSide);
+      clients.push(client);
+    }
+    return clients;
+  } catch (error) {
+    await closeClients(clients);
+    throw error;
   }
-  return clients;
+}
+
+/** Closes every client, whatever each close does. */
+export async function closeClients(clients: readonly Client[]): Promise<void> {
+  await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
 }
 
 interface PingInput {
@@ -34,22 +46,32 @@ interface PingInput {
   answered: () => void;
 }
 
+/** When the fleet started (`performance.now()` time), set by `start()`: every due instant counts from it. */
+interface Origin {
+  at: number;
+}
+
 interface FloorInput extends PingInput {
-  /** When the first probe is due, so the fleet's probes are spread as the bare fleet's pings are. */
+  origin: Origin;
+  /** When the first probe is due, after the origin: spread over the interval as the bare fleet's first pings are. */
   firstDueMs: number;
   intervalMs: number;
 }
 
 interface FloorContext extends FloorInput {
+  /** When the next probe is due, after the origin: one interval after the last was due, as `setInterval` keeps the bare fleet's pings. */
   dueMs: number;
   latencyMs: number;
 }
 
+/** The probe's deadline: ours, at the default settings. */
+const DEADLINE_MS = resolveSettings().pingTimeoutMs;
+
 /**
- * `idle` → (`after` the interval) → `probing` (a `fromPromise` ping, under an `after` deadline)
+ * `idle` → (`after` the due instant) → `probing` (a `fromPromise` ping under an `after` deadline)
  * → `idle`, the answer's latency assigned to the context. Two macrosteps, two XState timers and
  * one short-lived actor per probe, as a connection of ours has in `healthy`; none of the rest
- * (quality, events, supervisor, reports).
+ * (quality, events, supervisor, reports, jitter).
  */
 const floorMachine = setup({
   types: { input: {} as FloorInput, context: {} as FloorContext },
@@ -62,8 +84,11 @@ const floorMachine = setup({
     }),
   },
   delays: {
-    due: ({ context }) => context.dueMs,
-    deadline: 5_000,
+    due: ({ context }) => Math.max(0, context.origin.at + context.dueMs - performance.now()),
+    deadline: DEADLINE_MS,
+  },
+  actions: {
+    chainNextProbe: assign({ dueMs: ({ context }) => context.dueMs + context.intervalMs }),
   },
 }).createMachine({
   context: ({ input }) => ({ ...input, dueMs: input.firstDueMs, latencyMs: 0 }),
@@ -74,23 +99,29 @@ const floorMachine = setup({
       invoke: {
         src: 'ping',
         input: ({ context }) => context,
-        onDone: {
-          target: 'idle',
-          actions: assign({ latencyMs: ({ event }) => event.output, dueMs: ({ context }) => context.intervalMs }),
-        },
-        onError: { target: 'idle', actions: assign({ dueMs: ({ context }) => context.intervalMs }) },
+        onDone: { target: 'idle', actions: [assign({ latencyMs: ({ event }) => event.output }), 'chainNextProbe'] },
+        onError: { target: 'idle', actions: 'chainNextProbe' },
       },
-      after: { deadline: { target: 'idle', actions: assign({ dueMs: ({ context }) => context.intervalMs }) } },
+      after: { deadline: { target: 'idle', actions: 'chainNextProbe' } },
     },
   },
 });
 
-/** A fleet of floor actors over these clients, each in an actor system of its own; `stop()` ends every one. */
-export function startFloorActors(clients: readonly Client[], intervalMs: number, answered: () => void): { stop(): void } {
+/**
+ * A fleet of floor actors over these clients, each in an actor system of its own, made at once
+ * and started by `start()`: no timer runs before it, so the heap can be read in between. Their
+ * first probes are spread over one interval from `start()`. `stop()` ends every one.
+ */
+export function floorActors(clients: readonly Client[], intervalMs: number, answered: () => void): { start(): void; stop(): void } {
+  const origin: Origin = { at: 0 };
   const actors: AnyActorRef[] = clients.map((client, index) =>
-    createActor(floorMachine, { input: { client, firstDueMs: (index * intervalMs) / clients.length, intervalMs, answered } }).start(),
+    createActor(floorMachine, { input: { client, origin, firstDueMs: (index * intervalMs) / clients.length, intervalMs, answered } }),
   );
   return {
+    start: () => {
+      origin.at = performance.now();
+      for (const actor of actors) actor.start();
+    },
     stop: () => {
       for (const actor of actors) actor.stop();
     },

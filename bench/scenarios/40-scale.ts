@@ -14,7 +14,7 @@ import { createMetrics } from '../../src/observe/metrics.js';
 import { resolveSettings } from '../../src/core/settings.js';
 import { Supervisor } from '../../src/fleet/supervisor.js';
 import { QUALITY_SAMPLE_CAPACITY } from '../../src/machines/connection.machine.js';
-import { connectBareClients, startFloorActors } from '../actor-floor.js';
+import { closeClients, connectBareClients, floorActors } from '../actor-floor.js';
 import { GcPauses, sampleAtPercentile } from '../gc-pauses.js';
 import type { TimedSample } from '../gc-pauses.js';
 import { percentile, round, until } from '../harness.js';
@@ -308,7 +308,7 @@ async function measureBare(count: number): Promise<Row[]> {
       clearTimeout(timer);
       clearInterval(timer);
     }
-    await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
+    await closeClients(clients);
   }
 }
 
@@ -325,23 +325,26 @@ async function measureFloor(count: number, bare: readonly Row[]): Promise<Row[]>
   const before = process.memoryUsage();
   const clients = await connectBareClients(count, 'floor', serverOptions);
   let probes = 0;
-  const fleet = startFloorActors(clients, PROBE_INTERVAL_MS, () => (probes += 1));
+  let fleet: ReturnType<typeof floorActors> | undefined;
   try {
+    fleet = floorActors(clients, PROBE_INTERVAL_MS, () => (probes += 1));
+    // Read before any probe runs, as the bare fleet's is.
     collectGarbage();
     const after = process.memoryUsage();
+    fleet.start();
     const { delay, cpuMs } = await measureWindow(() => {
       probes = 0;
     });
     const perProbe = (cpuMs / Math.max(1, probes)) * 1000;
     return [
-      { scenario, metric: 'heap per connection', value: round((after.heapUsed - before.heapUsed) / count / 1024), unit: 'KiB', note: 'SDK client + in-process server + one actor system' },
+      { scenario, metric: 'heap per connection', value: round((after.heapUsed - before.heapUsed) / count / 1024), unit: 'KiB', note: 'SDK client + in-process server + one actor in a system of its own' },
       { scenario, metric: 'probes in window', value: probes, unit: '', note: `${WINDOW_MS / 1000} s window, probe every ${PROBE_INTERVAL_MS / 1000} s` },
       { scenario, metric: 'CPU per probe', value: round(perProbe, 1), unit: 'µs', note: `${round(perProbe / valueOf(bare, 'CPU per ping'), 1)} × the bare fleet's CPU per ping: idle → probing → idle, two XState timers, one probe actor` },
       { scenario, metric: 'event-loop delay p99 while probing', value: delay.count > 0 ? round(delay.percentile(99) / 1e6, 1) : Number.NaN, unit: 'ms', note: delay.count > 0 ? `max ${round(delay.max / 1e6, 1)} ms` : '' },
     ];
   } finally {
-    fleet.stop();
-    await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
+    fleet?.stop();
+    await closeClients(clients);
   }
 }
 
