@@ -437,9 +437,10 @@ async function drawCurves(sizes: Array<{ count: number; bare: Row[]; floor: Row[
 }
 
 /**
- * Runs each kind of fleet once, small, before anything is measured: the first fleet made in the
- * process otherwise pays the code's one-time costs (modules' lazy state, the first schemas
- * compiled), which at 100 connections read as KiB per connection of the bare fleet's heap.
+ * Before anything is measured: pings ten bare clients, starts and stops ten statechart actors on
+ * them, and brings a supervisor of ten to healthy. The first fleet made in the process otherwise
+ * pays the code's one-time costs (modules' lazy state, the first schemas compiled), which at 100
+ * connections read as KiB per connection of the bare fleet's heap.
  */
 async function warmUp(): Promise<void> {
   const clients = await connectBareClients(WARM_UP_COUNT, 'warm-up', standInServerOptions());
