@@ -1,7 +1,8 @@
-// How far one process scales: 1000 and 10 000 connections to in-process servers under one
+// How far one process scales: 100 to 10 000 connections to in-process servers under one
 // supervisor. Memory per connection, CPU per probe, event-loop delay while probing, and what
-// the API costs at that size (GET /actors, a /metrics scrape), each size next to a bare fleet of
-// the same size measured in the same run.
+// the API costs at that size (GET /actors, a /metrics scrape), each size next to two references
+// of the same size measured in the same run: a bare fleet (SDK clients, plain timers) and the
+// same clients each probed by the smallest statechart built as ours is (bench/actor-floor.ts).
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { IntervalHistogram } from 'node:perf_hooks';
 import { mkdir, writeFile } from 'node:fs/promises';
