@@ -3,42 +3,12 @@
 // probe an actor of its own under the machine's own deadline, its answer recorded in the actor's
 // context). What a connection built that way pays per probe before anything of ours is added,
 // printed next to our CPU per probe in every run.
-import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { assign, createActor, fromPromise, setup } from 'xstate';
 import type { AnyActorRef } from 'xstate';
 import { resolveSettings } from '../src/core/settings.js';
 import { ping } from '../src/runtime/probes.js';
 import { NO_SDK_TIMEOUT } from '../src/runtime/sdk-timeouts.js';
-import { standInServerOptions } from './memory-fleet.js';
-
-/**
- * `count` SDK v2 clients, each connected in-process to its own stand-in server, one at a time.
- * Make `serverOptions` before reading the heap, as the supervised fleet's are: the first
- * validator built holds ~120 KiB, over 1 KiB a connection at 100. On a failure, the clients
- * already connected are closed before it is thrown.
- */
-export async function connectBareClients(count: number, name: string, serverOptions: ReturnType<typeof standInServerOptions>): Promise<Client[]> {
-  const clients: Client[] = [];
-  try {
-    for (let index = 0; index < count; index += 1) {
-      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-      await new McpServer({ name: `${name}-${index}`, version: '1.0.0' }, serverOptions).connect(serverSide);
-      const client = new Client({ name, version: '1.0.0' }, { capabilities: {} });
-      await client.connect(clientSide);
-      clients.push(client);
-    }
-    return clients;
-  } catch (error) {
-    await closeClients(clients);
-    throw error;
-  }
-}
-
-/** Closes every client, whatever each close does. */
-export async function closeClients(clients: readonly Client[]): Promise<void> {
-  await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
-}
 
 interface PingInput {
   client: Client;

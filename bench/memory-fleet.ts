@@ -1,5 +1,7 @@
 // The large fleets of the scale scenarios: N in-process servers (the SDK's McpServer over an
-// in-memory transport) as fleet definitions, and the supervisor options they run under.
+// in-memory transport) as fleet definitions, the supervisor options they run under, and the
+// bare SDK clients connected to such servers that the references use.
+import { Client, InMemoryTransport } from '@modelcontextprotocol/client';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { ServerDefinition } from '../src/config/load.js';
@@ -41,4 +43,32 @@ export function memoryServers(count: number, settings: ConnectionSettings, name:
     disabled: false,
     settings,
   }));
+}
+
+/**
+ * `count` SDK v2 clients, each connected in-process to its own stand-in server, one at a time.
+ * Make `serverOptions` before reading the heap, as the supervised fleet's are: the first
+ * validator built holds ~120 KiB, over 1 KiB a connection at 100. On a failure, the clients
+ * already connected are closed before it is thrown.
+ */
+export async function connectBareClients(count: number, name: string, serverOptions: ReturnType<typeof standInServerOptions>): Promise<Client[]> {
+  const clients: Client[] = [];
+  try {
+    for (let index = 0; index < count; index += 1) {
+      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+      await new McpServer({ name: `${name}-${index}`, version: '1.0.0' }, serverOptions).connect(serverSide);
+      const client = new Client({ name, version: '1.0.0' }, { capabilities: {} });
+      await client.connect(clientSide);
+      clients.push(client);
+    }
+    return clients;
+  } catch (error) {
+    await closeClients(clients);
+    throw error;
+  }
+}
+
+/** Closes every client, whatever each close does. */
+export async function closeClients(clients: readonly Client[]): Promise<void> {
+  await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
 }

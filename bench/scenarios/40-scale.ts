@@ -15,12 +15,12 @@ import { createMetrics } from '../../src/observe/metrics.js';
 import { resolveSettings } from '../../src/core/settings.js';
 import { Supervisor } from '../../src/fleet/supervisor.js';
 import { QUALITY_SAMPLE_CAPACITY } from '../../src/machines/connection.machine.js';
-import { closeClients, connectBareClients, floorActors } from '../actor-floor.js';
+import { floorActors } from '../actor-floor.js';
 import { GcPauses, sampleAtPercentile } from '../gc-pauses.js';
 import type { TimedSample } from '../gc-pauses.js';
 import { percentile, round, until } from '../harness.js';
 import { threadTimes, threadTimesBetween } from '../main-thread.js';
-import { LARGE_FLEET_OPTIONS, memoryServers, standInServerOptions } from '../memory-fleet.js';
+import { closeClients, connectBareClients, LARGE_FLEET_OPTIONS, memoryServers, standInServerOptions } from '../memory-fleet.js';
 import type { Row, Scenario } from '../harness.js';
 import { lineChart } from '../svg.js';
 import type { Chart } from '../svg.js';
@@ -32,6 +32,8 @@ const WINDOW_MS = 6_000;
 /** Width of the bins probes are counted in to show how they bunch. */
 const BIN_MS = 250;
 const CAP = 64;
+/** Connections of each kind of fleet run before anything is measured (see `warmUp`). */
+const WARM_UP_COUNT = 10;
 
 function collectGarbage(): void {
   (globalThis as { gc?: () => void }).gc?.();
@@ -56,6 +58,12 @@ async function measureWindow(startCounting: () => void): Promise<{ delay: Interv
   const cpu = process.cpuUsage(cpuBefore);
   delay.disable();
   return { delay, cpuMs: (cpu.user + cpu.system) / 1_000 };
+}
+
+/** A reference fleet's event-loop delay over its window: p99, with the max in the note. */
+function loopDelayRow(scenario: string, metric: string, delay: IntervalHistogram): Row {
+  const sampled = delay.count > 0;
+  return { scenario, metric, value: sampled ? round(delay.percentile(99) / 1e6, 1) : Number.NaN, unit: 'ms', note: sampled ? `max ${round(delay.max / 1e6, 1)} ms` : '' };
 }
 
 async function timeEach(count: number, work: () => Promise<unknown>): Promise<TimedSample[]> {
@@ -302,7 +310,7 @@ async function measureBare(count: number): Promise<Row[]> {
       { scenario, metric: 'heap per connection', value: round((after.heapUsed - before.heapUsed) / count / 1024), unit: 'KiB', note: 'SDK client + in-process server' },
       { scenario, metric: 'pings in window', value: pings, unit: '', note: `${WINDOW_MS / 1000} s window, ping every ${PROBE_INTERVAL_MS / 1000} s` },
       { scenario, metric: 'CPU per ping', value: round((cpuMs / Math.max(1, pings)) * 1000, 1), unit: 'µs', note: 'client + server in one process' },
-      { scenario, metric: 'event-loop delay p99 while pinging', value: delay.count > 0 ? round(delay.percentile(99) / 1e6, 1) : Number.NaN, unit: 'ms', note: delay.count > 0 ? `max ${round(delay.max / 1e6, 1)} ms` : '' },
+      loopDelayRow(scenario, 'event-loop delay p99 while pinging', delay),
     ];
   } finally {
     for (const timer of timers) {
@@ -341,7 +349,7 @@ async function measureFloor(count: number, bare: readonly Row[]): Promise<Row[]>
       { scenario, metric: 'heap per connection', value: round((after.heapUsed - before.heapUsed) / count / 1024), unit: 'KiB', note: 'SDK client + in-process server + one actor in a system of its own' },
       { scenario, metric: 'probes in window', value: probes, unit: '', note: `${WINDOW_MS / 1000} s window, probe every ${PROBE_INTERVAL_MS / 1000} s` },
       { scenario, metric: 'CPU per probe', value: round(perProbe, 1), unit: 'µs', note: `${round(perProbe / valueOf(bare, 'CPU per ping'), 1)} × the bare fleet's CPU per ping: idle → probing → idle, two XState timers, one probe actor` },
-      { scenario, metric: 'event-loop delay p99 while probing', value: delay.count > 0 ? round(delay.percentile(99) / 1e6, 1) : Number.NaN, unit: 'ms', note: delay.count > 0 ? `max ${round(delay.max / 1e6, 1)} ms` : '' },
+      loopDelayRow(scenario, 'event-loop delay p99 while probing', delay),
     ];
   } finally {
     fleet?.stop();
@@ -461,8 +469,6 @@ async function warmUp(): Promise<void> {
     await supervisor.stop(30_000);
   }
 }
-
-const WARM_UP_COUNT = 10;
 
 export const scenario: Scenario = {
   name: 'scale',
