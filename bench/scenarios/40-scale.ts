@@ -3,8 +3,6 @@
 // the API costs at that size (GET /actors, a /metrics scrape), each size next to two references
 // of the same size measured in the same run: a bare fleet (SDK clients, plain timers) and the
 // same clients each probed by the smallest statechart built as ours is (bench/actor-floor.ts).
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { IntervalHistogram } from 'node:perf_hooks';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +15,8 @@ import { Supervisor } from '../../src/fleet/supervisor.js';
 import { QUALITY_SAMPLE_CAPACITY } from '../../src/machines/connection.machine.js';
 import { floorActors } from '../actor-floor.js';
 import { GcPauses, sampleAtPercentile } from '../gc-pauses.js';
+import { LOOP_MONITOR_RESOLUTION_MS, loopDelayOf, startLoopMonitor } from '../loop-delay.js';
+import type { LoopDelay } from '../loop-delay.js';
 import type { TimedSample } from '../gc-pauses.js';
 import { percentile, round, until } from '../harness.js';
 import { threadTimes, threadTimesBetween } from '../main-thread.js';
@@ -47,23 +47,31 @@ function collectGarbage(): void {
  * steady state) would be what the window's worst turns show. Bare fleet and ours both settle.
  * `startCounting` is called as the window opens, so what is counted is what the window's CPU paid for.
  */
-async function measureWindow(startCounting: () => void): Promise<{ delay: IntervalHistogram; cpuMs: number }> {
+async function measureWindow(startCounting: () => void): Promise<{ delay: LoopDelay | undefined; cpuMs: number }> {
   await sleep(PROBE_INTERVAL_MS);
   startCounting();
-  const delay = monitorEventLoopDelay({ resolution: 10 });
-  delay.enable();
+  const monitor = startLoopMonitor();
   const cpuBefore = process.cpuUsage();
   const windowStart = performance.now();
   await until(() => performance.now() - windowStart >= WINDOW_MS, WINDOW_MS + 5_000, 100);
   const cpu = process.cpuUsage(cpuBefore);
-  delay.disable();
-  return { delay, cpuMs: (cpu.user + cpu.system) / 1_000 };
+  monitor.disable();
+  return { delay: loopDelayOf(monitor), cpuMs: (cpu.user + cpu.system) / 1_000 };
 }
 
-/** A reference fleet's event-loop delay over its window: p99, with the max in the note. */
-function loopDelayRow(scenario: string, metric: string, delay: IntervalHistogram): Row {
-  const sampled = delay.count > 0;
-  return { scenario, metric, value: sampled ? round(delay.percentile(99) / 1e6, 1) : Number.NaN, unit: 'ms', note: sampled ? `max ${round(delay.max / 1e6, 1)} ms` : '' };
+/**
+ * What a row says of the loop's delay (bench/loop-delay.ts): how late the monitor's timer ran, p99
+ * and max, and the monitor's own interval readings, as prom-client's lag gauges would print them.
+ */
+function loopDelayNote(delay: LoopDelay | undefined): string {
+  if (!delay) return 'no sample: the loop was saturated';
+  return `max ${round(delay.maxMs, 1)} ms; the monitor's interval (its ${LOOP_MONITOR_RESOLUTION_MS} ms period included, as prom-client's nodejs_eventloop_lag gauges print it): p99 ${round(delay.intervalP99Ms, 1)} ms, max ${round(delay.intervalMaxMs, 1)} ms`;
+}
+
+/** A reference fleet's event-loop delay over its window: p99, with the rest in the note. */
+function loopDelayRow(scenario: string, metric: string, delay: LoopDelay | undefined): Row {
+  // No sample at all means the loop never got to run the monitor's timer: saturated.
+  return { scenario, metric, value: delay ? round(delay.p99Ms, 1) : Number.NaN, unit: 'ms', note: loopDelayNote(delay) };
 }
 
 async function timeEach(count: number, work: () => Promise<unknown>): Promise<TimedSample[]> {
@@ -240,10 +248,10 @@ async function measure(count: number, bare: readonly Row[], floor: readonly Row[
         scenario,
         metric: 'event-loop delay p99 while probing',
         // No sample at all means the loop never got to run the monitor's timer: saturated.
-        value: delay.count > 0 ? round(delay.percentile(99) / 1e6, 1) : Number.NaN,
+        value: delay ? round(delay.p99Ms, 1) : Number.NaN,
         unit: 'ms',
         bound: 'goal ≤ 20 ms',
-        note: `${delay.count > 0 ? `max ${round(delay.max / 1e6, 1)} ms` : 'no sample: the loop was saturated'}; probe jitter ${settings.probeJitter}; window opens ${PROBE_INTERVAL_MS / 1000} s after the forced GC; busiest ${BIN_MS} ms ${Math.max(...windowBins)} probes (mean ${round(windowBins.reduce((sum, bin) => sum + bin, 0) / windowBins.length, 0)})`,
+        note: `${loopDelayNote(delay)}; probe jitter ${settings.probeJitter}; window opens ${PROBE_INTERVAL_MS / 1000} s after the forced GC; busiest ${BIN_MS} ms ${Math.max(...windowBins)} probes (mean ${round(windowBins.reduce((sum, bin) => sum + bin, 0) / windowBins.length, 0)})`,
       },
       { scenario, metric: 'GET /actors, first request', value: round(firstActorsMs, 1), unit: 'ms', note: 'cold: compiles its code paths; not in the percentiles below' },
       { scenario, metric: 'GET /actors p50', value: round(percentile(actorsMs, 50), 1), unit: 'ms', note: 'the 20 requests after the first' },

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { LOOP_MONITOR_RESOLUTION_MS, loopDelayOf, startLoopMonitor } from '../../../bench/loop-delay.js';
+import type { LoopHistogram } from '../../../bench/loop-delay.js';
+
+/** A histogram whose readings are given in ms (the monitor's are in ns). */
+function histogram(count: number, p99Ms: number, maxMs: number): LoopHistogram {
+  return { count, max: maxMs * 1e6, percentile: (p: number) => (p === 99 ? p99Ms * 1e6 : Number.NaN) };
+}
+
+describe('loopDelayOf: how late the monitor ran, its period taken out', () => {
+  it('takes the period out of the p99 and the max, and keeps the monitor’s own readings', () => {
+    const delay = loopDelayOf(histogram(500, 22.7, 41.5));
+    expect(delay?.p99Ms).toBeCloseTo(12.7, 5);
+    expect(delay?.maxMs).toBeCloseTo(31.5, 5);
+    expect(delay).toMatchObject({ intervalP99Ms: 22.7, intervalMaxMs: 41.5, samples: 500 });
+  });
+
+  it('reads a free loop as no delay: a run a little early of its period is not negative', () => {
+    const free = loopDelayOf(histogram(200, 10.4, 9.6));
+    expect(free?.p99Ms).toBeCloseTo(0.4, 5);
+    expect(free?.maxMs).toBe(0);
+  });
+
+  it('is undefined when the timer never ran (a saturated loop)', () => {
+    expect(loopDelayOf(histogram(0, 0, 0))).toBeUndefined();
+  });
+
+  it('on a real loop, a 60 ms block reads as up to 60 ms late, and the interval as the delay plus the period', async () => {
+    const monitor = startLoopMonitor();
+    // Let the monitor's timer run a few times first, so the block falls between two of its runs.
+    const firstRuns = Date.now();
+    await new Promise<void>((resolve) => {
+      const check = (): void => (monitor.count >= 3 || Date.now() - firstRuns > 5_000 ? resolve() : void setTimeout(check, 5));
+      check();
+    });
+    const blockStart = performance.now();
+    while (performance.now() - blockStart < 60);
+    // The monitor's next run is the one the block delayed; wait for it (bounded).
+    const samplesBefore = monitor.count;
+    const afterBlock = Date.now();
+    await new Promise<void>((resolve) => {
+      const check = (): void => (monitor.count > samplesBefore || Date.now() - afterBlock > 5_000 ? resolve() : void setTimeout(check, 5));
+      check();
+    });
+    monitor.disable();
+    const delay = loopDelayOf(monitor);
+    expect(delay).toBeDefined();
+    // The timer fell due somewhere in the block: at most the block's length late (plus a loaded host's slack).
+    expect(delay!.maxMs).toBeGreaterThan(60 - LOOP_MONITOR_RESOLUTION_MS - 1);
+    expect(delay!.intervalMaxMs - delay!.maxMs).toBeCloseTo(LOOP_MONITOR_RESOLUTION_MS, 5);
+  });
+});
