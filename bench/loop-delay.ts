@@ -1,8 +1,9 @@
 // The event loop's delay as the bench reports it. Node's `monitorEventLoopDelay` records the time
 // between two runs of its own repeating timer, so every sample holds the timer's period (the
 // resolution) as well as the delay: an idle loop reads ~10.2 ms at a resolution of 10 ms. The delay
-// is what is left, how late that timer ran; APM agents subtract the resolution the same way.
-// prom-client's `nodejs_eventloop_lag_*` gauges print the interval as it is, so the rows name it too.
+// is what is left, how late that timer ran; Elastic's APM agent subtracts the resolution the same
+// way. prom-client's percentile, min, max and mean lag gauges (`nodejs_eventloop_lag_p99_seconds`…)
+// print the interval as it is, so the rows give it too.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { IntervalHistogram } from 'node:perf_hooks';
 

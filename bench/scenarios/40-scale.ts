@@ -65,7 +65,7 @@ async function measureWindow(startCounting: () => void): Promise<{ delay: LoopDe
  */
 function loopDelayNote(delay: LoopDelay | undefined): string {
   if (!delay) return 'no sample: the loop was saturated';
-  return `max ${round(delay.maxMs, 1)} ms; the monitor's interval (its ${LOOP_MONITOR_RESOLUTION_MS} ms period included, as prom-client's nodejs_eventloop_lag gauges print it): p99 ${round(delay.intervalP99Ms, 1)} ms, max ${round(delay.intervalMaxMs, 1)} ms`;
+  return `max ${round(delay.maxMs, 1)} ms; the monitor's interval (its ${LOOP_MONITOR_RESOLUTION_MS} ms period included, as prom-client's nodejs_eventloop_lag_p99_seconds prints it): p99 ${round(delay.intervalP99Ms, 1)} ms, max ${round(delay.intervalMaxMs, 1)} ms`;
 }
 
 /** A reference fleet's event-loop delay over its window: p99, with the rest in the note. */

@@ -16,8 +16,8 @@ describe('loopDelayOf: how late the monitor ran, its period taken out', () => {
   });
 
   it('reads a free loop as no delay: a run a little early of its period is not negative', () => {
-    const free = loopDelayOf(histogram(200, 10.4, 9.6));
-    expect(free?.p99Ms).toBeCloseTo(0.4, 5);
+    const free = loopDelayOf(histogram(200, 9.6, 9.8));
+    expect(free?.p99Ms).toBe(0);
     expect(free?.maxMs).toBe(0);
   });
 
@@ -25,7 +25,7 @@ describe('loopDelayOf: how late the monitor ran, its period taken out', () => {
     expect(loopDelayOf(histogram(0, 0, 0))).toBeUndefined();
   });
 
-  it('on a real loop, a 60 ms block reads as up to 60 ms late, and the interval as the delay plus the period', async () => {
+  it('on a real loop, a 60 ms block reads as at least 50 ms late, and the interval as the delay plus the period', async () => {
     const monitor = startLoopMonitor();
     // Let the monitor's timer run a few times first, so the block falls between two of its runs.
     const firstRuns = Date.now();
@@ -45,7 +45,7 @@ describe('loopDelayOf: how late the monitor ran, its period taken out', () => {
     monitor.disable();
     const delay = loopDelayOf(monitor);
     expect(delay).toBeDefined();
-    // The timer fell due somewhere in the block: at most the block's length late (plus a loaded host's slack).
+    // The timer fell due somewhere in the block: at least the block less one period late.
     expect(delay!.maxMs).toBeGreaterThan(60 - LOOP_MONITOR_RESOLUTION_MS - 1);
     expect(delay!.intervalMaxMs - delay!.maxMs).toBeCloseTo(LOOP_MONITOR_RESOLUTION_MS, 5);
   });
