@@ -38,11 +38,11 @@ export type LoopHistogram = Pick<IntervalHistogram, 'count' | 'max' | 'percentil
  * The delay a monitor saw: its readings less its period. Undefined when its timer never ran: the
  * loop was saturated for the whole span, and no percentile means anything.
  */
-export function loopDelayOf(monitor: LoopHistogram, resolutionMs = LOOP_MONITOR_RESOLUTION_MS): LoopDelay | undefined {
+export function loopDelayOf(monitor: LoopHistogram): LoopDelay | undefined {
   if (monitor.count === 0) return undefined;
   const intervalP99Ms = monitor.percentile(99) / 1e6;
   const intervalMaxMs = monitor.max / 1e6;
   // A run can come a little early of its period (libuv counts it from the start of the loop's turn).
-  const late = (intervalMs: number): number => Math.max(0, intervalMs - resolutionMs);
+  const late = (intervalMs: number): number => Math.max(0, intervalMs - LOOP_MONITOR_RESOLUTION_MS);
   return { p99Ms: late(intervalP99Ms), maxMs: late(intervalMaxMs), intervalP99Ms, intervalMaxMs, samples: monitor.count };
 }

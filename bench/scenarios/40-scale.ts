@@ -243,7 +243,7 @@ async function measure(count: number, bare: readonly Row[], floor: readonly Row[
       { scenario, metric: 'RSS per connection', value: round((after.rss - before.rss) / count / 1024), unit: 'KiB' },
       { scenario, metric: 'probes in window', value: probesInWindow, unit: '', note: `${WINDOW_MS / 1000} s window, probe every ${PROBE_INTERVAL_MS / 1000} s; outcomes: ${tally(outcomesInWindow)}; states after: ${tally(statesAfterWindow)}` },
       { scenario, metric: 'CPU per probe', value: round(perProbe, 1), unit: 'µs', bound: 'goal ≤ 1.5 × bare CPU per ping', note: `client + server in one process; ${round(perProbe / valueOf(bare, 'CPU per ping'), 1)} × the bare fleet, ${round(perProbe / valueOf(floor, 'CPU per probe'), 1)} × the smallest statechart` },
-      { scenario, metric: 'CPU per probe round', value: round((cpuMs / Math.max(1, probesInWindow)) * count, 0), unit: 'ms' },
+      { scenario, metric: 'CPU per probe round', value: round((perProbe * count) / 1000, 0), unit: 'ms' },
       {
         scenario,
         metric: 'event-loop delay p99 while probing',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LOOP_MONITOR_RESOLUTION_MS, loopDelayOf, startLoopMonitor } from '../../../bench/loop-delay.js';
 import type { LoopHistogram } from '../../../bench/loop-delay.js';
+import { until } from '../../support/wait.js';
 
 /** A histogram whose readings are given in ms (the monitor's are in ns). */
 function histogram(count: number, p99Ms: number, maxMs: number): LoopHistogram {
@@ -28,20 +29,12 @@ describe('loopDelayOf: how late the monitor ran, its period taken out', () => {
   it('on a real loop, a 60 ms block reads as at least 50 ms late, and the interval as the delay plus the period', async () => {
     const monitor = startLoopMonitor();
     // Let the monitor's timer run a few times first, so the block falls between two of its runs.
-    const firstRuns = Date.now();
-    await new Promise<void>((resolve) => {
-      const check = (): void => (monitor.count >= 3 || Date.now() - firstRuns > 5_000 ? resolve() : void setTimeout(check, 5));
-      check();
-    });
+    await until(() => monitor.count >= 3, 'three runs of the monitor’s timer');
     const blockStart = performance.now();
     while (performance.now() - blockStart < 60);
     // The monitor's next run is the one the block delayed; wait for it (bounded).
     const samplesBefore = monitor.count;
-    const afterBlock = Date.now();
-    await new Promise<void>((resolve) => {
-      const check = (): void => (monitor.count > samplesBefore || Date.now() - afterBlock > 5_000 ? resolve() : void setTimeout(check, 5));
-      check();
-    });
+    await until(() => monitor.count > samplesBefore, 'the monitor’s run after the block');
     monitor.disable();
     const delay = loopDelayOf(monitor);
     expect(delay).toBeDefined();
