@@ -85,8 +85,8 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
       labelNames: ['server', 'state'] as const,
       registers,
     },
-    function* () {
-      for (const { id, state } of current()) yield { labels: { server: id, state }, value: 1 };
+    (emit) => {
+      for (const { id, state } of current()) emit({ server: id, state }, 1);
     },
   );
 
@@ -97,10 +97,10 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
       labelNames: ['state'] as const,
       registers,
     },
-    function* () {
+    (emit) => {
       const counts = new Map<string, number>(CONNECTION_STATES.map((state) => [state, 0]));
       for (const { state } of current()) counts.set(state, (counts.get(state) ?? 0) + 1);
-      for (const [state, value] of counts) yield { labels: { state }, value };
+      for (const [state, value] of counts) emit({ state }, value);
     },
   );
 
@@ -112,8 +112,8 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
       labelNames: ['server', 'transport', 'era', 'required'] as const,
       registers,
     },
-    function* () {
-      for (const { id, transport, era } of current()) yield { labels: { server: id, transport, era: era ?? 'none', required: String(isRequired(supervisor, id)) }, value: 1 };
+    (emit) => {
+      for (const { id, transport, era } of current()) emit({ server: id, transport, era: era ?? 'none', required: String(isRequired(supervisor, id)) }, 1);
     },
   );
 
@@ -124,8 +124,8 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
       labelNames: ['server'] as const,
       registers,
     },
-    function* () {
-      for (const { id, quarantinedUntil } of current()) if (quarantinedUntil !== null) yield { labels: { server: id }, value: 1 };
+    (emit) => {
+      for (const { id, quarantinedUntil } of current()) if (quarantinedUntil !== null) emit({ server: id }, 1);
     },
   );
 
@@ -136,8 +136,8 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
       labelNames: ['server'] as const,
       registers,
     },
-    function* () {
-      for (const { id, process } of current()) if (process?.cpuRatio != null) yield { labels: { server: id }, value: process.cpuRatio };
+    (emit) => {
+      for (const { id, process } of current()) if (process?.cpuRatio != null) emit({ server: id }, process.cpuRatio);
     },
   );
 
@@ -148,8 +148,8 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
       labelNames: ['server'] as const,
       registers,
     },
-    function* () {
-      for (const { id, process } of current()) if (process?.rssBytes != null) yield { labels: { server: id }, value: process.rssBytes };
+    (emit) => {
+      for (const { id, process } of current()) if (process?.rssBytes != null) emit({ server: id }, process.rssBytes);
     },
   );
 
@@ -160,8 +160,8 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
       labelNames: ['server'] as const,
       registers,
     },
-    function* () {
-      for (const { id, process } of current()) if (process) yield { labels: { server: id }, value: process.restarts };
+    (emit) => {
+      for (const { id, process } of current()) if (process) emit({ server: id }, process.restarts);
     },
   );
 
@@ -175,8 +175,8 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
       labelNames: ['server'] as const,
       registers,
     },
-    function* () {
-      for (const { id, process } of current()) if (process?.limits?.maxMemoryBytes !== undefined) yield { labels: { server: id }, value: process.limits.maxMemoryBytes };
+    (emit) => {
+      for (const { id, process } of current()) if (process?.limits?.maxMemoryBytes !== undefined) emit({ server: id }, process.limits.maxMemoryBytes);
     },
   );
 
@@ -187,8 +187,8 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
       labelNames: ['server'] as const,
       registers,
     },
-    function* () {
-      for (const { id, process } of current()) if (process?.limits?.maxCpuRatio !== undefined) yield { labels: { server: id }, value: process.limits.maxCpuRatio };
+    (emit) => {
+      for (const { id, process } of current()) if (process?.limits?.maxCpuRatio !== undefined) emit({ server: id }, process.limits.maxCpuRatio);
     },
   );
 
@@ -199,8 +199,8 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
       labelNames: ['server'] as const,
       registers,
     },
-    function* () {
-      for (const { id, process } of current()) if (process?.memoryGrowthBytesPerSecond != null) yield { labels: { server: id }, value: process.memoryGrowthBytesPerSecond };
+    (emit) => {
+      for (const { id, process } of current()) if (process?.memoryGrowthBytesPerSecond != null) emit({ server: id }, process.memoryGrowthBytesPerSecond);
     },
   );
 
@@ -211,8 +211,8 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
       labelNames: ['server'] as const,
       registers,
     },
-    function* () {
-      for (const { id, process } of current()) if (process?.memoryGrowthBytesPerSecond != null) yield { labels: { server: id }, value: process.memoryTrend ? 1 : 0 };
+    (emit) => {
+      for (const { id, process } of current()) if (process?.memoryGrowthBytesPerSecond != null) emit({ server: id }, process.memoryTrend ? 1 : 0);
     },
   );
 
@@ -223,11 +223,11 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
       labelNames: ['server', 'resource'] as const,
       registers,
     },
-    function* () {
+    (emit) => {
       for (const { id, process } of current()) {
         if (!process?.resourceRestarts) continue;
-        yield { labels: { server: id, resource: 'memory' }, value: process.resourceRestarts.memory };
-        yield { labels: { server: id, resource: 'cpu' }, value: process.resourceRestarts.cpu };
+        emit({ server: id, resource: 'memory' }, process.resourceRestarts.memory);
+        emit({ server: id, resource: 'cpu' }, process.resourceRestarts.cpu);
       }
     },
   );
@@ -259,8 +259,8 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
         labelNames: ['sink'] as const,
         registers,
       },
-      function* () {
-        for (const sink of SINK_NAMES) yield { labels: { sink }, value: sinks.failures(sink) };
+      (emit) => {
+        for (const sink of SINK_NAMES) emit({ sink }, sinks.failures(sink));
       },
     );
     new ScrapedGauge(
@@ -270,8 +270,8 @@ export function createMetrics(supervisor: Supervisor, options: CreateMetricsOpti
         labelNames: ['sink'] as const,
         registers,
       },
-      function* () {
-        for (const sink of SINK_NAMES) yield { labels: { sink }, value: sinks.degraded(sink) ? 1 : 0 };
+      (emit) => {
+        for (const sink of SINK_NAMES) emit({ sink }, sinks.degraded(sink) ? 1 : 0);
       },
     );
   }

@@ -4,6 +4,7 @@
 // over scrapes where label values change, series go away and come back, and two series share a
 // first label.
 import { Counter, Gauge, Registry } from 'prom-client';
+import type { OpenMetricsContentType } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { ScrapedCounter, ScrapedGauge } from '../../../src/observe/scraped.js';
 
@@ -52,8 +53,9 @@ describe('scraped metrics', () => {
       const registry = new Registry();
       let now: Series = [];
       const config = { name: 'x_series', help: 'help with a \\ and a\nnewline', labelNames: ['server', 'state', 'era'] as const, registers: [registry] };
-      if (kind === 'gauge') new ScrapedGauge(config, () => now);
-      else new ScrapedCounter(config, () => now);
+      const read = (emit: (labels: Series[number]['labels'], value: number) => void) => now.forEach(({ labels, value }) => emit(labels, value));
+      if (kind === 'gauge') new ScrapedGauge(config, read);
+      else new ScrapedCounter(config, read);
       for (const round of rounds) {
         now = round;
         expect(await registry.metrics()).toBe(await reference(kind, round));
@@ -67,7 +69,7 @@ describe('scraped metrics', () => {
     const registry = new Registry();
     const round = rounds[0] as Series;
     // Fresh objects with the same values on every read, as the fleet's generators make them.
-    const gauge = new ScrapedGauge({ name: 'x_series', help: 'h', labelNames: ['server', 'state', 'era'] as const, registers: [registry] }, () => round.map(({ labels, value }) => ({ labels: { ...labels }, value })));
+    const gauge = new ScrapedGauge({ name: 'x_series', help: 'h', labelNames: ['server', 'state', 'era'] as const, registers: [registry] }, (emit) => round.forEach(({ labels, value }) => emit({ ...labels }, value)));
     const own = new Registry();
     const ownGauge = new Gauge({ name: 'x_series', help: 'h', labelNames: ['server', 'state', 'era'] as const, registers: [own] });
     for (const { labels, value } of round) ownGauge.set(labels, value);
@@ -83,7 +85,7 @@ describe('scraped metrics', () => {
     const registry = new Registry();
     registry.setDefaultLabels({ instance: 'i1' });
     const round = rounds[0] as Series;
-    new ScrapedGauge({ name: 'x_series', help: 'h', labelNames: ['server', 'state', 'era'] as const, registers: [registry] }, () => round);
+    new ScrapedGauge({ name: 'x_series', help: 'h', labelNames: ['server', 'state', 'era'] as const, registers: [registry] }, (emit) => round.forEach(({ labels, value }) => emit(labels, value)));
     const own = new Registry();
     own.setDefaultLabels({ instance: 'i1' });
     const ownGauge = new Gauge({ name: 'x_series', help: 'h', labelNames: ['server', 'state', 'era'] as const, registers: [own] });
@@ -95,5 +97,37 @@ describe('scraped metrics', () => {
     expect(sorted(ours)).toEqual(sorted(await own.metrics()));
     expect(sorted(await registry.metrics())).toEqual(sorted(await own.metrics()));
   });
-});
+  it('hand the text path last scrape’s series while labels and value stay, and a new one when either moves', async () => {
+    let now: Series = rounds[0] as Series;
+    const gauge = new ScrapedGauge({ name: 'x_series', help: 'h', labelNames: ['server', 'state', 'era'] as const, registers: [] }, (emit) => now.forEach(({ labels, value }) => emit({ ...labels }, value)));
+    const first = (await gauge.getForPromString()).values;
+    const second = (await gauge.getForPromString()).values;
+    second.forEach((series, index) => expect(series).toBe(first[index]));
+    // Only the text path goes without labels of its own: every label is shared with it.
+    expect(first.map((series) => (series as unknown as { sharedLabels: unknown }).sharedLabels)).toEqual(now.map((series) => series.labels));
+    now = [
+      { labels: { server: 'a', state: 'healthy', era: 'modern' }, value: 10 },
+      { labels: { server: 'b "quoted"\\', state: 'healthy', era: 'legacy' }, value: 2 },
+      { labels: { server: 'c\nline', state: 'zombie', era: 'none' }, value: 3 },
+    ];
+    const third = (await gauge.getForPromString()).values;
+    expect(third.map((series) => series.value)).toEqual([10, 2, 3]);
+    expect(third[0]).not.toBe(first[0]);
+    expect(third[1]).not.toBe(first[1]);
+    expect(third[2]).toBe(first[2]);
+  });
 
+  it('write what prom-client writes in the OpenMetrics format too', async () => {
+    const round = rounds[0] as Series;
+    const config = { name: 'x_series', help: 'h', labelNames: ['server', 'state', 'era'] as const };
+    const registry = new Registry<OpenMetricsContentType>();
+    registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    new ScrapedCounter({ ...config, registers: [registry] }, (emit) => round.forEach(({ labels, value }) => emit(labels, value)));
+    const own = new Registry<OpenMetricsContentType>();
+    own.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    const counter = new Counter({ ...config, registers: [own] });
+    for (const { labels, value } of round) counter.inc(labels, value);
+    expect(await registry.metrics()).toBe(await own.metrics());
+    expect(await registry.metrics()).toBe(await own.metrics());
+  });
+});
