@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { CONNECTION_STATES } from '../core/states.js';
 import { isPanicking } from '../machines/supervisor.machine.js';
 import type { CallOutcome, FleetEvent } from '../fleet/events.js';
@@ -6,6 +7,7 @@ import type { Supervisor } from '../fleet/supervisor.js';
 import type { ActorSummary } from '../fleet/views.js';
 import { HISTORY_CAPACITY } from '../fleet/stats.js';
 import { ScrapedCounter, ScrapedGauge } from './scraped.js';
+import { FleetRegistry } from './fleet-registry.js';
 import { SINK_NAMES } from './file-sink.js';
 import type { SinkHealth } from './file-sink.js';
 
@@ -68,7 +70,7 @@ export type Metrics = MetricsSource & {
  * ```
  */
 export function createMetrics(supervisor: Supervisor, options: CreateMetricsOptions = {}): Metrics {
-  const registry = new Registry();
+  const registry = new FleetRegistry();
   const registers = [registry];
   // The fleet's summaries, read once per scrape and shared by every gauge that reads them: at 10 000
   // servers, reading them once per gauge was most of a scrape's time.

@@ -1,0 +1,104 @@
+// The metrics' registry (src/observe/fleet-registry.ts) gives a scraped metric's kept text while
+// its series stay the same. Whatever it keeps, it must write what prom-client's own registry
+// writes for the same metrics at that moment: compared scrape after scrape while series move,
+// around reads that bypass it, and when its default labels change.
+import { Counter, Histogram, Registry } from 'prom-client';
+import { describe, expect, it, vi } from 'vitest';
+import { FleetRegistry } from '../../../src/observe/fleet-registry.js';
+import { ScrapedCounter, ScrapedGauge } from '../../../src/observe/scraped.js';
+
+interface Fleet {
+  states: Map<string, string>;
+  restarts: Map<string, number>;
+}
+
+function setUp(fleet: Fleet) {
+  const registry = new FleetRegistry();
+  const registers = [registry];
+  const state = new ScrapedGauge({ name: 'x_state', help: 'state', labelNames: ['server', 'state'] as const, registers }, (emit) => {
+    for (const [server, value] of fleet.states) emit({ server, state: value }, 1);
+  });
+  new ScrapedCounter({ name: 'x_restarts_total', help: 'restarts', labelNames: ['server'] as const, registers }, (emit) => {
+    for (const [server, value] of fleet.restarts) emit({ server }, value);
+  });
+  const calls = new Counter({ name: 'x_calls_total', help: 'calls', labelNames: ['outcome'] as const, registers });
+  const latency = new Histogram({ name: 'x_latency_seconds', help: 'latency', buckets: [0.1, 1], registers });
+  return { registry, state, calls, latency };
+}
+
+/** What prom-client's own registry writes for the same metric objects, with these default labels. */
+async function reference(registry: FleetRegistry, defaults?: object): Promise<string> {
+  const plain = new Registry();
+  if (defaults) plain.setDefaultLabels(defaults);
+  for (const metric of registry.getMetricsAsArray()) plain.registerMetric(metric as never);
+  return plain.metrics();
+}
+
+describe('the fleet registry', () => {
+  it('writes what prom-client writes while series stay, move, go and come back', async () => {
+    const fleet: Fleet = { states: new Map([['a', 'healthy'], ['b', 'degraded']]), restarts: new Map([['a', 0]]) };
+    const { registry, calls, latency } = setUp(fleet);
+    const scrape = async () => {
+      const ours = await registry.metrics();
+      expect(ours).toBe(await reference(registry));
+      return ours;
+    };
+    const first = await scrape();
+    expect(first).toContain('x_state{server="b",state="degraded"} 1');
+    expect(await scrape()).toBe(first);
+    fleet.states.set('b', 'healthy');
+    expect(await scrape()).toContain('x_state{server="b",state="healthy"} 1');
+    fleet.restarts.set('a', 1);
+    calls.inc({ outcome: 'ok' });
+    latency.observe(0.5);
+    const moved = await scrape();
+    expect(moved).toContain('x_restarts_total{server="a"} 1');
+    expect(moved).toContain('x_calls_total{outcome="ok"} 1');
+    fleet.states.delete('a');
+    expect(await scrape()).not.toContain('server="a",state=');
+    fleet.states.set('a', 'healthy');
+    fleet.states.set('c', 'zombie');
+    await scrape();
+    fleet.states.clear();
+    fleet.restarts.clear();
+    expect(await scrape()).toContain('# TYPE x_state gauge\n\n');
+  });
+
+  it('does not format a scraped metric again while its series stay, and does when one moves', async () => {
+    const fleet: Fleet = { states: new Map([['a', 'healthy']]), restarts: new Map() };
+    const { registry, state } = setUp(fleet);
+    const formatted = vi.spyOn(state, 'getForPromString');
+    await registry.metrics();
+    await registry.metrics();
+    await registry.metrics();
+    expect(formatted).toHaveBeenCalledTimes(1);
+    fleet.states.set('a', 'reconnecting');
+    expect(await registry.metrics()).toContain('x_state{server="a",state="reconnecting"} 1');
+    expect(formatted).toHaveBeenCalledTimes(2);
+  });
+
+  it('never gives a text kept from before a read that went around it', async () => {
+    const fleet: Fleet = { states: new Map([['a', 'healthy']]), restarts: new Map() };
+    const { registry } = setUp(fleet);
+    await registry.metrics();
+    fleet.states.set('a', 'zombie');
+    // JSON and a merged registry read the series without it: the next scrape must still see the move.
+    expect(JSON.stringify(await registry.getMetricsAsJSON())).toContain('"zombie"');
+    expect(await Registry.merge([registry]).metrics()).toContain('state="zombie"');
+    const text = await registry.metrics();
+    expect(text).toContain('x_state{server="a",state="zombie"} 1');
+    expect(text).toBe(await reference(registry));
+  });
+
+  it('writes default labels set after a text was kept', async () => {
+    const fleet: Fleet = { states: new Map([['a', 'healthy']]), restarts: new Map([['a', 2]]) };
+    const { registry } = setUp(fleet);
+    await registry.metrics();
+    registry.setDefaultLabels({ instance: 'i1' });
+    const text = await registry.metrics();
+    expect(text).toContain('x_state{instance="i1",server="a",state="healthy"} 1');
+    expect(text).toBe(await reference(registry, { instance: 'i1' }));
+    registry.setDefaultLabels({});
+    expect(await registry.metrics()).toBe(await reference(registry));
+  });
+});
