@@ -22,48 +22,53 @@ const NO_LABELS: Readonly<Record<string, never>> = Object.freeze({});
  * into a map and copies it back out on every scrape: at 10 000 servers that was a third of a
  * scrape. These hand the samples straight to the registry, which still formats them; the metric
  * keeps its name, help, type and label names, so it registers and reads like any other. Each label
- * set goes to the registry as the same object while its values stay the same (`KeptSeries`), so
+ * set goes to the registry as the same object while its values stay the same (`KeptSeriesTable`), so
  * the registry formats it once, not on every scrape.
  *
  * What a scrape allocates matters as much as what it computes: at 10 000 servers a scrape made
- * ~31 MB of short-lived objects (two scavenges of ~10 ms each inside every scrape), half of them
- * prom-client listing each series' labels only to find them all shared, and a tenth the
- * iterator results of generators. So the readers push into a callback, a series whose labels
- * and value did not move is handed over as last scrape's object, and the text path gets the
- * series with no labels of its own (prom-client's histograms do the same: `getForPromString`
- * for the text, `get` with every label for JSON).
+ * ~31 MB of short-lived objects (two scavenges of ~10 ms each inside every scrape), a sixth of
+ * them prom-client listing each series' labels only to find them all shared. So the readers push
+ * into a callback, a series whose labels and value did not move is handed over as last scrape's
+ * object, and the text path gets the series with no labels of its own (prom-client's histograms
+ * do the same: `getForPromString` for the text, `get` with every label for JSON): 22 MB. Most of
+ * the rest is prom-client writing 20 000 lines, which a steady fleet is spared (`ScrapedText`).
  */
 
-/** One series as kept from the last scrape. */
+/** One series as kept from the last scrape. Never changed: a series that moves is a new object. */
 interface KeptSeries {
   /** Its label set: the same object while the values stay the same. */
   readonly labels: Record<string, unknown>;
   readonly value: number;
   /** What the text path is handed: no labels of its own, every label shared. */
   readonly forText: MetricValue<string>;
-  /** The scrape that last read it (the one field that changes). */
+}
+
+/** The series kept under one value of a metric's first label, in the order they were read. */
+interface KeyedSeries {
+  list: KeptSeries[];
+  /** The scrape that last read this key, and how many series it read under it. */
   scrape: number;
+  count: number;
 }
 
 /** One metric's series as objects that stay the same from scrape to scrape while their values do. */
 class KeptSeriesTable {
   /** Per value of the first label (the server, for per-server series). */
-  private kept = new Map<unknown, KeptSeries>();
+  private kept = new Map<unknown, KeyedSeries>();
   private scrape = 0;
 
   /**
    * Reads the series now. Each label set is also handed to prom-client as `sharedLabels`: its
    * registry formats a shared set once and keeps the text (weakly, per object). The text is the
    * same either way (a test compares). With default labels set on the registry, those are
-   * written before a series' own (Prometheus reads label order as meaningless). A metric with
-   * two series per first label value (a server's two resources) keeps only the later one; the
-   * other is made anew on every scrape.
+   * written before a series' own (Prometheus reads label order as meaningless). Series under the
+   * same first label (a server's two resources) are matched by their order under it.
    */
   read<T extends string>(read: Read<T>): KeptSeries[] {
     this.scrape += 1;
     const scrape = this.scrape;
     const series: KeptSeries[] = [];
-    let distinct = 0;
+    let keys = 0;
     read((labels, value) => {
       const current = labels as Record<string, unknown>;
       let key: unknown;
@@ -71,21 +76,32 @@ class KeptSeriesTable {
         key = current[name];
         break;
       }
-      let kept = this.kept.get(key);
-      const labelsMoved = kept === undefined || !sameLabels(kept.labels, current);
-      if (kept === undefined || labelsMoved || kept.value !== value) {
-        // A new object whenever labels or value move, never an old one changed: the same
-        // objects in the same order are then the same text (see ScrapedText).
-        const stable = kept === undefined || labelsMoved ? current : kept.labels;
-        kept = { labels: stable, value, forText: textSeries(stable, value), scrape: 0 };
-        this.kept.set(key, kept);
+      let keyed = this.kept.get(key);
+      if (keyed === undefined) {
+        keyed = { list: [], scrape: 0, count: 0 };
+        this.kept.set(key, keyed);
       }
-      if (kept.scrape !== scrape) distinct += 1;
-      kept.scrape = scrape;
+      if (keyed.scrape !== scrape) {
+        // The first series under this key this scrape: forget any the last one had beyond its count.
+        keyed.list.length = Math.min(keyed.list.length, keyed.count);
+        keyed.scrape = scrape;
+        keyed.count = 0;
+        keys += 1;
+      }
+      const index = keyed.count;
+      keyed.count += 1;
+      let kept = keyed.list[index];
+      const labelsMoved = kept === undefined || !sameLabels(kept.labels, current);
+      // Object.is: a NaN value stays NaN (and 0 and -0, written alike, count as a move: harmless).
+      if (kept === undefined || labelsMoved || !Object.is(kept.value, value)) {
+        const stable = kept === undefined || labelsMoved ? current : kept.labels;
+        kept = { labels: stable, value, forText: textSeries(stable, value) };
+        keyed.list[index] = kept;
+      }
       series.push(kept);
     });
-    // Series gone since the last scrape (a removed server) are let go.
-    if (this.kept.size > distinct) this.kept = new Map([...this.kept].filter(([, kept]) => kept.scrape === scrape));
+    // Keys gone since the last scrape (a removed server) are let go.
+    if (this.kept.size > keys) this.kept = new Map([...this.kept].filter(([, keyed]) => keyed.scrape === scrape));
     return series;
   }
 }
@@ -107,9 +123,9 @@ function sameLabels(kept: Record<string, unknown>, current: Record<string, unkno
 }
 
 /** What a scraped metric hands the registry. */
-function metricObject<T extends string>(config: { name: string; help: string }, type: MetricType, values: Array<MetricValue<T>>): MetricObjectWithValues<MetricValue<T>> {
+function metricObject<T extends string>(metric: { name: string; help: string }, type: MetricType, values: Array<MetricValue<T>>): MetricObjectWithValues<MetricValue<T>> {
   // `collect` is part of prom-client's metric object type; there is nothing to collect here.
-  return { name: config.name, help: config.help, type, values, aggregator: 'sum', collect: () => undefined };
+  return { name: metric.name, help: metric.help, type, values, aggregator: 'sum', collect: () => undefined };
 }
 
 /** Every label in `labels`, as the registry's JSON and aggregation read them. */
@@ -117,47 +133,46 @@ function withLabels<T extends string>(series: readonly KeptSeries[]): Array<Metr
   return series.map(({ labels, value }) => ({ value, labels: labels as LabelValues<T> }));
 }
 
+/** The series as the text path reads them. */
+function forText<T extends string>(series: readonly KeptSeries[]): Array<MetricValue<T>> {
+  return series.map((kept) => kept.forText as MetricValue<T>);
+}
+
+/** Formats one metric (anything with `getForPromString`) as the registry writes it. */
+export type FormatMetric = (metric: { getForPromString(): Promise<MetricObjectWithValues<MetricValue<string>>> }) => Promise<string>;
+
 /**
  * A scraped metric's series, and the text the registry last made of them. A scrape at 10 000
  * servers spent about a third of its time in prom-client formatting 20 000 lines that were, for
  * most of them, the lines of the scrape before: the facts of each connection (transport, era)
  * move only on a reconnect, its state only on a transition. The text is kept with the series it
  * was made from, and given again only for the very same series objects in the same order, which
- * {@link KeptSeriesTable} makes only while every label and value stayed (a moved one is a new
- * object), and for the same registry settings (`revision`, see `FleetRegistry`).
+ * {@link KeptSeriesTable} gives only while every label and value stayed (a moved one is a new
+ * object), and only under the same registry settings (`revision`, see `FleetRegistry`). The
+ * series are handed to the formatter with the text they make, never through the metric, so no
+ * other read can come between them.
  */
-class ScrapedText<T extends string> {
+class ScrapedText {
   readonly #table = new KeptSeriesTable();
-  readonly #read: Read<T>;
-  /** Series read for the text being made, handed to the registry's next read of this metric. */
-  #pending: KeptSeries[] | undefined;
-  #kept: { text: string; basis: readonly KeptSeries[]; revision: number } | undefined;
+  readonly #read: Read<string>;
+  #kept: { text: string; basis: readonly KeptSeries[]; revision: object } | undefined;
 
-  constructor(read: Read<T>) {
+  constructor(read: Read<string>) {
     this.#read = read;
   }
 
-  /** The series now: the ones just read for the text being made, or read now. */
-  take(): KeptSeries[] {
-    const series = this.#pending ?? this.#table.read(this.#read);
-    this.#pending = undefined;
-    return series;
+  /** The series now. */
+  read(): KeptSeries[] {
+    return this.#table.read(this.#read);
   }
 
-  /**
-   * This metric's text now: kept from the last time when its series are the same objects,
-   * otherwise made by `format` (the registry, which reads them with {@link take}) and kept.
-   */
-  async text(format: () => Promise<string>, revision: number): Promise<string> {
-    const series = this.#table.read(this.#read);
+  /** The metric's text now: kept from the last time when its series are the same objects, else made by `format` and kept. */
+  async text(format: (series: readonly KeptSeries[]) => Promise<string>, revision: object): Promise<string> {
+    const series = this.read();
     const kept = this.#kept;
     if (kept !== undefined && kept.revision === revision && sameSeries(kept.basis, series)) return kept.text;
-    this.#pending = series;
-    const text = await format();
-    // Kept only when the registry read the very series compared next time (it reads this
-    // metric once, at once; a prom-client that did otherwise gets its text made every scrape).
-    this.#kept = this.#pending === undefined ? { text, basis: series, revision } : undefined;
-    this.#pending = undefined;
+    const text = await format(series);
+    this.#kept = { text, basis: series, revision };
     return text;
   }
 }
@@ -170,58 +185,65 @@ function sameSeries(kept: readonly KeptSeries[], now: readonly KeptSeries[]): bo
 
 /** A metric whose series are read at scrape time and whose text is kept while they stay (a {@link ScrapedGauge} or {@link ScrapedCounter}). */
 export interface TextKeeping {
-  /** The metric's text now (see `ScrapedText`); `format` makes it anew through the registry. */
-  keptText(format: () => Promise<string>, revision: number): Promise<string>;
+  /**
+   * The metric's text now (see `ScrapedText`): kept, or made by `format`. `revision` is an
+   * object the registry replaces whenever it changes how metrics are written.
+   */
+  keptText(format: FormatMetric, revision: object): Promise<string>;
 }
 
 /** A gauge whose series are read at scrape time (see above). */
 export class ScrapedGauge<T extends string> extends Gauge<T> implements TextKeeping {
-  readonly #config: GaugeConfiguration<T>;
-  readonly #series: ScrapedText<T>;
+  readonly #series: ScrapedText;
 
   constructor(config: GaugeConfiguration<T>, read: Read<T>) {
     super(config);
-    this.#config = config;
-    this.#series = new ScrapedText(read);
+    this.#series = new ScrapedText(read as Read<string>);
   }
 
   override async get(): Promise<MetricObjectWithValues<MetricValue<T>>> {
-    return metricObject(this.#config, GAUGE, withLabels<T>(this.#series.take()));
+    return metricObject(named(this), GAUGE, withLabels<T>(this.#series.read()));
   }
 
   /** What prom-client's registry formats the text from (it prefers this to {@link get}). */
   async getForPromString(): Promise<MetricObjectWithValues<MetricValue<T>>> {
-    return metricObject(this.#config, GAUGE, this.#series.take().map((series) => series.forText as MetricValue<T>));
+    return metricObject(named(this), GAUGE, forText<T>(this.#series.read()));
   }
 
-  keptText(format: () => Promise<string>, revision: number): Promise<string> {
-    return this.#series.text(format, revision);
+  keptText(format: FormatMetric, revision: object): Promise<string> {
+    return this.#series.text((series) => format({ getForPromString: async () => metricObject(named(this), GAUGE, forText(series)) }), revision);
   }
 }
 
 /** A counter whose series are read at scrape time (a total the fleet already keeps). */
 export class ScrapedCounter<T extends string> extends Counter<T> implements TextKeeping {
-  readonly #config: CounterConfiguration<T>;
-  readonly #series: ScrapedText<T>;
+  readonly #series: ScrapedText;
 
   constructor(config: CounterConfiguration<T>, read: Read<T>) {
     super(config);
-    this.#config = config;
-    this.#series = new ScrapedText(read);
+    this.#series = new ScrapedText(read as Read<string>);
   }
 
   override async get(): Promise<MetricObjectWithValues<MetricValue<T>>> {
-    return metricObject(this.#config, COUNTER, withLabels<T>(this.#series.take()));
+    return metricObject(named(this), COUNTER, withLabels<T>(this.#series.read()));
   }
 
   /** What prom-client's registry formats the text from (it prefers this to {@link get}). */
   async getForPromString(): Promise<MetricObjectWithValues<MetricValue<T>>> {
-    return metricObject(this.#config, COUNTER, this.#series.take().map((series) => series.forText as MetricValue<T>));
+    return metricObject(named(this), COUNTER, forText<T>(this.#series.read()));
   }
 
-  keptText(format: () => Promise<string>, revision: number): Promise<string> {
-    return this.#series.text(format, revision);
+  keptText(format: FormatMetric, revision: object): Promise<string> {
+    return this.#series.text((series) => format({ getForPromString: async () => metricObject(named(this), COUNTER, forText(series)) }), revision);
   }
+}
+
+/**
+ * The metric's name and help as prom-client holds them on the metric object (not as configured):
+ * its registry renames a counter in place when writing OpenMetrics, and writes the name it finds.
+ */
+function named(metric: object): { name: string; help: string } {
+  return metric as { name: string; help: string };
 }
 
 /** Whether a registered metric keeps its text ({@link TextKeeping}). */

@@ -3,9 +3,11 @@
 // writes for the same metrics at that moment: compared scrape after scrape while series move,
 // around reads that bypass it, and when its default labels change.
 import { Counter, Histogram, Registry } from 'prom-client';
+import type { OpenMetricsContentType } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import { FleetRegistry } from '../../../src/observe/fleet-registry.js';
 import { ScrapedCounter, ScrapedGauge } from '../../../src/observe/scraped.js';
+import type { FormatMetric } from '../../../src/observe/scraped.js';
 
 interface Fleet {
   states: Map<string, string>;
@@ -27,8 +29,9 @@ function setUp(fleet: Fleet) {
 }
 
 /** What prom-client's own registry writes for the same metric objects, with these default labels. */
-async function reference(registry: FleetRegistry, defaults?: object): Promise<string> {
-  const plain = new Registry();
+async function reference(registry: FleetRegistry, defaults?: object, openMetrics = false): Promise<string> {
+  const plain = new Registry<OpenMetricsContentType>();
+  if (openMetrics) plain.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
   if (defaults) plain.setDefaultLabels(defaults);
   for (const metric of registry.getMetricsAsArray()) plain.registerMetric(metric as never);
   return plain.metrics();
@@ -65,16 +68,19 @@ describe('the fleet registry', () => {
   });
 
   it('does not format a scraped metric again while its series stay, and does when one moves', async () => {
-    const fleet: Fleet = { states: new Map([['a', 'healthy']]), restarts: new Map() };
-    const { registry, state } = setUp(fleet);
-    const formatted = vi.spyOn(state, 'getForPromString');
+    const fleet: Fleet = { states: new Map([['a', 'healthy']]), restarts: new Map([['a', 1]]) };
+    const { registry } = setUp(fleet);
+    // The registry formats each metric object with this (prom-client's, left out of its types).
+    const formatted = vi.spyOn(registry as unknown as { getMetricsAsString: FormatMetric }, 'getMetricsAsString');
+    await registry.metrics();
+    expect(formatted).toHaveBeenCalledTimes(4);
     await registry.metrics();
     await registry.metrics();
-    await registry.metrics();
-    expect(formatted).toHaveBeenCalledTimes(1);
+    // The two ordinary metrics each time; the two scraped ones were kept.
+    expect(formatted).toHaveBeenCalledTimes(8);
     fleet.states.set('a', 'reconnecting');
     expect(await registry.metrics()).toContain('x_state{server="a",state="reconnecting"} 1');
-    expect(formatted).toHaveBeenCalledTimes(2);
+    expect(formatted).toHaveBeenCalledTimes(11);
   });
 
   it('never gives a text kept from before a read that went around it', async () => {
@@ -100,5 +106,80 @@ describe('the fleet registry', () => {
     expect(text).toBe(await reference(registry, { instance: 'i1' }));
     registry.setDefaultLabels({});
     expect(await registry.metrics()).toBe(await reference(registry));
+  });
+  it('writes OpenMetrics as prom-client does, and Prometheus text again after it', async () => {
+    const fleet: Fleet = { states: new Map([['a', 'healthy']]), restarts: new Map([['a', 2]]) };
+    const { registry, calls } = setUp(fleet);
+    calls.inc({ outcome: 'ok' });
+    await registry.metrics();
+    const open = registry as unknown as Registry<OpenMetricsContentType>;
+    open.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    // prom-client renames counters on the metric objects as it writes OpenMetrics (x_calls_total → x_calls).
+    const openText = await registry.metrics();
+    expect(openText).toContain('x_restarts_total{server="a"} 2');
+    expect(openText).toBe(await reference(registry, undefined, true));
+    registry.setContentType(Registry.PROMETHEUS_CONTENT_TYPE);
+    // The renamed counters keep their new names (prom-client's own registry writes them so too);
+    // finding them under their old ones failed the whole scrape before.
+    const text = await registry.metrics();
+    expect(text).toContain('x_calls{outcome="ok"} 1');
+    expect(text).toBe(await reference(registry));
+  });
+
+  it('keeps the text of a metric with two series per server, and lets a removed server go', async () => {
+    const resources = new Map([['a', { memory: 1, cpu: 2 }], ['b', { memory: 0, cpu: 0 }]]);
+    const registry = new FleetRegistry();
+    new ScrapedCounter({ name: 'x_resource_restarts_total', help: 'h', labelNames: ['server', 'resource'] as const, registers: [registry] }, (emit) => {
+      for (const [server, { memory, cpu }] of resources) {
+        emit({ server, resource: 'memory' }, memory);
+        emit({ server, resource: 'cpu' }, cpu);
+      }
+    });
+    const formatted = vi.spyOn(registry as unknown as { getMetricsAsString: FormatMetric }, 'getMetricsAsString');
+    const first = await registry.metrics();
+    expect(await registry.metrics()).toBe(first);
+    expect(formatted).toHaveBeenCalledTimes(1);
+    resources.delete('a');
+    const text = await registry.metrics();
+    expect(text).not.toContain('server="a"');
+    expect(text).toBe(await reference(registry));
+    resources.set('b', { memory: 0, cpu: 3 });
+    expect(await registry.metrics()).toContain('x_resource_restarts_total{server="b",resource="cpu"} 3');
+  });
+
+  it('keeps the text of a series whose value is NaN, and writes it as prom-client does', async () => {
+    const registry = new FleetRegistry();
+    new ScrapedGauge({ name: 'x_ratio', help: 'h', labelNames: ['server'] as const, registers: [registry] }, (emit) => emit({ server: 'a' }, Number.NaN));
+    const formatted = vi.spyOn(registry as unknown as { getMetricsAsString: FormatMetric }, 'getMetricsAsString');
+    const text = await registry.metrics();
+    expect(text).toBe(await reference(registry));
+    expect(await registry.metrics()).toBe(text);
+    expect(formatted).toHaveBeenCalledTimes(1);
+  });
+
+  it('writes the default labels as they were set, though the caller changes its object after', async () => {
+    const fleet: Fleet = { states: new Map([['a', 'healthy']]), restarts: new Map() };
+    const { registry } = setUp(fleet);
+    const labels = { env: 'one' };
+    registry.setDefaultLabels(labels);
+    await registry.metrics();
+    labels.env = 'two';
+    const text = await registry.metrics();
+    expect(text).toContain('x_state{env="one",server="a",state="healthy"} 1');
+    expect(text).toBe(await reference(registry, { env: 'one' }));
+  });
+
+  it('gives no text kept for one registry to another that holds the same metric', async () => {
+    const states = new Map([['a', 'healthy']]);
+    const one = new FleetRegistry();
+    const two = new FleetRegistry();
+    one.setDefaultLabels({ env: 'one' });
+    two.setDefaultLabels({ env: 'two' });
+    new ScrapedGauge({ name: 'x_state', help: 'h', labelNames: ['server', 'state'] as const, registers: [one, two] }, (emit) => {
+      for (const [server, state] of states) emit({ server, state }, 1);
+    });
+    expect(await one.metrics()).toContain('env="one"');
+    expect(await two.metrics()).toContain('env="two"');
+    expect(await one.metrics()).toBe(await reference(one, { env: 'one' }));
   });
 });
