@@ -40,7 +40,11 @@ export interface MetricsSource {
 
 /** The metrics of one supervisor: a {@link MetricsSource} for `/metrics`, and their registry. */
 export type Metrics = MetricsSource & {
-  /** The prom-client registry holding them (to merge into your own, or to read in tests). */
+  /**
+   * The prom-client registry holding them (to merge into your own, or to read in tests). Its
+   * `metrics()` writes what prom-client's would, but gives a per-server metric's text from the last
+   * scrape while none of its series moved; default labels set on it are copied when set.
+   */
   registry: Registry;
   /** Stops listening to the supervisor's events. */
   close(): void;
