@@ -42,8 +42,8 @@ export interface MetricsSource {
 export type Metrics = MetricsSource & {
   /**
    * The prom-client registry holding them (to merge into your own, or to read in tests). Its
-   * `metrics()` writes what prom-client's would, but gives a per-server metric's text from the last
-   * scrape while none of its series moved; default labels set on it are copied when set.
+   * `metrics()` writes what prom-client's would; a metric read at scrape time gives its last text
+   * while none of its series moved. Default labels set on it are copied when set.
    */
   registry: Registry;
   /** Stops listening to the supervisor's events. */

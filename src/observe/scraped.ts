@@ -7,11 +7,6 @@ type Emit<T extends string> = (labels: LabelValues<T>, value: number) => void;
 /** Reads a scraped metric's series now, handing each to `emit`. */
 type Read<T extends string> = (emit: Emit<T>) => void;
 
-// prom-client declares `MetricType` as an enum in its types only (nothing exists at run time), so
-// its values are written as the strings they are.
-const GAUGE = 'gauge' as unknown as MetricType;
-const COUNTER = 'counter' as unknown as MetricType;
-
 /** A series' own labels when they are all shared ones (see {@link KeptSeries.forText}); never written to. */
 const NO_LABELS: Readonly<Record<string, never>> = Object.freeze({});
 
@@ -82,7 +77,8 @@ class KeptSeriesTable {
         this.kept.set(key, keyed);
       }
       if (keyed.scrape !== scrape) {
-        // The first series under this key this scrape: forget any the last one had beyond its count.
+        // The first series under this key this scrape: forget any the last one had beyond its
+        // count. Only memory: a kept series is reused only once its labels and value compare.
         keyed.list.length = Math.min(keyed.list.length, keyed.count);
         keyed.scrape = scrape;
         keyed.count = 0;
@@ -101,7 +97,7 @@ class KeptSeriesTable {
       series.push(kept);
     });
     // Keys gone since the last scrape (a removed server) are let go.
-    if (this.kept.size > keys) this.kept = new Map([...this.kept].filter(([, keyed]) => keyed.scrape === scrape));
+    if (this.kept.size > keys) for (const [key, keyed] of this.kept) if (keyed.scrape !== scrape) this.kept.delete(key);
     return series;
   }
 }
@@ -122,10 +118,15 @@ function sameLabels(kept: Record<string, unknown>, current: Record<string, unkno
   return count === 0;
 }
 
-/** What a scraped metric hands the registry. */
-function metricObject<T extends string>(metric: { name: string; help: string }, type: MetricType, values: Array<MetricValue<T>>): MetricObjectWithValues<MetricValue<T>> {
+/**
+ * What a scraped metric hands the registry. Its name, help and type as prom-client holds them on
+ * the metric object (not as configured): its registry renames a counter in place when writing
+ * OpenMetrics, and writes the name it finds.
+ */
+function metricObject<T extends string>(metric: object, values: Array<MetricValue<T>>): MetricObjectWithValues<MetricValue<T>> {
+  const { name, help, type } = metric as { name: string; help: string; type: MetricType };
   // `collect` is part of prom-client's metric object type; there is nothing to collect here.
-  return { name: metric.name, help: metric.help, type, values, aggregator: 'sum', collect: () => undefined };
+  return { name, help, type, values, aggregator: 'sum', collect: () => undefined };
 }
 
 /** Every label in `labels`, as the registry's JSON and aggregation read them. */
@@ -155,7 +156,7 @@ export type FormatMetric = (metric: { getForPromString(): Promise<MetricObjectWi
 class ScrapedText {
   readonly #table = new KeptSeriesTable();
   readonly #read: Read<string>;
-  #kept: { text: string; basis: readonly KeptSeries[]; revision: object } | undefined;
+  #kept: { text: string; basis: readonly KeptSeries[]; revision: object; name: string } | undefined;
 
   constructor(read: Read<string>) {
     this.#read = read;
@@ -166,13 +167,17 @@ class ScrapedText {
     return this.#table.read(this.#read);
   }
 
-  /** The metric's text now: kept from the last time when its series are the same objects, else made by `format` and kept. */
-  async text(format: (series: readonly KeptSeries[]) => Promise<string>, revision: object): Promise<string> {
+  /**
+   * The metric's text now: kept from the last time when its series are the same objects under
+   * the same name (another registry writing OpenMetrics renames a counter in place), else made by
+   * `format` and kept.
+   */
+  async text(format: (series: readonly KeptSeries[]) => Promise<string>, revision: object, name: string): Promise<string> {
     const series = this.read();
     const kept = this.#kept;
-    if (kept !== undefined && kept.revision === revision && sameSeries(kept.basis, series)) return kept.text;
+    if (kept !== undefined && kept.revision === revision && kept.name === name && sameSeries(kept.basis, series)) return kept.text;
     const text = await format(series);
-    this.#kept = { text, basis: series, revision };
+    this.#kept = { text, basis: series, revision, name };
     return text;
   }
 }
@@ -202,16 +207,16 @@ export class ScrapedGauge<T extends string> extends Gauge<T> implements TextKeep
   }
 
   override async get(): Promise<MetricObjectWithValues<MetricValue<T>>> {
-    return metricObject(named(this), GAUGE, withLabels<T>(this.#series.read()));
+    return metricObject(this, withLabels<T>(this.#series.read()));
   }
 
   /** What prom-client's registry formats the text from (it prefers this to {@link get}). */
   async getForPromString(): Promise<MetricObjectWithValues<MetricValue<T>>> {
-    return metricObject(named(this), GAUGE, forText<T>(this.#series.read()));
+    return metricObject(this, forText<T>(this.#series.read()));
   }
 
   keptText(format: FormatMetric, revision: object): Promise<string> {
-    return this.#series.text((series) => format({ getForPromString: async () => metricObject(named(this), GAUGE, forText(series)) }), revision);
+    return keptTextOf(this, this.#series, format, revision);
   }
 }
 
@@ -225,25 +230,23 @@ export class ScrapedCounter<T extends string> extends Counter<T> implements Text
   }
 
   override async get(): Promise<MetricObjectWithValues<MetricValue<T>>> {
-    return metricObject(named(this), COUNTER, withLabels<T>(this.#series.read()));
+    return metricObject(this, withLabels<T>(this.#series.read()));
   }
 
   /** What prom-client's registry formats the text from (it prefers this to {@link get}). */
   async getForPromString(): Promise<MetricObjectWithValues<MetricValue<T>>> {
-    return metricObject(named(this), COUNTER, forText<T>(this.#series.read()));
+    return metricObject(this, forText<T>(this.#series.read()));
   }
 
   keptText(format: FormatMetric, revision: object): Promise<string> {
-    return this.#series.text((series) => format({ getForPromString: async () => metricObject(named(this), COUNTER, forText(series)) }), revision);
+    return keptTextOf(this, this.#series, format, revision);
   }
 }
 
-/**
- * The metric's name and help as prom-client holds them on the metric object (not as configured):
- * its registry renames a counter in place when writing OpenMetrics, and writes the name it finds.
- */
-function named(metric: object): { name: string; help: string } {
-  return metric as { name: string; help: string };
+/** A scraped metric's text: the series just read go to the formatter with the text they make. */
+function keptTextOf(metric: object, series: ScrapedText, format: FormatMetric, revision: object): Promise<string> {
+  const { name } = metric as { name: string };
+  return series.text((read) => format({ getForPromString: async () => metricObject(metric, forText(read)) }), revision, name);
 }
 
 /** Whether a registered metric keeps its text ({@link TextKeeping}). */

@@ -182,4 +182,17 @@ describe('the fleet registry', () => {
     expect(await two.metrics()).toContain('env="two"');
     expect(await one.metrics()).toBe(await reference(one, { env: 'one' }));
   });
+  it('gives no kept text under a name another registry has since changed', async () => {
+    const fleet: Fleet = { states: new Map([['a', 'healthy']]), restarts: new Map([['a', 2]]) };
+    const { registry } = setUp(fleet);
+    await registry.metrics();
+    // A registry of the caller's, writing OpenMetrics, renames counters on the shared metric objects.
+    const open = new Registry<OpenMetricsContentType>();
+    open.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    for (const metric of registry.getMetricsAsArray()) open.registerMetric(metric as never);
+    await open.metrics();
+    const text = await registry.metrics();
+    expect(text).toContain('x_restarts{server="a"} 2');
+    expect(text).toBe(await reference(registry));
+  });
 });
