@@ -7,7 +7,7 @@ type Emit<T extends string> = (labels: LabelValues<T>, value: number) => void;
 /** Reads a scraped metric's series now, handing each to `emit`. */
 type Read<T extends string> = (emit: Emit<T>) => void;
 
-/** A series' own labels when they are all shared ones (see {@link KeptSeries.forText}); never written to. */
+/** A series' own labels when they are all shared ones (see {@link KeptSeries}); never written to. */
 const NO_LABELS: Readonly<Record<string, never>> = Object.freeze({});
 
 /*
@@ -29,18 +29,26 @@ const NO_LABELS: Readonly<Record<string, never>> = Object.freeze({});
  * the rest is prom-client writing 20 000 lines, which a steady fleet is spared (`ScrapedText`).
  */
 
-/** One series as kept from the last scrape. Never changed: a series that moves is a new object. */
+/**
+ * One series as kept from the last scrape, in the shape prom-client's text path reads: no labels
+ * of its own, every label shared (`sharedLabels` is not in prom-client's types; its registry reads
+ * it, and its histograms use it). Never changed: a series that moves is a new object. One object
+ * per series, since a fleet of 10 000 keeps 20 000 of them.
+ */
 interface KeptSeries {
-  /** Its label set: the same object while the values stay the same. */
-  readonly labels: Record<string, unknown>;
   readonly value: number;
-  /** What the text path is handed: no labels of its own, every label shared. */
-  readonly forText: MetricValue<string>;
+  readonly labels: Readonly<Record<string, never>>;
+  /** Its label set: the same object while the label values stay the same. */
+  readonly sharedLabels: Record<string, unknown>;
 }
 
-/** The series kept under one value of a metric's first label, in the order they were read. */
+/**
+ * The series kept under one value of a metric's first label, in the order they were read: the
+ * first, and the others only for a metric with several per key (a server's two resources).
+ */
 interface KeyedSeries {
-  list: KeptSeries[];
+  first: KeptSeries | undefined;
+  more: KeptSeries[] | undefined;
   /** The scrape that last read this key, and how many series it read under it. */
   scrape: number;
   count: number;
@@ -53,11 +61,11 @@ class KeptSeriesTable {
   private scrape = 0;
 
   /**
-   * Reads the series now. Each label set is also handed to prom-client as `sharedLabels`: its
-   * registry formats a shared set once and keeps the text (weakly, per object). The text is the
-   * same either way (a test compares). With default labels set on the registry, those are
-   * written before a series' own (Prometheus reads label order as meaningless). Series under the
-   * same first label (a server's two resources) are matched by their order under it.
+   * Reads the series now. Each label set is handed to prom-client as `sharedLabels`: its registry
+   * formats a shared set once and keeps the text (weakly, per object). The text is the same either
+   * way (a test compares). With default labels set on the registry, those are written before a
+   * series' own (Prometheus reads label order as meaningless). Series under the same first label
+   * are matched by their order under it.
    */
   read<T extends string>(read: Read<T>): KeptSeries[] {
     this.scrape += 1;
@@ -73,26 +81,26 @@ class KeptSeriesTable {
       }
       let keyed = this.kept.get(key);
       if (keyed === undefined) {
-        keyed = { list: [], scrape: 0, count: 0 };
+        keyed = { first: undefined, more: undefined, scrape: 0, count: 0 };
         this.kept.set(key, keyed);
       }
       if (keyed.scrape !== scrape) {
         // The first series under this key this scrape: forget any the last one had beyond its
         // count. Only memory: a kept series is reused only once its labels and value compare.
-        keyed.list.length = Math.min(keyed.list.length, keyed.count);
+        if (keyed.more !== undefined && keyed.more.length >= keyed.count) keyed.more.length = Math.max(0, keyed.count - 1);
         keyed.scrape = scrape;
         keyed.count = 0;
         keys += 1;
       }
       const index = keyed.count;
       keyed.count += 1;
-      let kept = keyed.list[index];
-      const labelsMoved = kept === undefined || !sameLabels(kept.labels, current);
+      let kept = index === 0 ? keyed.first : keyed.more?.[index - 1];
+      const labelsMoved = kept === undefined || !sameLabels(kept.sharedLabels, current);
       // Object.is: a NaN value stays NaN (and 0 and -0, written alike, count as a move: harmless).
       if (kept === undefined || labelsMoved || !Object.is(kept.value, value)) {
-        const stable = kept === undefined || labelsMoved ? current : kept.labels;
-        kept = { labels: stable, value, forText: textSeries(stable, value) };
-        keyed.list[index] = kept;
+        kept = { value, labels: NO_LABELS, sharedLabels: kept === undefined || labelsMoved ? current : kept.sharedLabels };
+        if (index === 0) keyed.first = kept;
+        else (keyed.more ??= [])[index - 1] = kept;
       }
       series.push(kept);
     });
@@ -100,11 +108,6 @@ class KeptSeriesTable {
     if (this.kept.size > keys) for (const [key, keyed] of this.kept) if (keyed.scrape !== scrape) this.kept.delete(key);
     return series;
   }
-}
-
-function textSeries(labels: Record<string, unknown>, value: number): MetricValue<string> {
-  // `sharedLabels` is not in prom-client's types; its registry reads it (its histograms use it).
-  return { value, labels: NO_LABELS, sharedLabels: labels } as MetricValue<string>;
 }
 
 /** The same names with the same values, in any order (readers emit one order per metric). */
@@ -129,14 +132,14 @@ function metricObject<T extends string>(metric: object, values: Array<MetricValu
   return { name, help, type, values, aggregator: 'sum', collect: () => undefined };
 }
 
-/** Every label in `labels`, as the registry's JSON and aggregation read them. */
+/** Every label as the series' own, as the registry's JSON and aggregation read them. */
 function withLabels<T extends string>(series: readonly KeptSeries[]): Array<MetricValue<T>> {
-  return series.map(({ labels, value }) => ({ value, labels: labels as LabelValues<T> }));
+  return series.map(({ sharedLabels, value }) => ({ value, labels: sharedLabels as LabelValues<T> }));
 }
 
-/** The series as the text path reads them. */
+/** The series as the text path reads them: they are its shape; a copy of the list, which a kept text is compared by. */
 function forText<T extends string>(series: readonly KeptSeries[]): Array<MetricValue<T>> {
-  return series.map((kept) => kept.forText as MetricValue<T>);
+  return series.slice() as unknown as Array<MetricValue<T>>;
 }
 
 /** Formats one metric (anything with `getForPromString`) as the registry writes it. */
