@@ -2,6 +2,7 @@
 // its series stay the same. Whatever it keeps, it must write what prom-client's own registry
 // writes for the same metrics at that moment: compared scrape after scrape while series move,
 // around reads that bypass it, and when its default labels change.
+import fc from 'fast-check';
 import { Counter, Histogram, Registry } from 'prom-client';
 import type { OpenMetricsContentType } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
@@ -194,5 +195,40 @@ describe('the fleet registry', () => {
     const text = await registry.metrics();
     expect(text).toContain('x_restarts{server="a"} 2');
     expect(text).toBe(await reference(registry));
+  });
+  it('writes what prom-client writes over any run of scrapes: series per server growing and shrinking, servers coming and going, NaN, default labels, reads around it', async () => {
+    const series = fc.record({
+      server: fc.constantFrom('a', 'b', 'c'),
+      resource: fc.constantFrom('memory', 'cpu'),
+      value: fc.constantFrom(0, 1, 2, Number.NaN, -0),
+      // The order a reader hands the labels in may differ from one scrape to the next.
+      serverFirst: fc.boolean(),
+    });
+    const step = fc.record({
+      series: fc.array(series, { maxLength: 6 }),
+      defaults: fc.option(fc.constantFrom({}, { env: 'one' }, { env: 'two' }), { nil: undefined }),
+      readAround: fc.constantFrom('none', 'json', 'merged'),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
+        const registry = new FleetRegistry();
+        let now: Array<{ server: string; resource: string; value: number; serverFirst: boolean }> = [];
+        let defaults: object | undefined;
+        new ScrapedCounter({ name: 'x_resource_restarts_total', help: 'h', labelNames: ['server', 'resource'] as const, registers: [registry] }, (emit) => {
+          for (const { server, resource, value, serverFirst } of now) emit(serverFirst ? { server, resource } : { resource, server }, value);
+        });
+        for (const { series: next, defaults: set, readAround } of steps) {
+          now = next;
+          if (set !== undefined) {
+            registry.setDefaultLabels(set);
+            defaults = set;
+          }
+          if (readAround === 'json') await registry.getMetricsAsJSON();
+          if (readAround === 'merged') await Registry.merge([registry]).metrics();
+          expect(await registry.metrics()).toBe(await reference(registry, defaults));
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });
