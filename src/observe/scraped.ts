@@ -87,7 +87,10 @@ class KeptSeriesTable {
       if (keyed.scrape !== scrape) {
         // The first series under this key this scrape: forget any the last one had beyond its
         // count. Only memory: a kept series is reused only once its labels and value compare.
-        if (keyed.more !== undefined && keyed.more.length >= keyed.count) keyed.more.length = Math.max(0, keyed.count - 1);
+        if (keyed.more !== undefined && keyed.more.length >= keyed.count) {
+          if (keyed.count <= 1) keyed.more = undefined;
+          else keyed.more.length = keyed.count - 1;
+        }
         keyed.scrape = scrape;
         keyed.count = 0;
         keys += 1;

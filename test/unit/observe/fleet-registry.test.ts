@@ -214,11 +214,12 @@ describe('the fleet registry', () => {
         const registry = new FleetRegistry();
         let now: Array<{ server: string; resource: string; value: number; serverFirst: boolean }> = [];
         let defaults: object | undefined;
-        new ScrapedCounter({ name: 'x_resource_restarts_total', help: 'h', labelNames: ['server', 'resource'] as const, registers: [registry] }, (emit) => {
+        const counter = new ScrapedCounter({ name: 'x_resource_restarts_total', help: 'h', labelNames: ['server', 'resource'] as const, registers: [registry] }, (emit) => {
           for (const { server, resource, value, serverFirst } of now) emit(serverFirst ? { server, resource } : { resource, server }, value);
         });
         for (const { series: next, defaults: set, readAround } of steps) {
           now = next;
+          const before = (await counter.getForPromString()).values;
           if (set !== undefined) {
             registry.setDefaultLabels(set);
             defaults = set;
@@ -226,6 +227,12 @@ describe('the fleet registry', () => {
           if (readAround === 'json') await registry.getMetricsAsJSON();
           if (readAround === 'merged') await Registry.merge([registry]).metrics();
           expect(await registry.metrics()).toBe(await reference(registry, defaults));
+          // The same series read again are the same objects (what a kept text is compared by),
+          // and JSON says every series with every label, checked without prom-client's formatting.
+          const after = (await counter.getForPromString()).values;
+          before.forEach((series, index) => expect(after[index]).toBe(series));
+          const json = (await registry.getMetricsAsJSON()).find((metric) => metric.name === 'x_resource_restarts_total');
+          expect(json?.values).toEqual(now.map(({ server, resource, value }) => ({ value, labels: { ...defaults, server, resource } })));
         }
       }),
       { numRuns: 200 },
