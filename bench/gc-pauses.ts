@@ -1,5 +1,5 @@
-// What a slow sample met: the GC pauses that fell inside it. A page's p99 of 50 and a scrape's
-// slowest of ten are single requests, and at 10 000 connections whichever request a scavenge
+// What a slow sample met: the GC pauses that fell inside it. A page row's p99 and slowest of 200
+// and a scrape's slowest of ten are single requests, and at 10 000 connections whichever request a scavenge
 // lands in pays ~10 ms (docs/performance.md); the bench says so for each run instead of guessing.
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import type { PerformanceEntry } from 'node:perf_hooks';

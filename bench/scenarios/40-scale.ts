@@ -105,10 +105,16 @@ function pausesMet(samples: readonly TimedSample[], p: number, pauses: GcPauses)
 /** Requests timed for each page row. */
 const PAGE_REQUESTS = 200;
 
-/** A page row's note: what its p99 request met, and its slowest request and what that met. */
+/**
+ * A page row's note: how many of its requests met a GC pause and how many took over 5 ms (the
+ * goal), what its p99 request met, and its slowest request and what that met.
+ */
 function pageNote(samples: readonly TimedSample[], pauses: GcPauses): string {
-  const slowest = Math.max(...durationsOf(samples));
-  return `p99 of ${samples.length}: ${pausesMet(samples, 99, pauses)}; slowest ${round(slowest, 2)} ms: ${pausesMet(samples, 100, pauses)}`;
+  const slowest = sampleAtPercentile(samples, 100);
+  const paused = samples.filter((sample) => pauses.within(sample).count > 0).length;
+  const over = durationsOf(samples).filter((ms) => ms > 5).length;
+  const tail = slowest ? `; slowest ${round(slowest.end - slowest.start, 2)} ms: ${pausesMet(samples, 100, pauses)}` : '';
+  return `${paused} of ${samples.length} met a GC pause, ${over} took over 5 ms; p99: ${pausesMet(samples, 99, pauses)}${tail}`;
 }
 
 async function measure(count: number, bare: readonly Row[], floor: readonly Row[]): Promise<Row[]> {
