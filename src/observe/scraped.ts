@@ -161,16 +161,24 @@ export type FormatMetric = (metric: { getForPromString(): Promise<MetricObjectWi
  */
 class ScrapedText {
   readonly #table = new KeptSeriesTable();
+  /** The metric these are the series of: its name, help and type as prom-client holds them. */
+  readonly #metric: object;
   readonly #read: Read<string>;
   #kept: { text: string; basis: readonly KeptSeries[]; revision: object; name: string } | undefined;
 
-  constructor(read: Read<string>) {
+  constructor(metric: object, read: Read<string>) {
+    this.#metric = metric;
     this.#read = read;
   }
 
-  /** The series now. */
-  read(): KeptSeries[] {
-    return this.#table.read(this.#read);
+  /** The metric with every label as each series' own, as the registry's JSON and aggregation read it. */
+  json<T extends string>(): MetricObjectWithValues<MetricValue<T>> {
+    return metricObject(this.#metric, withLabels<T>(this.#table.read(this.#read)));
+  }
+
+  /** The metric as prom-client's text path reads it. */
+  forPromString<T extends string>(): MetricObjectWithValues<MetricValue<T>> {
+    return metricObject(this.#metric, forText<T>(this.#table.read(this.#read)));
   }
 
   /**
@@ -178,11 +186,12 @@ class ScrapedText {
    * the same name (another registry writing OpenMetrics renames a counter in place), else made by
    * `format` and kept.
    */
-  async text(format: (series: readonly KeptSeries[]) => Promise<string>, revision: object, name: string): Promise<string> {
-    const series = this.read();
+  async text(format: FormatMetric, revision: object): Promise<string> {
+    const series = this.#table.read(this.#read);
+    const { name } = this.#metric as { name: string };
     const kept = this.#kept;
     if (kept !== undefined && kept.revision === revision && kept.name === name && sameSeries(kept.basis, series)) return kept.text;
-    const text = await format(series);
+    const text = await format({ getForPromString: async () => metricObject(this.#metric, forText(series)) });
     this.#kept = { text, basis: series, revision, name };
     return text;
   }
@@ -209,20 +218,20 @@ export class ScrapedGauge<T extends string> extends Gauge<T> implements TextKeep
 
   constructor(config: GaugeConfiguration<T>, read: Read<T>) {
     super(config);
-    this.#series = new ScrapedText(read as Read<string>);
+    this.#series = new ScrapedText(this, read as Read<string>);
   }
 
   override async get(): Promise<MetricObjectWithValues<MetricValue<T>>> {
-    return metricObject(this, withLabels<T>(this.#series.read()));
+    return this.#series.json<T>();
   }
 
   /** What prom-client's registry formats the text from (it prefers this to {@link get}). */
   async getForPromString(): Promise<MetricObjectWithValues<MetricValue<T>>> {
-    return metricObject(this, forText<T>(this.#series.read()));
+    return this.#series.forPromString<T>();
   }
 
   keptText(format: FormatMetric, revision: object): Promise<string> {
-    return keptTextOf(this, this.#series, format, revision);
+    return this.#series.text(format, revision);
   }
 }
 
@@ -232,27 +241,21 @@ export class ScrapedCounter<T extends string> extends Counter<T> implements Text
 
   constructor(config: CounterConfiguration<T>, read: Read<T>) {
     super(config);
-    this.#series = new ScrapedText(read as Read<string>);
+    this.#series = new ScrapedText(this, read as Read<string>);
   }
 
   override async get(): Promise<MetricObjectWithValues<MetricValue<T>>> {
-    return metricObject(this, withLabels<T>(this.#series.read()));
+    return this.#series.json<T>();
   }
 
   /** What prom-client's registry formats the text from (it prefers this to {@link get}). */
   async getForPromString(): Promise<MetricObjectWithValues<MetricValue<T>>> {
-    return metricObject(this, forText<T>(this.#series.read()));
+    return this.#series.forPromString<T>();
   }
 
   keptText(format: FormatMetric, revision: object): Promise<string> {
-    return keptTextOf(this, this.#series, format, revision);
+    return this.#series.text(format, revision);
   }
-}
-
-/** A scraped metric's text: the series just read go to the formatter with the text they make. */
-function keptTextOf(metric: object, series: ScrapedText, format: FormatMetric, revision: object): Promise<string> {
-  const { name } = metric as { name: string };
-  return series.text((read) => format({ getForPromString: async () => metricObject(metric, forText(read)) }), revision, name);
 }
 
 /** Whether a registered metric keeps its text ({@link TextKeeping}). */

@@ -30,6 +30,11 @@ function setUp(fleet: Fleet) {
 }
 
 /** What prom-client's own registry writes for the same metric objects, with these default labels. */
+/** Counts the metrics the registry formats: with prom-client's one-metric method, left out of its types. */
+function formatsOf(registry: FleetRegistry) {
+  return vi.spyOn(registry as unknown as { getMetricsAsString: FormatMetric }, 'getMetricsAsString');
+}
+
 async function reference(registry: FleetRegistry, defaults?: object, openMetrics = false): Promise<string> {
   const plain = new Registry<OpenMetricsContentType>();
   if (openMetrics) plain.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
@@ -71,8 +76,7 @@ describe('the fleet registry', () => {
   it('does not format a scraped metric again while its series stay, and does when one moves', async () => {
     const fleet: Fleet = { states: new Map([['a', 'healthy']]), restarts: new Map([['a', 1]]) };
     const { registry } = setUp(fleet);
-    // The registry formats each metric object with this (prom-client's, left out of its types).
-    const formatted = vi.spyOn(registry as unknown as { getMetricsAsString: FormatMetric }, 'getMetricsAsString');
+    const formatted = formatsOf(registry);
     await registry.metrics();
     expect(formatted).toHaveBeenCalledTimes(4);
     await registry.metrics();
@@ -136,7 +140,7 @@ describe('the fleet registry', () => {
         emit({ server, resource: 'cpu' }, cpu);
       }
     });
-    const formatted = vi.spyOn(registry as unknown as { getMetricsAsString: FormatMetric }, 'getMetricsAsString');
+    const formatted = formatsOf(registry);
     const first = await registry.metrics();
     expect(await registry.metrics()).toBe(first);
     expect(formatted).toHaveBeenCalledTimes(1);
@@ -151,7 +155,7 @@ describe('the fleet registry', () => {
   it('keeps the text of a series whose value is NaN, and writes it as prom-client does', async () => {
     const registry = new FleetRegistry();
     new ScrapedGauge({ name: 'x_ratio', help: 'h', labelNames: ['server'] as const, registers: [registry] }, (emit) => emit({ server: 'a' }, Number.NaN));
-    const formatted = vi.spyOn(registry as unknown as { getMetricsAsString: FormatMetric }, 'getMetricsAsString');
+    const formatted = formatsOf(registry);
     const text = await registry.metrics();
     expect(text).toBe(await reference(registry));
     expect(await registry.metrics()).toBe(text);
