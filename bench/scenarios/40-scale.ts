@@ -273,11 +273,7 @@ async function measure(count: number, bare: readonly Row[], floor: readonly Row[
       { scenario, metric: 'CPU per probe', value: round(perProbe, 1), unit: 'µs', bound: 'goal ≤ 1.5 × bare CPU per ping', note: `client + server in one process; ${round(perProbe / valueOf(bare, 'CPU per ping'), 1)} × the bare fleet, ${round(perProbe / valueOf(floor, 'CPU per probe'), 1)} × the smallest statechart` },
       { scenario, metric: 'CPU per probe round', value: round((perProbe * count) / 1000, 0), unit: 'ms' },
       {
-        scenario,
-        metric: 'event-loop delay p99 while probing',
-        // No sample at all means the loop never got to run the monitor's timer: saturated.
-        value: delay ? round(delay.p99Ms, 1) : Number.NaN,
-        unit: 'ms',
+        ...loopDelayRow(scenario, 'event-loop delay p99 while probing', delay),
         bound: 'goal ≤ 20 ms',
         note: `${loopDelayNote(delay)}; probe jitter ${settings.probeJitter}; window opens ${PROBE_INTERVAL_MS / 1000} s after the forced GC; busiest ${BIN_MS} ms ${Math.max(...windowBins)} probes (mean ${round(windowBins.reduce((sum, bin) => sum + bin, 0) / windowBins.length, 0)})`,
       },
