@@ -208,6 +208,76 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
     expect(await page.locator('#login').isVisible()).toBe(false);
   });
 
+  it('keeps a token given while a request sent without it is still unanswered: that late 401 signs nothing out', async () => {
+    // The page's first reads go out with no token. Their 401s may come back in any order and
+    // late (CI's load did this): the one that arrives after the user gave the token is stale.
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const other = await context.newPage();
+      other.setDefaultTimeout(UI_TIMEOUT_MS);
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let held = 0;
+      await other.route('**/whoami', async (route) => {
+        if (route.request().headers().authorization === undefined) {
+          held += 1;
+          await released;
+        }
+        await route.continue();
+      });
+      await other.goto(cli.url);
+      await other.locator('#login').waitFor({ state: 'visible' });
+      expect(held).toBe(1);
+      await other.fill('#token-input', token);
+      const live = other.waitForResponse((response) => new URL(response.url()).pathname === '/events' && response.status() === 200);
+      await other.click('#token-submit');
+      await live;
+      const staleAnswered = other.waitForResponse((response) => new URL(response.url()).pathname === '/whoami' && response.status() === 401);
+      release();
+      await staleAnswered;
+      // One more round trip through the page: the stale answer was handled before it came back.
+      expect(await other.evaluate(() => window.mcpDashboard.apiJson('/whoami').then((who: { role: string }) => who.role, String) as Promise<string>)).toBe('admin');
+      await other.locator('.card[data-id="search"]').waitFor();
+      expect(await other.locator('#login').isVisible()).toBe(false);
+      expect(await other.evaluate(() => window.sessionStorage.getItem('mcp-supervisor.token') as string)).toBe(token);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('/docs asks for the token, shows the API with it, and a late 401 to an earlier token does not take it back', async () => {
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const docs = await context.newPage();
+      docs.setDefaultTimeout(UI_TIMEOUT_MS);
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      await docs.route('**/openapi.json', async (route) => {
+        if (route.request().headers().authorization === 'Bearer not-the-token') await released;
+        await route.continue();
+      });
+      await docs.goto(`${cli.url}/docs`);
+      await docs.locator('#token-form').waitFor({ state: 'visible' });
+      // A wrong token whose answer is slow, then the right one before it comes back.
+      await docs.fill('#token-input', 'not-the-token');
+      const wrongSent = docs.waitForRequest((request) => request.url().endsWith('/openapi.json') && request.headers().authorization === 'Bearer not-the-token');
+      await docs.click('#token-form button[type="submit"]');
+      await wrongSent;
+      await docs.fill('#token-input', token);
+      await docs.click('#token-form button[type="submit"]');
+      await docs.locator('#swagger-ui .info .title', { hasText: 'mcp-supervisor' }).waitFor();
+      const staleAnswered = docs.waitForResponse((response) => response.url().endsWith('/openapi.json') && response.status() === 401);
+      release();
+      await staleAnswered;
+      // A round trip through the page after it: the late answer was handled before this returns.
+      expect(await docs.evaluate(() => fetch('/health').then((response: { status: number }) => response.status > 0) as Promise<boolean>)).toBe(true);
+      expect(await docs.evaluate(() => window.sessionStorage.getItem('mcp-supervisor.token') as string)).toBe(token);
+      expect(await docs.locator('#token-form').isVisible()).toBe(false);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('says that a card opens its statechart, and opens it from the keyboard', async () => {
     const hint = card('search').locator('button.open-chart');
     expect(await hint.isVisible()).toBe(true);

@@ -319,7 +319,7 @@
       renderIssues();
     } catch (error) {
       if (seq !== check.seq || error.name === 'AbortError') return;
-      if (dashboard.isUnauthorized(error)) return signedOut();
+      if (dashboard.isUnauthorized(error)) return signedOut(error);
       generalError = `could not check the entry: ${error.message}`;
       renderIssues();
     } finally {
@@ -382,11 +382,14 @@
     renderIssues();
   }
 
-  /** The token was refused or forgotten: nothing typed stays for whoever unlocks the page next. */
-  function signedOut() {
+  /**
+   * The token was refused (`error`, a 401): nothing typed stays for whoever unlocks the page next.
+   * Not for a 401 to an older token than the page's, which the page ignores.
+   */
+  function signedOut(error) {
+    if (!dashboard.unauthorized(error)) return;
     reset();
     if (dialog.open) dialog.close();
-    dashboard.unauthorized();
   }
 
   $('new-server').addEventListener('click', open);
@@ -440,7 +443,7 @@
       announce(`created "${id}"`);
       showWhenListed(id);
     } catch (error) {
-      if (dashboard.isUnauthorized(error)) return signedOut();
+      if (dashboard.isUnauthorized(error)) return signedOut(error);
       generalError = `could not create the server: ${error.message}`;
       $('create-status').textContent = '';
       renderIssues();
@@ -510,7 +513,7 @@
       announce(`removed "${id}"`);
     } catch (error) {
       dashboard.stay(id);
-      if (dashboard.isUnauthorized(error)) return dashboard.unauthorized();
+      if (dashboard.isUnauthorized(error)) return void dashboard.unauthorized(error);
       $('remove-error').textContent = `could not remove it: ${error.message}`;
       $('remove-error').hidden = false;
       $('remove-confirm-yes').disabled = false;

@@ -91,7 +91,13 @@
   /** Zoomed, the chart's text is drawn at about this many pixels. */
   const ZOOMED_FONT_PX = 8.5;
 
-  class Unauthorized extends Error {}
+  /** A 401, with the token its request carried (null: none). */
+  class Unauthorized extends Error {
+    constructor(sentToken) {
+      super('unauthorized');
+      this.token = sentToken;
+    }
+  }
 
   // ---------------------------------------------------------------------------------------------
   // API
@@ -107,7 +113,7 @@
     const response = await fetch(path, { ...init, headers, cache: 'no-store' });
     if (response.status === 401) {
       await response.body?.cancel();
-      throw new Unauthorized('unauthorized');
+      throw new Unauthorized(value);
     }
     return response;
   }
@@ -161,9 +167,13 @@
     onLeave: (listener) => leaveListeners.add(listener),
     /** Every actor's id the page knows, in id order. */
     ids: () => order.slice(),
-    /** Whether an error thrown by `api`/`apiJson` was a 401; then call `unauthorized()` (it asks for a token). */
+    /** Whether an error thrown by `api`/`apiJson` was a 401; then call `unauthorized(error)`. */
     isUnauthorized: (error) => error instanceof Unauthorized,
-    unauthorized: () => onUnauthorized(),
+    /**
+     * Asks for a token after the 401 `error`; returns false, doing nothing, when its request
+     * carried an older token than the page's (a new one was given since).
+     */
+    unauthorized: (error) => onUnauthorized(error),
   });
 
   // ---------------------------------------------------------------------------------------------
@@ -182,11 +192,18 @@
     $('token-input').focus();
   }
 
-  function onUnauthorized() {
-    if (loginShown) return;
+  /**
+   * A 401: forgets the token and asks for one. Not when the request carried another token than
+   * the page's now: a slow answer to a request sent before the user gave a token must not sign
+   * out the one they just gave. Returns whether it asks for a token.
+   */
+  function onUnauthorized(error) {
+    if (error.token !== token()) return false;
+    if (loginShown) return true;
     const had = token() !== null;
     sessionStorage.removeItem(TOKEN_KEY);
     showLogin(had ? 'That token was not accepted.' : undefined);
+    return true;
   }
 
   $('login-form').addEventListener('submit', (event) => {
@@ -225,7 +242,7 @@
       document.body.dataset.role = who.role;
       document.body.dataset.tokenName = who.name ?? '';
     } catch (error) {
-      if (error instanceof Unauthorized) onUnauthorized();
+      if (error instanceof Unauthorized) onUnauthorized(error);
       else delete document.body.dataset.role;
     }
   }
@@ -273,7 +290,7 @@
       revealOnLoad = false;
       schedule();
     } catch (error) {
-      if (error instanceof Unauthorized) return onUnauthorized();
+      if (error instanceof Unauthorized) return void onUnauthorized(error);
       needsFullLoad = true;
       showFatal(`Could not read /actors: ${error.message}`);
       setTimeout(() => {
@@ -302,7 +319,7 @@
     try {
       await loadViews();
     } catch (error) {
-      if (error instanceof Unauthorized) onUnauthorized();
+      if (error instanceof Unauthorized) onUnauthorized(error);
       // Anything else: the next refresh or poll tries again.
     } finally {
       refresh.costMs = performance.now() - started;
@@ -333,7 +350,7 @@
         if (selected === id) applyDetail(actors.get(id), detail, seq);
       })
       .catch((error) => {
-        if (error instanceof Unauthorized) onUnauthorized();
+        if (error instanceof Unauthorized) onUnauthorized(error);
         else if (error.status === 404) removeActor(id);
       })
       .finally(() => {
@@ -534,7 +551,7 @@
       await apiJson(`${actorPath(id)}/${name}`, { method: 'POST' });
       setNote(entry, '', false); // the card's next transition is the answer
     } catch (error) {
-      if (error instanceof Unauthorized) return onUnauthorized();
+      if (error instanceof Unauthorized) return void onUnauthorized(error);
       setNote(entry, `${name} failed: ${error.message}`, true);
     } finally {
       entry.pending = null;
@@ -583,7 +600,7 @@
           await readEvents(response.body, attempt);
         } catch (error) {
           if (error instanceof Unauthorized) {
-            onUnauthorized();
+            onUnauthorized(error);
             break;
           }
           first = false;
@@ -1336,7 +1353,7 @@
     } catch (error) {
       if (error instanceof Unauthorized) {
         chart.status = 'unloaded';
-        return onUnauthorized();
+        return void onUnauthorized(error);
       }
       chart.status = 'missing';
     }

@@ -96,7 +96,7 @@
           first = false;
           await read(response.body, controller.signal);
         } catch (error) {
-          if (dashboard.isUnauthorized(error)) return dashboard.unauthorized();
+          if (dashboard.isUnauthorized(error)) return void dashboard.unauthorized(error);
           first = false;
         }
         if (controller.signal.aborted) return;

@@ -18,6 +18,7 @@
 
   async function load() {
     $('load-error').hidden = true;
+    const sent = token();
     let response;
     try {
       response = await fetch('/openapi.json', { headers: withToken({}), cache: 'no-store' });
@@ -25,7 +26,9 @@
       return fail(`Could not reach the API: ${error.message}`);
     }
     if (response.status === 401) {
-      const had = token() !== null;
+      // A token given since this request went out has its own load on the way.
+      if (token() !== sent) return;
+      const had = sent !== null;
       sessionStorage.removeItem(TOKEN_KEY);
       $('token-message').textContent = had
         ? 'That token was not accepted.'
