@@ -271,4 +271,37 @@ describe('creating a server from the dashboard, in headless Chromium against the
     expect(await page.locator('#detail[data-id="base"]').isVisible()).toBe(true);
     expect(errors).toEqual([]);
   });
+
+  it('a refused token while the form is open empties it, closes it and asks for a token with the field focused', async () => {
+    const other = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const refused = await other.newPage();
+      refused.setDefaultTimeout(UI_TIMEOUT_MS);
+      await refused.goto(cli.url);
+      await refused.fill('#token-input', token);
+      await refused.click('#token-submit');
+      await refused.locator('.card[data-id="base"]').waitFor();
+      await refused.click('#new-server');
+      await refused.locator('#create-dialog[open]').waitFor();
+      await refused.fill('#create-id', 'typed');
+      await refused.click('#create-env-add');
+      await refused.locator('#create-env-rows .pair-name').fill('API_KEY');
+      await refused.locator('#create-env-rows .pair-value').fill(envSecret);
+      // From here the API refuses the dry runs, as it would after the token was changed; the next
+      // keystroke sends one.
+      await refused.route('**/actors?dryRun=1', (route) =>
+        route.fulfill({ status: 401, contentType: 'application/json', body: JSON.stringify({ error: { code: 'unauthorized', message: 'missing or invalid token' } }) }),
+      );
+      await refused.fill('#create-id', 'typed-again');
+      await refused.locator('#login').waitFor({ state: 'visible' });
+      expect(await refused.locator('#create-dialog').isVisible()).toBe(false);
+      await expect.poll(() => refused.evaluate(() => document.activeElement?.id as string), { timeout: UI_TIMEOUT_MS }).toBe('token-input');
+      expect(await refused.inputValue('#create-id')).toBe('');
+      expect(await refused.locator('#create-env-rows .pair-value').count()).toBe(0);
+      expect(await refused.evaluate(() => window.sessionStorage.getItem('mcp-supervisor.token') as string | null)).toBeNull();
+      expect(await refused.content()).not.toContain(envSecret);
+    } finally {
+      await other.close();
+    }
+  });
 });

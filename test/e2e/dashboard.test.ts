@@ -227,7 +227,7 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
       });
       await other.goto(cli.url);
       await other.locator('#login').waitFor({ state: 'visible' });
-      expect(held).toBe(1);
+      await expect.poll(() => held, { timeout: UI_TIMEOUT_MS }).toBe(1);
       await other.fill('#token-input', token);
       const live = other.waitForResponse((response) => new URL(response.url()).pathname === '/events' && response.status() === 200);
       await other.click('#token-submit');

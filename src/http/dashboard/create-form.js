@@ -383,13 +383,13 @@
   }
 
   /**
-   * The token was refused (`error`, a 401): nothing typed stays for whoever unlocks the page next.
-   * Not for a 401 to an older token than the page's, which the page ignores.
+   * The token was refused (`error`, a 401 to it): nothing typed stays for whoever unlocks the page
+   * next. The dialog closes before the page asks for a token, so the token field can take focus.
    */
   function signedOut(error) {
-    if (!dashboard.unauthorized(error)) return;
     reset();
     if (dialog.open) dialog.close();
+    dashboard.unauthorized(error);
   }
 
   $('new-server').addEventListener('click', open);

@@ -91,13 +91,23 @@
   /** Zoomed, the chart's text is drawn at about this many pixels. */
   const ZOOMED_FONT_PX = 8.5;
 
-  /** A 401, with the token its request carried (null: none). */
+  /**
+   * How many tokens the user gave on this page. A request remembers the count it was sent under:
+   * a 401 to a request sent before the latest token was given (with none, or an earlier one, even
+   * the same string typed again) is stale and refuses nothing the page holds now.
+   */
+  let tokensGiven = 0;
+
+  /** A 401, with `tokensGiven` when its request was sent. */
   class Unauthorized extends Error {
-    constructor(sentToken) {
+    constructor(sentUnder) {
       super('unauthorized');
-      this.token = sentToken;
+      this.sentUnder = sentUnder;
     }
   }
+
+  /** A 401 that refuses the page's current token (or its lack of one), not a stale one. */
+  const refusesCurrent = (error) => error instanceof Unauthorized && error.sentUnder === tokensGiven;
 
   // ---------------------------------------------------------------------------------------------
   // API
@@ -108,12 +118,13 @@
 
   async function api(path, init = {}) {
     const headers = new Headers(init.headers);
+    const sentUnder = tokensGiven;
     const value = token();
     if (value) headers.set('authorization', `Bearer ${value}`);
     const response = await fetch(path, { ...init, headers, cache: 'no-store' });
     if (response.status === 401) {
       await response.body?.cancel();
-      throw new Unauthorized(value);
+      throw new Unauthorized(sentUnder);
     }
     return response;
   }
@@ -167,12 +178,12 @@
     onLeave: (listener) => leaveListeners.add(listener),
     /** Every actor's id the page knows, in id order. */
     ids: () => order.slice(),
-    /** Whether an error thrown by `api`/`apiJson` was a 401; then call `unauthorized(error)`. */
-    isUnauthorized: (error) => error instanceof Unauthorized,
     /**
-     * Asks for a token after the 401 `error`; returns false, doing nothing, when its request
-     * carried an older token than the page's (a new one was given since).
+     * Whether an error thrown by `api`/`apiJson` was a 401 to the page's current token; then call
+     * `unauthorized(error)` (it asks for a token). A 401 to a request sent before the user gave
+     * the latest token is an ordinary error: that request failed, the page keeps the token.
      */
+    isUnauthorized: (error) => refusesCurrent(error),
     unauthorized: (error) => onUnauthorized(error),
   });
 
@@ -193,12 +204,12 @@
   }
 
   /**
-   * A 401: forgets the token and asks for one. Not when the request carried another token than
-   * the page's now: a slow answer to a request sent before the user gave a token must not sign
-   * out the one they just gave. Returns whether it asks for a token.
+   * A 401: forgets the token and asks for one. Not for a stale 401 (`refusesCurrent`): a slow
+   * answer to a request sent before the user gave a token must not sign out the one they just
+   * gave. Returns whether the page asks for a token.
    */
   function onUnauthorized(error) {
-    if (error.token !== token()) return false;
+    if (!refusesCurrent(error)) return false;
     if (loginShown) return true;
     const had = token() !== null;
     sessionStorage.removeItem(TOKEN_KEY);
@@ -210,6 +221,7 @@
     event.preventDefault();
     const value = $('token-input').value.trim();
     if (!value) return;
+    tokensGiven += 1;
     sessionStorage.setItem(TOKEN_KEY, value);
     $('token-input').value = '';
     start();
@@ -551,7 +563,7 @@
       await apiJson(`${actorPath(id)}/${name}`, { method: 'POST' });
       setNote(entry, '', false); // the card's next transition is the answer
     } catch (error) {
-      if (error instanceof Unauthorized) return void onUnauthorized(error);
+      if (onUnauthorized(error)) return;
       setNote(entry, `${name} failed: ${error.message}`, true);
     } finally {
       entry.pending = null;

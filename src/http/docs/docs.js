@@ -8,6 +8,8 @@
   const TOKEN_KEY = 'mcp-supervisor.token';
   const $ = (id) => document.getElementById(id);
   const token = () => sessionStorage.getItem(TOKEN_KEY);
+  /** How many tokens were given on this page: a load started before the latest one is stale. */
+  let tokensGiven = 0;
 
   function withToken(headers) {
     const value = token();
@@ -18,7 +20,7 @@
 
   async function load() {
     $('load-error').hidden = true;
-    const sent = token();
+    const sentUnder = tokensGiven;
     let response;
     try {
       response = await fetch('/openapi.json', { headers: withToken({}), cache: 'no-store' });
@@ -26,9 +28,9 @@
       return fail(`Could not reach the API: ${error.message}`);
     }
     if (response.status === 401) {
-      // A token given since this request went out has its own load on the way.
-      if (token() !== sent) return;
-      const had = sent !== null;
+      // A token was given since this request went out: the answer is to an earlier one.
+      if (sentUnder !== tokensGiven) return;
+      const had = token() !== null;
       sessionStorage.removeItem(TOKEN_KEY);
       $('token-message').textContent = had
         ? 'That token was not accepted.'
@@ -68,6 +70,7 @@
     event.preventDefault();
     const value = $('token-input').value.trim();
     if (!value) return;
+    tokensGiven += 1;
     sessionStorage.setItem(TOKEN_KEY, value);
     $('token-input').value = '';
     void load();
