@@ -278,6 +278,28 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
     }
   });
 
+  it('forget token ends the log tail it was reading with, and leaves no line on the page', async () => {
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const other = await context.newPage();
+      other.setDefaultTimeout(UI_TIMEOUT_MS);
+      await other.goto(`${cli.url}/#search`);
+      await other.fill('#token-input', token);
+      const tail = other.waitForResponse((response) => /\/actors\/search\/logs\?/.test(response.url()) && response.status() === 200);
+      await other.click('#token-submit');
+      const tailRequest = (await tail).request();
+      await expect.poll(() => other.locator('#logs-status').textContent(), { timeout: UI_TIMEOUT_MS }).toBe('live');
+      const ended = other.waitForEvent('requestfailed', (request) => request === tailRequest);
+      await other.click('#sign-out');
+      await other.locator('#login').waitFor({ state: 'visible' });
+      expect((await ended).failure()?.errorText).toMatch(/ABORTED/);
+      expect(await other.locator('#logs li').count()).toBe(0);
+      expect(await other.evaluate(() => document.body.dataset.role as string | undefined)).toBeUndefined();
+    } finally {
+      await context.close();
+    }
+  });
+
   it('says that a card opens its statechart, and opens it from the keyboard', async () => {
     const hint = card('search').locator('button.open-chart');
     expect(await hint.isVisible()).toBe(true);

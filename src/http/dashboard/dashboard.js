@@ -152,6 +152,7 @@
   // follow the selection through this one object; they never touch this file's state.
   const selectListeners = new Set();
   const startListeners = new Set();
+  const loginListeners = new Set();
   const leaveListeners = new Set();
   window.mcpDashboard = Object.freeze({
     api,
@@ -166,6 +167,8 @@
     onSelect: (listener) => selectListeners.add(listener),
     /** `listener()` each time the page (re)loads the fleet, after a token was given. */
     onStart: (listener) => startListeners.add(listener),
+    /** `listener()` each time the page asks for a token (refused or forgotten): stop reading with the old one. */
+    onLogin: (listener) => loginListeners.add(listener),
     /**
      * Before this page removes an actor: stops reading it; resolves once a read of it already on
      * the way is answered, so that read cannot find it gone. `stay(id)` undoes it (the removal failed).
@@ -200,6 +203,7 @@
     $('login-error').hidden = !message;
     $('login-error').textContent = message ?? '';
     setStreamStatus('idle');
+    for (const listener of loginListeners) listener();
     $('token-input').focus();
   }
 
@@ -249,8 +253,11 @@
 
   /** Shows only what the token's role may do: `data-needs-role` elements are hidden by dashboard.css. */
   async function loadRole() {
+    const askedUnder = tokensGiven;
     try {
       const who = await apiJson('/whoami');
+      // Signed out since, or a token given since (its own read is on the way): this answer is stale.
+      if (loginShown || askedUnder !== tokensGiven) return;
       document.body.dataset.role = who.role;
       document.body.dataset.tokenName = who.name ?? '';
     } catch (error) {

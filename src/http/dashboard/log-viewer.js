@@ -146,4 +146,11 @@
   });
   // A new token (or a reload of the fleet) restarts the tail of the server still selected.
   dashboard.onStart(() => start(dashboard.selected()));
+  // Asked for a token: no stream stays open with the old one, and no line stays for whoever unlocks next.
+  dashboard.onLogin(() => {
+    stop();
+    list.replaceChildren();
+    empty.hidden = false;
+    setStatus('');
+  });
 })();
