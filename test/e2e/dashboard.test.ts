@@ -136,7 +136,8 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
     // `fragile` is not restarted when its process ends: it fails, and stays failed until reconnected.
     const config = {
       supervisor: { maxConcurrentReconnects: 4, health: FAST_HEALTH },
-      mcpServers: { filesystem: stdioServer(), search: stdioServer(), fragile: { ...stdioServer(), restart: 'never' } },
+      // `search` logs each tool call on stderr: lines for its log panel.
+      mcpServers: { filesystem: stdioServer(), search: { ...stdioServer(), env: { FIXTURE_LOG_CALLS: '1' } }, fragile: { ...stdioServer(), restart: 'never' } },
     };
     await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
     cli = await startCli(['--config', configPath, '--port', '0', '--token', token]);
@@ -212,10 +213,10 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
     // The page's first reads go out with no token. Their 401s may come back in any order and
     // late (CI's load did this): the one that arrives after the user gave the token is stale.
     const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
+    let release = () => {};
     try {
       const other = await context.newPage();
       other.setDefaultTimeout(UI_TIMEOUT_MS);
-      let release!: () => void;
       const released = new Promise<void>((resolve) => (release = resolve));
       let held = 0;
       await other.route('**/whoami', async (route) => {
@@ -223,7 +224,7 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
           held += 1;
           await released;
         }
-        await route.continue();
+        await route.continue().catch(() => undefined);
       });
       await other.goto(cli.url);
       await other.locator('#login').waitFor({ state: 'visible' });
@@ -241,20 +242,21 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
       expect(await other.locator('#login').isVisible()).toBe(false);
       expect(await other.evaluate(() => window.sessionStorage.getItem('mcp-supervisor.token') as string)).toBe(token);
     } finally {
+      release();
       await context.close();
     }
   });
 
   it('/docs asks for the token, shows the API with it, and a late 401 to an earlier token does not take it back', async () => {
     const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
+    let release = () => {};
     try {
       const docs = await context.newPage();
       docs.setDefaultTimeout(UI_TIMEOUT_MS);
-      let release!: () => void;
       const released = new Promise<void>((resolve) => (release = resolve));
       await docs.route('**/openapi.json', async (route) => {
         if (route.request().headers().authorization === 'Bearer not-the-token') await released;
-        await route.continue();
+        await route.continue().catch(() => undefined);
       });
       await docs.goto(`${cli.url}/docs`);
       await docs.locator('#token-form').waitFor({ state: 'visible' });
@@ -274,28 +276,94 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
       expect(await docs.evaluate(() => window.sessionStorage.getItem('mcp-supervisor.token') as string)).toBe(token);
       expect(await docs.locator('#token-form').isVisible()).toBe(false);
     } finally {
+      release();
       await context.close();
     }
   });
 
-  it('forget token ends the log tail it was reading with, and leaves no line on the page', async () => {
+  it('forget token ends the log tail and clears its lines; a /whoami answered after it sets no role', async () => {
     const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
+    let release = () => {};
     try {
       const other = await context.newPage();
       other.setDefaultTimeout(UI_TIMEOUT_MS);
+      // The token's own /whoami is held until after forget token.
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let held = 0;
+      await other.route('**/whoami', async (route) => {
+        if (route.request().headers().authorization !== undefined) {
+          held += 1;
+          await released;
+        }
+        await route.continue().catch(() => undefined);
+      });
       await other.goto(`${cli.url}/#search`);
       await other.fill('#token-input', token);
       const tail = other.waitForResponse((response) => /\/actors\/search\/logs\?/.test(response.url()) && response.status() === 200);
       await other.click('#token-submit');
       const tailRequest = (await tail).request();
       await expect.poll(() => other.locator('#logs-status').textContent(), { timeout: UI_TIMEOUT_MS }).toBe('live');
+      const called = await fetch(`${cli.url}/actors/search/tools/echo`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ message: 'a line' }) });
+      expect(called.status).toBe(200);
+      await called.body?.cancel();
+      await other.locator('#logs li', { hasText: 'call echo' }).first().waitFor();
+      await expect.poll(() => held, { timeout: UI_TIMEOUT_MS }).toBe(1);
+
       const ended = other.waitForEvent('requestfailed', (request) => request === tailRequest);
       await other.click('#sign-out');
       await other.locator('#login').waitFor({ state: 'visible' });
       expect((await ended).failure()?.errorText).toMatch(/ABORTED/);
       expect(await other.locator('#logs li').count()).toBe(0);
+
+      const lateAnswer = other.waitForResponse((response) => new URL(response.url()).pathname === '/whoami' && response.status() === 200);
+      release();
+      await lateAnswer;
+      // One more round trip through the page: the late answer was handled before it came back.
+      expect(await other.evaluate(() => fetch('/health').then((response: { status: number }) => response.status > 0) as Promise<boolean>)).toBe(true);
       expect(await other.evaluate(() => document.body.dataset.role as string | undefined)).toBeUndefined();
     } finally {
+      release();
+      await context.close();
+    }
+  });
+
+  it('a late 401 to a request sent before forget token does not sign out the same token given again', async () => {
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
+    let release = () => {};
+    try {
+      const other = await context.newPage();
+      other.setDefaultTimeout(UI_TIMEOUT_MS);
+      // The first /whoami sent with the token is held, then refused: as if the token had been
+      // refused at that moment. Every later one goes through.
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let held = 0;
+      await other.route('**/whoami', async (route) => {
+        if (route.request().headers().authorization !== undefined && held === 0) {
+          held += 1;
+          await released;
+          await route.fulfill({ status: 401, contentType: 'application/json', body: '{"error":{"code":"unauthorized","message":"missing or invalid token"}}' }).catch(() => undefined);
+          return;
+        }
+        await route.continue().catch(() => undefined);
+      });
+      await other.goto(cli.url);
+      await other.fill('#token-input', token);
+      await other.click('#token-submit');
+      await expect.poll(() => held, { timeout: UI_TIMEOUT_MS }).toBe(1);
+      await other.click('#sign-out');
+      await other.locator('#login').waitFor({ state: 'visible' });
+      // The same token again: a new one as far as the page is concerned.
+      await other.fill('#token-input', token);
+      await other.click('#token-submit');
+      await other.locator('.card[data-id="search"]').waitFor();
+      const staleAnswered = other.waitForResponse((response) => new URL(response.url()).pathname === '/whoami' && response.status() === 401);
+      release();
+      await staleAnswered;
+      expect(await other.evaluate(() => window.mcpDashboard.apiJson('/whoami').then((who: { role: string }) => who.role, String) as Promise<string>)).toBe('admin');
+      expect(await other.locator('#login').isVisible()).toBe(false);
+      expect(await other.evaluate(() => window.sessionStorage.getItem('mcp-supervisor.token') as string)).toBe(token);
+    } finally {
+      release();
       await context.close();
     }
   });

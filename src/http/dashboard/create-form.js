@@ -385,6 +385,7 @@
   /**
    * The token was refused (`error`, a 401 to it): nothing typed stays for whoever unlocks the page
    * next. The dialog closes before the page asks for a token, so the token field can take focus.
+   * (A 401 to any other read, and forget token, reach the same through the page's onLogin.)
    */
   function signedOut(error) {
     reset();
@@ -395,10 +396,6 @@
   $('new-server').addEventListener('click', open);
   $('create-close').addEventListener('click', () => dialog.close());
   $('create-cancel').addEventListener('click', () => dialog.close());
-  $('sign-out').addEventListener('click', () => {
-    reset();
-    if (dialog.open) dialog.close();
-  });
   dialog.addEventListener('close', () => {
     cancelCheck();
     if ($('login').hidden) $('new-server').focus();
@@ -520,4 +517,11 @@
     }
   });
   dashboard.onSelect(hideRemove);
+  // The page asks for a token (any 401, or forget token): no draft, typed secret or armed removal
+  // stays for whoever unlocks it next. Before the login takes focus, so the dialog is closed by then.
+  dashboard.onLogin(() => {
+    reset();
+    if (dialog.open) dialog.close();
+    hideRemove();
+  });
 })();

@@ -165,9 +165,12 @@
     selected: () => selected,
     /** `listener(id | null)` after each change of the selected actor. */
     onSelect: (listener) => selectListeners.add(listener),
-    /** `listener()` each time the page (re)loads the fleet, after a token was given. */
+    /** `listener()` each time the page (re)loads the fleet: when it opens, and after each token given. */
     onStart: (listener) => startListeners.add(listener),
-    /** `listener()` each time the page asks for a token (refused or forgotten): stop reading with the old one. */
+    /**
+     * `listener()` each time the page asks for a token (none yet, refused, or forgotten): stop
+     * reading with the old one and drop what was shown or typed under it.
+     */
     onLogin: (listener) => loginListeners.add(listener),
     /**
      * Before this page removes an actor: stops reading it; resolves once a read of it already on
@@ -187,6 +190,7 @@
      * the latest token is an ordinary error: that request failed, the page keeps the token.
      */
     isUnauthorized: (error) => refusesCurrent(error),
+    /** After a 401 (`error`): forgets the token and asks for one; returns false, doing nothing, for a stale 401. */
     unauthorized: (error) => onUnauthorized(error),
   });
 
@@ -203,6 +207,9 @@
     $('login-error').hidden = !message;
     $('login-error').textContent = message ?? '';
     setStreamStatus('idle');
+    // What the old token could do is not what the next one may.
+    delete document.body.dataset.role;
+    delete document.body.dataset.tokenName;
     for (const listener of loginListeners) listener();
     $('token-input').focus();
   }
@@ -233,7 +240,6 @@
 
   $('sign-out').addEventListener('click', () => {
     sessionStorage.removeItem(TOKEN_KEY);
-    delete document.body.dataset.role;
     showLogin();
   });
 
@@ -261,6 +267,7 @@
       document.body.dataset.role = who.role;
       document.body.dataset.tokenName = who.name ?? '';
     } catch (error) {
+      if (loginShown || askedUnder !== tokensGiven) return;
       if (error instanceof Unauthorized) onUnauthorized(error);
       else delete document.body.dataset.role;
     }
@@ -292,6 +299,8 @@
     needsFullLoad = false;
     try {
       await loadViews();
+      // Asked for a token meanwhile (forgotten or refused): nothing is shown beside the login.
+      if (loginShown) return;
       loaded = true;
       refresh.loadedAt = Date.now();
       $('main').hidden = false;
@@ -618,10 +627,7 @@
           first = false;
           await readEvents(response.body, attempt);
         } catch (error) {
-          if (error instanceof Unauthorized) {
-            onUnauthorized(error);
-            break;
-          }
+          if (error instanceof Unauthorized && onUnauthorized(error)) break;
           first = false;
         } finally {
           controller.signal.removeEventListener('abort', abortAttempt);
@@ -1372,7 +1378,10 @@
     } catch (error) {
       if (error instanceof Unauthorized) {
         chart.status = 'unloaded';
-        return void onUnauthorized(error);
+        if (onUnauthorized(error)) return;
+        // Stale (sent before the latest token): read it again, under this one.
+        if (selected) return void loadStatechart();
+        return;
       }
       chart.status = 'missing';
     }

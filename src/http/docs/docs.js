@@ -21,15 +21,17 @@
   async function load() {
     $('load-error').hidden = true;
     const sentUnder = tokensGiven;
+    // A token given since this load began has its own load: this one's answer, whatever it is, is stale.
+    const stale = () => sentUnder !== tokensGiven;
     let response;
     try {
       response = await fetch('/openapi.json', { headers: withToken({}), cache: 'no-store' });
     } catch (error) {
+      if (stale()) return;
       return fail(`Could not reach the API: ${error.message}`);
     }
+    if (stale()) return void response.body?.cancel();
     if (response.status === 401) {
-      // A token was given since this request went out: the answer is to an earlier one.
-      if (sentUnder !== tokensGiven) return;
       const had = token() !== null;
       sessionStorage.removeItem(TOKEN_KEY);
       $('token-message').textContent = had
@@ -40,7 +42,9 @@
       return;
     }
     if (!response.ok) return fail(`/openapi.json answered ${response.status}`);
-    show(await response.json());
+    const spec = await response.json();
+    if (stale()) return;
+    show(spec);
   }
 
   function fail(message) {
