@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchChromium, requireChromium } from '../support/chromium.js';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Request, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureServerPath } from '../../fixtures/http-fixture.js';
 import { describePids, waitForExit, waitForNoDescendants } from '../support/processes.js';
@@ -209,105 +209,119 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
     expect(await page.locator('#login').isVisible()).toBe(false);
   });
 
-  it('keeps a token given while a request sent without it is still unanswered: that late 401 signs nothing out', async () => {
-    // The page's first reads go out with no token. Their 401s may come back in any order and
-    // late (CI's load did this): the one that arrives after the user gave the token is stale.
+  /** Requests a page holds (`hold`), until `release()`. */
+  interface Held {
+    release(): void;
+    /** How many it holds (or held). */
+    count(): number;
+  }
+  /**
+   * Holds the requests to `url` that `pick` chooses (given how many it holds already) until
+   * `release()`; then `answer` answers them, or by default the server does.
+   */
+  type Hold = (url: string, pick: (request: Request, heldSoFar: number) => boolean, answer?: (route: Route) => Promise<void>) => Promise<Held>;
+
+  /**
+   * Runs `use` on a page of its own browser context (so its own session storage, no token yet),
+   * which is closed afterwards, every held request let go first.
+   */
+  async function withOwnPage(use: (target: Page, hold: Hold) => Promise<void>): Promise<void> {
     const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
-    let release = () => {};
+    const releases: Array<() => void> = [];
     try {
-      const other = await context.newPage();
-      other.setDefaultTimeout(UI_TIMEOUT_MS);
-      const released = new Promise<void>((resolve) => (release = resolve));
-      let held = 0;
-      await other.route('**/whoami', async (route) => {
-        if (route.request().headers().authorization === undefined) {
-          held += 1;
-          await released;
-        }
-        await route.continue().catch(() => undefined);
-      });
-      await other.goto(cli.url);
-      await other.locator('#login').waitFor({ state: 'visible' });
-      await expect.poll(() => held, { timeout: UI_TIMEOUT_MS }).toBe(1);
-      await other.fill('#token-input', token);
-      const live = other.waitForResponse((response) => new URL(response.url()).pathname === '/events' && response.status() === 200);
-      await other.click('#token-submit');
-      await live;
-      const staleAnswered = other.waitForResponse((response) => new URL(response.url()).pathname === '/whoami' && response.status() === 401);
-      release();
-      await staleAnswered;
-      // One more round trip through the page: the stale answer was handled before it came back.
-      expect(await other.evaluate(() => window.mcpDashboard.apiJson('/whoami').then((who: { role: string }) => who.role, String) as Promise<string>)).toBe('admin');
-      await other.locator('.card[data-id="search"]').waitFor();
-      expect(await other.locator('#login').isVisible()).toBe(false);
-      expect(await other.evaluate(() => window.sessionStorage.getItem('mcp-supervisor.token') as string)).toBe(token);
+      const target = await context.newPage();
+      target.setDefaultTimeout(UI_TIMEOUT_MS);
+      const hold: Hold = async (url, pick, answer) => {
+        let release!: () => void;
+        const released = new Promise<void>((resolve) => (release = resolve));
+        releases.push(release);
+        let held = 0;
+        await target.route(url, async (route) => {
+          if (pick(route.request(), held)) {
+            held += 1;
+            await released;
+            if (answer) return void (await answer(route).catch(() => undefined));
+          }
+          await route.continue().catch(() => undefined);
+        });
+        return { release, count: () => held };
+      };
+      await use(target, hold);
     } finally {
-      release();
+      for (const release of releases) release();
       await context.close();
     }
-  });
+  }
+  const withToken = (request: Request) => request.headers().authorization !== undefined;
+  /** Answers `path` on `target` with this status next (a response, not a request). */
+  const answered = (target: Page, path: string, status: number) => target.waitForResponse((response) => new URL(response.url()).pathname === path && response.status() === status);
+  /**
+   * One more round trip through the page. An answer already on its way to the page (seen by
+   * Playwright) is handled before this one comes back.
+   */
+  const roundTrip = async (target: Page) => expect(await target.evaluate(() => fetch('/health').then((response: { status: number }) => response.status > 0) as Promise<boolean>)).toBe(true);
+  /** The role the page's token has, read through the page (its error's text when refused). */
+  const roleThroughPage = (target: Page) => target.evaluate(() => window.mcpDashboard.apiJson('/whoami').then((who: { role: string }) => who.role, String) as Promise<string>);
+  const storedToken = (target: Page) => target.evaluate(() => window.sessionStorage.getItem('mcp-supervisor.token') as string | null);
+  const signIn = async (target: Page, value: string) => {
+    await target.fill('#token-input', value);
+    await target.click('#token-submit');
+  };
 
-  it('/docs asks for the token, shows the API with it, and a late 401 to an earlier token does not take it back', async () => {
-    const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
-    let release = () => {};
-    try {
-      const docs = await context.newPage();
-      docs.setDefaultTimeout(UI_TIMEOUT_MS);
-      const released = new Promise<void>((resolve) => (release = resolve));
-      await docs.route('**/openapi.json', async (route) => {
-        if (route.request().headers().authorization === 'Bearer not-the-token') await released;
-        await route.continue().catch(() => undefined);
-      });
+  it('keeps a token given while a request sent without it is still unanswered: that late 401 signs nothing out', () =>
+    // The page's first reads go out with no token. Their 401s may come back in any order and
+    // late (CI's load did this): the one that arrives after the user gave the token is stale.
+    withOwnPage(async (other, hold) => {
+      const first = await hold('**/whoami', (request) => !withToken(request));
+      await other.goto(cli.url);
+      await other.locator('#login').waitFor({ state: 'visible' });
+      await expect.poll(first.count, { timeout: UI_TIMEOUT_MS }).toBe(1);
+      const live = answered(other, '/events', 200);
+      await signIn(other, token);
+      await live;
+      const stale = answered(other, '/whoami', 401);
+      first.release();
+      await stale;
+      expect(await roleThroughPage(other)).toBe('admin'); // also the round trip
+      await other.locator('.card[data-id="search"]').waitFor();
+      expect(await other.locator('#login').isVisible()).toBe(false);
+      expect(await storedToken(other)).toBe(token);
+    }));
+
+  it('/docs asks for the token, shows the API with it, and a late 401 to an earlier token does not take it back', () =>
+    withOwnPage(async (docs, hold) => {
+      const wrong = await hold('**/openapi.json', (request) => request.headers().authorization === 'Bearer not-the-token');
       await docs.goto(`${cli.url}/docs`);
       await docs.locator('#token-form').waitFor({ state: 'visible' });
       // A wrong token whose answer is slow, then the right one before it comes back.
       await docs.fill('#token-input', 'not-the-token');
-      const wrongSent = docs.waitForRequest((request) => request.url().endsWith('/openapi.json') && request.headers().authorization === 'Bearer not-the-token');
       await docs.click('#token-form button[type="submit"]');
-      await wrongSent;
+      await expect.poll(wrong.count, { timeout: UI_TIMEOUT_MS }).toBe(1);
       await docs.fill('#token-input', token);
       await docs.click('#token-form button[type="submit"]');
       await docs.locator('#swagger-ui .info .title', { hasText: 'mcp-supervisor' }).waitFor();
-      const staleAnswered = docs.waitForResponse((response) => response.url().endsWith('/openapi.json') && response.status() === 401);
-      release();
-      await staleAnswered;
-      // A round trip through the page after it: the late answer was handled before this returns.
-      expect(await docs.evaluate(() => fetch('/health').then((response: { status: number }) => response.status > 0) as Promise<boolean>)).toBe(true);
-      expect(await docs.evaluate(() => window.sessionStorage.getItem('mcp-supervisor.token') as string)).toBe(token);
+      const stale = answered(docs, '/openapi.json', 401);
+      wrong.release();
+      await stale;
+      await roundTrip(docs);
+      expect(await storedToken(docs)).toBe(token);
       expect(await docs.locator('#token-form').isVisible()).toBe(false);
-    } finally {
-      release();
-      await context.close();
-    }
-  });
+    }));
 
-  it('forget token ends the log tail and clears its lines; a /whoami answered after it sets no role', async () => {
-    const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
-    let release = () => {};
-    try {
-      const other = await context.newPage();
-      other.setDefaultTimeout(UI_TIMEOUT_MS);
+  it('forget token ends the log tail and clears its lines; a /whoami answered after it sets no role', () =>
+    withOwnPage(async (other, hold) => {
       // The token's own /whoami is held until after forget token.
-      const released = new Promise<void>((resolve) => (release = resolve));
-      let held = 0;
-      await other.route('**/whoami', async (route) => {
-        if (route.request().headers().authorization !== undefined) {
-          held += 1;
-          await released;
-        }
-        await route.continue().catch(() => undefined);
-      });
+      const whoami = await hold('**/whoami', withToken);
       await other.goto(`${cli.url}/#search`);
-      await other.fill('#token-input', token);
       const tail = other.waitForResponse((response) => /\/actors\/search\/logs\?/.test(response.url()) && response.status() === 200);
-      await other.click('#token-submit');
+      await signIn(other, token);
       const tailRequest = (await tail).request();
       await expect.poll(() => other.locator('#logs-status').textContent(), { timeout: UI_TIMEOUT_MS }).toBe('live');
       const called = await fetch(`${cli.url}/actors/search/tools/echo`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ message: 'a line' }) });
       expect(called.status).toBe(200);
       await called.body?.cancel();
       await other.locator('#logs li', { hasText: 'call echo' }).first().waitFor();
-      await expect.poll(() => held, { timeout: UI_TIMEOUT_MS }).toBe(1);
+      await expect.poll(whoami.count, { timeout: UI_TIMEOUT_MS }).toBe(1);
 
       const ended = other.waitForEvent('requestfailed', (request) => request === tailRequest);
       await other.click('#sign-out');
@@ -315,58 +329,34 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
       expect((await ended).failure()?.errorText).toMatch(/ABORTED/);
       expect(await other.locator('#logs li').count()).toBe(0);
 
-      const lateAnswer = other.waitForResponse((response) => new URL(response.url()).pathname === '/whoami' && response.status() === 200);
-      release();
-      await lateAnswer;
-      // One more round trip through the page: the late answer was handled before it came back.
-      expect(await other.evaluate(() => fetch('/health').then((response: { status: number }) => response.status > 0) as Promise<boolean>)).toBe(true);
+      const late = answered(other, '/whoami', 200);
+      whoami.release();
+      await late;
+      await roundTrip(other);
       expect(await other.evaluate(() => document.body.dataset.role as string | undefined)).toBeUndefined();
-    } finally {
-      release();
-      await context.close();
-    }
-  });
+    }));
 
-  it('a late 401 to a request sent before forget token does not sign out the same token given again', async () => {
-    const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
-    let release = () => {};
-    try {
-      const other = await context.newPage();
-      other.setDefaultTimeout(UI_TIMEOUT_MS);
+  it('a late 401 to a request sent before forget token does not sign out the same token given again', () =>
+    withOwnPage(async (other, hold) => {
       // The first /whoami sent with the token is held, then refused: as if the token had been
       // refused at that moment. Every later one goes through.
-      const released = new Promise<void>((resolve) => (release = resolve));
-      let held = 0;
-      await other.route('**/whoami', async (route) => {
-        if (route.request().headers().authorization !== undefined && held === 0) {
-          held += 1;
-          await released;
-          await route.fulfill({ status: 401, contentType: 'application/json', body: '{"error":{"code":"unauthorized","message":"missing or invalid token"}}' }).catch(() => undefined);
-          return;
-        }
-        await route.continue().catch(() => undefined);
-      });
+      const refusal = { status: 401, contentType: 'application/json', body: '{"error":{"code":"unauthorized","message":"missing or invalid token"}}' };
+      const first = await hold('**/whoami', (request, heldSoFar) => withToken(request) && heldSoFar === 0, (route) => route.fulfill(refusal));
       await other.goto(cli.url);
-      await other.fill('#token-input', token);
-      await other.click('#token-submit');
-      await expect.poll(() => held, { timeout: UI_TIMEOUT_MS }).toBe(1);
+      await signIn(other, token);
+      await expect.poll(first.count, { timeout: UI_TIMEOUT_MS }).toBe(1);
       await other.click('#sign-out');
       await other.locator('#login').waitFor({ state: 'visible' });
       // The same token again: a new one as far as the page is concerned.
-      await other.fill('#token-input', token);
-      await other.click('#token-submit');
+      await signIn(other, token);
       await other.locator('.card[data-id="search"]').waitFor();
-      const staleAnswered = other.waitForResponse((response) => new URL(response.url()).pathname === '/whoami' && response.status() === 401);
-      release();
-      await staleAnswered;
-      expect(await other.evaluate(() => window.mcpDashboard.apiJson('/whoami').then((who: { role: string }) => who.role, String) as Promise<string>)).toBe('admin');
+      const stale = answered(other, '/whoami', 401);
+      first.release();
+      await stale;
+      expect(await roleThroughPage(other)).toBe('admin'); // also the round trip
       expect(await other.locator('#login').isVisible()).toBe(false);
-      expect(await other.evaluate(() => window.sessionStorage.getItem('mcp-supervisor.token') as string)).toBe(token);
-    } finally {
-      release();
-      await context.close();
-    }
-  });
+      expect(await storedToken(other)).toBe(token);
+    }));
 
   it('says that a card opens its statechart, and opens it from the keyboard', async () => {
     const hint = card('search').locator('button.open-chart');
@@ -472,11 +462,8 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
     expect(await page.locator('#transitions li').count()).toBeGreaterThan(2);
   });
 
-  it('highlights nested states in a chart, and falls back to the state list without one', async () => {
-    const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
-    try {
-      const other = await context.newPage();
-      other.setDefaultTimeout(UI_TIMEOUT_MS);
+  it('highlights nested states in a chart, and falls back to the state list without one', () =>
+    withOwnPage(async (other) => {
       let svg: string | undefined = [
         '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="100">',
         ...['connecting', 'serving', 'zombie', 'reconnecting', 'failed', 'stopped'].map(
@@ -492,8 +479,7 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
         svg ? route.fulfill({ status: 200, contentType: 'image/svg+xml', body: svg }) : route.fulfill({ status: 404, contentType: 'application/json', body: '{}' }),
       );
       await other.goto(`${cli.url}/#search`);
-      await other.fill('#token-input', token);
-      await other.click('#token-submit');
+      await signIn(other, token);
       const chart = other.locator('#statechart');
       await chart.locator('svg g[data-state="serving.healthy"].sc-active').waitFor();
       await expect.poll(() => chart.locator('svg .sc-current').getAttribute('data-state'), { timeout: UI_TIMEOUT_MS }).toMatch(/^serving\.healthy\.(idle|probing)$/);
@@ -503,10 +489,7 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
       svg = undefined;
       await other.reload();
       await chart.locator('.state-list li.current[data-state="healthy"]').waitFor();
-    } finally {
-      await context.close();
-    }
-  });
+    }));
 
   it('shows why a server failed, offers reconnect (not start), and drops the error once it is healthy again', async () => {
     await commandsBecome('fragile', { reconnect: true, stop: true, start: false });
