@@ -252,8 +252,9 @@ describe('dashboard at GET /, in headless Chromium against the real CLI', () => 
       await context.close();
     }
   }
+  /** Whether the page sent the request with a token. */
   const withToken = (request: Request) => request.headers().authorization !== undefined;
-  /** Answers `path` on `target` with this status next (a response, not a request). */
+  /** Resolves with the next response `target` gets to `path` with this status. */
   const answered = (target: Page, path: string, status: number) => target.waitForResponse((response) => new URL(response.url()).pathname === path && response.status() === status);
   /**
    * One more round trip through the page. An answer already on its way to the page (seen by

@@ -319,7 +319,7 @@
       renderIssues();
     } catch (error) {
       if (seq !== check.seq || error.name === 'AbortError') return;
-      if (dashboard.isUnauthorized(error)) return signedOut(error);
+      if (dashboard.isUnauthorized(error)) return void dashboard.unauthorized(error);
       generalError = `could not check the entry: ${error.message}`;
       renderIssues();
     } finally {
@@ -382,17 +382,6 @@
     renderIssues();
   }
 
-  /**
-   * The token was refused (`error`, a 401 to it): nothing typed stays for whoever unlocks the page
-   * next. The dialog closes before the page asks for a token, so the token field can take focus.
-   * (A 401 to any other read, and forget token, reach the same through the page's onLogin.)
-   */
-  function signedOut(error) {
-    reset();
-    if (dialog.open) dialog.close();
-    dashboard.unauthorized(error);
-  }
-
   $('new-server').addEventListener('click', open);
   $('create-close').addEventListener('click', () => dialog.close());
   $('create-cancel').addEventListener('click', () => dialog.close());
@@ -440,7 +429,7 @@
       announce(`created "${id}"`);
       showWhenListed(id);
     } catch (error) {
-      if (dashboard.isUnauthorized(error)) return signedOut(error);
+      if (dashboard.isUnauthorized(error)) return void dashboard.unauthorized(error);
       generalError = `could not create the server: ${error.message}`;
       $('create-status').textContent = '';
       renderIssues();
@@ -517,8 +506,10 @@
     }
   });
   dashboard.onSelect(hideRemove);
-  // The page asks for a token (any 401, or forget token): no draft, typed secret or armed removal
-  // stays for whoever unlocks it next. Before the login takes focus, so the dialog is closed by then.
+  // The page asks for a token (a 401 to this form's requests or any other, or forget token): no
+  // draft, typed secret or armed removal stays for whoever unlocks it next. This runs before the
+  // login takes focus, so the dialog is closed by then. (The form cannot be opened meanwhile: its
+  // button needs a role, and the page shows none while it asks for a token.)
   dashboard.onLogin(() => {
     reset();
     if (dialog.open) dialog.close();

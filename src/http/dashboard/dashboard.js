@@ -215,9 +215,9 @@
   }
 
   /**
-   * A 401: forgets the token and asks for one. Not for a stale 401 (`refusesCurrent`): a slow
-   * answer to a request sent before the user gave a token must not sign out the one they just
-   * gave. Returns whether the page asks for a token.
+   * After any error: when it is a 401 to the current token, forgets the token and asks for one.
+   * Not for a stale 401 (`refusesCurrent`): a slow answer to a request sent before the user gave a
+   * token must not sign out the one they just gave. Returns whether the page asks for a token.
    */
   function onUnauthorized(error) {
     if (!refusesCurrent(error)) return false;
@@ -347,7 +347,7 @@
     try {
       await loadViews();
     } catch (error) {
-      if (error instanceof Unauthorized) onUnauthorized(error);
+      onUnauthorized(error);
       // Anything else: the next refresh or poll tries again.
     } finally {
       refresh.costMs = performance.now() - started;
@@ -378,8 +378,7 @@
         if (selected === id) applyDetail(actors.get(id), detail, seq);
       })
       .catch((error) => {
-        if (error instanceof Unauthorized) onUnauthorized(error);
-        else if (error.status === 404) removeActor(id);
+        if (!onUnauthorized(error) && error.status === 404) removeActor(id);
       })
       .finally(() => {
         detailRead.inflight = false;
@@ -627,7 +626,7 @@
           first = false;
           await readEvents(response.body, attempt);
         } catch (error) {
-          if (error instanceof Unauthorized && onUnauthorized(error)) break;
+          if (onUnauthorized(error)) break;
           first = false;
         } finally {
           controller.signal.removeEventListener('abort', abortAttempt);

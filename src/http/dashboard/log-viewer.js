@@ -67,10 +67,15 @@
     current = null;
   }
 
-  function start(id) {
+  /** Stops the tail and drops its lines. */
+  function clear() {
     stop();
     list.replaceChildren();
     empty.hidden = false;
+  }
+
+  function start(id) {
+    clear();
     if (!id || dashboard.isLeaving(id)) return;
     const controller = new AbortController();
     current = { id, controller };
@@ -148,9 +153,7 @@
   dashboard.onStart(() => start(dashboard.selected()));
   // Asked for a token: no stream stays open with the old one, and no line stays for whoever unlocks next.
   dashboard.onLogin(() => {
-    stop();
-    list.replaceChildren();
-    empty.hidden = false;
+    clear();
     setStatus('');
   });
 })();
